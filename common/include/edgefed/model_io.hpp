@@ -1,0 +1,33 @@
+// Models as safetensors files: what the server serves at GET /v1/model, what
+// checkpoints hold, what an agent keeps on disk to train offline. F32 only.
+// Metadata carries "format"="edgefed-model", "layout_fingerprint", "version"
+// and the caller's extra keys, so Python's safetensors.numpy.load_file opens it.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+
+#include "edgefed/model_layout.hpp"
+#include "edgefed/safetensors.hpp"
+#include "edgefed/status.hpp"
+
+namespace edgefed {
+
+std::string encode_model(const Model& model, int64_t version,
+                         const std::map<std::string, std::string>& extra_metadata = {});
+
+struct DecodedModel {
+  Model model;
+  int64_t version = 0;
+  std::map<std::string, std::string> metadata;
+};
+
+// Rebuilds the layout from the file's tensors (in file order). If `expected`
+// is given, the layout must match it (kDimensionMismatch otherwise). Rejects
+// non-F32 tensors and NaN/Inf values (kNonFinite).
+Result<DecodedModel> decode_model(std::span<const uint8_t> bytes,
+                                  const ModelLayout* expected = nullptr);
+
+}  // namespace edgefed

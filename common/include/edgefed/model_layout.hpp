@@ -1,0 +1,73 @@
+// The shape of a model: named tensors laid out back to back in one flat
+// float32 buffer. Server and agent compare layouts by fingerprint, so an update
+// computed for another model is refused instead of being merged into garbage.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "edgefed/status.hpp"
+
+namespace edgefed {
+
+struct TensorSpec {
+  std::string name;            // e.g. "layers.0.weight"
+  std::vector<int64_t> shape;  // row-major, e.g. {128, 784}
+  int64_t numel() const;
+};
+
+class ModelLayout {
+ public:
+  ModelLayout() = default;
+  // Fails on duplicate or empty names, empty layouts and non-positive dims.
+  static Result<ModelLayout> create(std::vector<TensorSpec> tensors);
+  // A dense MLP "784-128-10": for each layer i, "layers.i.weight" [out, in]
+  // then "layers.i.bias" [out]. Accepts "mlp:784-128-10" or "784-128-10";
+  // two sizes give softmax regression.
+  static Result<ModelLayout> mlp(const std::string& spec);
+
+  const std::vector<TensorSpec>& tensors() const { return tensors_; }
+  int64_t size() const { return total_; }          // total float count
+  int64_t offset(size_t i) const { return offsets_[i]; }
+  // Index of a tensor by name, or -1.
+  int index_of(const std::string& name) const;
+  // sha256 over the canonical "name:d0xd1;..." description, first 16 hex
+  // digits. Equal fingerprints mean equal names, order and shapes.
+  const std::string& fingerprint() const { return fingerprint_; }
+  // The layer sizes if this is an MLP layout built by mlp(), else empty.
+  std::vector<int> mlp_sizes() const;
+  // "784-128-10" for an MLP layout, else the fingerprint.
+  std::string describe() const;
+
+  bool operator==(const ModelLayout& o) const { return fingerprint_ == o.fingerprint_; }
+
+ private:
+  std::vector<TensorSpec> tensors_;
+  std::vector<int64_t> offsets_;
+  int64_t total_ = 0;
+  std::string fingerprint_;
+};
+
+// A model: a layout and its parameters in one flat buffer.
+struct Model {
+  ModelLayout layout;
+  std::vector<float> params;  // size() == layout.size()
+
+  Model() = default;
+  explicit Model(ModelLayout l) : layout(std::move(l)), params(layout.size(), 0.0f) {}
+
+  std::span<float> tensor(size_t i);
+  std::span<const float> tensor(size_t i) const;
+  // Eigen view of a 2-D (or 1-D as a column) tensor, row-major like the file.
+  using RowMatrixMap = Eigen::Map<Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>;
+  RowMatrixMap matrix(size_t i);
+};
+
+// He-uniform weights, zero biases, deterministic in the seed.
+Model init_mlp(const ModelLayout& layout, uint64_t seed);
+
+}  // namespace edgefed

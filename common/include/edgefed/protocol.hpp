@@ -1,0 +1,131 @@
+// The JSON bodies and metadata of wire contract v1 (ARCHITECTURE.md), with
+// to/from JSON and validation. JSON Schemas for each live in schemas/ and a
+// test keeps the two in agreement. Every parse_* returns kInvalidArgument with
+// a message naming the offending field; none throws.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "edgefed/status.hpp"
+
+namespace edgefed {
+
+// Agent ids: 1-64 chars of [A-Za-z0-9._-], starting alphanumeric. They come
+// from certificate CNs and Kubernetes node names and become SQLite keys,
+// metric labels and file names, hence the narrow alphabet.
+bool valid_agent_id(std::string_view id);
+// Update ids: 1-128 chars of [A-Za-z0-9._:-].
+bool valid_update_id(std::string_view id);
+
+// "__metadata__" of a POST /v1/updates body (safetensors metadata is
+// string -> string, so numbers travel as decimal strings there).
+struct UpdateMetadata {
+  std::string agent_id;
+  std::string update_id;
+  int64_t base_version = 0;  // >= 0
+  int64_t num_samples = 0;   // >= 1
+  double train_loss = 0.0;   // finite, >= 0
+  std::string encoding = "f32";
+  std::string layout_fingerprint;  // 16 hex digits
+};
+std::map<std::string, std::string> to_metadata(const UpdateMetadata& m);
+Result<UpdateMetadata> parse_update_metadata(const std::map<std::string, std::string>& md);
+
+// 202 answer to POST /v1/updates.
+struct UpdateAck {
+  int64_t version = 0;    // server version when the update was accepted
+  int64_t staleness = 0;  // version - base_version
+  double weight = 0.0;    // num_samples x s(staleness)
+  bool duplicate = false; // true when this update_id was seen before
+};
+nlohmann::json to_json(const UpdateAck& a);
+Result<UpdateAck> parse_update_ack(const nlohmann::json& j);
+
+// GET /v1/task.
+struct Task {
+  std::string agent_id;
+  int64_t model_version = 0;
+  std::string layout_fingerprint;
+  std::string mode = "async";  // "sync" | "async"
+  int64_t round = 0;           // sync: the round this plan is for
+  int epochs = 1;              // >= 0; epochs or steps (or both) > 0
+  int64_t steps = 0;           // 0 = whole epochs
+  int batch_size = 32;         // >= 1
+  double lr = 0.05;            // > 0
+  double momentum = 0.9;       // [0, 1)
+  double weight_decay = 0.0;   // >= 0
+  double proximal_mu = 0.0;    // >= 0 (FedProx)
+  double clip_norm = 0.0;      // 0 = off
+  std::string encoding = "f32";
+  int64_t deadline_unix_ms = 0;  // 0 = none
+};
+nlohmann::json to_json(const Task& t);
+Result<Task> parse_task(const nlohmann::json& j);
+
+// POST /v1/telemetry: a batch of one agent's records, seq strictly increasing.
+struct TelemetryRecord {
+  int64_t seq = 0;      // >= 1, per agent, stable across agent restarts
+  int64_t ts_ms = 0;    // unix milliseconds when measured
+  std::string kind = "train";  // "train" | "link" | "system" | "dropped"
+  std::map<std::string, double> values;  // finite numbers, e.g. "loss"
+  std::map<std::string, std::string> labels;  // e.g. "link_state": "offline"
+};
+struct TelemetryBatch {
+  std::string agent_id;
+  std::vector<TelemetryRecord> records;  // 1..max, seq strictly increasing
+};
+nlohmann::json to_json(const TelemetryBatch& b);
+Result<TelemetryBatch> parse_telemetry_batch(const nlohmann::json& j, size_t max_records = 1000);
+
+struct TelemetryAck {
+  int64_t acked_through = 0;  // every seq <= this is stored
+};
+nlohmann::json to_json(const TelemetryAck& a);
+Result<TelemetryAck> parse_telemetry_ack(const nlohmann::json& j);
+
+// GET /v1/status (the server may add fields; these are the contract).
+struct AgentStatus {
+  std::string agent_id;
+  std::string state;  // "active" | "idle" | "offline" | "quarantined"
+  int64_t last_seen_unix_ms = 0;
+  int64_t updates = 0;
+  double last_staleness = 0;
+  double outlier_score = 0;
+};
+struct VersionPoint {
+  int64_t version = 0;
+  int64_t unix_ms = 0;
+  std::optional<double> loss;      // global loss (eval or reported)
+  std::optional<double> accuracy;  // global accuracy when evaluated
+  double gradient_variance = 0;
+  int64_t updates = 0;
+};
+struct ServerStatus {
+  int64_t model_version = 0;
+  std::string mode;
+  std::string layout;  // "784-128-10"
+  int64_t updates_accepted = 0;
+  int64_t updates_merged = 0;
+  int64_t telemetry_records = 0;
+  int64_t agents = 0;  // known agents
+  std::optional<double> global_loss;
+  std::optional<double> global_accuracy;
+  std::string loss_source;  // "eval" | "reported"
+  double gradient_variance = 0;
+  std::vector<AgentStatus> agent_list;
+  std::vector<VersionPoint> history;
+};
+nlohmann::json to_json(const ServerStatus& s);
+Result<ServerStatus> parse_server_status(const nlohmann::json& j);
+
+// Parses text to JSON without throwing (kInvalidArgument on bad JSON, depth
+// above 64 or more than max_bytes).
+Result<nlohmann::json> parse_json(std::string_view text, size_t max_bytes = 4u << 20);
+
+}  // namespace edgefed

@@ -1,0 +1,97 @@
+#include "edgefed/log.hpp"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <ctime>
+#include <mutex>
+
+namespace edgefed::log {
+namespace {
+
+struct Settings {
+  std::mutex mu;
+  std::string component = "edgefed";
+  nlohmann::json globals = nlohmann::json::object();
+};
+Settings& settings() {
+  static Settings s;
+  return s;
+}
+std::atomic<int> g_level{static_cast<int>(Level::kInfo)};
+
+const char* level_name(Level l) {
+  switch (l) {
+    case Level::kDebug: return "debug";
+    case Level::kInfo: return "info";
+    case Level::kWarn: return "warn";
+    case Level::kError: return "error";
+  }
+  return "info";
+}
+
+std::string now_iso8601() {
+  using namespace std::chrono;
+  const auto now = system_clock::now();
+  const auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
+  const std::time_t t = system_clock::to_time_t(now);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[40];
+  const size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(ms));
+  return buf;
+}
+
+}  // namespace
+
+void set_component(std::string component) {
+  std::lock_guard lock(settings().mu);
+  settings().component = std::move(component);
+}
+void set_level(Level level) { g_level = static_cast<int>(level); }
+Level parse_level(std::string_view name) {
+  if (name == "debug") return Level::kDebug;
+  if (name == "warn") return Level::kWarn;
+  if (name == "error") return Level::kError;
+  return Level::kInfo;
+}
+void set_global_field(const std::string& key, const nlohmann::json& value) {
+  std::lock_guard lock(settings().mu);
+  settings().globals[key] = value;
+}
+
+Event::Event(Level level, std::string_view name)
+    : enabled_(static_cast<int>(level) >= g_level.load()), fields_(nlohmann::json::object()) {
+  if (!enabled_) return;
+  fields_["ts"] = now_iso8601();
+  fields_["level"] = level_name(level);
+  fields_["event"] = std::string(name);
+}
+
+Event::~Event() {
+  if (!enabled_) return;
+  nlohmann::json line = nlohmann::json::object();
+  line["ts"] = fields_["ts"];
+  line["level"] = fields_["level"];
+  {
+    std::lock_guard lock(settings().mu);
+    line["component"] = settings().component;
+    for (auto& [k, v] : settings().globals.items()) line[k] = v;
+  }
+  for (auto& [k, v] : fields_.items()) line[k] = v;
+  std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  text.push_back('\n');
+  // One write per line: lines from concurrent threads never interleave.
+  const char* p = text.data();
+  size_t left = text.size();
+  while (left > 0) {
+    const ssize_t n = ::write(STDERR_FILENO, p, left);
+    if (n <= 0) break;
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+}
+
+}  // namespace edgefed::log

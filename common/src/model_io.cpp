@@ -1,0 +1,1 @@
+#include "edgefed/model_io.hpp"

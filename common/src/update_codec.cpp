@@ -1,0 +1,1 @@
+#include "edgefed/update_codec.hpp"
