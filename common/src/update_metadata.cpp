@@ -1,0 +1,1 @@
+#include "edgefed/protocol.hpp"
