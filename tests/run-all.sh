@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs what the tests need, builds edgefed with AddressSanitizer and
+# UndefinedBehaviorSanitizer, runs the libFuzzer targets for a bounded time,
+# then every CTest test (unit, schema, integration). Exit status is non-zero
+# if anything fails. Environment:
+#   EDGEFED_BUILD_DIR      build directory (default: build)
+#   EDGEFED_FUZZ_SECONDS   seconds per fuzz target (default 60; 0 skips fuzzing)
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+build=${EDGEFED_BUILD_DIR:-build}
+fuzz_seconds=${EDGEFED_FUZZ_SECONDS:-60}
+jobs=$(nproc 2>/dev/null || echo 2)
+
+step() { printf '\n== %s (%s)\n' "$1" "$(date -u +%H:%M:%S)"; }
+
+step "dependencies"
+if [ "$(id -u)" -eq 0 ]; then
+  deploy/install-deps.sh
+else
+  sudo deploy/install-deps.sh
+fi
+
+step "build ($build, ASan+UBSan)"
+cmake -S . -B "$build" -DEDGEFED_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$build" -j"$jobs"
+
+if [ "$fuzz_seconds" != 0 ] && [ -x tests/fuzz/run.sh ]; then
+  step "fuzz (${fuzz_seconds}s per target)"
+  tests/fuzz/run.sh "$fuzz_seconds"
+fi
+
+step "tests"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+# Integration tests are marked RUN_SERIAL (tests/CMakeLists.txt); the rest run
+# in parallel. CTest's summary closes the output.
+ctest --test-dir "$build" -j"$jobs" --output-on-failure --timeout 900
