@@ -1,0 +1,128 @@
+// The merging engine: everything the HTTP layer calls. It validates and
+// durably records updates and telemetry, merges updates into new model
+// versions (sync FedAvg rounds or async FedBuff), keeps versions and the
+// update ledger in SQLite, and serves the current model.
+//
+// Thread safety: every method is safe to call from any thread concurrently.
+// Blocking: submit_update, submit_telemetry and the admin calls wait for a
+// SQLite commit (milliseconds; longer under fsync) and submit_update decodes
+// the body on the caller's thread: call them from worker threads, never from
+// an io_context thread. current_model, on_version_after, cancel, status,
+// agents and ready only take short in-memory locks.
+//
+// Durability: when submit_update returns an ack, the update is committed to
+// the ledger. A version commit writes the checkpoint and marks the merged
+// ledger rows consumed in one transaction, so a crash at any point loses no
+// acknowledged update and merges none twice; open() replays the rest.
+//
+// Staleness: tau = server version at merge - base_version. Every version
+// commit merges the whole buffer (or round), so the version an update will be
+// merged into is fixed when it is accepted; tau, and hence the weight in the
+// ack, is computed at accept time and equals the merge-time value.
+// Versions only grow: rollback(N) commits a NEW version whose parameters are
+// those of N (parent N), so ETags and long polls never go backwards.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "edgefed/protocol.hpp"
+#include "edgefed/status.hpp"
+#include "server/engine/engine_options.hpp"
+
+namespace prometheus {
+class Registry;
+}
+
+namespace edgefed::server {
+
+class EngineCore;  // the implementation (engine_core.hpp)
+
+class Engine {
+ public:
+  // An immutable encoded model (safetensors) and its identity.
+  struct ModelSnapshot {
+    int64_t version = 0;
+    std::shared_ptr<const std::string> bytes;  // never null after open()
+    std::string etag;  // quoted strong ETag, e.g. "\"v42-<layout fp>\""
+  };
+
+  // Creates or opens <state_dir>/edgefed.sqlite, resumes the newest version
+  // (or creates version 0 from options.model_init), replays acknowledged but
+  // unmerged updates and starts the writer thread. `metrics` may be null
+  // (no metrics); otherwise the engine's metric families are registered on it.
+  // Fails with kInvalidArgument on bad options, kIo on disk errors.
+  static Result<std::unique_ptr<Engine>> open(const EngineOptions& options,
+                                              std::shared_ptr<prometheus::Registry> metrics);
+  ~Engine();  // calls shutdown()
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Decodes and validates an update body and records it durably. Errors:
+  // kPermissionDenied (metadata agent_id != cert_agent_id, or quarantined),
+  // kTooStale (tau > max_staleness, or stale in sync mode with "refuse"),
+  // kDimensionMismatch (layout fingerprint or shapes), kNonFinite (NaN/Inf),
+  // kInvalidArgument (malformed body or metadata, base_version in the future),
+  // kConflict (update_id seen before with a different body),
+  // kUnavailable (queue full or shutting down), kIo.
+  // Idempotent per (agent, update_id): a retry gets the original ack with
+  // duplicate = true and is not merged again.
+  Result<UpdateAck> submit_update(const std::string& cert_agent_id,
+                                  std::span<const uint8_t> safetensors_body);
+
+  // Stores a telemetry batch; records whose (agent, seq) is already stored
+  // are ignored (not double counted). kPermissionDenied if batch.agent_id !=
+  // cert_agent_id; kInvalidArgument for empty/oversized batches.
+  Result<TelemetryAck> submit_telemetry(const std::string& cert_agent_id,
+                                        const TelemetryBatch& batch);
+
+  ModelSnapshot current_model() const;
+
+  // Long-poll support: calls cb exactly once, from some engine or caller
+  // thread, with the first snapshot whose version > after (immediately, on
+  // the calling thread, if there is one already). cb must not block. Returns
+  // an id for cancel(). Pending callbacks are dropped (not called) by
+  // shutdown(); the HTTP layer keeps its own timer for ?wait=S.
+  uint64_t on_version_after(int64_t after, std::function<void(ModelSnapshot)> cb);
+  // Removes a pending callback; no effect if it already ran. After cancel()
+  // returns the callback is not running and will not run.
+  void cancel(uint64_t id);
+
+  // The training plan for an agent (current version, options' task fields).
+  // kPermissionDenied if the agent is quarantined.
+  Result<Task> task_for(const std::string& agent_id);
+
+  // Counters, agent list and version history (ServerStatus in protocol.hpp).
+  ServerStatus status() const;
+
+  // ---- admin ----
+  // Commits a new version with these parameters (any layout; a new layout
+  // drops the pending buffer: its deltas cannot apply).
+  Status set_model(std::span<const uint8_t> safetensors);
+  // Same, with init_mlp(spec, seed).
+  Status init_model(const std::string& spec, uint64_t seed);
+  // Commits a new version (newest + 1) with the parameters of `version`,
+  // parent = version. The pending buffer is dropped (marked discarded in the
+  // ledger). kNotFound if that version has no checkpoint any more.
+  Status rollback(int64_t version);
+  Status set_quarantine(const std::string& agent, bool quarantined, const std::string& reason);
+  std::vector<AgentStatus> agents() const;
+
+  // True once open() succeeded and until shutdown() starts.
+  bool ready() const;
+  // Stops the timer, fails queued calls with kUnavailable after committing
+  // everything already accepted (accepted updates stay in the ledger and are
+  // replayed on the next open; no partial round is forced into a version),
+  // closes the database. Idempotent; safe from any thread except a callback.
+  void shutdown();
+
+ private:
+  explicit Engine(std::unique_ptr<EngineCore> core);
+  std::unique_ptr<EngineCore> core_;
+};
+
+}  // namespace edgefed::server

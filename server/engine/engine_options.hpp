@@ -1,0 +1,108 @@
+// Configuration of the merging engine (one struct, a commented default on
+// every field, LevelDB style). main() fills it from the command line; tests
+// fill it directly. Engine::open() validates it and refuses bad combinations
+// with kInvalidArgument.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "server/engine/clock.hpp"
+
+namespace edgefed::server {
+
+struct EngineOptions {
+  // Directory of the state; the database is <state_dir>/edgefed.sqlite (mode
+  // 0600, WAL). Created (0700) if missing. Required.
+  std::string state_dir;
+  // "async" (FedBuff: buffered, staleness-weighted) or "sync" (FedAvg rounds).
+  std::string mode = "async";
+  // Initial model when the state is empty: "mlp:784-128-10". Ignored when the
+  // database already holds a version.
+  std::string model_init = "mlp:784-128-10";
+  // Seed of the initial weights (init_mlp).
+  uint64_t init_seed = 1;
+
+  // ---- sync mode (FedAvg rounds; one round = one version) ----
+  // A round closes as soon as this many updates were accepted in it.
+  int64_t min_updates = 10;
+  // After this many seconds (since the round opened) a round closes with at
+  // least min_updates_on_timeout updates. 0 disables the timeout.
+  double round_timeout_s = 60.0;
+  // Updates needed to close a round once round_timeout_s passed (>= 1).
+  int64_t min_updates_on_timeout = 1;
+  // Updates computed from an older version: "weight" merges them with weight
+  // num_samples x s(tau); "refuse" answers kTooStale (410).
+  std::string sync_stale_policy = "weight";
+
+  // ---- async mode (FedBuff) ----
+  // A new version every buffer_k accepted updates...
+  int64_t buffer_k = 10;
+  // ...or when the oldest buffered update waited this long (0 = never).
+  double buffer_timeout_s = 30.0;
+
+  // ---- both modes ----
+  // Staleness discount s(tau), tau = server version - base_version:
+  //   "constant"   s = 1
+  //   "polynomial" s = (1 + tau)^-staleness_a
+  //   "hinge"      s = 1 for tau <= staleness_b, else 1 / (staleness_a (tau - b) + 1)
+  std::string staleness_fn = "polynomial";
+  double staleness_a = 0.5;   // polynomial exponent / hinge slope
+  double staleness_b = 4.0;   // hinge: staleness tolerated without discount
+  // Updates with tau > max_staleness are refused with kTooStale (410).
+  int64_t max_staleness = 100;
+  // new = global + server_lr * sum(w_i delta_i) / sum(w_i).
+  // Default 0.25: docs/LEARNING (shared) measured that with buffer_k = 10 and
+  // ~100 concurrent devices lr 1.0 and 0.5 diverge while 0.25 trains well;
+  // rule of thumb ~ K / concurrency .. 2.5 x that. Sync FedAvg usually wants
+  // 1.0: set it explicitly there.
+  double server_lr = 0.25;
+
+  // ---- the task handed to agents (GET /v1/task) ----
+  int task_epochs = 1;
+  int64_t task_steps = 0;          // 0 = whole epochs
+  int task_batch_size = 32;
+  double task_lr = 0.05;
+  double task_momentum = 0.9;
+  double task_weight_decay = 0.0;
+  double task_proximal_mu = 0.0;   // FedProx mu; 0 = plain FedAvg
+  double task_clip_norm = 0.0;     // 0 = off
+  std::string task_encoding = "f32";  // "f32" | "f16" | "int8" | "topk"
+  double task_deadline_s = 0;      // 0 = no deadline in the task
+
+  // ---- checkpoints ----
+  // The newest keep_last_n versions keep their checkpoint blob (>= 1)...
+  int64_t keep_last_n = 20;
+  // ...and so does every version that is a multiple of keep_every_m (0 = none).
+  // Older versions keep their row (history, merged updates), not the blob.
+  int64_t keep_every_m = 100;
+  // Versions listed in ServerStatus::history (newest last).
+  int64_t status_history = 200;
+
+  // ---- durability and throughput ----
+  // PRAGMA synchronous=FULL (survives power loss) when true; NORMAL (survives
+  // process crashes, not power loss) when false.
+  bool fsync_full = true;
+  // Most updates/telemetry batches committed in one transaction.
+  int64_t group_commit_max = 256;
+  // Updates waiting for the writer beyond this are refused with kUnavailable
+  // (503) instead of queueing without bound.
+  int64_t max_queued_updates = 1024;
+
+  // ---- telemetry and agents ----
+  size_t telemetry_max_records = 1000;  // per batch
+  // An agent seen within agent_active_s is "active", within agent_offline_s
+  // "idle", else "offline" (or "quarantined").
+  double agent_active_s = 120.0;
+  double agent_offline_s = 900.0;
+
+  // ---- seams ----
+  // Time source for timers and timestamps; null = the system clock. Tests pass
+  // a FakeClock and advance it instead of sleeping.
+  std::shared_ptr<Clock> clock;
+  // How often (real time) the writer thread checks time-based closing.
+  int timer_tick_ms = 100;
+};
+
+}  // namespace edgefed::server
