@@ -1,13 +1,22 @@
 // The JSON bodies and metadata of wire contract v1 (ARCHITECTURE.md), with
-// to/from JSON and validation. JSON Schemas for each live in schemas/ and a
-// test keeps the two in agreement. Every parse_* returns kInvalidArgument with
-// a message naming the offending field; none throws.
+// to/from JSON and validation. JSON Schemas for each live in schemas/ (prose:
+// schemas/README.md) and tests/schema keeps the two in agreement. Every parse_*
+// returns kInvalidArgument with a message naming the offending field
+// ("task.lr: must be a number > 0, got -1"); none throws.
+//
+// Unknown members: bodies the server receives from agents (telemetry batch)
+// refuse them, since they are untrusted input; bodies agents receive from the
+// server (task, acks, status, errors) tolerate them, so a newer server can add
+// fields without breaking agents that are still rolling out.
+// Integers accept JSON numbers with an integral value (1.0 is 1), as JSON
+// Schema's "integer" does. to_json REQUIRES finite doubles (JSON has no NaN).
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -64,6 +73,7 @@ struct Task {
   double clip_norm = 0.0;      // 0 = off
   std::string encoding = "f32";
   int64_t deadline_unix_ms = 0;  // 0 = none
+  double topk_fraction = 0.1;    // (0, 1]: share kept when encoding is "topk"
 };
 nlohmann::json to_json(const Task& t);
 Result<Task> parse_task(const nlohmann::json& j);
@@ -76,6 +86,13 @@ struct TelemetryRecord {
   std::map<std::string, double> values;  // finite numbers, e.g. "loss"
   std::map<std::string, std::string> labels;  // e.g. "link_state": "offline"
 };
+// Bounds on one record, so a batch cannot smuggle unbounded maps into storage.
+inline constexpr size_t kMaxTelemetryValues = 64;   // entries of values
+inline constexpr size_t kMaxTelemetryLabels = 32;   // entries of labels
+inline constexpr size_t kMaxTelemetryLabelBytes = 256;  // bytes of one label value
+// Keys of values and labels: 1-64 chars of [A-Za-z0-9_.-], starting alphanumeric.
+bool valid_telemetry_key(std::string_view key);
+
 struct TelemetryBatch {
   std::string agent_id;
   std::vector<TelemetryRecord> records;  // 1..max, seq strictly increasing
@@ -124,8 +141,24 @@ struct ServerStatus {
 nlohmann::json to_json(const ServerStatus& s);
 Result<ServerStatus> parse_server_status(const nlohmann::json& j);
 
-// Parses text to JSON without throwing (kInvalidArgument on bad JSON, depth
-// above 64 or more than max_bytes).
+// 4xx/5xx bodies: {"error": {"code": "too_stale", "message": "..."}}.
+// status.hpp's error_body(Status) writes the same shape as a string.
+struct ErrorBody {
+  Code code = Code::kInternal;  // never kOk
+  std::string message;
+  Status to_status() const { return Status(code, message); }
+};
+nlohmann::json to_json(const ErrorBody& e);
+Result<ErrorBody> parse_error_body(const nlohmann::json& j);
+// The Code whose code_name() is `name`, if any ("ok" is not an error code).
+std::optional<Code> error_code_from_name(std::string_view name);
+
+// JSON texts nest at most this deep (an object in an array in ... counts each).
+inline constexpr int kMaxJsonDepth = 64;
+
+// Parses text to JSON without throwing: kPayloadTooLarge above max_bytes,
+// kInvalidArgument on bad JSON, invalid UTF-8 or nesting above kMaxJsonDepth.
+// The depth is checked on the raw text before any value is built.
 Result<nlohmann::json> parse_json(std::string_view text, size_t max_bytes = 4u << 20);
 
 }  // namespace edgefed
