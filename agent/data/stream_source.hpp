@@ -1,7 +1,9 @@
-// Newline-delimited CSV records arriving over time from a FIFO, a growing
-// file, or stdin ("-"), for online training in small batches as records
-// arrive. Reads with poll() and non-blocking reads, so a caller can wait with
-// a timeout and still react to shutdown.
+// Newline-delimited CSV records (features..., label; see parse_csv_record)
+// arriving over time from a FIFO, a pipe on stdin ("-") or a file, for online
+// training in small batches as records arrive. Reads with poll() and
+// non-blocking reads, so a caller can wait with a timeout and still react to
+// shutdown. A FIFO opened before its writer waits for one; end of input is
+// when the last writer closes (or the end of a regular file).
 //
 // Bounded buffer: at most `buffer` parsed records are held; when full the
 // source stops reading, so a FIFO writer blocks (back-pressure) rather than
@@ -46,7 +48,7 @@ class StreamSource {
   // buffered records are returned, then empty batches. kIo on read errors.
   Result<Dataset> next_batch(std::chrono::milliseconds timeout);
 
-  bool eof() const { return eof_ && pending_.empty(); }
+  bool eof() const { return eof_ && pending_.empty() && partial_.empty(); }
   int64_t buffered() const { return static_cast<int64_t>(pending_.size()); }
   const StreamStats& stats() const { return stats_; }
   int feature_count() const { return dim_; }
