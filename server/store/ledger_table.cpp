@@ -1,0 +1,121 @@
+#include "server/store/ledger_table.hpp"
+
+namespace edgefed::server {
+
+namespace {
+
+constexpr const char* kColumns =
+    "id, agent, update_id, body_sha256, accepted_unix_ms, accepted_version, base_version, num_samples, "
+    "train_loss, staleness, weight, norm2, ack, consumed_by_version";
+
+LedgerEntry read_entry(const Statement& s) {
+  LedgerEntry e;
+  e.id = s.column_int(0);
+  e.agent = s.column_text(1);
+  e.update_id = s.column_text(2);
+  e.body_sha256 = s.column_text(3);
+  e.accepted_unix_ms = s.column_int(4);
+  e.accepted_version = s.column_int(5);
+  e.base_version = s.column_int(6);
+  e.num_samples = s.column_int(7);
+  e.train_loss = s.column_double(8);
+  e.staleness = s.column_int(9);
+  e.weight = s.column_double(10);
+  e.norm2 = s.column_double(11);
+  e.ack_json = s.column_text(12);
+  if (!s.column_is_null(13)) e.consumed_by_version = s.column_int(13);
+  return e;
+}
+
+Result<int64_t> single_int(SqliteDb& db, const std::string& sql) {
+  auto st = db.cached(sql);
+  if (!st.is_ok()) return st.status();
+  auto row = (*st)->step();
+  if (!row.is_ok()) return row.status();
+  const int64_t v = *row ? (*st)->column_int(0) : 0;
+  (*st)->reset();
+  return v;
+}
+
+}  // namespace
+
+Result<std::optional<LedgerEntry>> LedgerTable::find(const std::string& agent, const std::string& update_id) {
+  auto st = db_.cached(std::string("SELECT ") + kColumns + " FROM ledger WHERE agent = ?1 AND update_id = ?2");
+  if (!st.is_ok()) return st.status();
+  Statement& s = **st;
+  s.bind(1, agent).bind(2, update_id);
+  auto row = s.step();
+  if (!row.is_ok()) return row.status();
+  std::optional<LedgerEntry> out;
+  if (*row) out = read_entry(s);
+  s.reset();
+  return out;
+}
+
+Result<int64_t> LedgerTable::insert(const LedgerEntry& e, std::span<const uint8_t> payload) {
+  auto st = db_.cached(
+      "INSERT INTO ledger(agent, update_id, body_sha256, accepted_unix_ms, accepted_version, base_version, "
+      "num_samples, train_loss, staleness, weight, norm2, ack, payload) "
+      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) RETURNING id");
+  if (!st.is_ok()) return st.status();
+  Statement& s = **st;
+  s.bind(1, e.agent).bind(2, e.update_id).bind(3, e.body_sha256).bind(4, e.accepted_unix_ms);
+  s.bind(5, e.accepted_version).bind(6, e.base_version).bind(7, e.num_samples).bind(8, e.train_loss);
+  s.bind(9, e.staleness).bind(10, e.weight).bind(11, e.norm2).bind(12, e.ack_json).bind_blob(13, payload);
+  auto row = s.step();
+  if (!row.is_ok()) return row.status();
+  const int64_t id = *row ? s.column_int(0) : 0;
+  Status done = s.run();
+  s.reset();
+  if (!done.is_ok()) return done;
+  return id;
+}
+
+Status LedgerTable::for_each_pending(const PendingFn& fn) {
+  // Not cached: fn may use this table (and the cache) while we iterate.
+  auto st = db_.prepare(std::string("SELECT ") + kColumns +
+                        ", payload FROM ledger WHERE consumed_by_version IS NULL ORDER BY id");
+  if (!st.is_ok()) return st.status();
+  for (;;) {
+    auto row = st->step();
+    if (!row.is_ok()) return row.status();
+    if (!*row) return Status::ok();
+    EDGEFED_RETURN_IF_ERROR(fn(read_entry(*st), st->column_blob(14)));
+  }
+}
+
+Result<int64_t> LedgerTable::consume_pending(int64_t version) {
+  auto st = db_.cached(
+      "UPDATE ledger SET consumed_by_version = ?1, payload = NULL WHERE consumed_by_version IS NULL");
+  if (!st.is_ok()) return st.status();
+  (*st)->bind(1, version);
+  Status s = (*st)->run();
+  (*st)->reset();
+  if (!s.is_ok()) return s;
+  return db_.changes();
+}
+
+Result<std::vector<MergedUpdate>> LedgerTable::merged_into(int64_t version) {
+  auto st = db_.cached(
+      "SELECT agent, update_id, weight, staleness FROM ledger WHERE consumed_by_version = ?1 ORDER BY id");
+  if (!st.is_ok()) return st.status();
+  Statement& s = **st;
+  s.bind(1, version);
+  std::vector<MergedUpdate> out;
+  for (;;) {
+    auto row = s.step();
+    if (!row.is_ok()) return row.status();
+    if (!*row) break;
+    out.push_back({s.column_text(0), s.column_text(1), s.column_double(2), s.column_int(3)});
+  }
+  s.reset();
+  return out;
+}
+
+Result<int64_t> LedgerTable::count_accepted() { return single_int(db_, "SELECT count(*) FROM ledger"); }
+
+Result<int64_t> LedgerTable::count_merged() {
+  return single_int(db_, "SELECT count(*) FROM ledger WHERE consumed_by_version >= 0");
+}
+
+}  // namespace edgefed::server

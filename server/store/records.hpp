@@ -1,0 +1,65 @@
+// Rows of the state database (FORMAT.md describes the tables in prose).
+// Plain values; copying them is cheap except for blobs, which are passed
+// separately as spans.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace edgefed::server {
+
+// ledger.consumed_by_version for updates dropped without merging (their
+// base model was replaced by set_model/init_model/rollback).
+inline constexpr int64_t kDiscarded = -1;
+
+struct LedgerEntry {
+  int64_t id = 0;                  // acceptance order (rowid)
+  std::string agent;
+  std::string update_id;
+  std::string body_sha256;         // tells a retry from a different body
+  int64_t accepted_unix_ms = 0;
+  int64_t accepted_version = 0;    // server version at accept = merge target's parent
+  int64_t base_version = 0;
+  int64_t num_samples = 0;
+  double train_loss = 0.0;
+  int64_t staleness = 0;
+  double weight = 0.0;
+  double norm2 = 0.0;              // ||delta||^2
+  std::string ack_json;            // the answer given, returned again on retries
+  std::optional<int64_t> consumed_by_version;  // nullopt = pending
+};
+
+struct VersionRecord {
+  int64_t version = 0;
+  std::optional<int64_t> parent;   // nullopt for the first version
+  std::string kind;                // "init" | "merge" | "set" | "rollback"
+  int64_t created_unix_ms = 0;
+  std::string layout_fingerprint;
+  int64_t num_updates = 0;
+  double total_weight = 0.0;
+  std::optional<double> train_loss;  // weighted reported loss; none without updates
+  double gradient_variance = 0.0;
+  double merge_seconds = 0.0;      // wall time spent producing this version
+  std::string optimizer_state;     // ServerOptimizer::state()
+};
+
+struct MergedUpdate {
+  std::string agent;
+  std::string update_id;
+  double weight = 0.0;
+  int64_t staleness = 0;
+};
+
+struct AgentRecord {
+  std::string agent;
+  int64_t first_seen_unix_ms = 0;
+  int64_t last_seen_unix_ms = 0;
+  bool quarantined = false;
+  std::string quarantine_reason;
+  int64_t updates = 0;
+  int64_t last_staleness = 0;
+  int64_t telemetry_records = 0;
+};
+
+}  // namespace edgefed::server

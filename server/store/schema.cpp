@@ -1,0 +1,92 @@
+#include "server/store/schema.hpp"
+
+#include <string>
+
+namespace edgefed::server {
+
+namespace {
+
+constexpr const char* kTables = R"sql(
+CREATE TABLE IF NOT EXISTS meta(
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS versions(
+  version INTEGER PRIMARY KEY,
+  parent INTEGER,
+  kind TEXT NOT NULL,
+  created_unix_ms INTEGER NOT NULL,
+  layout_fingerprint TEXT NOT NULL,
+  num_updates INTEGER NOT NULL,
+  total_weight REAL NOT NULL,
+  train_loss REAL,
+  gradient_variance REAL NOT NULL,
+  merge_seconds REAL NOT NULL,
+  optimizer_state BLOB,
+  checkpoint BLOB);
+CREATE TABLE IF NOT EXISTS ledger(
+  id INTEGER PRIMARY KEY,
+  agent TEXT NOT NULL,
+  update_id TEXT NOT NULL,
+  body_sha256 TEXT NOT NULL,
+  accepted_unix_ms INTEGER NOT NULL,
+  accepted_version INTEGER NOT NULL,
+  base_version INTEGER NOT NULL,
+  num_samples INTEGER NOT NULL,
+  train_loss REAL NOT NULL,
+  staleness INTEGER NOT NULL,
+  weight REAL NOT NULL,
+  norm2 REAL NOT NULL,
+  ack TEXT NOT NULL,
+  payload BLOB,
+  consumed_by_version INTEGER,
+  UNIQUE(agent, update_id));
+CREATE INDEX IF NOT EXISTS ledger_by_version ON ledger(consumed_by_version);
+CREATE TABLE IF NOT EXISTS telemetry(
+  agent TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  ts_unix_ms INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  json TEXT NOT NULL,
+  PRIMARY KEY(agent, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS agents(
+  agent TEXT PRIMARY KEY,
+  first_seen_unix_ms INTEGER NOT NULL,
+  last_seen_unix_ms INTEGER NOT NULL,
+  quarantined INTEGER NOT NULL DEFAULT 0,
+  quarantine_reason TEXT NOT NULL DEFAULT '',
+  updates INTEGER NOT NULL DEFAULT 0,
+  last_staleness INTEGER NOT NULL DEFAULT 0,
+  telemetry_records INTEGER NOT NULL DEFAULT 0);
+)sql";
+
+Status check_version(SqliteDb& db) {
+  auto q = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'");
+  if (!q.is_ok()) return q.status();
+  auto row = q->step();
+  if (!row.is_ok()) return row.status();
+  const std::string found = *row ? q->column_text(0) : "?";
+  if (found != std::to_string(kSchemaVersion)) {
+    return Status(Code::kUnprocessable, "state database has schema version " + found +
+                                            ", this server knows " + std::to_string(kSchemaVersion));
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+Status ensure_schema(SqliteDb& db) {
+  EDGEFED_RETURN_IF_ERROR(db.begin());
+  Status st = db.exec(kTables);
+  if (st.is_ok()) {
+    st = db.exec("INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', '" +
+                 std::to_string(kSchemaVersion) + "')");
+  }
+  if (st.is_ok()) st = check_version(db);
+  if (!st.is_ok()) {
+    db.rollback();
+    return st;
+  }
+  return db.commit();
+}
+
+}  // namespace edgefed::server

@@ -1,0 +1,93 @@
+#include "server/store/sqlite_db.hpp"
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace edgefed::server {
+
+namespace {
+
+Status io_error(sqlite3* db, const std::string& what) {
+  return Status(Code::kIo, what + ": " + (db != nullptr ? sqlite3_errmsg(db) : "sqlite"));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<SqliteDb>> SqliteDb::open(const std::string& path, bool fsync_full) {
+  // Create the file ourselves so it is 0600 whatever the umask says; SQLite
+  // then creates -wal/-shm with the same mode.
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return Result<std::unique_ptr<SqliteDb>>(Code::kIo, "open " + path + ": " + std::strerror(errno));
+  }
+  const bool chmod_ok = ::fchmod(fd, 0600) == 0;
+  ::close(fd);
+  if (!chmod_ok) return Result<std::unique_ptr<SqliteDb>>(Code::kIo, "chmod 0600 " + path);
+
+  sqlite3* raw = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+  std::unique_ptr<SqliteDb> db(new SqliteDb(raw, path));
+  if (rc != SQLITE_OK) return io_error(raw, "sqlite open " + path);
+  sqlite3_busy_timeout(raw, 5000);
+  // journal_mode returns a row; read it to make sure WAL took effect.
+  auto mode = db->prepare("PRAGMA journal_mode=WAL");
+  if (!mode.is_ok()) return mode.status();
+  auto row = mode->step();
+  if (!row.is_ok()) return row.status();
+  if (!*row || mode->column_text(0) != "wal") {
+    return Result<std::unique_ptr<SqliteDb>>(Code::kIo, "sqlite: WAL mode not available for " + path);
+  }
+  mode = Statement();
+  EDGEFED_RETURN_IF_ERROR(db->exec(std::string("PRAGMA foreign_keys=ON;") +
+                                   (fsync_full ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=NORMAL;")));
+  return db;
+}
+
+SqliteDb::~SqliteDb() {
+  cache_.clear();  // finalize statements before closing
+  if (db_ != nullptr) sqlite3_close_v2(db_);
+}
+
+Status SqliteDb::exec(const std::string& sql) {
+  char* err = nullptr;
+  const int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err);
+  if (rc == SQLITE_OK) return Status::ok();
+  std::string msg = err != nullptr ? err : sqlite3_errstr(rc);
+  sqlite3_free(err);
+  return Status(Code::kIo, "sqlite: " + msg);
+}
+
+Result<Statement> SqliteDb::prepare(const std::string& sql) {
+  sqlite3_stmt* stmt = nullptr;
+  const int rc = sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                                    &stmt, nullptr);
+  if (rc != SQLITE_OK) return io_error(db_, "sqlite prepare '" + sql + "'");
+  return Statement(db_, stmt);
+}
+
+Result<Statement*> SqliteDb::cached(const std::string& sql) {
+  auto it = cache_.find(sql);
+  if (it == cache_.end()) {
+    auto st = prepare(sql);
+    if (!st.is_ok()) return st.status();
+    it = cache_.emplace(sql, std::move(st).value()).first;
+  }
+  it->second.reset();
+  return &it->second;
+}
+
+Status SqliteDb::begin() { return exec("BEGIN IMMEDIATE"); }
+Status SqliteDb::commit() { return exec("COMMIT"); }
+
+void SqliteDb::rollback() {
+  if (!sqlite3_get_autocommit(db_)) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+}
+
+int64_t SqliteDb::changes() const { return sqlite3_changes64(db_); }
+
+}  // namespace edgefed::server

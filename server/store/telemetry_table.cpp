@@ -1,0 +1,30 @@
+#include "server/store/telemetry_table.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace edgefed::server {
+
+Result<bool> TelemetryTable::insert(const std::string& agent, const TelemetryRecord& record) {
+  auto st = db_.cached(
+      "INSERT OR IGNORE INTO telemetry(agent, seq, ts_unix_ms, kind, json) VALUES(?1, ?2, ?3, ?4, ?5)");
+  if (!st.is_ok()) return st.status();
+  // The record as the agent sent it (values and labels), for later analysis.
+  nlohmann::json j = {{"values", record.values}, {"labels", record.labels}};
+  (*st)->bind(1, agent).bind(2, record.seq).bind(3, record.ts_ms).bind(4, record.kind).bind(5, j.dump());
+  Status r = (*st)->run();
+  (*st)->reset();
+  if (!r.is_ok()) return r;
+  return db_.changes() == 1;
+}
+
+Result<int64_t> TelemetryTable::count() {
+  auto st = db_.cached("SELECT count(*) FROM telemetry");
+  if (!st.is_ok()) return st.status();
+  auto row = (*st)->step();
+  if (!row.is_ok()) return row.status();
+  const int64_t n = *row ? (*st)->column_int(0) : 0;
+  (*st)->reset();
+  return n;
+}
+
+}  // namespace edgefed::server

@@ -1,0 +1,79 @@
+#include <sys/stat.h>
+
+#include <catch2/catch.hpp>
+
+#include "server/store/store.hpp"
+#include "temp_dir.hpp"
+
+using namespace edgefed::server;
+
+TEST_CASE("store: database file is 0600, WAL, and reopens", "[unit][store]") {
+  edgefed::testing::TempDir dir;
+  const std::string state = dir.path() + "/state";
+  {
+    auto store = Store::open(state, true);
+    REQUIRE(store.is_ok());
+    REQUIRE((*store)->agents().touch("a1", 1000, 1, 3, 0).is_ok());
+  }
+  struct stat st {};
+  REQUIRE(::stat(Store::database_path(state).c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  REQUIRE(::stat(state.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0700);
+  auto again = Store::open(state, true);
+  REQUIRE(again.is_ok());
+  auto agents = (*again)->agents().load_all();
+  REQUIRE(agents->size() == 1);
+  CHECK((*agents)[0].agent == "a1");
+}
+
+TEST_CASE("store: telemetry (agent, seq) is stored once", "[unit][store]") {
+  edgefed::testing::TempDir dir;
+  auto store = Store::open(dir.path(), false);
+  REQUIRE(store.is_ok());
+  TelemetryTable& t = (*store)->telemetry();
+  edgefed::TelemetryRecord r;
+  r.seq = 1;
+  r.values["loss"] = 0.5;
+  CHECK(*t.insert("a", r) == true);
+  CHECK(*t.insert("a", r) == false);
+  CHECK(*t.insert("b", r) == true);
+  r.seq = 2;
+  CHECK(*t.insert("a", r) == true);
+  CHECK(*t.count() == 3);
+}
+
+TEST_CASE("store: agents keep counters, last seen and quarantine", "[unit][store]") {
+  edgefed::testing::TempDir dir;
+  auto store = Store::open(dir.path(), false);
+  REQUIRE(store.is_ok());
+  AgentTable& t = (*store)->agents();
+  REQUIRE(t.touch("a", 100, 1, 2, 0).is_ok());
+  REQUIRE(t.touch("a", 50, 1, std::nullopt, 5).is_ok());  // late arrival: last_seen stays
+  REQUIRE(t.set_quarantine("a", true, "noisy", 200).is_ok());
+  REQUIRE(t.set_quarantine("new", true, "pre-emptive", 300).is_ok());
+  auto all = t.load_all();
+  REQUIRE(all->size() == 2);
+  const AgentRecord& a = (*all)[0];
+  CHECK(a.first_seen_unix_ms == 100);
+  CHECK(a.last_seen_unix_ms == 100);
+  CHECK(a.updates == 2);
+  CHECK(a.last_staleness == 2);
+  CHECK(a.telemetry_records == 5);
+  CHECK(a.quarantined);
+  CHECK(a.quarantine_reason == "noisy");
+  CHECK((*all)[1].quarantined);
+  REQUIRE(t.set_quarantine("a", false, "", 300).is_ok());
+  CHECK(!(*t.load_all())[0].quarantined);
+}
+
+TEST_CASE("store: a rolled back transaction leaves nothing", "[unit][store]") {
+  edgefed::testing::TempDir dir;
+  auto store = Store::open(dir.path(), false);
+  REQUIRE(store.is_ok());
+  Store& s = **store;
+  REQUIRE(s.db().begin().is_ok());
+  REQUIRE(s.agents().touch("ghost", 1, 1, 0, 0).is_ok());
+  s.db().rollback();
+  CHECK(s.agents().load_all()->empty());
+}
