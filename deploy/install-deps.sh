@@ -14,11 +14,15 @@ packages=(
   python3 python3-numpy
   gnuplot-nox
   procps psmisc curl
+  systemd
 )
 
 missing=()
 # node/npm: the machine image may ship its own; Debian's only when absent.
 if ! command -v npm >/dev/null 2>&1; then packages+=(nodejs npm); fi
+# kubectl renders the K3s manifests (tests/deploy): the machine image may ship
+# a newer one (kustomize v5); Debian's kubernetes-client only when absent.
+if ! command -v kubectl >/dev/null 2>&1; then packages+=(kubernetes-client); fi
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$p")
@@ -40,5 +44,10 @@ fi
 top=$(cd "$(dirname "$0")/.." && pwd)
 if [ ! -d "$top/tests/schema/node_modules/ajv" ]; then
   (cd "$top/tests/schema" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+# Kubernetes API schemas (kubernetes-models), YAML parser and Dockerfile
+# linters for the deploy tests, likewise into tests/deploy/node_modules.
+if [ ! -d "$top/tests/deploy/node_modules/kubernetes-models" ]; then
+  (cd "$top/tests/deploy" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 echo "install-deps: ok"

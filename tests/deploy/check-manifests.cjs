@@ -1,0 +1,267 @@
+#!/usr/bin/env node
+// Consistency checks on the rendered K3s manifests (kubectl kustomize output)
+// that a schema cannot express: what issue 8 requires of each workload, and
+// that ports, probe ports, volume mounts and EDGEFED_* paths agree with each
+// other. What the binaries themselves accept is checked by
+// binaries-accept-manifests.sh with the environment this script exports.
+//
+//   check-manifests.cjs RENDERED.yaml              run the checks
+//   check-manifests.cjs RENDERED.yaml --env KIND/NAME/CONTAINER ROOT NODE
+//       print the container's resolved environment (ConfigMaps, $(VAR)
+//       references and the downward API with NODE as the node name), one
+//       KEY=VALUE a line, with every path under a volume mount moved under
+//       ROOT; and on stderr nothing. Used to run the binaries as the pod would.
+//   check-manifests.cjs RENDERED.yaml --mounts KIND/NAME/CONTAINER
+//       print "MOUNTPATH TYPE SOURCE [KEY...]" a line (TYPE secret, configMap,
+//       hostPath, emptyDir, pvc; SOURCE the Secret/ConfigMap/host path/claim).
+'use strict';
+
+const fs = require('fs');
+const { parseDocuments } = require('./validate-k8s.cjs');
+
+function load(file) {
+  return parseDocuments(fs.readFileSync(file, 'utf8'), file).map((d) => {
+    if (d.parseError) throw new Error(`${file}: ${d.parseError}`);
+    return d.value;
+  });
+}
+
+function find(objs, kind, name) {
+  return objs.find((o) => o.kind === kind && o.metadata && o.metadata.name === name);
+}
+
+function podSpec(obj) {
+  return obj && obj.spec && obj.spec.template ? obj.spec.template.spec : null;
+}
+
+// Resolves a container's environment as the kubelet would.
+function resolveEnv(objs, obj, container, nodeName) {
+  const env = new Map();
+  for (const src of container.envFrom || []) {
+    if (!src.configMapRef) throw new Error('only configMapRef envFrom is supported');
+    const cm = find(objs, 'ConfigMap', src.configMapRef.name);
+    if (!cm) throw new Error(`envFrom: ConfigMap ${src.configMapRef.name} is not in the rendering`);
+    for (const [k, v] of Object.entries(cm.data || {})) env.set((src.prefix || '') + k, v);
+  }
+  for (const e of container.env || []) {
+    let value = '';
+    if (e.value !== undefined) {
+      // $(VAR) expands variables defined earlier; $$ escapes.
+      value = e.value.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, name) =>
+        m === '$$' ? '$' : env.has(name) ? env.get(name) : m);
+    } else if (e.valueFrom && e.valueFrom.fieldRef) {
+      const path = e.valueFrom.fieldRef.fieldPath;
+      const known = {
+        'spec.nodeName': nodeName,
+        'metadata.name': `${obj.metadata.name}-test`,
+        'metadata.namespace': obj.metadata.namespace || 'default',
+      };
+      if (!(path in known)) throw new Error(`env ${e.name}: fieldRef ${path} not supported here`);
+      value = known[path];
+    } else if (e.valueFrom && e.valueFrom.configMapKeyRef) {
+      const ref = e.valueFrom.configMapKeyRef;
+      const cm = find(objs, 'ConfigMap', ref.name);
+      if (!cm || !(ref.key in (cm.data || {}))) throw new Error(`env ${e.name}: ${ref.name}/${ref.key} missing`);
+      value = cm.data[ref.key];
+    } else if (e.valueFrom && e.valueFrom.secretKeyRef) {
+      value = `<secret ${e.valueFrom.secretKeyRef.name}/${e.valueFrom.secretKeyRef.key}>`;
+    } else {
+      throw new Error(`env ${e.name}: unsupported source`);
+    }
+    env.set(e.name, value);
+  }
+  return env;
+}
+
+function mounts(obj, container) {
+  const spec = podSpec(obj);
+  const vols = new Map((spec.volumes || []).map((v) => [v.name, v]));
+  for (const t of (obj.spec.volumeClaimTemplates || [])) {
+    vols.set(t.metadata.name, { name: t.metadata.name, persistentVolumeClaim: { claimName: t.metadata.name } });
+  }
+  return (container.volumeMounts || []).map((m) => {
+    const v = vols.get(m.name);
+    if (!v) throw new Error(`${container.name}: volumeMount ${m.name} has no volume`);
+    let type;
+    let source;
+    let keys = [];
+    if (v.secret) {
+      type = 'secret';
+      source = v.secret.secretName;
+      keys = (v.secret.items || []).map((i) => i.path);
+    } else if (v.configMap) {
+      type = 'configMap';
+      source = v.configMap.name;
+    } else if (v.hostPath) {
+      type = 'hostPath';
+      source = v.hostPath.path;
+    } else if (v.emptyDir) {
+      type = 'emptyDir';
+      source = '-';
+    } else if (v.persistentVolumeClaim) {
+      type = 'pvc';
+      source = v.persistentVolumeClaim.claimName;
+    } else {
+      type = 'other';
+      source = '-';
+    }
+    return { mountPath: m.mountPath, readOnly: !!m.readOnly, type, source, keys };
+  });
+}
+
+// Moves every path under a mount point into root (longest mount first);
+// paths appear alone or inside specs such as csv:/data/x.csv:label=last.
+function reroot(value, mountList, root) {
+  const esc = (p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const points = mountList.map((m) => m.mountPath).sort((a, b) => b.length - a.length);
+  if (points.length === 0) return value;
+  const re = new RegExp(`(^|[:=,])(${points.map(esc).join('|')})(?=$|[/:,])`, 'g');
+  return value.replace(re, (m, pre, p) => `${pre}${root}${p}`);
+}
+
+function containerOf(objs, ref) {
+  const [kind, name, cname] = ref.split('/');
+  const obj = find(objs, kind, name);
+  if (!obj) throw new Error(`${kind}/${name} is not in the rendering`);
+  const spec = podSpec(obj);
+  const c = (spec.containers || []).find((x) => x.name === cname);
+  if (!c) throw new Error(`${ref}: no such container`);
+  return { obj, c };
+}
+
+// ---- the checks ----------------------------------------------------------
+
+function checks(objs) {
+  const errors = [];
+  const need = (cond, msg) => { if (!cond) errors.push(msg); };
+  const port = (hostPort) => Number(String(hostPort).split(':').pop());
+
+  const ds = find(objs, 'DaemonSet', 'edgefed-agent');
+  const sts = find(objs, 'StatefulSet', 'edgefed-server');
+  need(ds, 'DaemonSet edgefed-agent missing');
+  need(sts, 'StatefulSet edgefed-server missing');
+  if (!ds || !sts) return errors;
+
+  // Every pod: non-root, read-only root filesystem, no capabilities, limits.
+  for (const obj of [ds, sts]) {
+    const spec = podSpec(obj);
+    const id = `${obj.kind}/${obj.metadata.name}`;
+    need(spec.automountServiceAccountToken === false, `${id}: automountServiceAccountToken must be false`);
+    need(spec.nodeSelector && Object.keys(spec.nodeSelector).length > 0, `${id}: nodeSelector missing`);
+    need((spec.tolerations || []).length > 0, `${id}: tolerations missing`);
+    for (const c of spec.containers) {
+      const sc = c.securityContext || {};
+      const podSc = spec.securityContext || {};
+      need((sc.runAsNonRoot ?? podSc.runAsNonRoot) === true, `${id}/${c.name}: runAsNonRoot`);
+      need(sc.readOnlyRootFilesystem === true, `${id}/${c.name}: readOnlyRootFilesystem`);
+      need(sc.allowPrivilegeEscalation === false, `${id}/${c.name}: allowPrivilegeEscalation false`);
+      need(sc.capabilities && (sc.capabilities.drop || []).includes('ALL'), `${id}/${c.name}: drop ALL`);
+      need(c.resources && c.resources.requests && c.resources.limits && c.resources.limits.memory,
+        `${id}/${c.name}: resource requests and a memory limit`);
+      need(c.livenessProbe && c.readinessProbe, `${id}/${c.name}: liveness and readiness probes`);
+      // Probes and named ports refer to declared container ports.
+      const names = new Map((c.ports || []).map((p) => [p.name, p.containerPort]));
+      for (const probe of [c.livenessProbe, c.readinessProbe, c.startupProbe]) {
+        const hg = probe && probe.httpGet;
+        if (hg && typeof hg.port === 'string') need(names.has(hg.port), `${id}/${c.name}: probe port ${hg.port} undeclared`);
+      }
+      // Every EDGEFED_* path lies under a mounted volume (the root filesystem
+      // is read-only and holds no configuration).
+      const env = resolveEnv(objs, obj, c, 'node-a');
+      const ms = mounts(obj, c);
+      for (const [k, v] of env) {
+        if (!k.startsWith('EDGEFED_')) continue;
+        for (const p of v.match(/(?:^|[:=])\/(?!\/)[^:,]*/g) || []) {
+          const path = p.replace(/^[:=]/, '');
+          need(ms.some((m) => path === m.mountPath || path.startsWith(`${m.mountPath}/`)),
+            `${id}/${c.name}: ${k}=${v}: ${path} is not under a volume mount`);
+        }
+      }
+    }
+  }
+
+  // Agent: downward-API node name, outbox on the node, rolling update.
+  const agent = podSpec(ds).containers[0];
+  const aenv = resolveEnv(objs, ds, agent, 'node-a');
+  const nodeName = (agent.env || []).find((e) => e.name === 'NODE_NAME');
+  need(nodeName && nodeName.valueFrom && nodeName.valueFrom.fieldRef &&
+       nodeName.valueFrom.fieldRef.fieldPath === 'spec.nodeName', 'agent: NODE_NAME from spec.nodeName');
+  const outbox = mounts(ds, agent).find((m) => m.mountPath === aenv.get('EDGEFED_STATE_DIR'));
+  need(outbox && outbox.type === 'hostPath' && !outbox.readOnly, 'agent: EDGEFED_STATE_DIR must be a writable hostPath mount');
+  const ru = ds.spec.updateStrategy || {};
+  need(ru.type === 'RollingUpdate' && ru.rollingUpdate && ru.rollingUpdate.maxUnavailable !== undefined,
+    'agent: RollingUpdate with maxUnavailable');
+  need(/^https:\/\/[^/]+:\d+$/.test(aenv.get('EDGEFED_SERVER') || ''), 'agent: EDGEFED_SERVER is https://HOST:PORT');
+  for (const k of ['EDGEFED_CA', 'EDGEFED_CERT', 'EDGEFED_KEY', 'EDGEFED_DATA']) need(aenv.has(k), `agent: ${k} missing`);
+
+  // Server: state on the claim, ports, probes, scrape annotations.
+  const server = podSpec(sts).containers[0];
+  const senv = resolveEnv(objs, sts, server, 'node-a');
+  const state = mounts(sts, server).find((m) => m.mountPath === senv.get('EDGEFED_STATE_DIR'));
+  need(state && state.type === 'pvc', 'server: EDGEFED_STATE_DIR must be the PersistentVolumeClaim mount');
+  need(sts.spec.replicas === 1, 'server: exactly one replica (single SQLite writer)');
+  const sports = new Map((server.ports || []).map((p) => [p.name, p.containerPort]));
+  need(sports.get('https') === port(senv.get('EDGEFED_LISTEN') || '0.0.0.0:8443'),
+    'server: containerPort https differs from EDGEFED_LISTEN');
+  need(senv.has('EDGEFED_METRICS_LISTEN') && sports.get('metrics') === port(senv.get('EDGEFED_METRICS_LISTEN')),
+    'server: containerPort metrics differs from EDGEFED_METRICS_LISTEN');
+  const paths = [server.livenessProbe, server.readinessProbe].map((p) => p && p.httpGet && p.httpGet.path);
+  need(paths[0] === '/healthz' && paths[1] === '/readyz', 'server: liveness /healthz, readiness /readyz');
+  const ann = sts.spec.template.metadata.annotations || {};
+  need(ann['prometheus.io/scrape'] === 'true' && Number(ann['prometheus.io/port']) === sports.get('metrics') &&
+       ann['prometheus.io/path'] === '/metrics', 'server: prometheus.io annotations match the metrics port');
+
+  // Services target declared ports; the agents' URL names the Service.
+  for (const svc of objs.filter((o) => o.kind === 'Service')) {
+    for (const p of svc.spec.ports) {
+      if (typeof p.targetPort === 'string') need(sports.has(p.targetPort), `Service ${svc.metadata.name}: targetPort ${p.targetPort}`);
+    }
+  }
+  const url = new URL(aenv.get('EDGEFED_SERVER') || 'https://invalid:1');
+  const svcName = url.hostname.split('.')[0];
+  const svc = find(objs, 'Service', svcName);
+  need(svc && svc.spec.ports.some((p) => p.port === Number(url.port) && p.targetPort === 'https'),
+    `agent: EDGEFED_SERVER ${url.href} is not the server Service's https port`);
+
+  // NetworkPolicy: a default deny, the agent may reach the server port only.
+  const nps = objs.filter((o) => o.kind === 'NetworkPolicy');
+  need(nps.some((n) => Object.keys(n.spec.podSelector || {}).length === 0 && !n.spec.ingress && !n.spec.egress &&
+       (n.spec.policyTypes || []).length === 2), 'NetworkPolicy: default deny missing');
+  const anp = nps.find((n) => n.metadata.name === 'edgefed-agent');
+  need(anp && anp.spec.egress.some((r) => r.ports.some((p) => p.port === sports.get('https'))),
+    'NetworkPolicy edgefed-agent: egress to the server port');
+  const snp = nps.find((n) => n.metadata.name === 'edgefed-server');
+  need(snp && snp.spec.ingress.some((r) => r.ports.some((p) => p.port === sports.get('metrics'))),
+    'NetworkPolicy edgefed-server: ingress for the scraper on the metrics port');
+
+  // ServiceMonitor (optional component): its port is a Service port name.
+  for (const sm of objs.filter((o) => o.kind === 'ServiceMonitor')) {
+    for (const ep of sm.spec.endpoints) {
+      need(svc && svc.spec.ports.some((p) => p.name === ep.port), `ServiceMonitor: port ${ep.port} not in Service`);
+    }
+  }
+  return errors;
+}
+
+function main(argv) {
+  const objs = load(argv[0]);
+  if (argv[1] === '--env') {
+    const { obj, c } = containerOf(objs, argv[2]);
+    const ms = mounts(obj, c);
+    for (const [k, v] of resolveEnv(objs, obj, c, argv[4] || 'node-a')) {
+      process.stdout.write(`${k}=${reroot(v, ms, argv[3])}\n`);
+    }
+    return 0;
+  }
+  if (argv[1] === '--mounts') {
+    const { obj, c } = containerOf(objs, argv[2]);
+    for (const m of mounts(obj, c)) process.stdout.write(`${m.mountPath} ${m.type} ${m.source}\n`);
+    return 0;
+  }
+  const errors = checks(objs);
+  for (const e of errors) process.stdout.write(`FAIL ${e}\n`);
+  process.stdout.write(errors.length ? `${errors.length} check(s) failed\n` : 'manifest checks: ok\n');
+  return errors.length ? 1 : 0;
+}
+
+process.exitCode = main(process.argv.slice(2));

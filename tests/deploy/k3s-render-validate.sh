@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Renders every overlay in k3s/overlays with kubectl kustomize (no cluster),
+# validates each object against the Kubernetes API schemas (types, required
+# fields, and strictly: no field the schema does not declare), then checks
+# that the workloads' ports, probes, volume mounts and EDGEFED_* paths agree.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+need_node_modules
+need_kustomize
+tmp=$(mktempdir); trap 'rm -rf "$tmp"' EXIT
+n=0
+for dir in "$top"/k3s/overlays/*/; do
+  name=$(basename "$dir")
+  echo "== k3s/overlays/$name"
+  kubectl kustomize "$dir" >"$tmp/$name.yaml" || fail "kubectl kustomize k3s/overlays/$name"
+  node "$here/validate-k8s.cjs" "$tmp/$name.yaml" || fail "schema validation of k3s/overlays/$name"
+  node "$here/check-manifests.cjs" "$tmp/$name.yaml" || fail "manifest checks of k3s/overlays/$name"
+  n=$((n + 1))
+done
+[ "$n" -ge 1 ] || fail "no overlay found under k3s/overlays"
+grep -q '^kind: ServiceMonitor' "$tmp"/*.yaml || fail "no overlay renders the ServiceMonitor component"
+echo "rendered and validated $n overlays"
