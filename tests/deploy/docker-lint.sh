@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# The Dockerfiles cannot be built here (no Docker engine in CI): they are
+# linted with two real linters from npm (dockerfile-utils, the validator of
+# the VS Code Docker language service, and dockerfilelint), both of which must
+# report nothing, and must both report the broken fixture. Then static checks
+# tie the Dockerfiles to the project: every COPY source exists and passes
+# .dockerignore, the entrypoints are the CMake targets, the run stage is
+# non-root on debian:12-slim, the exposed ports are the manifests' ports, and
+# runtime-packages.sh (the run stage's package list) works on a real binary.
+#   docker-lint.sh [SERVER_BINARY AGENT_BINARY]
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+need_node_modules
+lint1() { node "$here/node_modules/dockerfile-utils/bin/dockerfile-utils" lint "$1"; }
+lint2() { node "$here/node_modules/dockerfilelint/bin/dockerfilelint" "$1"; }
+
+for f in "$top"/deploy/docker/Dockerfile.*; do
+  name=$(basename "$f")
+  out=$(lint1 "$f" 2>&1) || fail "dockerfile-utils lint $name: $out"
+  [ -z "$out" ] || fail "dockerfile-utils lint $name: $out"
+  out=$(lint2 "$f" 2>&1) || fail "dockerfilelint $name: $out"
+  grep -q 'Issues: None found' <<<"$out" || fail "dockerfilelint $name: $out"
+  echo "ok lint $name (dockerfile-utils, dockerfilelint)"
+done
+broken="$here/fixtures/Dockerfile.broken"
+if lint1 "$broken" >/dev/null 2>&1; then fail "dockerfile-utils accepted the broken fixture"; fi
+if lint2 "$broken" >/dev/null 2>&1; then fail "dockerfilelint accepted the broken fixture"; fi
+echo "ok both linters refuse fixtures/Dockerfile.broken"
+
+# Static checks.
+for role in server agent; do
+  f="$top/deploy/docker/Dockerfile.$role"
+  [ "$(grep -c '^FROM debian:12-slim' "$f")" -eq 2 ] || fail "Dockerfile.$role: two stages FROM debian:12-slim"
+  grep -q '^USER 10001:10001$' "$f" || fail "Dockerfile.$role: run stage must be USER 10001:10001"
+  grep -q "^ENTRYPOINT \[\"/usr/local/bin/edgefed-$role\"\]" "$f" || fail "Dockerfile.$role: entrypoint"
+  grep -q -- "--target edgefed-$role" "$f" || fail "Dockerfile.$role: builds target edgefed-$role"
+  grep -q "add_executable(edgefed-$role " "$top/$role/CMakeLists.txt" || fail "no CMake target edgefed-$role"
+  # COPY sources exist and are not excluded by .dockerignore (which lists
+  # what is sent with "!" lines after a "*").
+  while read -r src; do
+    [ -e "$top/$src" ] || fail "Dockerfile.$role: COPY $src: no such path"
+    grep -qxF "!${src%/}/" "$top/.dockerignore" || grep -qxF "!${src%/}" "$top/.dockerignore" ||
+      fail "Dockerfile.$role: COPY $src is excluded by .dockerignore"
+  done < <(awk '$1=="COPY" && $2 !~ /^--from/ {for (i=2;i<NF;i++) print $i}' "$f")
+  # The sources CMake needs at configure time are all copied.
+  for d in common server agent sim; do grep -q "^COPY $d/ $d/" "$f" || fail "Dockerfile.$role: COPY $d/"; done
+done
+for p in 8443 9090; do
+  grep -q "^EXPOSE .*\b$p\b" "$top/deploy/docker/Dockerfile.server" || fail "Dockerfile.server: EXPOSE $p"
+  grep -rq "containerPort: $p" "$top/k3s/base" || fail "k3s: no containerPort $p as in Dockerfile.server"
+done
+grep -q "EDGEFED_STATE_DIR=/var/lib/edgefed-agent" "$top/deploy/docker/Dockerfile.agent" &&
+  grep -q "mountPath: /var/lib/edgefed-agent" "$top/k3s/base/agent-daemonset.yaml" ||
+  fail "agent state directory differs between Dockerfile.agent and the DaemonSet"
+echo "ok static checks (stages, user, entrypoints, COPY sources, ports, state directory)"
+
+# The run stage installs what runtime-packages.sh prints for the binaries.
+if [ $# -ge 2 ]; then
+  for bin in "$@"; do
+    pkgs=$("$top/deploy/docker/runtime-packages.sh" "$bin") || fail "runtime-packages.sh $bin"
+    grep -q '^libc6$' <<<"$pkgs" || fail "runtime-packages.sh $bin: libc6 missing: $pkgs"
+    if grep -q -- '-dev$' <<<"$pkgs"; then fail "runtime-packages.sh $bin: a -dev package: $pkgs"; fi
+    echo "ok run-stage packages of $(basename "$bin"): $(tr '\n' ' ' <<<"$pkgs")"
+  done
+else
+  echo "note: binaries not built; runtime-packages.sh checked on no binary"
+fi
+echo "not exercised here: docker build and docker run (no Docker engine)"
