@@ -105,7 +105,8 @@ function mounts(obj, container) {
       type = 'other';
       source = '-';
     }
-    return { mountPath: m.mountPath, readOnly: !!m.readOnly, type, source, keys };
+    const mode = v.secret ? v.secret.defaultMode : v.configMap ? v.configMap.defaultMode : undefined;
+    return { volume: m.name, mountPath: m.mountPath, readOnly: !!m.readOnly, type, source, keys, mode };
   });
 }
 
@@ -115,8 +116,63 @@ function reroot(value, mountList, root) {
   const esc = (p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const points = mountList.map((m) => m.mountPath).sort((a, b) => b.length - a.length);
   if (points.length === 0) return value;
-  const re = new RegExp(`(^|[:=,])(${points.map(esc).join('|')})(?=$|[/:,])`, 'g');
+  const re = new RegExp(`(^|[\\s"':=,])(${points.map(esc).join('|')})(?=$|[\\s"'/:,])`, 'g');
   return value.replace(re, (m, pre, p) => `${pre}${root}${p}`);
+}
+
+// Lays out the pod's volumes under root as the kubelet would (Secret and
+// ConfigMap keys as files with the volume's mode, the Secret taken from
+// secretObjs; other volumes as empty directories), then runs the init
+// containers' commands with their resolved environment and every path moved
+// under root. Throws on the first failure.
+function materialize(objs, secretObjs, obj, root, nodeName) {
+  const spec = podSpec(obj);
+  const all = [...(spec.initContainers || []), ...spec.containers];
+  const placed = new Map(); // volume name -> first path
+  for (const c of all) {
+    for (const m of mounts(obj, c)) {
+      const dir = root + m.mountPath;
+      if (placed.has(m.volume)) {
+        if (placed.get(m.volume) !== dir && !fs.existsSync(dir)) {
+          fs.mkdirSync(require('path').dirname(dir), { recursive: true });
+          fs.symlinkSync(placed.get(m.volume), dir);
+        }
+        continue;
+      }
+      placed.set(m.volume, dir);
+      fs.mkdirSync(dir, { recursive: true });
+      if (m.type === 'secret' || m.type === 'configMap') {
+        const kind = m.type === 'secret' ? 'Secret' : 'ConfigMap';
+        const src = find(secretObjs, kind, m.source) || find(objs, kind, m.source);
+        if (!src) throw new Error(`${kind} ${m.source} (volume ${m.volume}) is neither rendered nor made by make-secrets.sh`);
+        const data = { ...(src.data || {}) };
+        const decoded = kind === 'Secret'
+          ? Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64')]))
+          : Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v)]));
+        for (const [k, v] of Object.entries(decoded)) {
+          fs.writeFileSync(`${dir}/${k}`, v);
+          fs.chmodSync(`${dir}/${k}`, m.mode === undefined ? 0o644 : m.mode);
+        }
+      }
+    }
+  }
+  const isRoot = process.getuid && process.getuid() === 0;
+  for (const c of spec.initContainers || []) {
+    const sc = c.securityContext || {};
+    if (sc.runAsUser === 0 && !isRoot) {
+      process.stderr.write(`note: init container ${c.name} runs as root in the pod; skipped (not root here)\n`);
+      continue;
+    }
+    const ms = mounts(obj, c);
+    const env = resolveEnv(objs, obj, c, nodeName);
+    const argv = [...(c.command || []), ...(c.args || [])].map((a) => reroot(a, ms, root));
+    const r = require('child_process').spawnSync(argv[0], argv.slice(1), {
+      env: { PATH: process.env.PATH, ...Object.fromEntries(env) }, encoding: 'utf8',
+    });
+    if (r.status !== 0) {
+      throw new Error(`init container ${c.name} failed (${argv.join(' ')}): ${r.stderr || r.error}`);
+    }
+  }
 }
 
 function containerOf(objs, ref) {
@@ -159,6 +215,7 @@ function checks(objs) {
       need(c.resources && c.resources.requests && c.resources.limits && c.resources.limits.memory,
         `${id}/${c.name}: resource requests and a memory limit`);
       need(c.livenessProbe && c.readinessProbe, `${id}/${c.name}: liveness and readiness probes`);
+      need(!(c.command || c.args), `${id}/${c.name}: the image's entrypoint runs, configured by EDGEFED_* only`);
       // Probes and named ports refer to declared container ports.
       const names = new Map((c.ports || []).map((p) => [p.name, p.containerPort]));
       for (const probe of [c.livenessProbe, c.readinessProbe, c.startupProbe]) {
@@ -177,6 +234,20 @@ function checks(objs) {
             `${id}/${c.name}: ${k}=${v}: ${path} is not under a volume mount`);
         }
       }
+    }
+  }
+
+  // Init containers: no privilege beyond what chown of a hostPath needs.
+  for (const obj of [ds, sts]) {
+    for (const c of podSpec(obj).initContainers || []) {
+      const id = `${obj.kind}/${obj.metadata.name}/init/${c.name}`;
+      const sc = c.securityContext || {};
+      need(sc.allowPrivilegeEscalation === false && sc.readOnlyRootFilesystem === true &&
+           sc.capabilities && (sc.capabilities.drop || []).includes('ALL'), `${id}: hardened securityContext`);
+      const added = (sc.capabilities && sc.capabilities.add) || [];
+      need(added.every((a) => a === 'CHOWN' || a === 'FOWNER'), `${id}: adds capabilities beyond CHOWN, FOWNER`);
+      if (sc.runAsUser === 0) need(added.length > 0, `${id}: root without a reason (no capability added)`);
+      need(c.resources && c.resources.limits, `${id}: resource limits`);
     }
   }
 
@@ -251,6 +322,14 @@ function main(argv) {
     for (const [k, v] of resolveEnv(objs, obj, c, argv[4] || 'node-a')) {
       process.stdout.write(`${k}=${reroot(v, ms, argv[3])}\n`);
     }
+    return 0;
+  }
+  if (argv[1] === '--materialize') {
+    // --materialize KIND/NAME ROOT SECRETS.yaml NODE
+    const [kind, name] = argv[2].split('/');
+    const obj = find(objs, kind, name);
+    if (!obj) throw new Error(`${argv[2]} is not in the rendering`);
+    materialize(objs, load(argv[4]), obj, argv[3], argv[5] || 'node-a');
     return 0;
   }
   if (argv[1] === '--mounts') {
