@@ -195,11 +195,13 @@ function checks(objs) {
   const ds = find(objs, 'DaemonSet', 'edgefed-agent');
   const sts = find(objs, 'StatefulSet', 'edgefed-server');
   need(ds, 'DaemonSet edgefed-agent missing');
-  need(sts, 'StatefulSet edgefed-server missing');
-  if (!ds || !sts) return errors;
+  if (!ds) return errors;
+  // Without a StatefulSet the overlay runs agents only (external-server):
+  // the aggregator is the rack server's systemd service.
 
   // Every pod: non-root, read-only root filesystem, no capabilities, limits.
-  for (const obj of [ds, sts]) {
+  const workloads = sts ? [ds, sts] : [ds];
+  for (const obj of workloads) {
     const spec = podSpec(obj);
     const id = `${obj.kind}/${obj.metadata.name}`;
     need(spec.automountServiceAccountToken === false, `${id}: automountServiceAccountToken must be false`);
@@ -238,7 +240,7 @@ function checks(objs) {
   }
 
   // Init containers: no privilege beyond what chown of a hostPath needs.
-  for (const obj of [ds, sts]) {
+  for (const obj of workloads) {
     for (const c of podSpec(obj).initContainers || []) {
       const id = `${obj.kind}/${obj.metadata.name}/init/${c.name}`;
       const sc = c.securityContext || {};
@@ -265,6 +267,20 @@ function checks(objs) {
   need(/^https:\/\/[^/]+:\d+$/.test(aenv.get('EDGEFED_SERVER') || ''), 'agent: EDGEFED_SERVER is https://HOST:PORT');
   for (const k of ['EDGEFED_CA', 'EDGEFED_CERT', 'EDGEFED_KEY', 'EDGEFED_DATA']) need(aenv.has(k), `agent: ${k} missing`);
 
+  const url = new URL(aenv.get('EDGEFED_SERVER') || 'https://invalid:1');
+  const nps = objs.filter((o) => o.kind === 'NetworkPolicy');
+  need(nps.some((n) => Object.keys(n.spec.podSelector || {}).length === 0 && !n.spec.ingress && !n.spec.egress &&
+       (n.spec.policyTypes || []).length === 2), 'NetworkPolicy: default deny missing');
+  const anp = nps.find((n) => n.metadata.name === 'edgefed-agent');
+  need(anp && (anp.spec.ingress || []).length === 0, 'NetworkPolicy edgefed-agent: no ingress');
+  if (!sts) {
+    need(anp && anp.spec.egress.some((r) => (r.to || []).some((t) => t.ipBlock) &&
+         r.ports.some((p) => p.port === Number(url.port))),
+      `NetworkPolicy edgefed-agent: egress to the external server's address on port ${url.port}`);
+    need(!objs.some((o) => o.kind === 'Service' || o.kind === 'ServiceMonitor'), 'agents-only overlay keeps server objects');
+    return errors;
+  }
+
   // Server: state on the claim, ports, probes, scrape annotations.
   const server = podSpec(sts).containers[0];
   const senv = resolveEnv(objs, sts, server, 'node-a');
@@ -288,17 +304,12 @@ function checks(objs) {
       if (typeof p.targetPort === 'string') need(sports.has(p.targetPort), `Service ${svc.metadata.name}: targetPort ${p.targetPort}`);
     }
   }
-  const url = new URL(aenv.get('EDGEFED_SERVER') || 'https://invalid:1');
   const svcName = url.hostname.split('.')[0];
   const svc = find(objs, 'Service', svcName);
   need(svc && svc.spec.ports.some((p) => p.port === Number(url.port) && p.targetPort === 'https'),
     `agent: EDGEFED_SERVER ${url.href} is not the server Service's https port`);
 
-  // NetworkPolicy: a default deny, the agent may reach the server port only.
-  const nps = objs.filter((o) => o.kind === 'NetworkPolicy');
-  need(nps.some((n) => Object.keys(n.spec.podSelector || {}).length === 0 && !n.spec.ingress && !n.spec.egress &&
-       (n.spec.policyTypes || []).length === 2), 'NetworkPolicy: default deny missing');
-  const anp = nps.find((n) => n.metadata.name === 'edgefed-agent');
+  // NetworkPolicy: the agent may reach the server port only.
   need(anp && anp.spec.egress.some((r) => r.ports.some((p) => p.port === sports.get('https'))),
     'NetworkPolicy edgefed-agent: egress to the server port');
   const snp = nps.find((n) => n.metadata.name === 'edgefed-server');
@@ -331,6 +342,27 @@ function main(argv) {
     if (!obj) throw new Error(`${argv[2]} is not in the rendering`);
     materialize(objs, load(argv[4]), obj, argv[3], argv[5] || 'node-a');
     return 0;
+  }
+  if (argv[1] === '--probe') {
+    // --probe KIND/NAME/CONTAINER ROOT startup|readiness|liveness
+    // exec probes run here (paths moved under ROOT), exit with their status;
+    // httpGet probes print "SCHEME PORT PATH" with the port as a number.
+    const { obj, c } = containerOf(objs, argv[2]);
+    const probe = c[`${argv[4]}Probe`];
+    if (!probe) throw new Error(`${argv[2]} has no ${argv[4]} probe`);
+    if (probe.exec) {
+      const argvp = probe.exec.command.map((a) => reroot(a, mounts(obj, c), argv[3]));
+      const r = require('child_process').spawnSync(argvp[0], argvp.slice(1), { stdio: 'inherit' });
+      return r.status === null ? 1 : r.status;
+    }
+    if (probe.httpGet) {
+      const hg = probe.httpGet;
+      const portNum = typeof hg.port === 'number' ? hg.port
+        : (c.ports || []).find((p) => p.name === hg.port).containerPort;
+      process.stdout.write(`${(hg.scheme || 'HTTP').toLowerCase()} ${portNum} ${hg.path}\n`);
+      return 0;
+    }
+    throw new Error(`${argv[2]}: ${argv[4]} probe is neither exec nor httpGet`);
   }
   if (argv[1] === '--mounts') {
     const { obj, c } = containerOf(objs, argv[2]);

@@ -20,3 +20,20 @@ done
 [ "$n" -ge 1 ] || fail "no overlay found under k3s/overlays"
 grep -q '^kind: ServiceMonitor' "$tmp"/*.yaml || fail "no overlay renders the ServiceMonitor component"
 echo "rendered and validated $n overlays"
+
+# The consistency checks catch drift: each mutation of the example rendering
+# must fail them.
+mutate() {  # SED-EXPRESSION WHAT
+  sed -e "$1" "$tmp/example.yaml" >"$tmp/mutated.yaml"
+  cmp -s "$tmp/example.yaml" "$tmp/mutated.yaml" && fail "mutation '$2' changed nothing"
+  if node "$here/check-manifests.cjs" "$tmp/mutated.yaml" >"$tmp/mutated.out"; then
+    fail "manifest checks missed: $2"
+  fi
+  echo "ok checks catch: $2 ($(grep -m1 FAIL "$tmp/mutated.out"))"
+}
+mutate 's/containerPort: 9090/containerPort: 9091/' "metrics containerPort differs from EDGEFED_METRICS_LISTEN"
+mutate 's#value: /var/lib/edgefed-agent#value: /var/lib/edgefed-outbox#' "agent state dir not on the outbox hostPath"
+mutate 's#path: /readyz#path: /ready#' "server readiness probe path"
+mutate 's#value: /etc/edgefed/tls/ca.crt#value: /etc/ssl/ca.crt#' "a path outside every volume mount"
+mutate 's/maxUnavailable: 10%/partition: 0/' "agent rolling update without maxUnavailable"
+mutate 's/readOnlyRootFilesystem: true/readOnlyRootFilesystem: false/' "writable root filesystem"
