@@ -10,26 +10,6 @@
 namespace edgefed {
 namespace {
 
-// TODO(protocol.cpp): switch to valid_agent_id / valid_update_id once they
-// land there; until then the same rules as protocol.hpp states, kept local
-// so edgefed_common links.
-bool is_id_char(char c, std::string_view extra) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-         extra.find(c) != std::string_view::npos;
-}
-bool agent_id_ok(std::string_view id) {
-  if (id.empty() || id.size() > 64 || !is_id_char(id[0], "")) return false;
-  for (char c : id)
-    if (!is_id_char(c, "._-")) return false;
-  return true;
-}
-bool update_id_ok(std::string_view id) {
-  if (id.empty() || id.size() > 128) return false;
-  for (char c : id)
-    if (!is_id_char(c, "._:-")) return false;
-  return true;
-}
-
 // Lower case only, as ModelLayout writes it: the fingerprint is compared as a
 // string, so "ABC..." would never match anyway.
 bool is_fingerprint(std::string_view s) {
@@ -97,8 +77,8 @@ std::map<std::string, std::string> to_metadata(const UpdateMetadata& m) {
 Result<UpdateMetadata> parse_update_metadata(const std::map<std::string, std::string>& md) {
   UpdateMetadata m;
   Reader r(md);
-  r.id("agent_id", agent_id_ok, "must be 1-64 chars of [A-Za-z0-9._-] starting alphanumeric", m.agent_id);
-  r.id("update_id", update_id_ok, "must be 1-128 chars of [A-Za-z0-9._:-]", m.update_id);
+  r.id("agent_id", valid_agent_id, "must be 1-64 chars of [A-Za-z0-9._-] starting alphanumeric", m.agent_id);
+  r.id("update_id", valid_update_id, "must be 1-128 chars of [A-Za-z0-9._:-]", m.update_id);
   r.integer("base_version", 0, m.base_version);
   r.integer("num_samples", 1, m.num_samples);
   if (const std::string* v = r.get("train_loss")) {
