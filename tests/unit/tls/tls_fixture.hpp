@@ -1,0 +1,42 @@
+// Test support for TLS: a certificate fleet made by deploy/certs/edgefed-certs
+// (once per process) and one loopback TLS exchange with bounded time.
+#pragma once
+
+#include <string>
+
+#include <boost/asio/ssl/context.hpp>
+
+namespace edgefed::testing {
+
+// Two fleets in a temporary directory, removed at exit:
+//   main/   CA, server (127.0.0.1, localhost), admin, agent-000, agent-001
+//           (agent-001 revoked, listed in main/crl.pem)
+//   other/  an unrelated CA with its own agent-000
+struct Fleet {
+  std::string root;
+  std::string main() const { return root + "/main"; }
+  std::string other() const { return root + "/other"; }
+  std::string agent(const std::string& id, const std::string& ext) const {
+    return main() + "/agents/" + id + "." + ext;
+  }
+};
+const Fleet& fleet();
+
+// The result of a handshake plus a 4-byte ping/pong over 127.0.0.1 on an
+// ephemeral port, both ends in one io_context run for at most 10 s.
+struct Exchange {
+  bool server_ok = false;  // handshake, read "ping", wrote "pong"
+  bool client_ok = false;  // handshake, wrote "ping", read "pong"
+  std::string server_error;
+  std::string client_error;
+  std::string peer_cn;  // what the server read from the client certificate
+  std::string peer_ou;
+  int version = 0;      // negotiated protocol, as the server saw it
+};
+Exchange exchange(boost::asio::ssl::context& server, boost::asio::ssl::context& client);
+
+// A file under the fleet root with the given contents and mode.
+std::string write_file(const std::string& name, const std::string& contents, unsigned mode);
+std::string read_file(const std::string& path);
+
+}  // namespace edgefed::testing
