@@ -45,7 +45,7 @@ for role in server agent; do
   # The sources CMake needs at configure time are all copied.
   for d in common server agent sim; do grep -q "^COPY $d/ $d/" "$f" || fail "Dockerfile.$role: COPY $d/"; done
 done
-for p in 8443 9090; do
+for p in 8443 9464; do
   grep -q "^EXPOSE .*\b$p\b" "$top/deploy/docker/Dockerfile.server" || fail "Dockerfile.server: EXPOSE $p"
   grep -rq "containerPort: $p" "$top/k3s/base" || fail "k3s: no containerPort $p as in Dockerfile.server"
 done

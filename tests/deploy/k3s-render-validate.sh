@@ -31,7 +31,7 @@ mutate() {  # SED-EXPRESSION WHAT
   fi
   echo "ok checks catch: $2 ($(grep -m1 FAIL "$tmp/mutated.out"))"
 }
-mutate 's/containerPort: 9090/containerPort: 9091/' "metrics containerPort differs from EDGEFED_METRICS_LISTEN"
+mutate 's/containerPort: 9464/containerPort: 9465/' "metrics containerPort differs from EDGEFED_METRICS_LISTEN"
 mutate 's#value: /var/lib/edgefed-agent#value: /var/lib/edgefed-outbox#' "agent state dir not on the outbox hostPath"
 mutate 's#path: /readyz#path: /ready#' "server readiness probe path"
 mutate 's#value: /etc/edgefed/tls/ca.crt#value: /etc/ssl/ca.crt#' "a path outside every volume mount"

@@ -77,7 +77,7 @@ probe_url() {  # PROBE -> URL on the live ports
   local scheme port path
   read -r scheme port path < <(node "$cm" "$tmp/r.yaml" --probe StatefulSet/edgefed-server/server /unused "$1")
   [ "$port" = 8443 ] && port=$https_port
-  [ "$port" = 9090 ] && port=$metrics_port
+  [ "$port" = 9464 ] && port=$metrics_port
   echo "$scheme://127.0.0.1:$port$path"
 }
 for probe in startup liveness readiness; do
