@@ -33,6 +33,7 @@
 #include "edgefed/protocol.hpp"
 #include "edgefed/status.hpp"
 #include "server/engine/engine_options.hpp"
+#include "server/engine/model_snapshot.hpp"
 
 namespace prometheus {
 class Registry;
@@ -44,12 +45,8 @@ class EngineCore;  // the implementation (engine_core.hpp)
 
 class Engine {
  public:
-  // An immutable encoded model (safetensors) and its identity.
-  struct ModelSnapshot {
-    int64_t version = 0;
-    std::shared_ptr<const std::string> bytes;  // never null after open()
-    std::string etag;  // quoted strong ETag, e.g. "\"v42-<layout fp>\""
-  };
+  // An immutable encoded model (safetensors) and its identity (model_snapshot.hpp).
+  using ModelSnapshot = ::edgefed::server::ModelSnapshot;
 
   // Creates or opens <state_dir>/edgefed.sqlite, resumes the newest version
   // (or creates version 0 from options.model_init), replays acknowledged but

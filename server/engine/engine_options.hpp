@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "edgefed/status.hpp"
 #include "server/engine/clock.hpp"
 
 namespace edgefed::server {
@@ -104,5 +105,8 @@ struct EngineOptions {
   // How often (real time) the writer thread checks time-based closing.
   int timer_tick_ms = 100;
 };
+
+// kInvalidArgument naming the first bad field.
+Status validate(const EngineOptions& options);
 
 }  // namespace edgefed::server

@@ -1,0 +1,88 @@
+#include "server/engine/agent_registry.hpp"
+
+#include <algorithm>
+
+namespace edgefed::server {
+
+void AgentRegistry::load(const std::vector<AgentRecord>& records) {
+  std::lock_guard<std::mutex> lock(mu_);
+  agents_.clear();
+  for (const auto& r : records) agents_[r.agent] = r;
+}
+
+bool AgentRegistry::quarantined(const std::string& agent) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = agents_.find(agent);
+  return it != agents_.end() && it->second.quarantined;
+}
+
+void AgentRegistry::touch(const std::string& agent, int64_t now_unix_ms, int64_t add_updates,
+                          std::optional<int64_t> staleness, int64_t add_telemetry) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto [it, fresh] = agents_.try_emplace(agent);
+  AgentRecord& a = it->second;
+  if (fresh) {
+    a.agent = agent;
+    a.first_seen_unix_ms = now_unix_ms;
+  }
+  a.last_seen_unix_ms = std::max(a.last_seen_unix_ms, now_unix_ms);
+  a.updates += add_updates;
+  if (staleness) a.last_staleness = *staleness;
+  a.telemetry_records += add_telemetry;
+}
+
+void AgentRegistry::set_quarantine(const std::string& agent, bool quarantined, const std::string& reason,
+                                   int64_t now_unix_ms) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto [it, fresh] = agents_.try_emplace(agent);
+  if (fresh) {
+    it->second.agent = agent;
+    it->second.first_seen_unix_ms = it->second.last_seen_unix_ms = now_unix_ms;
+  }
+  it->second.quarantined = quarantined;
+  it->second.quarantine_reason = reason;
+}
+
+std::string AgentRegistry::state_of(const AgentRecord& a, int64_t now_unix_ms) const {
+  if (a.quarantined) return "quarantined";
+  const double idle_for = static_cast<double>(now_unix_ms - a.last_seen_unix_ms);
+  if (idle_for <= active_ms_) return "active";
+  if (idle_for <= offline_ms_) return "idle";
+  return "offline";
+}
+
+AgentRegistry::Counts AgentRegistry::counts(int64_t now_unix_ms) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  Counts c;
+  for (const auto& [id, a] : agents_) {
+    const std::string s = state_of(a, now_unix_ms);
+    if (s == "active") ++c.active;
+    else if (s == "idle") ++c.idle;
+    else if (s == "offline") ++c.offline;
+    else ++c.quarantined;
+  }
+  return c;
+}
+
+std::vector<AgentStatus> AgentRegistry::list(int64_t now_unix_ms) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<AgentStatus> out;
+  out.reserve(agents_.size());
+  for (const auto& [id, a] : agents_) {
+    AgentStatus s;
+    s.agent_id = id;
+    s.state = state_of(a, now_unix_ms);
+    s.last_seen_unix_ms = a.last_seen_unix_ms;
+    s.updates = a.updates;
+    s.last_staleness = static_cast<double>(a.last_staleness);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+int64_t AgentRegistry::size() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return static_cast<int64_t>(agents_.size());
+}
+
+}  // namespace edgefed::server

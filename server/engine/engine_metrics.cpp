@@ -1,0 +1,79 @@
+#include "server/engine/engine_metrics.hpp"
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <string>
+
+namespace edgefed::server {
+
+using prometheus::BuildCounter;
+using prometheus::BuildGauge;
+using prometheus::BuildHistogram;
+using prometheus::Histogram;
+
+EngineMetrics::EngineMetrics(std::shared_ptr<prometheus::Registry> registry)
+    : registry_(registry ? std::move(registry) : std::make_shared<prometheus::Registry>()) {
+  auto& r = *registry_;
+  version_ = &BuildGauge().Name("edgefed_model_version").Help("Version number of the global model being served.")
+                  .Register(r).Add({});
+  loss_ = &BuildGauge().Name("edgefed_global_loss")
+               .Help("Global training loss: sample-weighted mean of the losses agents reported for the newest "
+                     "version (source=reported).")
+               .Register(r).Add({{"source", "reported"}});
+  variance_ = &BuildGauge().Name("edgefed_gradient_variance")
+                   .Help("Weighted mean of ||delta_i - mean delta||^2 over the updates merged into the newest version.")
+                   .Register(r).Add({});
+  buffered_ = &BuildGauge().Name("edgefed_buffered_updates")
+                   .Help("Accepted updates waiting in the async buffer or the open sync round.")
+                   .Register(r).Add({});
+  updates_ = &BuildCounter().Name("edgefed_updates_total")
+                  .Help("Model updates received, by result (accepted, duplicate, or the error code).")
+                  .Register(r);
+  staleness_ = &BuildHistogram().Name("edgefed_update_staleness")
+                    .Help("Staleness of accepted updates in versions (server version - base version).")
+                    .Register(r).Add({}, Histogram::BucketBoundaries{0, 1, 2, 5, 10, 20, 50, 100, 200});
+  age_ = &BuildHistogram().Name("edgefed_update_age_seconds")
+              .Help("Age of the base model of accepted updates: acceptance time - creation time of base_version.")
+              .Register(r).Add({}, Histogram::BucketBoundaries{0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900});
+  telemetry_ = &BuildCounter().Name("edgefed_telemetry_records_total")
+                    .Help("Telemetry records stored (duplicates not counted).")
+                    .Register(r).Add({});
+  aggregation_ = &BuildHistogram().Name("edgefed_aggregation_seconds")
+                      .Help("Wall time to produce a merged version (server step, encode, checkpoint write).")
+                      .Register(r).Add({}, Histogram::BucketBoundaries{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                                       0.1, 0.25, 0.5, 1, 2.5});
+  auto& agents = BuildGauge().Name("edgefed_agents").Help("Known agents by state.").Register(r);
+  agents_active_ = &agents.Add({{"state", "active"}});
+  agents_idle_ = &agents.Add({{"state", "idle"}});
+  agents_offline_ = &agents.Add({{"state", "offline"}});
+  agents_quarantined_ = &agents.Add({{"state", "quarantined"}});
+}
+
+void EngineMetrics::set_version(int64_t version) { version_->Set(static_cast<double>(version)); }
+void EngineMetrics::set_global_loss(double loss) { loss_->Set(loss); }
+void EngineMetrics::set_gradient_variance(double variance) { variance_->Set(variance); }
+void EngineMetrics::set_buffered(int64_t updates) { buffered_->Set(static_cast<double>(updates)); }
+
+void EngineMetrics::count_update(std::string_view result) {
+  updates_->Add({{"result", std::string(result)}}).Increment();
+}
+
+void EngineMetrics::observe_accepted(int64_t staleness, double age_seconds) {
+  staleness_->Observe(static_cast<double>(staleness));
+  age_->Observe(age_seconds < 0 ? 0 : age_seconds);
+}
+
+void EngineMetrics::count_telemetry(int64_t stored) { telemetry_->Increment(static_cast<double>(stored)); }
+void EngineMetrics::observe_aggregation(double seconds) { aggregation_->Observe(seconds); }
+
+void EngineMetrics::set_agents(int64_t active, int64_t idle, int64_t offline, int64_t quarantined) {
+  agents_active_->Set(static_cast<double>(active));
+  agents_idle_->Set(static_cast<double>(idle));
+  agents_offline_->Set(static_cast<double>(offline));
+  agents_quarantined_->Set(static_cast<double>(quarantined));
+}
+
+}  // namespace edgefed::server

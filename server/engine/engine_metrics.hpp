@@ -1,0 +1,58 @@
+// The engine's Prometheus metrics (names from ARCHITECTURE.md), registered on
+// the server's registry. Thread-safe (prometheus-cpp metrics are atomic).
+// Label values are a fixed small set, never agent ids (cardinality).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "edgefed/status.hpp"
+
+namespace prometheus {
+class Registry;
+class Counter;
+class Gauge;
+class Histogram;
+template <typename T>
+class Family;
+}  // namespace prometheus
+
+namespace edgefed::server {
+
+class EngineMetrics {
+ public:
+  // registry may be null: the metrics then live in a private registry.
+  explicit EngineMetrics(std::shared_ptr<prometheus::Registry> registry);
+
+  void set_version(int64_t version);
+  void set_global_loss(double loss);
+  void set_gradient_variance(double variance);
+  void set_buffered(int64_t updates);
+  // One submit_update outcome: "accepted", "duplicate" or an error code name.
+  void count_update(std::string_view result);
+  void count_update(const Status& error) { count_update(code_name(error.code())); }
+  // An accepted update: staleness in versions, age of its base model in s.
+  void observe_accepted(int64_t staleness, double age_seconds);
+  void count_telemetry(int64_t stored);
+  void observe_aggregation(double seconds);
+  void set_agents(int64_t active, int64_t idle, int64_t offline, int64_t quarantined);
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Gauge* version_;
+  prometheus::Gauge* loss_;
+  prometheus::Gauge* variance_;
+  prometheus::Gauge* buffered_;
+  prometheus::Family<prometheus::Counter>* updates_;
+  prometheus::Histogram* staleness_;
+  prometheus::Histogram* age_;
+  prometheus::Counter* telemetry_;
+  prometheus::Histogram* aggregation_;
+  prometheus::Gauge* agents_active_;
+  prometheus::Gauge* agents_idle_;
+  prometheus::Gauge* agents_offline_;
+  prometheus::Gauge* agents_quarantined_;
+};
+
+}  // namespace edgefed::server

@@ -1,0 +1,197 @@
+#include "server/engine/version_keeper.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <utility>
+
+#include "edgefed/log.hpp"
+#include "edgefed/model_io.hpp"
+
+namespace edgefed::server {
+
+namespace {
+
+
+std::span<const uint8_t> as_bytes(const std::string& s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+}  // namespace
+
+Result<std::unique_ptr<VersionKeeper>> VersionKeeper::open(const EngineOptions& options, Clock& clock,
+                                                           AgentRegistry& agents) {
+  std::unique_ptr<VersionKeeper> k(new VersionKeeper(options, clock, agents));
+  auto fn = StalenessFunction::create(options.staleness_fn, options.staleness_a, options.staleness_b);
+  if (!fn.is_ok()) return fn.status();
+  k->staleness_ = *fn;
+  auto opt = make_server_optimizer("sgd", options.server_lr);
+  if (!opt.is_ok()) return opt.status();
+  k->optimizer_ = std::move(opt).value();
+  auto store = Store::open(options.state_dir, options.fsync_full);
+  if (!store.is_ok()) return store.status();
+  k->store_ = std::move(store).value();
+  EDGEFED_RETURN_IF_ERROR(k->recover());
+  return k;
+}
+
+Status VersionKeeper::begin() { return store_->db().begin(); }
+
+Status VersionKeeper::commit() { return store_->db().commit(); }
+
+Status VersionKeeper::abort() {
+  store_->db().rollback();
+  return recover();
+}
+
+KeeperEffects VersionKeeper::take_effects() { return std::exchange(effects_, {}); }
+
+Result<UpdateAck> VersionKeeper::accept(const IncomingUpdate& u) {
+  auto existing = store_->ledger().find(u.meta.agent_id, u.meta.update_id);
+  if (!existing.is_ok()) return existing.status();
+  if (existing->has_value()) {
+    const LedgerEntry& e = **existing;
+    if (e.body_sha256 != u.body_sha256) {
+      return Status(Code::kConflict, "update_id " + u.meta.update_id + " was already used for another body");
+    }
+    // The original answer: same version, staleness and weight.
+    return UpdateAck{e.accepted_version, e.staleness, e.weight, true};
+  }
+  if (u.layout_fingerprint != layout_->fingerprint()) {
+    return Status(Code::kDimensionMismatch, "the model layout changed to " + layout_->describe() +
+                                                " while the update was decoded");
+  }
+  const int64_t v = record_.version;
+  if (u.meta.base_version > v) {
+    return Status(Code::kInvalidArgument, "base_version " + std::to_string(u.meta.base_version) +
+                                              " is newer than the server's version " + std::to_string(v));
+  }
+  const int64_t tau = v - u.meta.base_version;
+  if (tau > options_.max_staleness) {
+    return Status(Code::kTooStale, "update is " + std::to_string(tau) + " versions old, max_staleness is " +
+                                       std::to_string(options_.max_staleness));
+  }
+  if (options_.mode == "sync" && options_.sync_stale_policy == "refuse" && tau > 0) {
+    return Status(Code::kTooStale, "round " + std::to_string(v) + " accepts updates for version " +
+                                       std::to_string(v) + " only, got base_version " +
+                                       std::to_string(u.meta.base_version));
+  }
+  const UpdateAck ack{v, tau, static_cast<double>(u.meta.num_samples) * staleness_(tau), false};
+  const int64_t now_ms = clock_.unix_ms();
+  LedgerEntry e;
+  e.agent = u.meta.agent_id;
+  e.update_id = u.meta.update_id;
+  e.body_sha256 = u.body_sha256;
+  e.accepted_unix_ms = now_ms;
+  e.accepted_version = v;
+  e.base_version = u.meta.base_version;
+  e.num_samples = u.meta.num_samples;
+  e.train_loss = u.meta.train_loss;
+  e.staleness = tau;
+  e.weight = ack.weight;
+  e.norm2 = u.norm2;
+  e.ack_json = to_json(ack).dump();
+  auto id = store_->ledger().insert(e, u.body);
+  if (!id.is_ok()) return id.status().code() == Code::kConflict ? Status(Code::kInternal, id.status().message())
+                                                                : id.status();
+  EDGEFED_RETURN_IF_ERROR(store_->agents().touch(e.agent, now_ms, 1, tau, 0));
+  agents_.touch(e.agent, now_ms, 1, tau, 0);
+  if (options_.mode == "async" && aggregator_->count() == 0) opened_at_s_ = clock_.monotonic_s();
+  aggregator_->add({u.delta, ack.weight, u.meta.train_loss});
+  ++updates_accepted_;
+  auto created = created_ms_.find(u.meta.base_version);
+  const double age = created == created_ms_.end() ? 0.0 : (now_ms - created->second) / 1000.0;
+  effects_.accepted.push_back({tau, age});
+  return ack;
+}
+
+bool VersionKeeper::merge_due() const {
+  const int64_t n = aggregator_->count();
+  if (n == 0) return false;
+  const double waited = clock_.monotonic_s() - opened_at_s_;
+  if (options_.mode == "sync") {
+    if (n >= options_.min_updates) return true;
+    return options_.round_timeout_s > 0 && waited >= options_.round_timeout_s &&
+           n >= options_.min_updates_on_timeout;
+  }
+  if (n >= options_.buffer_k) return true;
+  return options_.buffer_timeout_s > 0 && waited >= options_.buffer_timeout_s;
+}
+
+Result<bool> VersionKeeper::merge_if_due() {
+  if (!merge_due()) return false;
+  EDGEFED_RETURN_IF_ERROR(merge());
+  return true;
+}
+
+Status VersionKeeper::merge() {
+  const auto t0 = std::chrono::steady_clock::now();
+  auto agg = aggregator_->finish();
+  if (!agg.is_ok()) return agg.status();
+  Model next = model_;
+  optimizer_->apply(next.params, agg->delta);
+  VersionRecord r;
+  r.version = record_.version + 1;
+  r.parent = record_.version;
+  r.kind = "merge";
+  r.num_updates = agg->count;
+  r.total_weight = agg->total_weight;
+  r.train_loss = agg->weighted_loss;
+  r.gradient_variance = agg->gradient_variance;
+  r.optimizer_state = optimizer_->state();
+  auto consumed = store_->ledger().consume_pending(r.version);
+  if (!consumed.is_ok()) return consumed.status();
+  if (*consumed != agg->count) {
+    // The buffer and the ledger disagree: never commit such a version.
+    return Status(Code::kInternal, "buffer holds " + std::to_string(agg->count) + " updates, ledger has " +
+                                       std::to_string(*consumed) + " pending");
+  }
+  r.merge_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EDGEFED_RETURN_IF_ERROR(commit_version(std::move(r), std::move(next)));
+  updates_merged_ += agg->count;
+  return Status::ok();
+}
+
+Status VersionKeeper::replace_model(Model model, const std::string& kind, int64_t parent) {
+  auto dropped = store_->ledger().consume_pending(kDiscarded);
+  if (!dropped.is_ok()) return dropped.status();
+  if (*dropped > 0) {
+    log::warn("pending_updates_discarded").kv("count", *dropped).kv("reason", kind);
+  }
+  optimizer_->reset();
+  VersionRecord r;
+  r.version = record_.version + 1;
+  r.parent = parent;
+  r.kind = kind;
+  r.optimizer_state = optimizer_->state();
+  return commit_version(std::move(r), std::move(model));
+}
+
+Status VersionKeeper::commit_version(VersionRecord r, Model model) {
+  const auto t0 = std::chrono::steady_clock::now();
+  r.created_unix_ms = clock_.unix_ms();
+  r.layout_fingerprint = model.layout.fingerprint();
+  auto bytes = std::make_shared<const std::string>(encode_model(model, r.version));
+  EDGEFED_RETURN_IF_ERROR(store_->versions().insert(r, as_bytes(*bytes)));
+  auto pruned = store_->versions().prune(r.version, options_.keep_last_n, options_.keep_every_m);
+  if (!pruned.is_ok()) return pruned.status();
+  r.merge_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (!layout_ || !(model.layout == *layout_)) layout_ = std::make_shared<const ModelLayout>(model.layout);
+  model_ = std::move(model);
+  aggregator_->reset(static_cast<size_t>(layout_->size()));
+  opened_at_s_ = clock_.monotonic_s();
+  snapshot_ = {r.version, std::move(bytes), "\"v" + std::to_string(r.version) + "-" + layout_->fingerprint() + "\""};
+  record_ = r;
+  remember(r);
+  effects_.versions.push_back(std::move(r));
+  return Status::ok();
+}
+
+void VersionKeeper::remember(const VersionRecord& r) {
+  history_.push_back(r);
+  const size_t keep = static_cast<size_t>(std::max<int64_t>(options_.status_history, 1));
+  if (history_.size() > keep) history_.erase(history_.begin(), history_.begin() + (history_.size() - keep));
+  created_ms_[r.version] = r.created_unix_ms;
+  while (static_cast<int64_t>(created_ms_.size()) > options_.max_staleness + 2) created_ms_.erase(created_ms_.begin());
+}
+
+}  // namespace edgefed::server

@@ -1,0 +1,131 @@
+// The merging state machine, owned by the engine's writer thread: the
+// store, the current model, the pending buffer (sync round or async
+// FedBuff buffer) and the version lineage.
+//
+// Every mutating call must run inside a transaction opened with begin() and
+// closed with commit(). If anything fails (or commit does), the caller calls
+// abort(): it rolls the transaction back and reloads the whole in-memory
+// state from the database, so memory never runs ahead of disk.
+//
+// Staleness: every version commit merges the whole buffer, so the version an
+// accepted update will be merged into is already fixed at accept time; tau
+// (= server version at merge - base_version) and the weight are computed
+// once, at accept, recorded in the ledger and reused by replay.
+//
+// Not thread-safe: one owner (the writer thread; open() runs before it).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "edgefed/model_layout.hpp"
+#include "edgefed/protocol.hpp"
+#include "edgefed/status.hpp"
+#include "server/aggregation/aggregator.hpp"
+#include "server/aggregation/server_optimizer.hpp"
+#include "server/aggregation/staleness.hpp"
+#include "server/engine/agent_registry.hpp"
+#include "server/engine/clock.hpp"
+#include "server/engine/engine_options.hpp"
+#include "server/engine/model_snapshot.hpp"
+#include "server/store/store.hpp"
+
+namespace edgefed::server {
+
+// An update decoded and checked on the caller's thread, ready to record.
+struct IncomingUpdate {
+  UpdateMetadata meta;
+  std::span<const float> delta;      // dense, layout size
+  std::span<const uint8_t> body;     // the request body, stored until merged
+  std::string body_sha256;
+  std::string layout_fingerprint;    // the layout it was decoded against
+  double norm2 = 0.0;                // ||delta||^2
+};
+
+// What a committed transaction changed, for metrics (drained by the caller).
+struct KeeperEffects {
+  struct Accepted {
+    int64_t staleness;
+    double age_seconds;
+  };
+  std::vector<Accepted> accepted;
+  std::vector<VersionRecord> versions;  // committed versions, in order
+};
+
+class VersionKeeper {
+ public:
+  // Opens the store and loads the state (recover()). `clock` and `agents`
+  // must outlive the keeper.
+  static Result<std::unique_ptr<VersionKeeper>> open(const EngineOptions& options, Clock& clock,
+                                                     AgentRegistry& agents);
+
+  Status begin();
+  Status commit();
+  // Rolls back and reloads the state from the database.
+  Status abort();
+
+  // ---- inside a transaction ----
+  // Idempotent per (agent, update_id); kConflict for a known id with another
+  // body; kDimensionMismatch if the layout changed since decoding;
+  // kInvalidArgument for a base version from the future; kTooStale.
+  // kIo/kInternal mean the transaction must be aborted.
+  Result<UpdateAck> accept(const IncomingUpdate& update);
+  // Whether the count or the clock says the buffer / round should close.
+  bool merge_due() const;
+  // Closes the buffer into a new version (kUnprocessable if it is empty).
+  Status merge();
+  // merge() if merge_due(); true if a version was committed.
+  Result<bool> merge_if_due();
+  // Commits a new version holding `model` (kind "set", "init" or "rollback",
+  // parent given) and discards the pending buffer.
+  Status replace_model(Model model, const std::string& kind, int64_t parent);
+  // The parameters of a version that still has its checkpoint (kNotFound).
+  Result<Model> load_version(int64_t version);
+
+  // ---- reads ----
+  int64_t version() const { return record_.version; }
+  const VersionRecord& newest_record() const { return record_; }
+  std::shared_ptr<const ModelLayout> layout() const { return layout_; }
+  ModelSnapshot snapshot() const { return snapshot_; }
+  int64_t buffered() const { return aggregator_->count(); }
+  int64_t updates_accepted() const { return updates_accepted_; }
+  int64_t updates_merged() const { return updates_merged_; }
+  const std::vector<VersionRecord>& history() const { return history_; }
+  Store& store() { return *store_; }
+  KeeperEffects take_effects();
+
+ private:
+  VersionKeeper(const EngineOptions& options, Clock& clock, AgentRegistry& agents)
+      : options_(options), clock_(clock), agents_(agents) {}
+  Status recover();
+  Status create_initial_version();
+  Status load_pending();
+  // Inserts the version row + checkpoint, prunes, updates memory.
+  Status commit_version(VersionRecord record, Model model);
+  void remember(const VersionRecord& record);
+
+  const EngineOptions options_;
+  Clock& clock_;
+  AgentRegistry& agents_;
+  StalenessFunction staleness_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Aggregator> aggregator_;
+  std::unique_ptr<ServerOptimizer> optimizer_;
+
+  Model model_;
+  std::shared_ptr<const ModelLayout> layout_;
+  VersionRecord record_;
+  ModelSnapshot snapshot_;
+  double opened_at_s_ = 0;         // when the round / buffer opened (monotonic)
+  int64_t updates_accepted_ = 0;
+  int64_t updates_merged_ = 0;
+  std::vector<VersionRecord> history_;        // newest last, bounded
+  std::map<int64_t, int64_t> created_ms_;     // version -> created, for update age
+  KeeperEffects effects_;
+};
+
+}  // namespace edgefed::server
