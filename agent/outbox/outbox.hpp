@@ -1,0 +1,114 @@
+// The agent's store-and-forward outbox: a SQLite file (WAL) holding every
+// computed update and every telemetry record until the server acknowledged
+// it, plus the agent's journal of what was acknowledged. On-disk format and
+// the bounding policy: FORMAT.md next to this file.
+//
+//   auto box = Outbox::open({.path = dir + "/outbox.db"});
+//   auto id = (*box)->add_update("agent-7", base_version, now_ms,
+//       [&](const std::string& update_id) { return encode(update_id); });
+//   for (auto& u : *(*box)->oldest_updates(8)) { post(u); (*box)->ack_update(...); }
+//
+// Durability: every mutating call is one SQLite transaction; when it returns
+// ok the change survives SIGKILL (and, with full_sync, power loss). A crash
+// mid-call leaves the outbox as before the call.
+// Identity: update ids ("<agent>:<incarnation>:<n>") and telemetry seq
+// numbers are allocated in the same transaction that stores the record, so
+// they never change once a record exists and are never reused; the random
+// incarnation makes ids from a wiped and re-created outbox distinct.
+// Thread safety: all methods are thread-safe (one internal mutex).
+// Failure: kIo for SQLite/disk errors, kInvalidArgument for bad arguments,
+// kNonFinite for NaN/Inf telemetry values. Never throws.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "agent/outbox/outbox_types.hpp"
+#include "agent/outbox/sqlite_db.hpp"
+#include "edgefed/protocol.hpp"
+#include "edgefed/status.hpp"
+
+namespace edgefed::agent {
+
+class Outbox {
+ public:
+  static Result<std::unique_ptr<Outbox>> open(const OutboxOptions& options);
+
+  // Random hex token fixed when the file was created.
+  const std::string& incarnation() const { return incarnation_; }
+  const OutboxLimits& limits() const { return options_.limits; }
+
+  // Allocates the next update id, calls encode(update_id) for the body and
+  // stores it, all in one transaction, then applies the bounding policy.
+  // REQUIRES: valid_agent_id(agent_id). An encode failure is returned and
+  // nothing is stored (the id is not consumed).
+  using EncodeFn = std::function<Result<std::string>(const std::string& update_id)>;
+  Result<std::string> add_update(const std::string& agent_id, int64_t base_version,
+                                 int64_t now_ms, const EncodeFn& encode,
+                                 Dropped* dropped = nullptr);
+
+  // Stores a record (its seq field is ignored) under the next seq, which is
+  // returned; applies the bounding policy.
+  Result<int64_t> add_telemetry(const TelemetryRecord& record, Dropped* dropped = nullptr);
+
+  // Oldest first.
+  Result<std::vector<PendingUpdate>> oldest_updates(size_t max_count);
+  // Oldest first, at most max_records and (but at least one) max_bytes of JSON.
+  Result<std::vector<TelemetryRecord>> oldest_telemetry(size_t max_records, size_t max_bytes);
+
+  // Counts one POST attempt of this update (journal: updates_sent).
+  Status mark_update_sent(const std::string& update_id);
+  // Counts records posted in one telemetry batch (journal: telemetry_sent).
+  Status mark_telemetry_sent(int64_t records);
+
+  // The server acknowledged the update: delete it and journal the ack. An
+  // unknown id (already acknowledged or dropped) is ok and changes nothing.
+  Status ack_update(const std::string& update_id, const UpdateAck& ack, int64_t now_ms);
+  // The server refused it for good (4xx other than 429/503): delete, count.
+  Status reject_update(const std::string& update_id, const Status& reason, int64_t now_ms);
+  // Deletes every record with seq <= through; returns how many were deleted.
+  Result<int64_t> ack_telemetry(int64_t through, int64_t now_ms);
+  // The server refused records with seq <= through for good: delete, count.
+  Result<int64_t> reject_telemetry(int64_t through, int64_t now_ms);
+
+  // If the bounding policy dropped records since the last report, stores a
+  // telemetry record of kind "dropped" (values "updates", "telemetry" since
+  // the last report, plus the "_total" figures) and returns true.
+  Result<bool> report_drops(int64_t now_ms);
+
+  Result<OutboxDepth> depth();
+  Result<JournalCounts> journal();
+  // The ids the server acknowledged, in the order of their acks (the
+  // journal keeps the newest config::kJournalRows entries).
+  Result<std::vector<std::string>> acked_update_ids();
+
+  ~Outbox();
+  Outbox(const Outbox&) = delete;
+  Outbox& operator=(const Outbox&) = delete;
+
+ private:
+  Outbox(OutboxOptions options, std::unique_ptr<SqliteDb> db);
+  Status init_schema();
+  Status add_counter(const char* name, int64_t delta);
+  Result<int64_t> counter(const char* name);
+  Status journal_row(std::string_view kind, std::string_view ref, std::string_view outcome,
+                     int64_t now_ms, const UpdateAck* ack, std::string_view detail);
+  Result<int64_t> insert_telemetry(const TelemetryRecord& record);  // inside a transaction
+  Status finish_update(const std::string& update_id, const char* counter_name,
+                       std::string_view outcome, int64_t now_ms, const UpdateAck* ack,
+                       std::string_view detail);
+  Status drop_update(int64_t num, const std::string& update_id, Dropped* dropped);
+  Result<int64_t> delete_telemetry_through(int64_t through, const char* counter_name,
+                                           std::string_view outcome, int64_t now_ms);
+  Status enforce_limits(Dropped* dropped);  // inside a transaction
+
+  OutboxOptions options_;
+  std::mutex mu_;
+  std::unique_ptr<SqliteDb> db_;
+  std::string incarnation_;
+};
+
+}  // namespace edgefed::agent

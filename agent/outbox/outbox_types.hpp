@@ -1,0 +1,74 @@
+// Value types of the agent's outbox (see outbox.hpp and FORMAT.md).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "edgefed/protocol.hpp"
+
+namespace edgefed::agent {
+
+// The bounding policy; see FORMAT.md "When the outbox is full".
+struct OutboxLimits {
+  // Keep at most the newest N updates; older ones are dropped (counted).
+  int64_t max_updates = 32;
+  // Keep at most the newest N telemetry records; older ones are dropped.
+  int64_t max_telemetry = 20000;
+  // Bytes of stored payloads (update bodies + telemetry JSON). Above it the
+  // oldest telemetry goes first, then the oldest updates; the newest update
+  // is always kept.
+  int64_t max_bytes = 64ll << 20;
+};
+
+struct OutboxOptions {
+  std::string path;  // the SQLite file; created with mode 0600
+  OutboxLimits limits;
+  // PRAGMA synchronous=FULL (survives power loss) when true; NORMAL (survives
+  // process crashes, SIGKILL included, but not power loss) when false.
+  bool full_sync = true;
+};
+
+// One stored update, ready to POST.
+struct PendingUpdate {
+  std::string update_id;
+  int64_t base_version = 0;
+  int64_t created_ms = 0;
+  int64_t attempts = 0;  // POSTs tried so far (persisted)
+  std::string body;      // the encoded safetensors update
+};
+
+// What is waiting to be sent.
+struct OutboxDepth {
+  int64_t updates = 0;
+  int64_t telemetry = 0;
+  int64_t bytes = 0;
+  int64_t records() const { return updates + telemetry; }
+};
+
+// The agent's own journal: totals kept durably in the outbox, in the same
+// transactions that change the queues, so after any crash
+//   updates_created   == pending updates   + updates_acked   + updates_rejected   + updates_dropped
+//   telemetry_created == pending telemetry + telemetry_acked + telemetry_rejected + telemetry_dropped
+// holds. The server must hold exactly updates_acked updates and
+// telemetry_acked records of this agent: none lost, none counted twice.
+struct JournalCounts {
+  int64_t updates_created = 0;
+  int64_t updates_sent = 0;        // POST attempts, resends included
+  int64_t updates_acked = 0;       // distinct updates the server acknowledged
+  int64_t updates_duplicate = 0;   // of those, acks that said "seen before"
+  int64_t updates_rejected = 0;    // permanent 4xx: dropped, never retried
+  int64_t updates_dropped = 0;     // dropped by the bounding policy
+  int64_t telemetry_created = 0;
+  int64_t telemetry_sent = 0;      // records posted, resends included
+  int64_t telemetry_acked = 0;
+  int64_t telemetry_rejected = 0;
+  int64_t telemetry_dropped = 0;
+};
+
+// Result of add_update / add_telemetry: what the bounding policy removed.
+struct Dropped {
+  int64_t updates = 0;
+  int64_t telemetry = 0;
+};
+
+}  // namespace edgefed::agent
