@@ -1,0 +1,22 @@
+#include "agent/link/clock.hpp"
+
+#include <chrono>
+
+namespace edgefed::agent {
+
+int64_t SystemClock::unix_ms() const {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+int64_t SystemClock::monotonic_ms() const {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
+}
+
+const SystemClock& SystemClock::instance() {
+  static const SystemClock clock;
+  return clock;
+}
+
+}  // namespace edgefed::agent
