@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets with clang in a separate build dir and runs
+# each for SECONDS (default 60). Prints executions per second and total
+# executions per target; exits non-zero if any target crashed, leaked,
+# timed out or failed an oracle. Crash inputs are kept in
+# tests/fuzz/crashes/<target>/ (add them to corpus/<target>/ once fixed, as
+# regression seeds).
+#   usage: tests/fuzz/run.sh [SECONDS]
+#   env:   EDGEFED_FUZZ_BUILD (default build-fuzz), CXX (default clang++)
+set -euo pipefail
+
+secs=${1:-60}
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+build=${EDGEFED_FUZZ_BUILD:-$top/build-fuzz}
+targets=(fuzz_safetensors fuzz_update_decode)
+
+# Builds are serialised when several people share the checkout (DEVELOPING.md).
+locked() {
+  if command -v flock >/dev/null 2>&1; then flock /tmp/edgefed-build.lock "$@"; else "$@"; fi
+}
+
+locked cmake -S "$top" -B "$build" -DCMAKE_CXX_COMPILER="${CXX:-clang++}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DEDGEFED_TESTS=OFF -DEDGEFED_BENCHMARKS=OFF -DEDGEFED_SANITIZE=OFF -DEDGEFED_FUZZ=ON >/dev/null
+locked cmake --build "$build" -j2 --target "${targets[@]}"
+
+status=0
+summary=()
+for t in "${targets[@]}"; do
+  work="$here/corpus-work/$t"    # grows while fuzzing; not committed
+  crashes="$here/crashes/$t"
+  mkdir -p "$work" "$crashes"
+  log="$build/$t.log"
+  echo "== $t: ${secs}s"
+  rc=0
+  # New inputs go to the first corpus dir (work); the committed seeds are
+  # read only. -max_len covers every seed; -rss_limit_mb and -timeout turn
+  # unbounded memory or time into failures.
+  "$build/tests/fuzz/$t" "$work" "$here/corpus/$t" \
+    -dict="$here/safetensors.dict" -max_total_time="$secs" -max_len=65536 \
+    -rss_limit_mb=2048 -malloc_limit_mb=512 -timeout=10 -print_final_stats=1 \
+    -artifact_prefix="$crashes/" >"$log" 2>&1 || rc=$?
+  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+  rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
+  if [ "$rc" -ne 0 ]; then
+    status=1
+    echo "!! $t failed (exit $rc); log: $log; inputs kept in $crashes/"
+    grep -E "ERROR|oracle failed|SUMMARY" "$log" | head -5 || true
+  fi
+  summary+=("$(printf '%-20s %12s exec/s %14s execs  %s' "$t" "${rate:-?}" "${execs:-?}" \
+    "$([ "$rc" -eq 0 ] && echo clean || echo FAILED)")")
+done
+
+echo "== fuzz summary (${secs}s per target)"
+printf '%s\n' "${summary[@]}"
+exit "$status"
