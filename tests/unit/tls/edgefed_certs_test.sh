@@ -83,6 +83,10 @@ check "add-agent will not silently re-issue a revoked agent" bash -c "! '$tool' 
 "$tool" add-agent --out "$f" --reissue agent-003 >/dev/null
 check "--reissue gives a fresh, valid certificate" \
   openssl verify -crl_check -CAfile "$f/ca.pem" -CRLfile "$f/crl.pem" "$f/agents/agent-003.pem"
+"$tool" add-agent --out "$f" old-agent --valid-from 20200101000000Z --valid-until 20200102000000Z >/dev/null
+check "explicit dates make an expired certificate" \
+  bash -c "! openssl verify -CAfile '$f/ca.pem' '$f/agents/old-agent.pem'"
+check "list shows it expired" grep -q "expired.*CN=old-agent" <<<"$("$tool" list --out "$f")"
 check "--help works" "$tool" --help
 check "an unknown command fails" bash -c "! '$tool' frobnicate"
 check "init without --server-san fails" bash -c "! '$tool' init --out '$dir/other'"

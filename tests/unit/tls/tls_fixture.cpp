@@ -42,6 +42,8 @@ struct FleetOwner {
     const std::string quiet = " >/dev/null";
     run(tool + " init --out " + fleet.main() + " --server-san 127.0.0.1,localhost --agents 2" + quiet);
     run(tool + " revoke --out " + fleet.main() + " agent-001" + quiet);
+    run(tool + " add-agent --out " + fleet.main() +
+        " expired-agent --valid-from 20200101000000Z --valid-until 20200102000000Z" + quiet);
     run(tool + " init --out " + fleet.other() + " --server-san 127.0.0.1 --agents 1" + quiet);
   }
   ~FleetOwner() {

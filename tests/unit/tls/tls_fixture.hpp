@@ -10,7 +10,8 @@ namespace edgefed::testing {
 
 // Two fleets in a temporary directory, removed at exit:
 //   main/   CA, server (127.0.0.1, localhost), admin, agent-000, agent-001
-//           (agent-001 revoked, listed in main/crl.pem)
+//           (agent-001 revoked, listed in main/crl.pem), expired-agent
+//           (valid only on 2020-01-01)
 //   other/  an unrelated CA with its own agent-000
 struct Fleet {
   std::string root;

@@ -124,6 +124,16 @@ TEST_CASE("a revoked client certificate is refused once the CRL is loaded", "[un
   }
 }
 
+TEST_CASE("an expired client certificate is refused", "[unit][tls]") {
+  auto server = make_server_context(server_options(ClientCertMode::kRequired, true));
+  auto client = make_client_context(agent_options("expired-agent"));
+  const auto e = exchange(server, client);
+  explain(e);
+  CHECK_FALSE(e.server_ok);
+  CHECK_FALSE(e.client_ok);
+  CHECK(e.peer_cn.empty());
+}
+
 TEST_CASE("a client refuses a server certificate from another CA", "[unit][tls]") {
   auto server = make_server_context(server_options(ClientCertMode::kOptional));
   auto client = make_client_context({fleet().other() + "/ca.pem", "", ""});
