@@ -1,0 +1,103 @@
+// Api handlers of the admin calls. Each is audit-logged (who, what, result).
+//   POST /v1/admin/model                  safetensors body -> new version
+//   POST /v1/admin/model/init             {"spec":"mlp:784-128-10","seed":1}
+//   POST /v1/admin/rollback               {"version":N}
+//   POST /v1/admin/agents/{id}/quarantine {"reason":"..."} (body optional)
+//   POST /v1/admin/agents/{id}/release
+//   GET  /v1/admin/agents
+// Success: 200 {"version":V} for model calls, {"agent":..,"state":..} for
+// quarantine calls, {"agents":[...]} for the list.
+#include <span>
+
+#include <nlohmann/json.hpp>
+
+#include "edgefed/log.hpp"
+#include "edgefed/protocol.hpp"
+#include "server/http/api.hpp"
+
+namespace edgefed::server::http {
+namespace {
+
+nlohmann::json agent_json(const AgentStatus& a) {
+  return {{"agent_id", a.agent_id},
+          {"state", a.state},
+          {"last_seen_unix_ms", a.last_seen_unix_ms},
+          {"updates", a.updates},
+          {"last_staleness", a.last_staleness},
+          {"outlier_score", a.outlier_score}};
+}
+
+// The JSON object of a body ("" counts as {} when optional).
+Result<nlohmann::json> body_object(const std::string& body, bool optional, size_t limit) {
+  if (body.empty() && optional) return nlohmann::json::object();
+  auto j = parse_json(body, limit);
+  if (!j) return j.status();
+  if (!j->is_object()) return Status(Code::kInvalidArgument, "body must be a JSON object");
+  return j;
+}
+
+Result<int64_t> int_field(const nlohmann::json& j, const char* name) {
+  auto it = j.find(name);
+  if (it == j.end() || !it->is_number_integer() || it->get<int64_t>() < 0)
+    return Status(Code::kInvalidArgument, std::string(name) + " must be an integer >= 0");
+  return it->get<int64_t>();
+}
+
+}  // namespace
+
+void Api::admin(ApiRequest& req, const Principal& who, Responder done) {
+  const RouteId id = req.route.id;
+  if (id == RouteId::kAdminAgents) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& a : engine_.agents()) list.push_back(agent_json(a));
+    return done(ApiResponse::json(200, nlohmann::json{{"agents", list}}.dump()));
+  }
+  run_blocking(std::move(done), [this, id, who, body = req.body, agent = req.route.agent_param,
+                                 label = std::string(req.route.label)] {
+    Status st;
+    nlohmann::json answer;
+    nlohmann::json detail = nlohmann::json::object();
+    if (id == RouteId::kAdminModel) {
+      st = engine_.set_model({reinterpret_cast<const uint8_t*>(body->data()), body->size()});
+      detail["bytes"] = body->size();
+    } else if (id == RouteId::kAdminModelInit) {
+      auto j = body_object(*body, false, options_.json_body_limit);
+      if (!j) return ApiResponse::error(j.status());
+      auto spec = j->find("spec");
+      if (spec == j->end() || !spec->is_string())
+        return ApiResponse::error(Status(Code::kInvalidArgument, "spec must be a string like mlp:784-128-10"));
+      int64_t seed = 1;
+      if (j->contains("seed")) {
+        auto s = int_field(*j, "seed");
+        if (!s) return ApiResponse::error(s.status());
+        seed = *s;
+      }
+      detail["spec"] = spec->get<std::string>();
+      detail["seed"] = seed;
+      st = engine_.init_model(spec->get<std::string>(), static_cast<uint64_t>(seed));
+    } else if (id == RouteId::kAdminRollback) {
+      auto j = body_object(*body, false, options_.json_body_limit);
+      if (!j) return ApiResponse::error(j.status());
+      auto v = int_field(*j, "version");
+      if (!v) return ApiResponse::error(v.status());
+      detail["to_version"] = *v;
+      st = engine_.rollback(*v);
+    } else {
+      const bool quarantine = id == RouteId::kAdminQuarantine;
+      auto j = body_object(*body, true, options_.json_body_limit);
+      if (!j) return ApiResponse::error(j.status());
+      std::string reason = quarantine ? "admin" : "";
+      if (auto r = j->find("reason"); r != j->end() && r->is_string()) reason = r->get<std::string>();
+      detail["agent"] = agent;
+      detail["reason"] = reason;
+      st = engine_.set_quarantine(agent, quarantine, reason);
+      answer = {{"agent", agent}, {"state", quarantine ? "quarantined" : "released"}};
+    }
+    log::info("audit").kv("who", who.who).kv("action", label).kv("detail", detail).kv("result", st.to_string());
+    if (!st.is_ok()) return ApiResponse::error(st);
+    if (answer.is_null()) answer = {{"version", engine_.current_model().version}};
+    return ApiResponse::json(200, answer.dump());
+  });
+}
+
+}  // namespace edgefed::server::http

@@ -1,0 +1,128 @@
+// Api handlers of the agent calls: GET /v1/model (ETag, long poll),
+// GET /v1/task, POST /v1/updates, POST /v1/telemetry.
+#include <charconv>
+#include <span>
+
+#include <nlohmann/json.hpp>
+
+#include "edgefed/log.hpp"
+#include "edgefed/protocol.hpp"
+#include "server/http/api.hpp"
+#include "server/http/long_poll.hpp"
+
+namespace edgefed::server::http {
+namespace {
+
+// A non-negative decimal integer, or nullopt.
+std::optional<int64_t> parse_int(const std::string& s) {
+  int64_t v = 0;
+  const auto* end = s.data() + s.size();
+  const auto [p, ec] = std::from_chars(s.data(), end, v);
+  if (ec != std::errc() || p != end || v < 0) return std::nullopt;
+  return v;
+}
+
+std::optional<double> parse_seconds(const std::string& s) {
+  char* end = nullptr;
+  const double v = std::strtod(s.c_str(), &end);
+  if (s.empty() || end != s.c_str() + s.size() || !(v >= 0) || v > 1e6) return std::nullopt;
+  return v;
+}
+
+std::span<const uint8_t> bytes_of(const std::string& s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+}  // namespace
+
+ApiResponse model_response(const Engine::ModelSnapshot& snap, bool not_modified) {
+  ApiResponse r;
+  r.status = not_modified ? 304 : 200;
+  r.content_type = not_modified ? "" : "application/octet-stream";
+  r.headers.emplace_back("ETag", snap.etag);
+  r.headers.emplace_back("X-Model-Version", std::to_string(snap.version));
+  r.headers.emplace_back("Cache-Control", "no-cache");
+  if (!not_modified) r.body = snap.bytes;
+  return r;
+}
+
+void Api::get_model(ApiRequest& req, Responder done) {
+  const auto query = parse_query(req.target);
+  std::optional<int64_t> after;
+  double wait_s = 0;
+  if (auto it = query.find("after"); it != query.end()) {
+    after = parse_int(it->second);
+    if (!after) return done(ApiResponse::error(Status(Code::kInvalidArgument, "after must be a version >= 0")));
+  }
+  if (auto it = query.find("wait"); it != query.end()) {
+    const auto w = parse_seconds(it->second);
+    if (!w) return done(ApiResponse::error(Status(Code::kInvalidArgument, "wait must be seconds >= 0")));
+    wait_s = std::min(*w, options_.max_long_poll_s);
+  }
+  const Engine::ModelSnapshot snap = engine_.current_model();
+  const bool etag_matches = !req.if_none_match.empty() && req.if_none_match == snap.etag;
+  // The version the client already has: ?after=V, else the one its ETag names.
+  const bool has_current = after ? snap.version <= *after : etag_matches;
+  if (!has_current) return done(model_response(snap, false));
+  if (wait_s <= 0) return done(model_response(snap, true));
+
+  const int64_t since = after ? *after : snap.version;
+  // The registry key is known only once the poll exists; completion always
+  // runs after start(), so it is set by then.
+  auto key = std::make_shared<LongPoll*>(nullptr);
+  auto poll = std::make_shared<LongPoll>(
+      ioc_, engine_, since, std::chrono::milliseconds(static_cast<int64_t>(wait_s * 1000)),
+      [this, key, done = std::move(done)](LongPoll::Outcome outcome, Engine::ModelSnapshot fresh) mutable {
+        forget_poll(*key);
+        switch (outcome) {
+          case LongPoll::Outcome::kNewVersion: done(model_response(fresh, false)); break;
+          case LongPoll::Outcome::kTimeout: done(model_response(engine_.current_model(), true)); break;
+          case LongPoll::Outcome::kDrained: {
+            ApiResponse r = ApiResponse::error(Status(Code::kUnavailable, "server is shutting down"));
+            r.close = true;
+            done(std::move(r));
+            break;
+          }
+        }
+      });
+  *key = poll.get();
+  {
+    std::lock_guard lock(polls_mu_);
+    polls_[poll.get()] = poll;
+  }
+  poll->start();
+  if (draining_) poll->cancel();
+}
+
+void Api::get_task(const Principal& who, Responder done) {
+  run_blocking(std::move(done), [this, agent = who.agent_id] {
+    auto task = engine_.task_for(agent);
+    if (!task) return ApiResponse::error(task.status());
+    return ApiResponse::json(200, to_json(*task).dump());
+  });
+}
+
+void Api::post_update(ApiRequest& req, const Principal& who, Responder done) {
+  run_blocking(std::move(done), [this, agent = who.agent_id, body = req.body] {
+    auto ack = engine_.submit_update(agent, bytes_of(*body));
+    if (!ack) {
+      log::info("update_refused").kv("agent", agent).kv("reason", ack.status().to_string());
+      return ApiResponse::error(ack.status());
+    }
+    return ApiResponse::json(202, to_json(*ack).dump());
+  });
+}
+
+void Api::post_telemetry(ApiRequest& req, const Principal& who, Responder done) {
+  run_blocking(std::move(done), [this, agent = who.agent_id, body = req.body] {
+    auto json = parse_json(*body, options_.json_body_limit);
+    if (!json) return ApiResponse::error(json.status());
+    auto batch = parse_telemetry_batch(*json);
+    if (!batch) return ApiResponse::error(batch.status());
+    auto ack = engine_.submit_telemetry(agent, *batch);
+    if (!ack) return ApiResponse::error(ack.status());
+    return ApiResponse::json(200, to_json(*ack).dump());
+  });
+}
+
+}  // namespace edgefed::server::http

@@ -1,0 +1,105 @@
+// The request handlers of wire contract v1 behind one entry point. The
+// session hands over a complete request (ApiRequest) and a Responder; Api
+// authorises it, applies the per-agent rate limit, and answers inline (cheap
+// in-memory calls), on the worker pool (anything that decodes or touches
+// SQLite), or later (long polls). Every answer, errors included, is counted in
+// edgefed_http_requests_total{route,code} and the duration histogram.
+//
+// Thread safety: handle() may be called from any thread concurrently. The
+// Responder is called exactly once, from an I/O or worker thread, never while
+// a lock is held.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string_view>
+#include <unordered_map>
+
+#include "server/engine/engine.hpp"
+#include "server/http/api_types.hpp"
+#include "server/http/auth.hpp"
+#include "server/http/http_metrics.hpp"
+#include "server/http/http_options.hpp"
+#include "server/http/rate_limiter.hpp"
+
+namespace boost::asio {
+class io_context;
+class thread_pool;
+}  // namespace boost::asio
+
+namespace edgefed::server::http {
+
+class LongPoll;
+
+class Api {
+ public:
+  // All references must outlive the Api.
+  Api(const HttpOptions& options, Engine& engine, std::shared_ptr<prometheus::Registry> registry,
+      HttpMetrics& metrics, boost::asio::io_context& ioc, boost::asio::thread_pool& workers);
+  ~Api();
+
+  // Called once the request line and headers are in, before the body is
+  // read: route errors (404/405/400), shutdown (503), authentication (401/403)
+  // and the rate limit (429 + Retry-After). Returns the refusal to send, or
+  // nullopt and the caller's principal.
+  std::optional<ApiResponse> admit(const ApiRequest& request, Principal& who);
+  // Handles an admitted request whose body has been read.
+  void handle(ApiRequest request, Principal who, Responder respond);
+  // Sends a refusal (from admit() or the session's own limits) and counts it.
+  void refuse(std::string_view route_label, ApiResponse response, const Responder& respond);
+
+  // The largest body accepted for a route's body class.
+  uint64_t body_limit(BodyClass body) const;
+
+  // Shutdown: /readyz turns 503, pending long polls are answered (503), new
+  // requests are refused with 503 and "Connection: close".
+  void begin_drain();
+  bool draining() const { return draining_.load(); }
+  // Requests handed to handle() and not yet answered.
+  int64_t in_flight() const { return in_flight_.load(); }
+
+  HttpMetrics& metrics() { return metrics_; }
+  const HttpOptions& options() const { return options_; }
+
+ private:
+  void dispatch(ApiRequest& req, const Principal& who, Responder& done);
+  // Runs `work` on the worker pool and answers with its result; exceptions
+  // become a 500 JSON error.
+  void run_blocking(Responder done, std::function<ApiResponse()> work);
+
+  // agent_routes.cpp
+  void get_model(ApiRequest& req, Responder done);
+  void get_task(const Principal& who, Responder done);
+  void post_update(ApiRequest& req, const Principal& who, Responder done);
+  void post_telemetry(ApiRequest& req, const Principal& who, Responder done);
+  // admin_routes.cpp
+  void admin(ApiRequest& req, const Principal& who, Responder done);
+  // info_routes.cpp
+  ApiResponse metrics_text() const;
+  ApiResponse status_json() const;
+  ApiResponse index_page() const;
+  ApiResponse health(bool readiness) const;
+
+  void forget_poll(LongPoll* poll);
+
+  const HttpOptions& options_;
+  Engine& engine_;
+  std::shared_ptr<prometheus::Registry> registry_;
+  HttpMetrics& metrics_;
+  boost::asio::io_context& ioc_;
+  boost::asio::thread_pool& workers_;
+  Authenticator auth_;
+  RateLimiter limiter_;
+  std::atomic<bool> draining_{false};
+  std::atomic<int64_t> in_flight_{0};
+  std::mutex polls_mu_;
+  std::unordered_map<LongPoll*, std::weak_ptr<LongPoll>> polls_;
+};
+
+// Model responses (200 with the bytes, or 304) with ETag and X-Model-Version.
+ApiResponse model_response(const Engine::ModelSnapshot& snap, bool not_modified);
+
+}  // namespace edgefed::server::http
