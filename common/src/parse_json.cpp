@@ -1,5 +1,8 @@
 // parse_json: the one door through which untrusted JSON text enters.
+#include <memory>
+#include <set>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -44,6 +47,40 @@ size_t depth_violation(std::string_view text, int max_depth) {
   return std::string_view::npos;
 }
 
+// Remembers the keys of every open object, to refuse duplicates: parsers
+// disagree on which of two equal keys wins (nlohmann and JSON.parse keep the
+// last, others the first), so {"agent_id": "a", "agent_id": "b"} could mean
+// one agent to a validator and another to the code behind it.
+class DuplicateKeyCheck {
+ public:
+  bool operator()(int, nlohmann::json::parse_event_t event, const nlohmann::json& parsed) {
+    using E = nlohmann::json::parse_event_t;
+    switch (event) {
+      case E::object_start: open_.emplace_back(); break;
+      case E::array_start: open_.emplace_back(); break;  // arrays have no keys; keeps the stack aligned
+      case E::object_end:
+      case E::array_end:
+        if (!open_.empty()) open_.pop_back();
+        break;
+      case E::key:
+        if (!open_.empty() && !open_.back().insert(parsed.get<std::string>()).second && !found_) {
+          found_ = true;
+          duplicate_ = parsed.get<std::string>();
+        }
+        break;
+      case E::value: break;
+    }
+    return true;  // keep every value; the verdict comes after the parse
+  }
+  bool found() const { return found_; }
+  const std::string& duplicate() const { return duplicate_; }
+
+ private:
+  bool found_ = false;
+  std::vector<std::set<std::string>> open_;
+  std::string duplicate_;
+};
+
 }  // namespace
 
 Result<nlohmann::json> parse_json(std::string_view text, size_t max_bytes) {
@@ -60,7 +97,18 @@ Result<nlohmann::json> parse_json(std::string_view text, size_t max_bytes) {
     // nlohmann's lexer refuses ill-formed UTF-8 in strings, and any byte
     // above 0x7f outside strings is a syntax error, so the result is valid
     // UTF-8 throughout.
-    return nlohmann::json::parse(text.begin(), text.end());
+    auto check = std::make_shared<DuplicateKeyCheck>();
+    nlohmann::json j = nlohmann::json::parse(
+        text.begin(), text.end(),
+        [check](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+          return (*check)(depth, event, parsed);
+        });
+    if (check->found()) {
+      std::string key = check->duplicate();
+      if (key.size() > 64) key = key.substr(0, 64) + "...";
+      return Status(Code::kInvalidArgument, "JSON object has the key \"" + key + "\" twice");
+    }
+    return j;
   } catch (const nlohmann::json::exception& e) {
     // what() quotes the last token read, which can be long: keep the start.
     std::string what = e.what();

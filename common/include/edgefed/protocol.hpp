@@ -157,7 +157,8 @@ std::optional<Code> error_code_from_name(std::string_view name);
 inline constexpr int kMaxJsonDepth = 64;
 
 // Parses text to JSON without throwing: kPayloadTooLarge above max_bytes,
-// kInvalidArgument on bad JSON, invalid UTF-8 or nesting above kMaxJsonDepth.
+// kInvalidArgument on bad JSON, invalid UTF-8, nesting above kMaxJsonDepth or
+// an object with the same key twice.
 // The depth is checked on the raw text before any value is built.
 Result<nlohmann::json> parse_json(std::string_view text, size_t max_bytes = 4u << 20);
 

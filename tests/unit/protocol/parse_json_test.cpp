@@ -30,6 +30,9 @@ TEST_CASE("parse_json refuses bad text with a clear code", "[unit][protocol]") {
       {"lone surrogate escape", R"({"a": "\ud800"})", Code::kInvalidArgument},
       {"UTF-8 outside strings", "{\"a\": 1}\xc3\xa9", Code::kInvalidArgument},
       {"control char in string", std::string("{\"a\": \"x\x01y\"}"), Code::kInvalidArgument},
+      {"duplicate key", R"({"agent_id": "a", "agent_id": "b"})", Code::kInvalidArgument},
+      {"nested duplicate key", R"({"r": [{"seq": 1, "seq": 2}]})", Code::kInvalidArgument},
+      {"duplicate empty key", R"({"": 1, "": 2})", Code::kInvalidArgument},
       {"65 levels", nested(65), Code::kInvalidArgument},
       {"100000 levels", nested(100000), Code::kInvalidArgument},
   }));
@@ -44,6 +47,15 @@ TEST_CASE("parse_json depth limit counts brackets, not brackets in strings", "[u
   CHECK(parse_json(nested(64)).is_ok());
   CHECK(parse_json(R"({"a": ")" + std::string(1000, '[') + R"("})").is_ok());
   CHECK(parse_json(R"({"a": "\"[[[[", "b": 1})").is_ok());
+}
+
+TEST_CASE("parse_json allows equal keys in different objects", "[unit][protocol]") {
+  auto r = parse_json(R"({"a": {"x": 1}, "b": {"x": 2}, "c": [{"x": 3}, {"x": 4}], "x": 5})");
+  REQUIRE(r.is_ok());
+  CHECK(r->at("c").at(1).at("x") == 4);
+  auto dup = parse_json(R"({"a": 1, "b": {}, "a": 2})");
+  REQUIRE_FALSE(dup.is_ok());
+  CHECK(dup.status().message().find("\"a\"") != std::string::npos);
 }
 
 TEST_CASE("parse_json caps the size", "[unit][protocol]") {
