@@ -191,6 +191,8 @@ void EngineCore::run_batch(const std::vector<Job*>& batch) {
     }
     for (Job* j : batch) j->status = st;
     telemetry_stored = 0;
+  } else {
+    metrics_.observe_commit(batch.size());
   }
   after_commit(telemetry_stored);
   for (Job* j : batch) j->done.set_value();

@@ -45,6 +45,10 @@ EngineMetrics::EngineMetrics(std::shared_ptr<prometheus::Registry> registry)
                       .Help("Wall time to produce a merged version (server step, encode, checkpoint write).")
                       .Register(r).Add({}, Histogram::BucketBoundaries{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                                                        0.1, 0.25, 0.5, 1, 2.5});
+  commit_jobs_ = &BuildHistogram().Name("edgefed_store_commit_jobs")
+                      .Help("Calls (updates, telemetry batches, admin) carried by one SQLite transaction "
+                            "(group commit); the count is the number of transactions.")
+                      .Register(r).Add({}, Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128, 256});
   auto& agents = BuildGauge().Name("edgefed_agents").Help("Known agents by state.").Register(r);
   agents_active_ = &agents.Add({{"state", "active"}});
   agents_idle_ = &agents.Add({{"state", "idle"}});
@@ -68,6 +72,8 @@ void EngineMetrics::observe_accepted(int64_t staleness, double age_seconds) {
 
 void EngineMetrics::count_telemetry(int64_t stored) { telemetry_->Increment(static_cast<double>(stored)); }
 void EngineMetrics::observe_aggregation(double seconds) { aggregation_->Observe(seconds); }
+
+void EngineMetrics::observe_commit(size_t jobs) { commit_jobs_->Observe(static_cast<double>(jobs)); }
 
 void EngineMetrics::set_agents(int64_t active, int64_t idle, int64_t offline, int64_t quarantined) {
   agents_active_->Set(static_cast<double>(active));

@@ -36,6 +36,8 @@ class EngineMetrics {
   void observe_accepted(int64_t staleness, double age_seconds);
   void count_telemetry(int64_t stored);
   void observe_aggregation(double seconds);
+  // One committed writer transaction and how many calls it carried.
+  void observe_commit(size_t jobs);
   void set_agents(int64_t active, int64_t idle, int64_t offline, int64_t quarantined);
 
  private:
@@ -49,6 +51,7 @@ class EngineMetrics {
   prometheus::Histogram* age_;
   prometheus::Counter* telemetry_;
   prometheus::Histogram* aggregation_;
+  prometheus::Histogram* commit_jobs_;
   prometheus::Gauge* agents_active_;
   prometheus::Gauge* agents_idle_;
   prometheus::Gauge* agents_offline_;
