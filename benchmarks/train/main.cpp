@@ -1,0 +1,168 @@
+// edgefed-bench-train: how fast the agent's trainer learns on real
+// Fashion-MNIST, and how much memory it needs.
+//   throughput:  edgefed-bench-train --layers 784,128,10 --batch 32 --threads 1 --json
+//   central:     edgefed-bench-train --central --epochs 10 --json
+//   600 images:  edgefed-bench-train --data idx:/usr/share/datasets/fashion-mnist:3/100:iid --epochs 5 --json
+// Human-readable lines first; with --json one JSON object on the last line.
+#include <Eigen/Core>
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <numeric>
+
+#include "agent/data/idx_reader.hpp"
+#include "agent/data/local_data.hpp"
+#include "agent/trainer/trainer.hpp"
+#include "edgefed/options.hpp"
+#include "rss.hpp"
+
+extern char** environ;
+
+namespace {
+
+using namespace edgefed;
+using namespace edgefed::agent;
+
+struct Loaded {
+  Dataset train;
+  Dataset test;  // empty unless --central
+};
+
+// The training set as the benchmark asks for it: an agent's --data slice, the
+// first --samples images, or all 60,000 (only the kept images are held).
+Loaded load(const Options& opt) {
+  Loaded out;
+  const std::string dir = opt.get("data-dir");
+  if (!opt.get("data").empty()) {
+    auto spec = parse_data_spec(opt.get("data"));
+    if (!spec) throw ConfigError(spec.status().to_string());
+    auto local = load_local_data(*spec);
+    if (!local) throw ConfigError(local.status().to_string());
+    out.train = std::move(local->train);
+  } else {
+    const int64_t samples = opt.get_int("samples");
+    std::vector<uint32_t> rows(static_cast<size_t>(std::max<int64_t>(samples, 0)));
+    std::iota(rows.begin(), rows.end(), 0u);
+    auto store = load_idx(dir, IdxSplit::kTrain, samples > 0 ? &rows : nullptr);
+    if (!store) throw ConfigError(store.status().to_string());
+    out.train = Dataset::own(std::move(store).value());
+  }
+  if (opt.get_bool("central")) {
+    auto test = load_idx(dir, IdxSplit::kTest);
+    if (!test) throw ConfigError(test.status().to_string());
+    out.test = Dataset::own(std::move(test).value());
+  }
+  return out;
+}
+
+int run(const Options& opt) {
+  std::string layers = opt.get("layers");
+  std::replace(layers.begin(), layers.end(), ',', '-');
+  auto layout = ModelLayout::mlp(layers);
+  if (!layout) throw ConfigError(layout.status().to_string());
+  const int threads = static_cast<int>(opt.get_int("threads"));
+  Eigen::setNbThreads(threads);  // Eigen without OpenMP runs its products on one thread anyway
+  auto trainer = Trainer::create(*layout);
+  if (!trainer) throw ConfigError(trainer.status().to_string());
+
+  const auto t_load = std::chrono::steady_clock::now();
+  Loaded data = load(opt);
+  const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count();
+
+  TrainOptions o;
+  o.epochs = 1;  // one epoch per call, so the central run can evaluate after each
+  o.batch_size = static_cast<int>(opt.get_int("batch"));
+  o.lr = static_cast<float>(opt.get_double("lr"));
+  o.momentum = static_cast<float>(opt.get_double("momentum"));
+  o.weight_decay = static_cast<float>(opt.get_double("weight-decay"));
+  const int epochs = static_cast<int>(opt.get_int("epochs"));
+  const uint64_t seed = static_cast<uint64_t>(opt.get_int("seed"));
+  Model model = init_mlp(*layout, seed);
+  const std::string schedule = opt.get("lr-schedule");
+  if (schedule != "constant" && schedule != "cosine") throw ConfigError("--lr-schedule must be constant or cosine");
+  const bool cosine = schedule == "cosine";
+  const double base_lr = o.lr;
+
+  std::printf("edgefed-bench-train: MLP %s, %lld training images, batch %d, lr %g (%s), momentum %g, %d thread(s), "
+              "%s build\n", layout->describe().c_str(), static_cast<long long>(data.train.size()), o.batch_size,
+              base_lr, schedule.c_str(), o.momentum, threads, EDGEFED_BENCH_ARCH);
+  std::printf("  data loaded in %.2f s\n", load_s);
+  nlohmann::json acc_by_epoch = nlohmann::json::array();
+  double train_s = 0, loss = 0;
+  int64_t seen = 0;
+  EvalResult last_eval;
+  for (int e = 0; e < epochs; ++e) {
+    o.seed = seed * 1000 + static_cast<uint64_t>(e);
+    if (cosine) o.lr = static_cast<float>(base_lr * 0.5 * (1.0 + std::cos(M_PI * e / epochs)));
+    auto r = trainer->train(model, data.train, o);
+    if (!r) throw ConfigError(r.status().to_string());
+    for (size_t i = 0; i < model.params.size(); ++i) model.params[i] += r->delta[i];
+    train_s += r->seconds;
+    seen += r->samples_seen;
+    loss = r->train_loss;
+    std::printf("  epoch %2d: train loss %.4f, train acc %.4f, %.0f samples/s", e + 1, r->train_loss, r->train_accuracy,
+                r->samples_per_s);
+    if (!data.test.empty()) {
+      auto ev = trainer->evaluate(model, data.test);
+      if (!ev) throw ConfigError(ev.status().to_string());
+      last_eval = *ev;
+      acc_by_epoch.push_back(ev->accuracy);
+      std::printf(", test acc %.4f", ev->accuracy);
+    }
+    std::printf("\n");
+  }
+  const double sps = train_s > 0 ? static_cast<double>(seen) / train_s : 0;
+  const double peak = bench::peak_rss_mb();
+  std::printf("  %.0f samples/s over %.2f s of training; peak RSS %.1f MiB\n", sps, train_s, peak);
+  if (!data.test.empty()) std::printf("  test accuracy after %d epochs: %.4f\n", epochs, last_eval.accuracy);
+  std::fflush(stdout);
+  if (opt.get_bool("json")) {
+    nlohmann::json j = {{"benchmark", "train"}, {"layers", layout->describe()}, {"batch", o.batch_size},
+                        {"threads", threads}, {"arch", EDGEFED_BENCH_ARCH}, {"epochs", epochs},
+                        {"train_samples", data.train.size()}, {"samples_per_s", sps}, {"seconds", train_s},
+                        {"load_seconds", load_s}, {"train_loss", loss}, {"peak_rss_mb", peak},
+                        {"lr", base_lr}, {"lr_schedule", schedule}, {"momentum", o.momentum},
+                        {"threads_note", "Eigen without OpenMP: products run on one thread"}};
+    if (!data.test.empty()) {
+      j["test_accuracy"] = last_eval.accuracy;
+      j["test_loss"] = last_eval.loss;
+      j["accuracy_by_epoch"] = acc_by_epoch;
+    }
+    std::cout << j.dump() << std::endl;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  edgefed::Options opt("edgefed-bench-train", "Local training speed, accuracy and memory of the agent's trainer.");
+  opt.add("layers", "784,128,10", "MLP layer sizes")
+      .add("batch", "32", "minibatch size")
+      .add("threads", "1", "Eigen threads (the agent trains on one)")
+      .add("epochs", "1", "passes over the training data")
+      .add("samples", "0", "train on the first N training images (0 = all 60,000)")
+      .add("data", "", "an agent --data spec to train on instead (e.g. idx:DIR:3/100:iid)")
+      .add("data-dir", "/usr/share/datasets/fashion-mnist", "Fashion-MNIST directory")
+      .add_bool("central", false, "evaluate on the 10,000 test images after every epoch")
+      .add("lr", "0.05", "learning rate")
+      .add("lr-schedule", "constant", "constant, or cosine: lr x (1 + cos(pi e / epochs)) / 2 in epoch e")
+      .add("momentum", "0.9", "SGD momentum")
+      .add("weight-decay", "0", "L2 weight decay")
+      .add("seed", "1", "initialisation and data-order seed")
+      .add_bool("json", false, "print one JSON object on the last line");
+  try {
+    opt.parse(argc, argv, environ);
+    if (opt.help_requested()) {
+      std::cout << opt.help_text();
+      return 0;
+    }
+    return run(opt);
+  } catch (const edgefed::ConfigError& e) {
+    std::cerr << "edgefed-bench-train: " << e.what() << "\n";
+    return 2;
+  }
+}
