@@ -20,13 +20,14 @@ mktempdir() { local d; d=$(mktemp -d "${TMPDIR:-/tmp}/edgefed-deploy.XXXXXX"); e
 # --check-config yet, fails when it is not there at all.
 need_check_config() {
   [ -x "$1" ] || fail "$1 is not built"
-  "$1" --help 2>&1 | grep -q -- '--check-config' ||
-    skip "$(basename "$1") has no --check-config yet"
+  local help
+  help=$("$1" --help 2>&1 || true)
+  grep -q -- '--check-config' <<<"$help" || skip "$(basename "$1") has no --check-config yet"
 }
 # option_names BINARY: the option names its --help lists (without --help,
 # --config), one a line.
 option_names() {
-  "$1" --help 2>&1 | sed -n 's/^  --\([a-z0-9-]*\).*/\1/p' | grep -vx -e help -e config | sort -u
+  { "$1" --help 2>&1 || true; } | sed -n 's/^  --\([a-z0-9-]*\).*/\1/p' | grep -vx -e help -e config | sort -u
 }
 # A certificate directory from deploy/certs/edgefed-certs with the server
 # names the manifests and tests use and the given agents.

@@ -8,9 +8,9 @@
 # manifests or the Dockerfiles set must be an option of the binary. Then live:
 # the server runs with that environment (on free loopback ports) and answers
 # its probes' paths without a client certificate, as the kubelet asks, and
-# /metrics; the agent runs one round against it (--once) and its exec probes
-# pass on the health file it keeps; SIGTERM stops the server with status 0
-# within the pod's grace period.
+# /metrics; the agent runs against it until the server accepted an update,
+# its exec probes pass on the health file it keeps; SIGTERM stops each with
+# status 0 within its pod's grace period.
 #   manifests-binaries.sh SERVER_BINARY AGENT_BINARY
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -39,7 +39,8 @@ check_pod() {
   option_names "$bin" >"$tmp/$role.options"
   local name
   for name in $(grep -o '^EDGEFED_[A-Z0-9_]*' "$tmp/$role.env") \
-              $(grep -o 'EDGEFED_[A-Z0-9_]*=' "$top/deploy/docker/Dockerfile.$role" | tr -d =); do
+              $(awk '/^ENV /{e=1} e{print} e && !/\\$/{e=0}' "$top/deploy/docker/Dockerfile.$role" |
+                grep -o 'EDGEFED_[A-Z0-9_]*=' | tr -d =); do
     local opt
     opt=$(echo "${name#EDGEFED_}" | tr 'A-Z_' 'a-z-')
     grep -qx -- "$opt" "$tmp/$role.options" || fail "$role: $name is no option of $(basename "$bin") (--$opt)"
@@ -97,23 +98,43 @@ curl -sf --max-time 5 "http://127.0.0.1:$metrics_port$ann_path" >"$tmp/metrics" 
 grep -q '^edgefed_model_version' "$tmp/metrics" || fail "no edgefed_model_version in $ann_path"
 echo "ok scrape target from the prometheus.io annotations: $ann_path on the metrics port"
 
-# Live agent: the pod's environment, one round against the live server. The
-# server is reached by address, its certificate checked for the in-cluster
-# name (the Service's DNS name in the manifests).
+# Live agent: the pod's environment as is (no --once: the loop the pod
+# runs), against the live server. The server is reached by address, its
+# certificate checked for the in-cluster name (the Service's DNS name in the
+# manifests). Its exec probes must pass on the health file it keeps, the
+# server must have accepted an update from it, and SIGTERM must stop it with
+# status 0 within the pod's grace period.
 svc_host=$(sed -n 's#^EDGEFED_SERVER=https://\([^:/]*\).*#\1#p' "$tmp/agent.env")
 fmnist=/usr/share/datasets/fashion-mnist
 [ -d "$fmnist" ] || fail "$fmnist missing (dataset-fashion-mnist): run deploy/install-deps.sh"
 sed -e "s#^EDGEFED_SERVER=.*#EDGEFED_SERVER=https://127.0.0.1:$https_port#" \
     -e "s#^EDGEFED_DATA=.*#EDGEFED_DATA=idx:$fmnist:0/100:iid:seed=1#" "$tmp/agent.env" >"$tmp/agent-live.env"
 echo "EDGEFED_SERVER_NAME=$svc_host" >>"$tmp/agent-live.env"
-echo "EDGEFED_ONCE=true" >>"$tmp/agent-live.env"
-timeout 180 env -i PATH="$PATH" $(cat "$tmp/agent-live.env") "$agent" >"$tmp/agent.log" 2>&1 ||
-  fail "agent --once with the pod's environment: $(tail -20 "$tmp/agent.log")"
+env -i PATH="$PATH" $(cat "$tmp/agent-live.env") "$agent" >"$tmp/agent.log" 2>&1 &
+apid=$!
+pids+=("$apid")
+accepted=0
+for _ in $(seq 1 600); do
+  kill -0 "$apid" 2>/dev/null || fail "agent exited: $(tail -20 "$tmp/agent.log")"
+  accepted=$(curl -s --max-time 2 "http://127.0.0.1:$metrics_port/metrics" |
+    sed -n 's/^edgefed_updates_total{result="accepted"} \([0-9.e+]*\)$/\1/p' | head -1)
+  accepted=${accepted:-0}
+  [ -f "$tmp/root-agent/tmp/edgefed-agent.health" ] && [ "${accepted%%.*}" -ge 1 ] 2>/dev/null && break
+  sleep 0.2
+done
+[ "${accepted%%.*}" -ge 1 ] 2>/dev/null || fail "no update accepted from the agent: $(tail -20 "$tmp/agent.log")"
 for probe in startup readiness liveness; do
   node "$cm" "$tmp/r.yaml" --probe DaemonSet/edgefed-agent/agent "$tmp/root-agent" "$probe" ||
-    fail "agent $probe probe fails after a round"
+    fail "agent $probe probe fails while the agent runs"
 done
-echo "ok agent: one round acknowledged; startup, readiness and liveness exec probes pass on its health file"
+echo "ok agent: update accepted by the server; startup, readiness and liveness exec probes pass on its health file"
+agrace=$(node -e 'const Y=require(process.argv[1]);for(const d of Y.parseAllDocuments(require("fs").readFileSync(process.argv[2],"utf8"))){const o=d.toJS();if(o&&o.kind==="DaemonSet")console.log(o.spec.template.spec.terminationGracePeriodSeconds)}' "$here/node_modules/yaml" "$tmp/r.yaml")
+kill -TERM "$apid"
+for _ in $(seq 1 $((agrace * 10))); do kill -0 "$apid" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$apid" 2>/dev/null && fail "agent still running ${agrace}s after SIGTERM"
+rc=0; wait "$apid" || rc=$?
+[ "$rc" -eq 0 ] || fail "agent exited $rc on SIGTERM: $(tail -5 "$tmp/agent.log")"
+echo "ok agent: SIGTERM -> exit 0 within ${agrace}s"
 
 # SIGTERM: exit 0 within the pod's terminationGracePeriodSeconds.
 grace=$(node -e 'const Y=require(process.argv[1]);for(const d of Y.parseAllDocuments(require("fs").readFileSync(process.argv[2],"utf8"))){const o=d.toJS();if(o&&o.kind==="StatefulSet")console.log(o.spec.template.spec.terminationGracePeriodSeconds)}' "$here/node_modules/yaml" "$tmp/r.yaml")
