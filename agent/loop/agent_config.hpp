@@ -1,0 +1,52 @@
+// What one agent needs to run (AgentConfig, parsed from flags in
+// agent_options.hpp) and the seams a simulator or test injects (AgentSeams).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "agent/data/local_data.hpp"
+#include "agent/link/clock.hpp"
+#include "agent/link/link.hpp"
+#include "agent/link/transport.hpp"
+#include "agent/loop/forwarder.hpp"
+#include "agent/loop/round_trainer.hpp"
+#include "agent/outbox/outbox_types.hpp"
+
+namespace edgefed::agent {
+
+struct AgentConfig {
+  std::string agent_id;             // valid_agent_id(); also the update id prefix
+  std::string state_dir;            // outbox.db, model cache, task.json, lock (created 0700)
+  std::string data_spec;            // --data (unused when AgentSeams::data is given)
+  LinkOptions link;                 // server URL, TLS files, timeouts, backoff
+  OutboxLimits outbox_limits;       // bounding policy (outbox/FORMAT.md)
+  bool outbox_full_sync = true;     // fsync every commit (power-loss safe)
+  ForwardOptions forward;           // batch sizes
+  RoundOptions round;               // accumulation, stream round bounds
+  int64_t telemetry_interval_ms = 10000;  // "system" records (RSS, temperature, link)
+  int64_t min_round_interval_ms = 0;      // pace rounds (0 = train back to back)
+  int64_t idle_ms = 1000;           // wait when there is nothing to train on
+  int model_wait_s = 5;             // sync mode: long-poll for the next version
+  uint64_t seed = 0;                // training data order; 0 = from the agent id
+  std::string health_file;          // touched every iteration ("" = none)
+  int64_t once_timeout_ms = 120000; // run_once(): give up forwarding after this
+};
+
+struct AgentSeams {
+  const Clock* clock = nullptr;                  // default: SystemClock
+  // Replaces every wait of the loop (tests advance a FakeClock here). The
+  // default waits on a condition variable that stop() signals.
+  std::function<void(int64_t ms)> sleep;
+  LinkFaultHook link_fault;                      // true = link cut right now
+  // Device speed: after a round that trained for T seconds the agent idles
+  // (slowdown - 1) x T more, as a device `slowdown` times slower would. >= 1.
+  double slowdown = 1.0;
+  std::optional<LocalData> data;                 // pre-loaded data (simulator)
+  std::unique_ptr<Transport> transport;          // replaces HTTPS (tests)
+};
+
+}  // namespace edgefed::agent

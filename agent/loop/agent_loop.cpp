@@ -1,0 +1,240 @@
+#include "agent/loop/agent_loop.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "agent/data/data_spec.hpp"
+#include "agent/link/model_cache.hpp"
+#include "agent/loop/system_probe.hpp"
+#include "edgefed/log.hpp"
+
+namespace edgefed::agent {
+namespace {
+
+uint64_t fnv1a(const std::string& s) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
+// Exclusive lock on STATE_DIR/agent.lock: two agents on one outbox would
+// each forward the other's records.
+Result<int> lock_state_dir(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Status(Code::kIo, "cannot create state dir " + dir + ": " + ec.message());
+  ::chmod(dir.c_str(), 0700);
+  const std::string path = dir + "/agent.lock";
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return Status(Code::kIo, "cannot open " + path + ": " + std::strerror(errno));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return Status(Code::kUnavailable, "state dir " + dir + " is in use by another agent");
+  }
+  return fd;
+}
+
+}  // namespace
+
+AgentLoop::AgentLoop(AgentConfig config, AgentSeams seams)
+    : config_(std::move(config)),
+      seams_(std::move(seams)),
+      clock_(seams_.clock ? seams_.clock : &SystemClock::instance()) {}
+
+AgentLoop::~AgentLoop() {
+  forwarder_.reset();
+  link_.reset();
+  outbox_.reset();
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+}
+
+Result<std::unique_ptr<AgentLoop>> AgentLoop::create(AgentConfig config, AgentSeams seams) {
+  if (!valid_agent_id(config.agent_id))
+    return Status(Code::kInvalidArgument, "bad agent id '" + config.agent_id +
+                                              "' (1-64 of [A-Za-z0-9._-], starting alphanumeric)");
+  if (config.state_dir.empty()) return Status(Code::kInvalidArgument, "no state dir given");
+  if (!(seams.slowdown >= 1.0)) return Status(Code::kInvalidArgument, "slowdown must be >= 1");
+  config.link.agent_id = config.agent_id;
+  if (config.seed == 0) config.seed = fnv1a(config.agent_id);
+  std::unique_ptr<AgentLoop> loop(new AgentLoop(std::move(config), std::move(seams)));
+  EDGEFED_RETURN_IF_ERROR(loop->init());
+  return loop;
+}
+
+Status AgentLoop::init() {
+  auto fd = lock_state_dir(config_.state_dir);
+  if (!fd) return fd.status();
+  lock_fd_ = *fd;
+  auto box = Outbox::open({.path = config_.state_dir + "/outbox.db",
+                           .limits = config_.outbox_limits,
+                           .full_sync = config_.outbox_full_sync});
+  if (!box) return box.status();
+  outbox_ = std::move(*box);
+
+  if (seams_.transport) {
+    EDGEFED_RETURN_IF_ERROR(validate(config_.link.backoff));
+    link_ = Link::create(config_.link, std::move(seams_.transport), *clock_, seams_.link_fault);
+  } else {
+    auto link = Link::create(config_.link, *clock_, seams_.link_fault);
+    if (!link) return link.status();
+    link_ = std::move(*link);
+  }
+  forwarder_ = std::make_unique<Forwarder>(*outbox_, *link_, *clock_, config_.agent_id,
+                                           config_.forward);
+
+  if (seams_.data) {
+    trainer_ = RoundTrainer::with_data(std::move(*seams_.data), config_.round);
+    seams_.data.reset();
+  } else {
+    auto spec = parse_data_spec(config_.data_spec);
+    if (!spec) return spec.status();
+    if (spec->kind == DataKind::kStream) {
+      auto stream = StreamSource::open(*spec);
+      if (!stream) return stream.status();
+      trainer_ = RoundTrainer::with_stream(std::move(*stream), config_.round);
+    } else {
+      auto data = load_local_data(*spec);
+      if (!data) return data.status();
+      if (data->train.empty())
+        return Status(Code::kInvalidArgument, "--data " + config_.data_spec + ": no training samples");
+      trainer_ = RoundTrainer::with_data(std::move(*data), config_.round);
+    }
+  }
+
+  sync_ = std::make_unique<ModelSync>(config_.state_dir, config_.agent_id);
+  sync_->load_cached();
+  if (sync_->has_model()) model_version_ = sync_->version();
+  std::ifstream in(config_.state_dir + "/sync_version");
+  if (!(in >> last_sync_version_)) last_sync_version_ = -1;
+  log::info("agent_started")
+      .kv("agent", config_.agent_id)
+      .kv("server", config_.link.server_url)
+      .kv("state_dir", config_.state_dir)
+      .kv("local_samples", trainer_->local_samples())
+      .kv("cached_model_version", sync_->has_model() ? sync_->version() : -1);
+  return Status::ok();
+}
+
+void AgentLoop::stop() {
+  {
+    std::lock_guard lock(wait_mu_);
+    stop_ = true;
+  }
+  wait_cv_.notify_all();
+}
+
+void AgentLoop::sleep_ms(int64_t ms) {
+  if (ms <= 0 || stop_) return;
+  if (seams_.sleep) {
+    seams_.sleep(ms);
+    return;
+  }
+  std::unique_lock lock(wait_mu_);
+  wait_cv_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return stop_.load(); });
+}
+
+AgentSnapshot AgentLoop::snapshot() const {
+  AgentSnapshot s;
+  s.link = link_->state();
+  s.rounds = rounds_.load();
+  s.model_version = model_version_.load();
+  s.last_loss = last_loss_.load();
+  if (auto d = outbox_->depth()) s.depth = *d;
+  if (auto j = outbox_->journal()) s.journal = *j;
+  return s;
+}
+
+void AgentLoop::refresh_plan(bool long_poll) {
+  if (!link_->ready()) return;
+  const RefreshResult r = sync_->refresh(*link_, long_poll ? config_.model_wait_s : 0);
+  if (sync_->has_model()) model_version_ = sync_->version();
+  const std::string err = r.error.is_ok() ? "" : r.error.to_string();
+  if (!r.error.is_ok() && r.error.code() != Code::kUnavailable && err != last_plan_error_)
+    log::warn("plan_refused").kv("agent", config_.agent_id).kv("error", err);
+  last_plan_error_ = err;
+}
+
+bool AgentLoop::should_train() const {
+  if (!sync_->has_model() || !sync_->has_task()) return false;
+  if (sync_->task().mode != "sync") return true;
+  // Sync: one update per version, and only for the version the plan names.
+  return sync_->version() > last_sync_version_ && sync_->version() >= sync_->task().model_version;
+}
+
+Status AgentLoop::forward() {
+  if (!link_->ready()) return Status::ok();
+  auto reported = outbox_->report_drops(clock_->unix_ms());
+  if (!reported) return reported.status();
+  auto stats = forwarder_->forward();
+  return stats ? Status::ok() : stats.status();
+}
+
+Status AgentLoop::iterate() {
+  if (!config_.health_file.empty()) touch_file(config_.health_file);
+  const int64_t started = clock_->monotonic_ms();
+  const bool sync_waiting = sync_->has_task() && sync_->task().mode == "sync" && !should_train();
+  refresh_plan(sync_waiting);
+  bool trained = false;
+  if (should_train() && !stop_) {
+    EDGEFED_RETURN_IF_ERROR(train_round());
+    trained = true;
+  }
+  EDGEFED_RETURN_IF_ERROR(record_link_change());
+  if (clock_->monotonic_ms() >= next_system_ms_) {
+    EDGEFED_RETURN_IF_ERROR(record_system());
+    next_system_ms_ = clock_->monotonic_ms() + config_.telemetry_interval_ms;
+  }
+  EDGEFED_RETURN_IF_ERROR(forward());
+  if (!trained) {
+    // Nothing to train on: wait for the link (or a little, to poll again).
+    const int64_t wait = link_->ready() ? config_.idle_ms : std::min(config_.idle_ms * 5, link_->wait_ms());
+    sleep_ms(std::max<int64_t>(wait, 1));
+  } else if (config_.min_round_interval_ms > 0) {
+    sleep_ms(config_.min_round_interval_ms - (clock_->monotonic_ms() - started));
+  }
+  return Status::ok();
+}
+
+Status AgentLoop::run() {
+  while (!stop_) {
+    Status st = iterate();
+    if (!st.is_ok()) {
+      log::error("agent_failed").kv("agent", config_.agent_id).kv("error", st.to_string());
+      return st;
+    }
+  }
+  log::info("agent_stopped").kv("agent", config_.agent_id).kv("rounds", rounds_.load());
+  return Status::ok();
+}
+
+Status AgentLoop::run_once() {
+  const int64_t deadline = clock_->monotonic_ms() + config_.once_timeout_ms;
+  refresh_plan(false);
+  while (!sync_->has_model() || !sync_->has_task()) {
+    if (stop_ || clock_->monotonic_ms() >= deadline)
+      return Status(Code::kUnavailable, "no model: the server was not reachable in time");
+    sleep_ms(std::max<int64_t>(link_->wait_ms(), 100));
+    refresh_plan(false);
+  }
+  EDGEFED_RETURN_IF_ERROR(train_round());
+  EDGEFED_RETURN_IF_ERROR(record_system());
+  for (;;) {
+    EDGEFED_RETURN_IF_ERROR(forward());
+    auto d = outbox_->depth();
+    if (!d) return d.status();
+    if (d->records() == 0) return Status::ok();
+    if (stop_ || clock_->monotonic_ms() >= deadline)
+      return Status(Code::kUnavailable,
+                    "outbox not drained in time: " + std::to_string(d->records()) + " records queued");
+    sleep_ms(std::max<int64_t>(link_->wait_ms(), 100));
+  }
+}
+
+}  // namespace edgefed::agent

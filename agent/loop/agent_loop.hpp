@@ -1,0 +1,106 @@
+// The edgefed agent: pull task and model -> train -> delta -> encode -> outbox
+// -> forward, plus telemetry; a library class so edgefed-agent's main() runs
+// one and edgefed-sim runs many (threads, one per agent, each with its own
+// state dir, outbox, certificate and TLS connection).
+//
+//   auto agent = AgentLoop::create(config, std::move(seams));
+//   std::thread t([&] { (*agent)->run(); });
+//   ...
+//   (*agent)->stop(); t.join();
+//
+// While the link is down the agent keeps training on the latest model it
+// holds (also after a restart: the model is cached in the state dir) and
+// queues updates and telemetry in the outbox; when the link recovers it
+// forwards everything, oldest first, and fetches the newer model.
+// Sync mode (task.mode == "sync"): one update per model version; then it
+// long-polls for the next version. Async mode: trains back to back.
+//
+// Thread safety: run()/run_once() on one thread; stop() and snapshot() from
+// any thread. Failure: create() fails with the reason (bad config, unreadable
+// files, state dir locked by another agent); run() returns only on stop()
+// or on an outbox (disk) failure.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "agent/link/link.hpp"
+#include "agent/loop/agent_config.hpp"
+#include "agent/loop/forwarder.hpp"
+#include "agent/loop/model_sync.hpp"
+#include "agent/loop/round_trainer.hpp"
+#include "agent/outbox/outbox.hpp"
+
+namespace edgefed::agent {
+
+struct AgentSnapshot {
+  LinkState link = LinkState::kUnknown;
+  int64_t rounds = 0;          // rounds trained since start
+  int64_t model_version = -1;  // of the model held
+  double last_loss = 0;
+  OutboxDepth depth;
+  JournalCounts journal;
+};
+
+class AgentLoop {
+ public:
+  static Result<std::unique_ptr<AgentLoop>> create(AgentConfig config, AgentSeams seams = {});
+  ~AgentLoop();
+  AgentLoop(const AgentLoop&) = delete;
+  AgentLoop& operator=(const AgentLoop&) = delete;
+
+  // Runs until stop(). kIo if the outbox fails.
+  Status run();
+  // One round: get a plan, train once, forward until the outbox is empty.
+  // kUnavailable if no model could be had or the outbox did not drain within
+  // once_timeout_ms (what was produced stays queued for the next start).
+  Status run_once();
+  // Thread-safe; wakes any wait. run() returns soon after (a request in
+  // flight finishes first; its timeouts bound the delay).
+  void stop();
+  bool stopping() const { return stop_.load(); }
+
+  AgentSnapshot snapshot() const;  // thread-safe
+  Outbox& outbox() { return *outbox_; }
+  const AgentConfig& config() const { return config_; }
+
+ private:
+  AgentLoop(AgentConfig config, AgentSeams seams);
+  Status init();
+  Status iterate();           // one pass of run()
+  void refresh_plan(bool long_poll);
+  bool should_train() const;
+  Status train_round();       // agent_round.cpp
+  Status record_train(const RoundResult& r, const std::string& update_id, int64_t base);
+  Status record_system();
+  Status record_link_change();
+  Status forward();
+  void sleep_ms(int64_t ms);
+  const Clock& clock() const { return *clock_; }
+
+  AgentConfig config_;
+  AgentSeams seams_;
+  const Clock* clock_;
+  int lock_fd_ = -1;
+  std::unique_ptr<Outbox> outbox_;
+  std::unique_ptr<Link> link_;
+  std::unique_ptr<Forwarder> forwarder_;
+  std::unique_ptr<RoundTrainer> trainer_;
+  std::unique_ptr<ModelSync> sync_;
+  int64_t last_sync_version_ = -1;   // sync mode: version already trained
+  int64_t next_system_ms_ = 0;       // monotonic
+  LinkState reported_link_ = LinkState::kUnknown;
+  std::string last_plan_error_;
+
+  std::atomic<bool> stop_{false};
+  std::mutex wait_mu_;
+  std::condition_variable wait_cv_;
+  std::atomic<int64_t> rounds_{0};
+  std::atomic<int64_t> model_version_{-1};
+  std::atomic<double> last_loss_{0};
+};
+
+}  // namespace edgefed::agent

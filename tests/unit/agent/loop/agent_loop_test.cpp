@@ -1,0 +1,179 @@
+#include <sys/stat.h>
+
+#include <catch2/catch.hpp>
+
+#include "loop_fixture.hpp"
+
+using namespace edgefed::agent;
+using namespace edgefed::agent::testing;
+using edgefed::Code;
+
+namespace {
+
+int64_t server_updates(FakeServerState& s) {
+  std::lock_guard lock(s.mu);
+  return static_cast<int64_t>(s.updates.size());
+}
+int64_t server_telemetry(FakeServerState& s) {
+  std::lock_guard lock(s.mu);
+  return static_cast<int64_t>(s.telemetry.size());
+}
+void set_down(FakeServerState& s, bool down) {
+  std::lock_guard lock(s.mu);
+  s.down = down;
+}
+
+}  // namespace
+
+TEST_CASE("agent --once: one round trip, everything acknowledged", "[unit]") {
+  edgefed::testing::ScratchDir dir;
+  FakeServerState server;
+  init_server(server);
+  auto agent = AgentLoop::create(small_config(dir.path()), small_seams(server));
+  REQUIRE(agent.is_ok());
+  REQUIRE((*agent)->run_once().is_ok());
+  const auto snap = (*agent)->snapshot();
+  CHECK(snap.rounds == 1);
+  CHECK(snap.model_version == 1);
+  CHECK(snap.depth.records() == 0);
+  CHECK(snap.journal.updates_acked == 1);
+  CHECK(server_updates(server) == 1);
+  CHECK(snap.journal.telemetry_acked == server_telemetry(server));
+  CHECK(snap.journal.telemetry_acked >= 2);  // train + system (+ link)
+  CHECK(snap.link == LinkState::kOnline);
+  struct stat st {};
+  CHECK(::stat(dir.file("model.safetensors").c_str(), &st) == 0);
+  CHECK(::stat(dir.file("task.json").c_str(), &st) == 0);
+}
+
+TEST_CASE("agent trains offline on its cached model and forwards it all on recovery", "[unit]") {
+  edgefed::testing::ScratchDir dir;
+  FakeServerState server;
+  init_server(server);
+  {
+    auto first = AgentLoop::create(small_config(dir.path()), small_seams(server));
+    REQUIRE(first.is_ok());
+    REQUIRE((*first)->run_once().is_ok());
+  }
+  // Restart with the server unreachable: the cached model and task suffice.
+  set_down(server, true);
+  auto agent = AgentLoop::create(small_config(dir.path()), small_seams(server));
+  REQUIRE(agent.is_ok());
+  AgentLoop& a = **agent;
+  edgefed::Status run_status;
+  std::thread runner([&] { run_status = a.run(); });
+  const bool queued = eventually([&] { return a.snapshot().depth.updates >= 5; });
+  CHECK(queued);
+  CHECK(a.snapshot().link == LinkState::kOffline);
+  CHECK(server_updates(server) == 1);
+  {
+    std::lock_guard lock(server.mu);
+    server.version = 2;  // the fleet moved on meanwhile
+    server.model.params[0] += 0.5f;
+  }
+  set_down(server, false);
+  const bool drained = eventually([&] {
+    const auto s = a.snapshot();
+    return s.depth.records() == 0 && s.model_version == 2;
+  });
+  a.stop();
+  runner.join();
+  CHECK(run_status.is_ok());
+  CHECK(drained);
+  const auto snap = a.snapshot();
+  CHECK(snap.link == LinkState::kOnline);
+  // Zero lost, zero double-counted: the server holds exactly what the
+  // journal says was acknowledged.
+  CHECK(snap.journal.updates_acked == server_updates(server));
+  CHECK(snap.journal.updates_dropped == 0);
+  CHECK(snap.journal.updates_created ==
+        snap.journal.updates_acked + snap.depth.updates);
+  CHECK(snap.journal.telemetry_acked + snap.journal.telemetry_dropped +
+            snap.depth.telemetry == snap.journal.telemetry_created);
+  CHECK(snap.journal.telemetry_acked == server_telemetry(server));
+}
+
+TEST_CASE("agent in sync mode sends one update per model version", "[unit]") {
+  edgefed::testing::ScratchDir dir;
+  FakeServerState server;
+  init_server(server);
+  server.mode = "sync";
+  auto agent = AgentLoop::create(small_config(dir.path()), small_seams(server));
+  REQUIRE(agent.is_ok());
+  AgentLoop& a = **agent;
+  edgefed::Status run_status;
+  std::thread runner([&] { run_status = a.run(); });
+  CHECK(eventually([&] { return server_updates(server) == 1; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  CHECK(server_updates(server) == 1);
+  {
+    std::lock_guard lock(server.mu);
+    server.version = 2;
+  }
+  CHECK(eventually([&] { return server_updates(server) == 2; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  a.stop();
+  runner.join();
+  CHECK(run_status.is_ok());
+  CHECK(server_updates(server) == 2);
+}
+
+TEST_CASE("agent stops promptly while waiting for a server that never answers", "[unit]") {
+  edgefed::testing::ScratchDir dir;
+  FakeServerState server;
+  init_server(server);
+  server.down = true;
+  auto cfg = small_config(dir.path());
+  cfg.idle_ms = 60000;
+  cfg.link.backoff.max_ms = 60000;
+  auto agent = AgentLoop::create(cfg, small_seams(server));
+  REQUIRE(agent.is_ok());
+  edgefed::Status run_status;
+  std::thread runner([&] { run_status = (*agent)->run(); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const auto t0 = std::chrono::steady_clock::now();
+  (*agent)->stop();
+  runner.join();
+  CHECK(run_status.is_ok());
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(2));
+  CHECK((*agent)->snapshot().rounds == 0);
+}
+
+TEST_CASE("agent --once without any model gives up with kUnavailable", "[unit]") {
+  edgefed::testing::ScratchDir dir;
+  FakeServerState server;
+  init_server(server);
+  server.down = true;
+  auto cfg = small_config(dir.path());
+  cfg.once_timeout_ms = 200;
+  auto agent = AgentLoop::create(cfg, small_seams(server));
+  REQUIRE(agent.is_ok());
+  CHECK((*agent)->run_once().code() == Code::kUnavailable);
+}
+
+TEST_CASE("agent state dir is locked against a second agent", "[unit]") {
+  edgefed::testing::ScratchDir dir;
+  FakeServerState server;
+  init_server(server);
+  auto first = AgentLoop::create(small_config(dir.path()), small_seams(server));
+  REQUIRE(first.is_ok());
+  auto second = AgentLoop::create(small_config(dir.path()), small_seams(server));
+  CHECK(second.status().code() == Code::kUnavailable);
+  first->reset();
+  CHECK(AgentLoop::create(small_config(dir.path()), small_seams(server)).is_ok());
+}
+
+TEST_CASE("agent refuses a bad configuration", "[unit]") {
+  edgefed::testing::ScratchDir dir;
+  FakeServerState server;
+  init_server(server);
+  auto cfg = small_config(dir.path());
+  cfg.agent_id = "bad id!";
+  CHECK(AgentLoop::create(cfg, small_seams(server)).status().code() == Code::kInvalidArgument);
+  cfg = small_config(dir.path());
+  auto seams = small_seams(server);
+  seams.slowdown = 0.5;
+  CHECK(AgentLoop::create(cfg, std::move(seams)).status().code() == Code::kInvalidArgument);
+  cfg = small_config("");
+  CHECK_FALSE(AgentLoop::create(cfg, small_seams(server)).is_ok());
+}

@@ -1,0 +1,111 @@
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "agent/loop/agent_options.hpp"
+#include "scratch_dir.hpp"
+
+using namespace edgefed::agent;
+using edgefed::ConfigError;
+using edgefed::Options;
+
+namespace {
+
+// A self-signed certificate with the given subject, via the openssl CLI.
+void make_cert(const edgefed::testing::ScratchDir& dir, const std::string& name,
+               const std::string& subject) {
+  const std::string cmd = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1"
+                          " -keyout " + dir.file(name + ".key") + " -out " + dir.file(name + ".pem") +
+                          " -subj '" + subject + "' 2>/dev/null";
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  ::chmod(dir.file(name + ".key").c_str(), 0600);
+}
+
+AgentConfig parse(std::vector<std::string> args, std::vector<std::string> env = {}) {
+  std::vector<const char*> argv{"edgefed-agent"};
+  for (auto& a : args) argv.push_back(a.c_str());
+  std::vector<const char*> envp;
+  for (auto& e : env) envp.push_back(e.c_str());
+  envp.push_back(nullptr);
+  Options o = make_agent_options();
+  o.parse(static_cast<int>(argv.size()), argv.data(), envp.data());
+  return agent_config_from(o, envp.data());
+}
+
+}  // namespace
+
+TEST_CASE("agent options: flags, environment, agent id from the certificate CN", "[unit]") {
+  edgefed::testing::ScratchDir dir;
+  make_cert(dir, "a7", "/OU=agent/CN=agent-7");
+  make_cert(dir, "nocn", "/O=edgefed");
+  const std::vector<std::string> base = {
+      "--server", "https://127.0.0.1:8443", "--ca", dir.file("a7.pem"), "--cert", dir.file("a7.pem"),
+      "--key", dir.file("a7.key"), "--data", "csv:/x.csv", "--state-dir", dir.file("state")};
+
+  AgentConfig c = parse(base, {"EDGEFED_OUTBOX_MAX_UPDATES=7", "NODE_NAME=node-1"});
+  CHECK(c.agent_id == "agent-7");  // the CN beats NODE_NAME
+  CHECK(c.link.server_url == "https://127.0.0.1:8443");
+  CHECK(c.outbox_limits.max_updates == 7);
+  CHECK(c.outbox_limits.max_bytes == 64ll << 20);
+  CHECK(c.link.backoff.max_ms == 30000);
+  REQUIRE_NOTHROW(check_agent_config(c));
+
+  auto args = base;
+  args.insert(args.end(), {"--agent-id", "explicit-1", "--backoff-max-ms", "9000", "--outbox-fsync=false"});
+  c = parse(args);
+  CHECK(c.agent_id == "explicit-1");
+  CHECK(c.link.backoff.max_ms == 9000);
+  CHECK_FALSE(c.outbox_full_sync);
+
+  args = base;
+  args[5] = dir.file("nocn.pem");
+  args[7] = dir.file("nocn.key");
+  CHECK(parse(args, {"NODE_NAME=node-1"}).agent_id == "node-1");
+  CHECK_THROWS_AS(parse(args), ConfigError);  // no CN, no NODE_NAME
+}
+
+TEST_CASE("agent options: bad values are one-line ConfigErrors", "[unit]") {
+  edgefed::testing::ScratchDir dir;
+  make_cert(dir, "a7", "/CN=agent-7");
+  const std::vector<std::string> base = {
+      "--server", "https://127.0.0.1:8443", "--ca", dir.file("a7.pem"), "--cert", dir.file("a7.pem"),
+      "--key", dir.file("a7.key"), "--data", "csv:/x.csv", "--state-dir", dir.file("state")};
+  auto [flag, value] = GENERATE(table<std::string, std::string>({
+      {"--server", "http://127.0.0.1:8443"},
+      {"--server", "https://127.0.0.1"},
+      {"--backoff-initial-ms", "0"},
+      {"--backoff-jitter", "2"},
+      {"--backoff-multiplier", "x"},
+      {"--outbox-max-updates", "0"},
+      {"--telemetry-batch", "5000"},
+      {"--agent-id", "bad/id"},
+      {"--cert", "/no/such/cert.pem"},
+  }));
+  auto args = base;
+  args.insert(args.end(), {flag, value});
+  std::string message;
+  try {
+    parse(args);
+  } catch (const ConfigError& e) {
+    message = e.what();
+  }
+  INFO(flag << " " << value);
+  CHECK_FALSE(message.empty());
+  CHECK(message.find('\n') == std::string::npos);
+}
+
+TEST_CASE("agent options: required flags and deep checks", "[unit]") {
+  edgefed::testing::ScratchDir dir;
+  make_cert(dir, "a7", "/CN=agent-7");
+  CHECK_THROWS_AS(parse({"--server", "https://h:1"}), ConfigError);
+  AgentConfig c = parse({"--server", "https://127.0.0.1:8443", "--ca", dir.file("a7.pem"), "--cert",
+                         dir.file("a7.pem"), "--key", dir.file("a7.key"), "--data", "nope:x",
+                         "--state-dir", dir.file("s")});
+  CHECK_THROWS_AS(check_agent_config(c), ConfigError);  // bad data spec
+  ::chmod(dir.file("a7.key").c_str(), 0644);
+  c.data_spec = "csv:/x.csv";
+  CHECK_THROWS_AS(check_agent_config(c), ConfigError);  // key readable by others
+}
