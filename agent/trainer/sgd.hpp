@@ -1,6 +1,6 @@
 // The optimizer's arithmetic on flat parameter vectors: the FedProx and
-// weight-decay terms (value and gradient), gradient-norm clipping and the
-// momentum update. Templates so tests can check them in double.
+// weight-decay terms (value and gradient), the gradient norm for clipping
+// and the fused momentum update. Templates so tests can check them in double.
 #pragma once
 
 #include <cmath>
@@ -36,23 +36,27 @@ void add_weight_decay_grad(FlatMap<S> g, ConstFlatMap<S> w, S wd) {
   if (wd > 0) g += wd * w;
 }
 
-// Scales g to norm max_norm if it is longer (max_norm > 0); returns the norm
-// before clipping (accumulated in double).
+// ||g|| accumulated in double; clipping scales g by min(1, max_norm / ||g||).
 template <typename S>
-double clip_grad_norm(FlatMap<S> g, double max_norm) {
-  const double norm = std::sqrt(g.template cast<double>().square().sum());
-  if (max_norm > 0 && norm > max_norm) g *= static_cast<S>(max_norm / norm);
-  return norm;
+double grad_norm(ConstFlatMap<S> g) {
+  return std::sqrt(g.template cast<double>().square().sum());
 }
 
-// v = momentum v + g; w -= lr v  (plain SGD when momentum == 0).
+// The whole update after the proximal term is in g, in one pass over memory:
+//   g' = clip_scale g + wd w;  v = momentum v + g';  w -= lr v
+// (v is left untouched, and w -= lr g', when momentum == 0). Same arithmetic
+// as scaling g, add_weight_decay_grad and a momentum step, fused because
+// the update is a memory-bound pass over the model at every step.
 template <typename S>
-void momentum_step(FlatMap<S> w, FlatMap<S> v, ConstFlatMap<S> g, S lr, S momentum) {
+void fused_sgd_update(S* w, S* v, const S* g, int64_t n, S lr, S momentum, S wd, S clip_scale) {
   if (momentum > 0) {
-    v = momentum * v + g;
-    w -= lr * v;
+    for (int64_t i = 0; i < n; ++i) {
+      const S vi = momentum * v[i] + (clip_scale * g[i] + wd * w[i]);
+      v[i] = vi;
+      w[i] -= lr * vi;
+    }
   } else {
-    w -= lr * g;
+    for (int64_t i = 0; i < n; ++i) w[i] -= lr * (clip_scale * g[i] + wd * w[i]);
   }
 }
 

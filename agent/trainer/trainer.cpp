@@ -87,12 +87,15 @@ struct Trainer::Impl {
     if (!std::isfinite(total.loss_sum))
       return Status(Code::kNonFinite, "training diverged: the loss is not finite (lower lr or clip gradients)");
     const auto n = static_cast<Eigen::Index>(w.size());
-    FlatMap<float> g(grad.data(), n), wm(w.data(), n), v(velocity.data(), n);
-    const ConstFlatMap<float> wc(w.data(), n), gc(grad.data(), n);
-    if (w_global && o.proximal_mu > 0) add_proximal_grad<float>(g, wc, ConstFlatMap<float>(w_global, n), o.proximal_mu);
-    if (o.clip_norm > 0) clip_grad_norm<float>(g, o.clip_norm);
-    add_weight_decay_grad<float>(g, wc, o.weight_decay);
-    momentum_step<float>(wm, v, gc, o.lr, o.momentum);
+    FlatMap<float> g(grad.data(), n);
+    if (w_global && o.proximal_mu > 0)
+      add_proximal_grad<float>(g, ConstFlatMap<float>(w.data(), n), ConstFlatMap<float>(w_global, n), o.proximal_mu);
+    float clip_scale = 1.0f;
+    if (o.clip_norm > 0) {
+      const double norm = grad_norm<float>(ConstFlatMap<float>(grad.data(), n));
+      if (norm > o.clip_norm) clip_scale = static_cast<float>(o.clip_norm / norm);
+    }
+    fused_sgd_update<float>(w.data(), velocity.data(), grad.data(), n, o.lr, o.momentum, o.weight_decay, clip_scale);
     return total;
   }
 
