@@ -27,6 +27,11 @@ struct DecodedModel {
 // Rebuilds the layout from the file's tensors (in file order). If `expected`
 // is given, the layout must match it (kDimensionMismatch otherwise). Rejects
 // non-F32 tensors and NaN/Inf values (kNonFinite).
+// Metadata is optional (a plain safetensors file from elsewhere loads, as
+// version 0); when present, "layout_fingerprint" must match the tensors
+// (kDimensionMismatch) and "version" must be a decimal integer >= 0.
+// Other errors: parse_safetensors's, and kInvalidArgument for a file without
+// tensors or one the layout rules refuse (e.g. a 0 dimension).
 Result<DecodedModel> decode_model(std::span<const uint8_t> bytes,
                                   const ModelLayout* expected = nullptr);
 

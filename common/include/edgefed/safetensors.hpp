@@ -7,6 +7,8 @@
 // The parser never trusts the input: the header length is capped, offsets
 // must lie inside the buffer, cover the data section without holes or
 // overlaps, and match dtype x shape. Every failure is a Status, never a crash.
+// Nothing is allocated from a size the file claims; the header is read by a
+// streaming JSON parser, so memory stays within a small multiple of the input.
 #pragma once
 
 #include <cstdint>
@@ -44,7 +46,17 @@ struct SafetensorsFile {
   const TensorView* find(std::string_view name) const;
 };
 
-// Parses and validates the whole structure (not the values: see below).
+// Parses and validates the whole structure (not the values: NaN/Inf are the
+// callers' business, see model_io.hpp and update_codec.hpp).
+// Errors: kPayloadTooLarge when the header length exceeds
+// limits.max_header_bytes (checked before anything else is read); otherwise
+// kInvalidArgument naming the problem: empty or truncated file, header length
+// beyond the file, header not UTF-8 or not a JSON object (it must start with
+// '{'; trailing spaces are fine), bad JSON, duplicate keys, a tensor entry
+// without exactly dtype/shape/data_offsets, unknown dtype, offsets out of
+// range, overlapping or leaving holes, a shape that does not match the bytes,
+// more than limits.max_tensors tensors. Scalars (shape []) and empty tensors
+// (a 0 dimension) are accepted, as the format allows.
 Result<SafetensorsFile> parse_safetensors(std::span<const uint8_t> bytes,
                                           const SafetensorsLimits& limits = {});
 
@@ -57,7 +69,11 @@ struct TensorOut {
 };
 
 // Serialises tensors in the given order, header padded with spaces to a
-// multiple of 8 bytes so the data section is aligned.
+// multiple of 8 bytes so the data section is aligned; "__metadata__" is
+// written first, and omitted when empty.
+// REQUIRES: unique tensor names, none "__metadata__"; each data span holds
+// numel x dtype_size bytes. Invalid UTF-8 in names or metadata is written as
+// U+FFFD (edgefed's own names and metadata are ASCII).
 std::string write_safetensors(const std::vector<TensorOut>& tensors,
                               const std::map<std::string, std::string>& metadata);
 
