@@ -1,0 +1,221 @@
+#include "server_process.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace edgefed::testing {
+namespace {
+
+std::string make_temp_dir(const std::string& prefix) {
+  const char* base = std::getenv("TMPDIR");
+  std::string tmpl = std::string(base && *base ? base : "/tmp") + "/" + prefix + "-XXXXXX";
+  if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+  return tmpl;
+}
+
+// Removes the PKI directories when the test binary exits.
+struct TempDirs {
+  std::vector<std::string> dirs;
+  ~TempDirs() {
+    std::error_code ec;
+    for (const auto& d : dirs) std::filesystem::remove_all(d, ec);
+  }
+};
+TempDirs& temp_dirs() {
+  static TempDirs t;
+  return t;
+}
+
+Pki make_pki(const std::string& prefix, int agents) {
+  Pki p;
+  p.dir = make_temp_dir(prefix);
+  temp_dirs().dirs.push_back(p.dir);
+  const std::string tool = std::string(EDGEFED_SOURCE_DIR) + "/deploy/certs/edgefed-certs";
+  const int rc = run_command({tool, "init", "--out", p.dir, "--server-san", "127.0.0.1,localhost", "--agents",
+                              std::to_string(agents)});
+  if (rc != 0) throw std::runtime_error("edgefed-certs init failed with " + std::to_string(rc));
+  return p;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+std::string Pki::agent_id(int i) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "agent-%03d", i);
+  return buf;
+}
+std::string Pki::agent_cert(int i) const { return dir + "/agents/" + agent_id(i) + ".pem"; }
+std::string Pki::agent_key(int i) const { return dir + "/agents/" + agent_id(i) + ".key"; }
+
+const Pki& fleet_pki() {
+  static const Pki p = make_pki("edgefed-pki", 24);
+  return p;
+}
+const Pki& foreign_pki() {
+  static const Pki p = make_pki("edgefed-foreign-pki", 1);
+  return p;
+}
+
+int run_command(const std::vector<std::string>& argv) {
+  const pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    const int devnull = open("/dev/null", O_WRONLY);
+    if (devnull >= 0) dup2(devnull, STDOUT_FILENO);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  int status = 0;
+  if (waitpid(pid, &status, 0) != pid) return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+ServerProcess::ServerProcess(const Pki& pki, std::string state_dir, std::vector<std::string> extra)
+    : pki_(pki), state_dir_(std::move(state_dir)), extra_(std::move(extra)) {
+  port_file_ = state_dir_ + ".port";
+  log_file_ = state_dir_ + ".log";
+  token_ = "test-admin-token-0123456789abcdef";
+  const std::string token_file = state_dir_ + ".token";
+  std::ofstream(token_file) << token_ << "\n";
+  chmod(token_file.c_str(), 0600);
+}
+
+ServerProcess::~ServerProcess() {
+  kill9();
+  std::error_code ec;
+  std::filesystem::remove(port_file_, ec);
+}
+
+void ServerProcess::start() {
+  if (pid_ > 0) throw std::runtime_error("server already running");
+  std::error_code ec;
+  std::filesystem::remove(port_file_, ec);
+  std::vector<std::string> argv = {EDGEFED_SERVER_BIN,
+                                   "--listen", "127.0.0.1:0",
+                                   "--port-file", port_file_,
+                                   "--tls-cert", pki_.server_cert(),
+                                   "--tls-key", pki_.server_key(),
+                                   "--client-ca", pki_.ca(),
+                                   "--state-dir", state_dir_,
+                                   "--admin-token-file", state_dir_ + ".token",
+                                   "--threads", "2",
+                                   "--workers", "2",
+                                   "--fsync-full=false"};
+  argv.insert(argv.end(), extra_.begin(), extra_.end());
+  const int log_fd = open(log_file_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+  const pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    if (log_fd >= 0) {
+      dup2(log_fd, STDERR_FILENO);
+      dup2(log_fd, STDOUT_FILENO);
+    }
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  if (log_fd >= 0) close(log_fd);
+  pid_ = pid;
+  ++starts_;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::ifstream in(port_file_);
+    int port = 0;
+    if (in >> port && port > 0) {
+      port_ = static_cast<uint16_t>(port);
+      return;
+    }
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      throw std::runtime_error("edgefed-server exited during start-up:\n" + log());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  kill9();
+  throw std::runtime_error("edgefed-server did not write its port file in 20 s:\n" + log());
+}
+
+int ServerProcess::terminate(std::chrono::seconds timeout) {
+  if (pid_ <= 0) return -1;
+  ::kill(pid_, SIGTERM);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  kill9();
+  return -1;
+}
+
+void ServerProcess::kill9() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+std::string ServerProcess::log() const { return read_file(log_file_); }
+
+HttpsClientOptions ServerProcess::anonymous_options() const {
+  HttpsClientOptions o;
+  o.host = "127.0.0.1";
+  o.port = port_;
+  o.tls.ca_file = pki_.ca();
+  o.request_timeout = std::chrono::milliseconds(30000);
+  return o;
+}
+HttpsClientOptions ServerProcess::agent_options(int i) const {
+  HttpsClientOptions o = anonymous_options();
+  o.tls.cert_file = pki_.agent_cert(i);
+  o.tls.key_file = pki_.agent_key(i);
+  return o;
+}
+HttpsClientOptions ServerProcess::admin_options() const {
+  HttpsClientOptions o = anonymous_options();
+  o.tls.cert_file = pki_.admin_cert();
+  o.tls.key_file = pki_.admin_key();
+  return o;
+}
+
+std::unique_ptr<HttpsClient> ServerProcess::agent(int i) const {
+  auto c = HttpsClient::create(agent_options(i));
+  if (!c) throw std::runtime_error("client: " + c.status().to_string());
+  return std::move(c).value();
+}
+std::unique_ptr<HttpsClient> ServerProcess::admin() const {
+  auto c = HttpsClient::create(admin_options());
+  if (!c) throw std::runtime_error("client: " + c.status().to_string());
+  return std::move(c).value();
+}
+
+}  // namespace edgefed::testing
