@@ -57,7 +57,10 @@ Status decode_dense(const SafetensorsFile& file, const ModelLayout& layout, Enco
                                                 " tensors, the layout " + std::to_string(specs.size()));
   const DType want = e == Encoding::kF32 ? DType::kF32 : e == Encoding::kF16 ? DType::kF16 : DType::kI8;
   for (size_t i = 0; i < specs.size(); ++i) {
-    const TensorView* t = file.find(specs[i].name);
+    // Files edgefed writes list tensors in layout order: check that position
+    // first, so the usual case is linear in the tensor count.
+    const TensorView* t =
+        file.tensors[i].name == specs[i].name ? &file.tensors[i] : file.find(specs[i].name);
     if (!t) return Status(Code::kDimensionMismatch, "update lacks tensor " + quote_name(specs[i].name));
     EDGEFED_RETURN_IF_ERROR(check_dtype(*t, want, e));
     if (t->shape != specs[i].shape)
