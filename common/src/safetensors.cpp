@@ -64,9 +64,12 @@ Result<TensorView> check_tensor(const detail::RawTensorEntry& raw, std::span<con
   }
   const uint64_t have = raw.end - raw.begin;
   const uint64_t size = dtype_size(t.dtype);
-  if (numel > have / size || numel * size != have)
-    return invalid(who + " has shape " + describe_shape(raw.shape) + " of " + raw.dtype + ", which does not fit " +
-                   std::to_string(have) + " bytes at data_offsets " + describe_range(raw.begin, raw.end));
+  if (numel > have / size || numel * size != have) {
+    const std::string need = numel > UINT64_MAX / size ? "over 2^64" : std::to_string(numel * size);
+    return invalid(who + " has shape " + describe_shape(raw.shape) + " of " + raw.dtype + " (" + need +
+                   " bytes), but data_offsets " + describe_range(raw.begin, raw.end) + " hold " +
+                   std::to_string(have) + " bytes");
+  }
   t.data = data.subspan(raw.begin, have);
   return t;
 }
