@@ -147,6 +147,10 @@ ssl::context make_server_context(const ServerTlsOptions& options) {
   }
   ERR_clear_error();
   if (!options.crl_file.empty()) load_crl(native, options.crl_file);
+  // With client verification on, OpenSSL fails (not just skips) a session
+  // resumption unless the server names a session id context.
+  static constexpr unsigned char kSessionContext[] = "edgefed";
+  SSL_CTX_set_session_id_context(native, kSessionContext, sizeof kSessionContext - 1);
   int mode = SSL_VERIFY_PEER;
   if (options.client_certs == ClientCertMode::kRequired) mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
   SSL_CTX_set_verify(native, mode, nullptr);

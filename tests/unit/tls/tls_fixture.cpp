@@ -76,7 +76,7 @@ std::string read_file(const std::string& path) {
   return s.str();
 }
 
-Exchange exchange(ssl::context& server_ctx, ssl::context& client_ctx) {
+Exchange exchange(ssl::context& server_ctx, ssl::context& client_ctx, SSL_SESSION* resume) {
   Exchange r;
   asio::io_context io;
   tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
@@ -98,6 +98,7 @@ Exchange exchange(ssl::context& server_ctx, ssl::context& client_ctx) {
       }
       SSL* native = server.native_handle();
       r.version = SSL_version(native);
+      r.resumed = SSL_session_reused(native) == 1;
       auto* peer = const_cast<X509*>(SSL_get0_peer_certificate(native));
       r.peer_cn = certificate_common_name(peer);
       r.peer_ou = certificate_organizational_unit(peer);
@@ -114,6 +115,7 @@ Exchange exchange(ssl::context& server_ctx, ssl::context& client_ctx) {
   // Client side. In TLS 1.3 the client finishes its handshake before the
   // server has checked the client certificate, so only the ping/pong shows
   // whether the server accepted it.
+  if (resume != nullptr) SSL_set_session(client.native_handle(), resume);
   client.next_layer().async_connect(acceptor.local_endpoint(), [&](error_code ec) {
     if (ec) { r.client_error = "connect: " + ec.message(); return; }
     client.async_handshake(ssl::stream_base::client, [&](error_code ec) {
@@ -123,6 +125,10 @@ Exchange exchange(ssl::context& server_ctx, ssl::context& client_ctx) {
         asio::async_read(client, asio::buffer(client_buf), [&](error_code ec, size_t) {
           if (ec) { r.client_error = "read: " + ec.message(); return; }
           r.client_ok = std::string(client_buf.data(), 4) == "pong";
+          // TLS 1.3 tickets arrive after the handshake; having read, the
+          // client holds one. A copy, since OpenSSL marks the original
+          // unresumable when the stream is freed without a TLS shutdown.
+          r.session.reset(SSL_SESSION_dup(SSL_get0_session(client.native_handle())), SSL_SESSION_free);
         });
       });
     });

@@ -2,9 +2,11 @@
 // (once per process) and one loopback TLS exchange with bounded time.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include <boost/asio/ssl/context.hpp>
+#include <openssl/ssl.h>
 
 namespace edgefed::testing {
 
@@ -33,8 +35,12 @@ struct Exchange {
   std::string peer_cn;  // what the server read from the client certificate
   std::string peer_ou;
   int version = 0;      // negotiated protocol, as the server saw it
+  bool resumed = false; // the server resumed an earlier session
+  std::shared_ptr<SSL_SESSION> session;  // the client's session afterwards
 };
-Exchange exchange(boost::asio::ssl::context& server, boost::asio::ssl::context& client);
+// `resume`: a session from an earlier exchange for the client to offer.
+Exchange exchange(boost::asio::ssl::context& server, boost::asio::ssl::context& client,
+                  SSL_SESSION* resume = nullptr);
 
 // A file under the fleet root with the given contents and mode.
 std::string write_file(const std::string& name, const std::string& contents, unsigned mode);

@@ -143,6 +143,22 @@ TEST_CASE("a client refuses a server certificate from another CA", "[unit][tls]"
   CHECK(e.client_error.find("handshake") != std::string::npos);
 }
 
+TEST_CASE("a client certificate session can be resumed", "[unit][tls]") {
+  // Without a session id context OpenSSL fails such resumptions outright.
+  auto server = make_server_context(server_options(ClientCertMode::kRequired, true));
+  auto client = make_client_context(agent_options("agent-000"));
+  const auto first = exchange(server, client);
+  explain(first);
+  REQUIRE(first.client_ok);
+  REQUIRE(first.session);
+  const auto second = exchange(server, client, first.session.get());
+  explain(second);
+  CHECK(second.server_ok);
+  CHECK(second.client_ok);
+  CHECK(second.resumed);
+  CHECK(second.peer_cn == "agent-000");
+}
+
 TEST_CASE("contexts allow TLS 1.3 only", "[unit][tls]") {
   auto server = make_server_context(server_options());
   auto client = make_client_context(agent_options("agent-000"));
