@@ -15,6 +15,7 @@
 
 #include "agent/data/idx_reader.hpp"
 #include "agent/data/local_data.hpp"
+#include "agent/trainer/mlp_args.hpp"
 #include "agent/trainer/trainer.hpp"
 #include "edgefed/options.hpp"
 #include "rss.hpp"
@@ -87,8 +88,8 @@ int run(const Options& opt) {
   const double base_lr = o.lr;
 
   std::printf("edgefed-bench-train: MLP %s, %lld training images, batch %d, lr %g (%s), momentum %g, %d thread(s), "
-              "%s build\n", layout->describe().c_str(), static_cast<long long>(data.train.size()), o.batch_size,
-              base_lr, schedule.c_str(), o.momentum, threads, EDGEFED_BENCH_ARCH);
+              "%s build, %s kernel\n", layout->describe().c_str(), static_cast<long long>(data.train.size()),
+              o.batch_size, base_lr, schedule.c_str(), o.momentum, threads, EDGEFED_BENCH_ARCH, kernel_isa());
   std::printf("  data loaded in %.2f s\n", load_s);
   nlohmann::json acc_by_epoch = nlohmann::json::array();
   double train_s = 0, loss = 0;
@@ -121,7 +122,7 @@ int run(const Options& opt) {
   std::fflush(stdout);
   if (opt.get_bool("json")) {
     nlohmann::json j = {{"benchmark", "train"}, {"layers", layout->describe()}, {"batch", o.batch_size},
-                        {"threads", threads}, {"arch", EDGEFED_BENCH_ARCH}, {"epochs", epochs},
+                        {"threads", threads}, {"arch", EDGEFED_BENCH_ARCH}, {"kernel_isa", kernel_isa()}, {"epochs", epochs},
                         {"train_samples", data.train.size()}, {"samples_per_s", sps}, {"seconds", train_s},
                         {"load_seconds", load_s}, {"train_loss", loss}, {"peak_rss_mb", peak},
                         {"lr", base_lr}, {"lr_schedule", schedule}, {"momentum", o.momentum},

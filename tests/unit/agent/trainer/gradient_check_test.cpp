@@ -128,3 +128,21 @@ TEST_CASE("the float kernel agrees with the double kernel", "[unit][gradcheck]")
   std::vector<double> gfd(gf.begin(), gf.end());
   CHECK(max_rel_error(gfd, gd) < 1e-5);
 }
+
+TEST_CASE("the portable and the dispatched float paths agree", "[unit][gradcheck]") {
+  INFO("dispatched path: " << kernel_isa());
+  Problem p = make({30, 16, 10}, 32, 21);
+  MlpKernel<float> k({30, 16, 10});
+  k.reserve(32);
+  for (int r = 0; r < 32; ++r) {
+    for (int j = 0; j < 30; ++j) k.input_row(r)[j] = static_cast<float>(p.kernel.input_row(r)[j]);
+    k.label(r) = p.kernel.label(r);
+  }
+  std::vector<float> pf(p.params.begin(), p.params.end());
+  std::vector<float> g_fast(pf.size()), g_generic(pf.size());
+  const auto fast = k.run(pf.data(), 32, g_fast.data(), 1.0f / 32, true);
+  const auto generic = k.run(pf.data(), 32, g_generic.data(), 1.0f / 32, true, /*force_generic=*/true);
+  CHECK(fast.loss_sum == Approx(generic.loss_sum).epsilon(1e-5));
+  std::vector<double> a(g_fast.begin(), g_fast.end()), b(g_generic.begin(), g_generic.end());
+  CHECK(max_rel_error(a, b) < 1e-5);
+}
