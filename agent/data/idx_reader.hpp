@@ -35,7 +35,8 @@ Result<std::vector<int32_t>> read_idx_labels(const std::string& dir, IdxSplit sp
 // Images scaled to [0,1] and labels; num_classes = 10. If `rows` is given
 // (sorted ascending), only those samples are kept, in that order, and the
 // rest of the file is streamed past: an agent with a 600-image slice never
-// holds all 60,000 images. Images and labels must agree in count.
+// holds all 60,000 images. Reading stops after the last selected row, so a
+// file cut off beyond it is not noticed. Images and labels must agree in count.
 Result<DataStore> load_idx(const std::string& dir, IdxSplit split,
                            const std::vector<uint32_t>* rows = nullptr);
 

@@ -162,6 +162,7 @@ void AgentLoop::refresh_plan(bool long_poll) {
 }
 
 bool AgentLoop::should_train() const {
+  if (!training_) return false;
   if (!sync_->has_model() || !sync_->has_task()) return false;
   if (sync_->task().mode != "sync") return true;
   // Sync: one update per version, and only for the version the plan names.
@@ -187,7 +188,7 @@ Status AgentLoop::iterate() {
     trained = true;
   }
   EDGEFED_RETURN_IF_ERROR(record_link_change());
-  if (clock_->monotonic_ms() >= next_system_ms_) {
+  if (training_ && clock_->monotonic_ms() >= next_system_ms_) {
     EDGEFED_RETURN_IF_ERROR(record_system());
     next_system_ms_ = clock_->monotonic_ms() + config_.telemetry_interval_ms;
   }

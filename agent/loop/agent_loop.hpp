@@ -63,6 +63,11 @@ class AgentLoop {
   void stop();
   bool stopping() const { return stop_.load(); }
 
+  // Thread-safe. Off: no new training rounds and no periodic system records,
+  // while queued records keep being forwarded (a simulator's final drain, a
+  // device told to stop learning). On by default.
+  void set_training(bool on) { training_ = on; }
+
   AgentSnapshot snapshot() const;  // thread-safe
   Outbox& outbox() { return *outbox_; }
   const AgentConfig& config() const { return config_; }
@@ -96,6 +101,7 @@ class AgentLoop {
   std::string last_plan_error_;
 
   std::atomic<bool> stop_{false};
+  std::atomic<bool> training_{true};
   std::mutex wait_mu_;
   std::condition_variable wait_cv_;
   std::atomic<int64_t> rounds_{0};
