@@ -54,6 +54,26 @@ grep -q "EDGEFED_STATE_DIR=/var/lib/edgefed-agent" "$top/deploy/docker/Dockerfil
   fail "agent state directory differs between Dockerfile.agent and the DaemonSet"
 echo "ok static checks (stages, user, entrypoints, COPY sources, ports, state directory)"
 
+# The build stage's sources suffice: configure (as the Dockerfile does) a tree
+# holding only what its COPY lines bring in, so a new top-level directory the
+# build needs cannot be forgotten in the Dockerfiles or .dockerignore.
+for role in server agent; do
+  f="$top/deploy/docker/Dockerfile.$role"
+  ctx="$(mktempdir)"
+  while read -r src dst; do
+    mkdir -p "$ctx/src/$(dirname "${dst%/}")"
+    cp -r "$top/$src" "$ctx/src/${dst%/}"
+  done < <(awk '$1=="COPY" && $2 !~ /^--from/ && $3 !~ /^\/usr/ {print $2, ($3=="./" ? $2 : $3)}' "$f")
+  flags=$(sed -n 's/.*\(-DCMAKE_BUILD_TYPE=[A-Za-z]*\).*/\1/p' "$f")
+  flags="$flags $(tr ' ' '\n' <"$f" | grep -E '^-DEDGEFED_[A-Z_]+=(ON|OFF)$' | tr '\n' ' ')"
+  # shellcheck disable=SC2086
+  cmake -S "$ctx/src" -B "$ctx/build" $flags >"$ctx/log" 2>&1 ||
+    { rm -rf "$ctx"; fail "Dockerfile.$role: cmake configure of the copied sources fails: $(tail -5 "$ctx/log")"; }
+  grep -q "edgefed-$role" "$ctx/build/Makefile" || { rm -rf "$ctx"; fail "Dockerfile.$role: no target edgefed-$role"; }
+  rm -rf "$ctx"
+  echo "ok Dockerfile.$role: its COPY set configures with its flags ($flags)"
+done
+
 # The run stage installs what runtime-packages.sh prints for the binaries.
 if [ $# -ge 2 ]; then
   for bin in "$@"; do
