@@ -133,12 +133,17 @@ ssl::context make_server_context(const ServerTlsOptions& options) {
   tls13_only(native);
   load_identity(native, options.cert_file, options.key_file);
 
-  if (options.client_certs == ClientCertMode::kNone) {
+  // No client CA means no mTLS (tls.hpp), unless certificates are required,
+  // which without a CA would refuse everyone: say so at start-up.
+  if (options.client_certs == ClientCertMode::kRequired && options.client_ca_file.empty()) {
+    throw ConfigError("client certificates are required but no client CA file is configured");
+  }
+  if (options.client_certs == ClientCertMode::kNone || options.client_ca_file.empty()) {
+    if (!options.crl_file.empty() && options.client_ca_file.empty()) {
+      throw ConfigError("a CRL (" + options.crl_file + ") is configured but no client CA file");
+    }
     SSL_CTX_set_verify(native, SSL_VERIFY_NONE, nullptr);
     return ctx;
-  }
-  if (options.client_ca_file.empty()) {
-    throw ConfigError("client certificates are enabled but no client CA file is configured");
   }
   load_ca(native, options.client_ca_file);
   // Tell clients which CA we accept, so one holding several picks the right one.

@@ -99,13 +99,18 @@ TEST_CASE("a key that does not match its certificate is refused", "[unit][tls]")
   CHECK(err.find(o.key_file) != std::string::npos);
 }
 
-TEST_CASE("client certificates need a client CA", "[unit][tls]") {
+TEST_CASE("required client certificates need a client CA; optional ones without a CA mean no mTLS",
+          "[unit][tls]") {
   ServerTlsOptions o = good_server();
   o.client_ca_file.clear();
   o.crl_file.clear();
   CHECK(config_error([&] { (void)make_server_context(o); }).find("client CA") != std::string::npos);
+  o.client_certs = ClientCertMode::kOptional;
+  CHECK(config_error([&] { (void)make_server_context(o); }).empty());
   o.client_certs = ClientCertMode::kNone;
   CHECK(config_error([&] { (void)make_server_context(o); }).empty());
+  o.crl_file = fleet().main() + "/crl.pem";
+  CHECK(config_error([&] { (void)make_server_context(o); }).find(o.crl_file) != std::string::npos);
 }
 
 TEST_CASE("certificate names are read safely", "[unit][tls]") {
