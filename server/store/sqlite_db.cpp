@@ -34,6 +34,12 @@ Result<std::unique_ptr<SqliteDb>> SqliteDb::open(const std::string& path, bool f
   std::unique_ptr<SqliteDb> db(new SqliteDb(raw, path));
   if (rc != SQLITE_OK) return io_error(raw, "sqlite open " + path);
   sqlite3_busy_timeout(raw, 5000);
+  // Big pages: an update body (hundreds of KB) and a checkpoint are blobs,
+  // stored as chains of overflow pages that SQLite writes, and frees on
+  // merge, one page per system call. 64 KiB pages cut those calls 16x
+  // compared with the 4 KiB default. Only effective on a new file, so set it
+  // before WAL creates anything.
+  EDGEFED_RETURN_IF_ERROR(db->exec("PRAGMA page_size=65536"));
   // journal_mode returns a row; read it to make sure WAL took effect.
   auto mode = db->prepare("PRAGMA journal_mode=WAL");
   if (!mode.is_ok()) return mode.status();
