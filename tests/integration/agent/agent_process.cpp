@@ -1,0 +1,191 @@
+#include "agent_process.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+namespace edgefed::testing {
+namespace {
+
+class ReadOnlyDb {
+ public:
+  explicit ReadOnlyDb(const std::string& path) {
+    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+      sqlite3_close(db_);
+      throw std::runtime_error("cannot open " + path);
+    }
+    sqlite3_busy_timeout(db_, 5000);
+  }
+  ~ReadOnlyDb() { sqlite3_close(db_); }
+  // Calls row(stmt) for every result row.
+  template <typename F>
+  void query(const std::string& sql, const std::string& param, F&& row) {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr) != SQLITE_OK)
+      throw std::runtime_error(std::string("bad query: ") + sqlite3_errmsg(db_));
+    if (!param.empty()) sqlite3_bind_text(st, 1, param.c_str(), -1, SQLITE_TRANSIENT);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) row(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) throw std::runtime_error("query failed: " + sql);
+  }
+  int64_t integer(const std::string& sql, const std::string& param = "") {
+    int64_t v = 0;
+    query(sql, param, [&](sqlite3_stmt* st) { v = sqlite3_column_int64(st, 0); });
+    return v;
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+std::string text(sqlite3_stmt* st, int col) {
+  const auto* p = sqlite3_column_text(st, col);
+  return p ? reinterpret_cast<const char*>(p) : "";
+}
+
+}  // namespace
+
+AgentProcess::AgentProcess(std::vector<std::string> args, std::string log_file)
+    : args_(std::move(args)), log_file_(std::move(log_file)) {}
+
+AgentProcess::~AgentProcess() { kill9(); }
+
+void AgentProcess::start() {
+  if (pid_ > 0) throw std::runtime_error("agent already running");
+  const int log_fd = ::open(log_file_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    if (log_fd >= 0) {
+      ::dup2(log_fd, STDERR_FILENO);
+      ::dup2(log_fd, STDOUT_FILENO);
+    }
+    std::vector<char*> argv;
+    for (auto& a : args_) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  if (log_fd >= 0) ::close(log_fd);
+  pid_ = pid;
+}
+
+bool AgentProcess::running() {
+  if (pid_ <= 0) return false;
+  int status = 0;
+  if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+    pid_ = -1;
+    return false;
+  }
+  return true;
+}
+
+void AgentProcess::kill9() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+int AgentProcess::wait(std::chrono::seconds timeout) {
+  if (pid_ <= 0) return -1;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  kill9();
+  return -1;
+}
+
+int AgentProcess::terminate(std::chrono::seconds timeout) {
+  if (pid_ <= 0) return -1;
+  ::kill(pid_, SIGTERM);
+  return wait(timeout);
+}
+
+std::string AgentProcess::log() const {
+  std::ifstream in(log_file_);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+AgentJournal read_agent_journal(const std::string& state_dir) {
+  AgentJournal j;
+  if (!std::filesystem::exists(state_dir + "/outbox.db")) return j;  // not started yet
+  ReadOnlyDb db(state_dir + "/outbox.db");
+  if (db.integer("SELECT COUNT(*) FROM sqlite_master WHERE name = 'journal'") == 0) return j;
+  db.query("SELECT name, value FROM counters", "", [&](sqlite3_stmt* st) {
+    const std::string n = text(st, 0);
+    const int64_t v = sqlite3_column_int64(st, 1);
+    if (n == "updates_created") j.updates_created = v;
+    if (n == "updates_acked") j.updates_acked = v;
+    if (n == "updates_rejected") j.updates_rejected = v;
+    if (n == "updates_dropped") j.updates_dropped = v;
+    if (n == "telemetry_created") j.telemetry_created = v;
+    if (n == "telemetry_acked") j.telemetry_acked = v;
+    if (n == "telemetry_rejected") j.telemetry_rejected = v;
+    if (n == "telemetry_dropped") j.telemetry_dropped = v;
+  });
+  j.pending_updates = db.integer("SELECT COUNT(*) FROM updates");
+  j.pending_telemetry = db.integer("SELECT COUNT(*) FROM telemetry");
+  db.query("SELECT ref FROM journal WHERE kind = 'update' AND outcome = 'acked'", "",
+           [&](sqlite3_stmt* st) { j.acked_update_ids.insert(text(st, 0)); });
+  return j;
+}
+
+ServerRecords read_server_records(const std::string& server_state_dir, const std::string& agent) {
+  ReadOnlyDb db(server_state_dir + "/edgefed.sqlite");
+  ServerRecords r;
+  db.query("SELECT update_id FROM ledger WHERE agent = ?1", agent,
+           [&](sqlite3_stmt* st) { r.update_ids.insert(text(st, 0)); });
+  r.ledger_rows = db.integer("SELECT COUNT(*) FROM ledger WHERE agent = ?1", agent);
+  r.telemetry_rows = db.integer("SELECT COUNT(*) FROM telemetry WHERE agent = ?1", agent);
+  db.query("SELECT updates, telemetry_records FROM agents WHERE agent = ?1", agent, [&](sqlite3_stmt* st) {
+    r.agent_updates = sqlite3_column_int64(st, 0);
+    r.agent_telemetry = sqlite3_column_int64(st, 1);
+  });
+  db.query("SELECT json FROM telemetry WHERE agent = ?1 AND kind = 'system'", agent,
+           [&](sqlite3_stmt* st) {
+             auto j = nlohmann::json::parse(text(st, 0), nullptr, false);
+             const nlohmann::json* values = &j;
+             if (j.is_object() && j.contains("values")) values = &j["values"];
+             if (values->is_object() && values->contains("peak_rss_bytes") &&
+                 (*values)["peak_rss_bytes"].is_number())
+               r.max_peak_rss_bytes =
+                   std::max(r.max_peak_rss_bytes, (*values)["peak_rss_bytes"].get<double>());
+           });
+  return r;
+}
+
+void write_small_csv(const std::string& path, int rows, unsigned seed) {
+  std::ofstream out(path);
+  std::mt19937 rng(seed);
+  std::normal_distribution<double> noise(0.0, 0.3);
+  out << "f0,f1,f2,f3,label\n";
+  for (int i = 0; i < rows; ++i) {
+    const int y = i % 3;
+    for (int f = 0; f < 4; ++f) out << (f == y ? 1.0 : 0.0) + noise(rng) << ",";
+    out << y << "\n";
+  }
+}
+
+}  // namespace edgefed::testing
