@@ -124,19 +124,24 @@ struct HttpsClient::Impl {
       drop();
       return io_error("send request", ec);
     }
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(options.max_response_bytes);
-    parser.header_limit(64 * 1024);
-    if (req.method() == http::verb::head) parser.skip(true);
-    const size_t before = buffer.size();
-    ec = run([&](auto handler) { http::async_read(*stream, buffer, parser, std::move(handler)); });
-    got_response_bytes = parser.got_some() || buffer.size() > before;
-    if (ec) {
-      drop();
-      return io_error("read response", ec);
+    std::optional<http::response_parser<http::string_body>> parser;
+    for (;;) {  // skip interim 1xx answers (100 Continue)
+      parser.emplace();
+      parser->body_limit(options.max_response_bytes);
+      parser->header_limit(64 * 1024);
+      if (req.method() == http::verb::head) parser->skip(true);
+      const size_t before = buffer.size();
+      ec = run([&](auto handler) { http::async_read(*stream, buffer, *parser, std::move(handler)); });
+      got_response_bytes = got_response_bytes || parser->got_some() || buffer.size() > before;
+      if (ec) {
+        drop();
+        return io_error("read response", ec);
+      }
+      const unsigned status = parser->get().result_int();
+      if (status < 100 || status >= 200 || status == 101) break;
     }
     tcp_layer.expires_never();
-    auto msg = parser.release();
+    auto msg = parser->release();
     HttpResponse out;
     out.status = static_cast<int>(msg.result_int());
     for (const auto& field : msg) out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
+#include <fstream>
 #include <future>
 #include <thread>
 
@@ -37,6 +38,20 @@ TEST_CASE("command line: help, check-config, bad input exits 2", "[integration][
                                                "--state-dir", dir.file("state"), "--check-config"};
   CHECK(run_command(missing_cert) == 1);
 
+  // EDGEFED_* variables and the config file feed the same options.
+  setenv("EDGEFED_MODE", "sometimes", 1);
+  CHECK(run_command(check) == 1);
+  unsetenv("EDGEFED_MODE");
+  {
+    std::ofstream(dir.file("server.conf")) << "# test\nmode = sync\nmin-updates = 3\n";
+    auto with_config = check;
+    with_config.insert(with_config.end(), {"--config", dir.file("server.conf")});
+    CHECK(run_command(with_config) == 0);
+    std::ofstream(dir.file("bad.conf")) << "mode = sync\nno-such-option = 1\n";
+    auto bad_config = check;
+    bad_config.insert(bad_config.end(), {"--config", dir.file("bad.conf")});
+    CHECK(run_command(bad_config) == 2);
+  }
   CHECK(run_command({EDGEFED_SERVER_BIN, "--no-such-flag"}) == 2);
   auto bad_listen = flags;
   bad_listen.insert(bad_listen.end(), {"--listen", "127.0.0.1:notaport"});

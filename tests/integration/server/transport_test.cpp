@@ -1,0 +1,107 @@
+// Transport behaviour: keep-alive reconnects after the idle timeout, the
+// connection limit, the plain-HTTP metrics listener, Expect: 100-continue.
+#include <catch2/catch.hpp>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <thread>
+
+#include "../../support/scratch_dir.hpp"
+#include "server_process.hpp"
+
+using namespace edgefed;
+using namespace edgefed::testing;
+namespace net = boost::asio;
+
+namespace {
+
+// GET over plain HTTP/1.1 with Connection: close; returns the whole answer.
+std::string plain_get(uint16_t port, const std::string& path) {
+  net::io_context ioc;
+  net::ip::tcp::socket s(ioc);
+  s.connect({net::ip::make_address("127.0.0.1"), port});
+  const std::string req = "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  net::write(s, net::buffer(req));
+  std::string out;
+  boost::system::error_code ec;
+  net::read(s, net::dynamic_buffer(out), ec);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("keep-alive survives the server's idle timeout by reconnecting", "[integration][server]") {
+  ScratchDir dir("edgefed-tr");
+  ServerProcess server(fleet_pki(), dir.file("state"), {"--model-init", "mlp:16-8-4", "--idle-timeout", "1"});
+  server.start();
+  auto c = server.agent(0);
+  for (int i = 0; i < 3; ++i) {
+    auto r = c->get("/v1/task");
+    REQUIRE(r);
+    CHECK(r->status == 200);
+  }
+  CHECK(c->connections_opened() == 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1600));
+  auto r = c->get("/v1/task");
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(c->connections_opened() == 2);
+  CHECK(server.terminate() == 0);
+}
+
+TEST_CASE("connections beyond --max-connections are closed", "[integration][server]") {
+  ScratchDir dir("edgefed-tr");
+  ServerProcess server(fleet_pki(), dir.file("state"), {"--model-init", "mlp:16-8-4", "--max-connections", "2"});
+  server.start();
+  auto a = server.agent(0);
+  auto b = server.agent(1);
+  REQUIRE(a->connect().is_ok());
+  REQUIRE(b->connect().is_ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  auto c = server.agent(2);
+  auto refused = c->get("/v1/task");
+  CHECK(!refused);
+  a->close();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  auto ok = c->get("/v1/task");
+  REQUIRE(ok);
+  CHECK(ok->status == 200);
+  auto metrics = c->get("/metrics");
+  REQUIRE(metrics);
+  CHECK(metrics->body.find(R"(edgefed_http_connections_refused_total{reason="max_connections"})") !=
+        std::string::npos);
+  CHECK(server.terminate() == 0);
+}
+
+TEST_CASE("--metrics-listen serves /metrics over plain HTTP and nothing else", "[integration][server]") {
+  ScratchDir dir("edgefed-tr");
+  ServerProcess server(fleet_pki(), dir.file("state"), {"--model-init", "mlp:16-8-4", "--metrics-listen", "127.0.0.1:0"});
+  server.start();
+  const std::string log = server.log();
+  const std::string key = "\"metrics_port\":";
+  const auto at = log.find(key);
+  REQUIRE(at != std::string::npos);
+  const auto port = static_cast<uint16_t>(std::stoi(log.substr(at + key.size())));
+  REQUIRE(port != 0);
+  const auto metrics = plain_get(port, "/metrics");
+  CHECK(metrics.rfind("HTTP/1.1 200", 0) == 0);
+  CHECK(metrics.find("edgefed_http_connections") != std::string::npos);
+  CHECK(plain_get(port, "/healthz").rfind("HTTP/1.1 200", 0) == 0);
+  CHECK(plain_get(port, "/v1/model").rfind("HTTP/1.1 404", 0) == 0);
+  CHECK(server.terminate() == 0);
+}
+
+TEST_CASE("Expect: 100-continue gets an interim answer before the body", "[integration][server]") {
+  ScratchDir dir("edgefed-tr");
+  ServerProcess server(fleet_pki(), dir.file("state"), {"--model-init", "mlp:16-8-4"});
+  server.start();
+  auto c = server.agent(0);
+  auto r = c->post("/v1/telemetry",
+                   R"({"agent_id":"agent-000","records":[{"seq":1,"ts_ms":1,"kind":"train","values":{"loss":1}}]})",
+                   "application/json", {{"Expect", "100-continue"}});
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(server.terminate() == 0);
+}
