@@ -24,7 +24,7 @@ Status validate(const EngineOptions& o) {
   auto fn = StalenessFunction::create(o.staleness_fn, o.staleness_a, o.staleness_b);
   if (!fn.is_ok()) return fn.status();
   if (o.max_staleness < 0) return bad("max_staleness must be >= 0");
-  if (!(o.server_lr > 0)) return bad("server_lr must be > 0");
+  if (!(o.server_lr >= 0 && o.server_lr < 1e6)) return bad("server_lr must be >= 0 (0 = the mode's default)");
   if (o.task_epochs < 0 || o.task_steps < 0 || (o.task_epochs == 0 && o.task_steps == 0)) {
     return bad("the task needs epochs or steps > 0");
   }
@@ -37,6 +37,11 @@ Status validate(const EngineOptions& o) {
   if (o.group_commit_max < 1 || o.max_queued_updates < 1) return bad("queue limits must be >= 1");
   if (o.timer_tick_ms < 1) return bad("timer_tick_ms must be >= 1");
   return Status::ok();
+}
+
+double effective_server_lr(const EngineOptions& o) {
+  if (o.server_lr > 0) return o.server_lr;
+  return o.mode == "sync" ? 1.0 : 0.25;
 }
 
 }  // namespace edgefed::server

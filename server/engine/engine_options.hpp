@@ -54,11 +54,14 @@ struct EngineOptions {
   // Updates with tau > max_staleness are refused with kTooStale (410).
   int64_t max_staleness = 100;
   // new = global + server_lr * sum(w_i delta_i) / sum(w_i).
-  // Default 0.25: docs/LEARNING (shared) measured that with buffer_k = 10 and
-  // ~100 concurrent devices lr 1.0 and 0.5 diverge while 0.25 trains well;
-  // rule of thumb ~ K / concurrency .. 2.5 x that. Sync FedAvg usually wants
-  // 1.0: set it explicitly there.
-  double server_lr = 0.25;
+  // 0 (the default) picks per mode (effective_server_lr):
+  //   sync  1.0   plain FedAvg: the round's average replaces the model step.
+  //   async 0.25  /work/shared/LEARNING.md measured FedBuff with buffer_k 10
+  //               and ~100 concurrent devices: lr 1.0 and 0.5 diverge (peak
+  //               ~0.59 accuracy, then collapse to 0.10), 0.25 trains well,
+  //               0.1 is slower and smoother. Rule of thumb: K / concurrency
+  //               to 2.5 x that; raise it only with a larger buffer_k.
+  double server_lr = 0.0;
 
   // ---- the task handed to agents (GET /v1/task) ----
   int task_epochs = 1;
@@ -108,5 +111,7 @@ struct EngineOptions {
 
 // kInvalidArgument naming the first bad field.
 Status validate(const EngineOptions& options);
+// server_lr, or the mode's default when it is 0.
+double effective_server_lr(const EngineOptions& options);
 
 }  // namespace edgefed::server

@@ -24,7 +24,7 @@ Result<std::unique_ptr<VersionKeeper>> VersionKeeper::open(const EngineOptions& 
   auto fn = StalenessFunction::create(options.staleness_fn, options.staleness_a, options.staleness_b);
   if (!fn.is_ok()) return fn.status();
   k->staleness_ = *fn;
-  auto opt = make_server_optimizer("sgd", options.server_lr);
+  auto opt = make_server_optimizer("sgd", effective_server_lr(options));
   if (!opt.is_ok()) return opt.status();
   k->optimizer_ = std::move(opt).value();
   auto store = Store::open(options.state_dir, options.fsync_full);

@@ -158,6 +158,25 @@ TEST_CASE("status reports counters, agents and history; shutdown is idempotent",
   CHECK(e->current_model().version == 1);  // reads still work after shutdown
 }
 
+TEST_CASE("server_lr 0 means the mode's default: 1 for sync, 0.25 for async", "[unit][engine]") {
+  EngineOptions o;
+  CHECK(o.server_lr == 0);
+  CHECK(server::effective_server_lr(o) == 0.25);
+  o.mode = "sync";
+  CHECK(server::effective_server_lr(o) == 1.0);
+  o.server_lr = 0.5;
+  CHECK(server::effective_server_lr(o) == 0.5);
+  TempDir dir;
+  auto opts = small_options(dir.path(), std::make_shared<FakeClock>());
+  opts.server_lr = 0;
+  opts.buffer_k = 1;
+  auto e = Engine::open(opts, nullptr).value();
+  const auto v0 = params_of(e->current_model());
+  push(*e, "1", 2.0f);
+  const auto v1 = params_of(e->current_model());
+  for (size_t i = 0; i < v0.size(); ++i) CHECK(v1[i] == v0[i] + 0.5f);  // 0.25 x 2
+}
+
 TEST_CASE("open refuses bad options", "[unit][engine]") {
   TempDir dir;
   auto o = small_options(dir.path(), nullptr);
@@ -168,7 +187,7 @@ TEST_CASE("open refuses bad options", "[unit][engine]") {
   };
   CHECK(bad([](EngineOptions& x) { x.mode = "batch"; }) == Code::kInvalidArgument);
   CHECK(bad([](EngineOptions& x) { x.staleness_fn = "exp"; }) == Code::kInvalidArgument);
-  CHECK(bad([](EngineOptions& x) { x.server_lr = 0; }) == Code::kInvalidArgument);
+  CHECK(bad([](EngineOptions& x) { x.server_lr = -1; }) == Code::kInvalidArgument);
   CHECK(bad([](EngineOptions& x) { x.buffer_k = 0; }) == Code::kInvalidArgument);
   CHECK(bad([](EngineOptions& x) { x.state_dir = ""; }) == Code::kInvalidArgument);
   CHECK(bad([](EngineOptions& x) { x.model_init = "mlp:0-1"; }) == Code::kInvalidArgument);
