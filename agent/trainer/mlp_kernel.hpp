@@ -13,6 +13,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "agent/trainer/aligned_buffer.hpp"
 #include "agent/trainer/mlp_args.hpp"
 
 namespace edgefed::agent {
@@ -92,8 +93,8 @@ class MlpKernel {
   std::vector<int64_t> w_off_, b_off_;
   int64_t num_params_ = 0;
   int capacity_ = 0;
-  std::vector<std::vector<S>> act_;       // act_[0] input, act_[i] layer i output (after ReLU)
-  std::vector<std::vector<S>> grad_act_;  // gradient w.r.t. layer outputs (pre-ReLU)
+  std::vector<AlignedVector<S>> act_;       // act_[0] input, act_[i] layer i output (after ReLU)
+  std::vector<AlignedVector<S>> grad_act_;  // gradient w.r.t. layer outputs (pre-ReLU)
   std::vector<S*> act_ptr_, grad_act_ptr_;
   std::vector<int32_t> labels_;
 };

@@ -36,8 +36,8 @@ Status validate(const TrainOptions& o) {
 struct Trainer::Impl {
   ModelLayout layout;
   MlpKernel<float> kernel;
-  std::vector<float> grad;
-  std::vector<float> velocity;
+  AlignedVector<float> grad;  // aligned: the clipping norm is a vectorized reduction
+  AlignedVector<float> velocity;
   bool online_started = false;
 
   Impl(ModelLayout l, std::vector<int> sizes) : layout(std::move(l)), kernel(std::move(sizes)) {}
