@@ -130,7 +130,7 @@ Result<SafetensorsFile> parse_safetensors(std::span<const uint8_t> bytes, const 
   if (const auto nul = std::find(header.begin(), header.end(), uint8_t{0}); nul != header.end())
     return invalid("header is not valid JSON: NUL byte at " + std::to_string(nul - header.begin()));
   detail::RawHeader raw;
-  EDGEFED_RETURN_IF_ERROR(detail::parse_header_json(header, limits.max_tensors, raw));
+  EDGEFED_RETURN_IF_ERROR(detail::parse_header_json(header, limits.max_tensors, limits.max_metadata_entries, raw));
 
   const auto data = bytes.subspan(8 + static_cast<size_t>(n));
   SafetensorsFile file;

@@ -26,7 +26,8 @@ enum class State {
 
 class HeaderSax {
  public:
-  HeaderSax(size_t max_tensors, RawHeader& out) : max_tensors_(max_tensors), out_(out) {}
+  HeaderSax(size_t max_tensors, size_t max_metadata_entries, RawHeader& out)
+      : max_tensors_(max_tensors), max_metadata_entries_(max_metadata_entries), out_(out) {}
 
   const Status& status() const { return status_; }
 
@@ -85,6 +86,8 @@ class HeaderSax {
         return true;
       case State::kMeta:
         if (out_.metadata.count(k)) return fail("duplicate __metadata__ key " + quote_name(k));
+        if (out_.metadata.size() >= max_metadata_entries_)
+          return fail("__metadata__ has more than " + std::to_string(max_metadata_entries_) + " entries");
         meta_key_ = k;
         state_ = State::kMetaValue;
         return true;
@@ -188,6 +191,7 @@ class HeaderSax {
   }
 
   size_t max_tensors_;
+  size_t max_metadata_entries_;
   RawHeader& out_;
   Status status_;
   State state_ = State::kStart;
@@ -203,8 +207,9 @@ class HeaderSax {
 
 }  // namespace
 
-Status parse_header_json(std::span<const uint8_t> header, size_t max_tensors, RawHeader& out) {
-  HeaderSax sax(max_tensors, out);
+Status parse_header_json(std::span<const uint8_t> header, size_t max_tensors, size_t max_metadata_entries,
+                         RawHeader& out) {
+  HeaderSax sax(max_tensors, max_metadata_entries, out);
   const bool ok = json::sax_parse(header.begin(), header.end(), &sax, json::input_format_t::json,
                                   /*strict=*/true, /*ignore_comments=*/false);
   if (!sax.status().is_ok()) return sax.status();

@@ -36,8 +36,10 @@ inline constexpr size_t kMaxRank = 32;  // numpy's own limit
 
 // REQUIRES: header is valid UTF-8 (check_utf8). Fails with kInvalidArgument
 // naming the problem: not an object, bad JSON, duplicate or unknown keys,
-// missing fields, wrong value types, too many tensors or dimensions.
-Status parse_header_json(std::span<const uint8_t> header, size_t max_tensors, RawHeader& out);
+// missing fields, wrong value types, too many tensors, metadata entries or
+// dimensions.
+Status parse_header_json(std::span<const uint8_t> header, size_t max_tensors, size_t max_metadata_entries,
+                         RawHeader& out);
 
 // Ok, or kInvalidArgument naming the offset of the first byte that is not
 // part of a well-formed UTF-8 sequence (overlong forms and surrogates too).

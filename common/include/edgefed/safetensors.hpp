@@ -37,6 +37,9 @@ struct TensorView {
 struct SafetensorsLimits {
   uint64_t max_header_bytes = 16u << 20;  // 16 MiB; the spec's own cap is 100 MB
   size_t max_tensors = 65536;
+  // Entries of "__metadata__" (an int8 update has one per tensor plus eight);
+  // with max_tensors, bounds the parsed header to a few MB whatever its text.
+  size_t max_metadata_entries = 65536 + 1024;
 };
 
 // A parsed file. Views borrow from the buffer given to parse(): keep it alive.

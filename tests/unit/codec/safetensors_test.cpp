@@ -101,6 +101,12 @@ TEST_CASE("parse_safetensors enforces its limits", "[unit][safetensors]") {
   CHECK_THAT(f.status().message(), Catch::Contains("more than 19 tensors"));
   limits.max_tensors = 20;
   CHECK(parse_safetensors(bytes_of(file), limits).is_ok());
+  SafetensorsLimits few_entries;
+  few_entries.max_metadata_entries = 2;
+  auto h = parse_safetensors(bytes_of(write_safetensors({}, {{"a", "1"}, {"b", "2"}, {"c", "3"}})), few_entries);
+  REQUIRE_FALSE(h.is_ok());
+  CHECK_THAT(h.status().message(), Catch::Contains("__metadata__ has more than 2 entries"));
+  CHECK(parse_safetensors(bytes_of(write_safetensors({}, {{"a", "1"}, {"b", "2"}})), few_entries).is_ok());
   limits.max_header_bytes = 64;
   auto g = parse_safetensors(bytes_of(file), limits);
   REQUIRE_FALSE(g.is_ok());
