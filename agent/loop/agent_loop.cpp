@@ -224,13 +224,23 @@ Status AgentLoop::run_once() {
     sleep_ms(std::max<int64_t>(link_->wait_ms(), 100));
     refresh_plan(false);
   }
+  auto before = outbox_->journal();
+  if (!before) return before.status();
   EDGEFED_RETURN_IF_ERROR(train_round());
   EDGEFED_RETURN_IF_ERROR(record_system());
   for (;;) {
     EDGEFED_RETURN_IF_ERROR(forward());
     auto d = outbox_->depth();
     if (!d) return d.status();
-    if (d->records() == 0) return Status::ok();
+    if (d->records() == 0) {
+      auto after = outbox_->journal();
+      if (!after) return after.status();
+      const int64_t refused = after->updates_rejected - before->updates_rejected;
+      if (refused > 0)
+        return Status(Code::kUnprocessable,
+                      "the server refused " + std::to_string(refused) + " update(s); see the log");
+      return Status::ok();
+    }
     if (stop_ || clock_->monotonic_ms() >= deadline)
       return Status(Code::kUnavailable,
                     "outbox not drained in time: " + std::to_string(d->records()) + " records queued");

@@ -56,7 +56,8 @@ class AgentLoop {
   Status run();
   // One round: get a plan, train once, forward until the outbox is empty.
   // kUnavailable if no model could be had or the outbox did not drain within
-  // once_timeout_ms (what was produced stays queued for the next start).
+  // once_timeout_ms (what was produced stays queued for the next start);
+  // kUnprocessable if the server refused an update for good (4xx).
   Status run_once();
   // Thread-safe; wakes any wait. run() returns soon after (a request in
   // flight finishes first; its timeouts bound the delay).
