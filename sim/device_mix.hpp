@@ -1,0 +1,28 @@
+// Device profiles: a fleet is a mix of hardware classes, each slower than the
+// reference machine by a factor (a Celeron-class device takes 4x as long for
+// the same training round). Agents get their class deterministically from
+// the seed, in the mix's proportions.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "edgefed/status.hpp"
+
+namespace edgefed::sim {
+
+struct DeviceClass {
+  std::string name;     // "celeron"
+  double share = 0;     // of the fleet, (0, 1]
+  double slowdown = 1;  // >= 0.1; 4 = four times slower
+};
+
+// "celeron:0.3:4,i3:0.3:2,i5:0.3:1,i7:0.1:0.7"; shares are normalised.
+Result<std::vector<DeviceClass>> parse_device_mix(const std::string& text);
+
+// The class of each of n agents: counts follow the shares (largest
+// remainder), positions are shuffled by the seed.
+std::vector<DeviceClass> assign_devices(const std::vector<DeviceClass>& mix, int n, uint64_t seed);
+
+}  // namespace edgefed::sim

@@ -1,0 +1,71 @@
+// N real agents (the agent's own AgentLoop, each with its own state dir and
+// SQLite outbox, its own client certificate and TLS connection) run as
+// threads in this process. The training set is loaded once and every agent
+// gets a view of its own partition slice. Device classes slow agents down;
+// the outage plan cuts their links.
+//
+// Thread safety: start()/stop() from one thread; totals()/agent_ids() any.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "agent/data/dataset.hpp"
+#include "agent/loop/agent_loop.hpp"
+#include "device_mix.hpp"
+#include "outage_plan.hpp"
+
+namespace edgefed::sim {
+
+struct FleetOptions {
+  int agents = 0;
+  std::string agents_dir;   // one state dir per agent below it
+  std::string certs_dir;    // edgefed-certs init output
+  std::string server_url;   // https://127.0.0.1:PORT
+  std::string data_dir;     // Fashion-MNIST IDX files
+  std::string partition = "dirichlet:0.5";
+  uint64_t seed = 1;
+  std::vector<DeviceClass> devices;  // one per agent
+  const OutagePlan* outages = nullptr;  // may be null; must outlive the fleet
+  std::chrono::steady_clock::time_point t0;
+};
+
+struct FleetTotals {
+  int online = 0, offline = 0, unknown = 0;
+  int64_t rounds = 0;
+  int64_t outbox_updates = 0, outbox_telemetry = 0;
+  agent::JournalCounts journal;  // summed over agents
+};
+
+class Fleet {
+ public:
+  static Result<std::unique_ptr<Fleet>> create(FleetOptions options,
+                                               std::shared_ptr<const agent::DataStore> train_set);
+  ~Fleet();
+  void start();
+  void stop();  // stops and joins every agent
+  // Agents stop training new rounds but keep forwarding (the final drain).
+  void pause_training();
+  // Faults on or off (off for the final drain).
+  void set_faults(bool on) { faults_flag_->store(on); }
+
+  FleetTotals totals() const;
+  std::vector<std::string> agent_ids() const;
+  // Agents that ended with a failed run() (disk errors): their reasons.
+  std::vector<std::string> failures() const;
+
+ private:
+  Fleet() = default;
+  FleetOptions options_;
+  std::vector<std::unique_ptr<agent::AgentLoop>> agents_;
+  std::vector<std::thread> threads_;
+  std::vector<std::string> failures_;
+  mutable std::mutex failures_mu_;
+  std::shared_ptr<std::atomic<bool>> faults_flag_ = std::make_shared<std::atomic<bool>>(true);
+};
+
+}  // namespace edgefed::sim

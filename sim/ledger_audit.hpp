@@ -1,0 +1,36 @@
+// Compares what the agents' journals say the server acknowledged with what
+// the server's SQLite state holds, record by record, after both stopped:
+// every acknowledged update (by update_id) and telemetry record (by seq) must
+// be stored, none stored twice, and every stored update merged into at most
+// one version. Reads the agents' outbox.db journal tables (agent/outbox/
+// FORMAT.md) and the server's edgefed.sqlite (server/store/FORMAT.md),
+// read-only.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "edgefed/status.hpp"
+
+namespace edgefed::sim {
+
+struct AuditResult {
+  int64_t server_updates = 0;    // ledger rows of these agents
+  int64_t server_telemetry = 0;  // telemetry rows of these agents
+  int64_t acked_updates = 0;     // distinct update ids the journals record as acked
+  int64_t acked_telemetry = 0;   // distinct seqs the journals record as acked
+  int64_t lost = 0;              // acked but not stored
+  int64_t double_counted = 0;    // stored twice, or merged into more than one version
+  // Stored, but the agent never saw the ack (the answer was cut off, then the
+  // record was dropped by the outbox bound or was still queued): legal.
+  int64_t unconfirmed = 0;
+  int64_t merged = 0;            // ledger rows consumed by a version
+  int64_t samples_merged = 0;    // sum of num_samples over merged updates
+};
+
+// `server_db`: the server's edgefed.sqlite; `agents_dir`/<id>/outbox.db for
+// each id in `agent_ids`.
+Result<AuditResult> audit_ledger(const std::string& server_db, const std::string& agents_dir,
+                                 const std::vector<std::string>& agent_ids);
+
+}  // namespace edgefed::sim

@@ -1,0 +1,41 @@
+// What one edgefed-sim run does: the fleet, its devices, its faults, its
+// server. Parsed from flags in sim_options.cpp; every field has its default.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace edgefed::sim {
+
+struct SimConfig {
+  int agents = 100;                         // fleet size
+  std::string work_dir = "out/sim";         // certs, server state, agent outboxes, results
+  std::string json_summary;                 // write the summary JSON here ("" = work_dir/summary.json)
+  std::string server_url;                   // "" = start our own server
+  std::string server_bin;                   // edgefed-server to start ("" = next to edgefed-sim)
+  std::string certs_tool;                   // deploy/certs/edgefed-certs
+  std::string data_dir = "/usr/share/datasets/fashion-mnist";
+  std::string mode = "async";               // server mode: sync | async
+  std::string model = "mlp:784-128-10";
+  std::string partition = "dirichlet:0.5";  // iid | dirichlet:A | shards:K
+  uint64_t seed = 1;
+  std::string device_mix = "celeron:0.3:4,i3:0.3:2,i5:0.3:1,i7:0.1:0.7";  // name:share:slowdown
+  std::string encoding = "f32";             // update encoding the agents use
+  double duration_s = 240;                  // training time limit (then drain)
+  double target_accuracy = 0;               // stop early once reached (0 = never)
+  bool keep_running = false;                // keep training after the summary until SIGINT
+  double eval_interval_s = 2;               // evaluate the global model at most this often
+  // Faults. Random per-agent outages: mean seconds between outages (0 = off)
+  // and mean outage length; whole-fleet outages "AT:DURATION,..." in seconds
+  // from the start; server SIGKILL + restart at "T,..." seconds.
+  double outage_mean_interval_s = 90;
+  double outage_mean_duration_s = 8;
+  std::string fleet_outages = "60:12";
+  std::string server_restarts = "110";
+  double drain_timeout_s = 90;              // after training: wait for outboxes to empty
+  std::vector<std::string> server_args;     // extra "--flag=value" for our server
+  int server_threads = 2;
+};
+
+}  // namespace edgefed::sim

@@ -1,0 +1,203 @@
+#include "simulation.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
+
+#include "agent/data/idx_reader.hpp"
+#include "edgefed/log.hpp"
+#include "fleet.hpp"
+#include "progress.hpp"
+#include "server_process.hpp"
+
+namespace edgefed::sim {
+namespace fs = std::filesystem;
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+Status make_certs(const SimConfig& c, const std::string& dir) {
+  const std::string cmd = shell_quote(c.certs_tool) + " init --out " + shell_quote(dir) +
+                          " --server-san 127.0.0.1,localhost --agents " + std::to_string(c.agents) +
+                          " >" + shell_quote(c.work_dir + "/certs.log") + " 2>&1";
+  if (std::system(cmd.c_str()) != 0)
+    return Status(Code::kUnavailable, "certificate tool failed; see " + c.work_dir + "/certs.log");
+  return Status::ok();
+}
+
+// "https://HOST:PORT" -> port (0 if absent).
+uint16_t url_port(const std::string& url) {
+  const auto colon = url.rfind(':');
+  if (colon == std::string::npos) return 0;
+  return static_cast<uint16_t>(std::atoi(url.c_str() + colon + 1));
+}
+
+}  // namespace
+
+Result<RunSummary> run_simulation(const SimConfig& c, const std::atomic<bool>& interrupted) {
+  std::error_code ec;
+  fs::create_directories(c.work_dir, ec);
+  if (ec) return Status(Code::kIo, "cannot create " + c.work_dir + ": " + ec.message());
+  const std::string certs = c.work_dir + "/certs";
+  EDGEFED_RETURN_IF_ERROR(make_certs(c, certs));
+
+  auto devices = parse_device_mix(c.device_mix);
+  if (!devices) return devices.status();
+  log::info("sim_loading_data").kv("dir", c.data_dir);
+  auto train = agent::load_idx(c.data_dir, agent::IdxSplit::kTrain);
+  if (!train) return train.status();
+  auto test = agent::load_idx(c.data_dir, agent::IdxSplit::kTest);
+  if (!test) return test.status();
+  auto train_set = std::make_shared<const agent::DataStore>(std::move(*train));
+  auto test_set = std::make_shared<const agent::DataStore>(std::move(*test));
+
+  // The server: ours unless --server was given.
+  std::unique_ptr<ServerProcess> server;
+  std::string url = c.server_url;
+  if (url.empty()) {
+    ServerProcessOptions so;
+    so.bin = c.server_bin;
+    so.certs_dir = certs;
+    so.state_dir = c.work_dir + "/server";
+    so.log_file = c.work_dir + "/server.log";
+    so.mode = c.mode;
+    so.model = c.model;
+    so.threads = c.server_threads;
+    so.extra_args = c.server_args;
+    so.extra_args.push_back("--task-encoding=" + c.encoding);
+    auto s = ServerProcess::start(so);
+    if (!s) return s.status();
+    server = std::move(*s);
+    url = "https://127.0.0.1:" + std::to_string(server->port());
+    log::info("sim_server_started").kv("url", url).kv("pid", static_cast<int64_t>(server->pid()))
+        .kv("log", so.log_file);
+    std::printf("edgefed-sim: server %s (pid %d, log %s)\n  status page: %s/  (client certificate %s/admin.pem)\n",
+                url.c_str(), static_cast<int>(server->pid()), so.log_file.c_str(), url.c_str(), certs.c_str());
+    for (const auto& a : c.server_args)
+      if (a.rfind("--metrics-listen=", 0) == 0)
+        std::printf("  metrics:     http://%s/metrics\n", a.substr(17).c_str());
+    std::fflush(stdout);
+  }
+
+  const auto t0 = Clock::now();
+  OutagePlan::Options oo;
+  oo.agents = c.agents;
+  oo.horizon_s = c.duration_s;
+  oo.mean_interval_s = c.outage_mean_interval_s;
+  oo.mean_duration_s = c.outage_mean_duration_s;
+  oo.fleet_outages = c.fleet_outages;
+  oo.server_restarts = server ? c.server_restarts : "";
+  oo.seed = c.seed;
+  auto plan = OutagePlan::create(oo);
+  if (!plan) return plan.status();
+
+  FleetOptions fo;
+  fo.agents = c.agents;
+  fo.agents_dir = c.work_dir + "/agents";
+  fo.certs_dir = certs;
+  fo.server_url = url;
+  fo.data_dir = c.data_dir;
+  fo.partition = c.partition;
+  fo.seed = c.seed;
+  fo.devices = assign_devices(*devices, c.agents, c.seed);
+  // The agents can only be slowed down, not sped up: the fastest class runs
+  // at this machine's speed and the others keep their ratios to it.
+  double fastest = 1e9;
+  for (const auto& d : *devices) fastest = std::min(fastest, d.slowdown);
+  for (auto& d : fo.devices) d.slowdown /= fastest;
+  fo.outages = &*plan;
+  fo.t0 = t0;
+  auto fleet = Fleet::create(fo, train_set);
+  if (!fleet) return fleet.status();
+
+  HttpsClientOptions eo;
+  eo.host = "127.0.0.1";
+  eo.port = url_port(url);
+  eo.tls = {certs + "/ca.pem", certs + "/admin.pem", certs + "/admin.key"};
+  Evaluator evaluator(eo, test_set, c.eval_interval_s, t0);
+  evaluator.start();
+  (*fleet)->start();
+  log::info("sim_started").kv("agents", c.agents).kv("mode", c.mode).kv("partition", c.partition)
+      .kv("random_outages", static_cast<int64_t>(plan->random_outages()))
+      .kv("duration_s", c.duration_s);
+
+  RunSummary summary;
+  Progress progress;
+  size_t next_restart = 0;
+  auto tick = [&](const char* phase) {
+    const FleetTotals f = (*fleet)->totals();
+    summary.outbox_peak_records = std::max(summary.outbox_peak_records, f.outbox_updates + f.outbox_telemetry);
+    progress.update(since(t0), evaluator.counters(), evaluator.latest(), f, phase);
+    return f;
+  };
+  // Training phase.
+  while (!interrupted && (since(t0) < c.duration_s || c.keep_running)) {
+    const double t = since(t0);
+    if (server && next_restart < plan->server_restarts().size() && t >= plan->server_restarts()[next_restart]) {
+      ++next_restart;
+      log::info("sim_server_crash").kv("seconds", t);
+      const Status st = server->crash_and_restart();
+      if (!st.is_ok()) return st;
+      ++summary.server_restarts;
+    }
+    tick("train");
+    const auto latest = evaluator.latest();
+    if (c.target_accuracy > 0 && latest && latest->accuracy >= c.target_accuracy && !c.keep_running) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  // Drain phase: no more faults, no more training; every outbox empties.
+  (*fleet)->set_faults(false);
+  (*fleet)->pause_training();
+  const double drain_start = since(t0);
+  while (since(t0) - drain_start < c.drain_timeout_s) {
+    const FleetTotals f = tick("drain");
+    if (f.outbox_updates + f.outbox_telemetry == 0 && since(t0) - drain_start > 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  progress.finish();
+  // Let the server merge what it buffered, then measure the final model.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  evaluator.stop();
+  evaluator.evaluate_now();
+
+  const FleetTotals totals = (*fleet)->totals();
+  const ServerCounters sc = evaluator.counters();
+  (*fleet)->stop();
+  summary.agent_failures = (*fleet)->failures();
+  summary.mode = c.mode;
+  summary.agents = c.agents;
+  summary.partition = c.partition;
+  summary.curve = evaluator.curve();
+  summary.versions = sc.version;
+  summary.updates_merged = sc.updates_merged;
+  summary.updates_accepted = sc.updates_accepted;
+  summary.records_forwarded = totals.journal.updates_acked + totals.journal.telemetry_acked;
+  summary.outbox_left = totals.outbox_updates + totals.outbox_telemetry;
+  summary.random_outages = static_cast<int64_t>(plan->random_outages());
+  summary.fleet_outages = static_cast<int64_t>(plan->fleet().size());
+
+  if (server) {
+    const Status st = server->stop();
+    if (!st.is_ok()) log::warn("sim_server_stop").kv("reason", st.to_string());
+    auto audit = audit_ledger(c.work_dir + "/server/edgefed.sqlite", c.work_dir + "/agents", (*fleet)->agent_ids());
+    if (audit) summary.audit = *audit;
+    else summary.audit_error = audit.status().to_string();
+  } else {
+    summary.audit_error = "the server is not ours (--server): its records were not read";
+  }
+  summary.seconds = since(t0);
+  finish_summary(summary);
+  return summary;
+}
+
+}  // namespace edgefed::sim

@@ -1,0 +1,167 @@
+#include "summary.hpp"
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+namespace edgefed::sim {
+
+void finish_summary(RunSummary& s) {
+  s.milestones = {{0.80, {}, {}}, {0.85, {}, {}}};
+  double sum = 0;
+  const size_t n = s.curve.size();
+  for (size_t i = 0; i < n; ++i) {
+    const auto& p = s.curve[i];
+    if (p.accuracy > s.best_accuracy) {
+      s.best_accuracy = p.accuracy;
+      s.best_version = p.version;
+    }
+    for (auto& m : s.milestones)
+      if (!m.seconds && p.accuracy >= m.accuracy) {
+        m.seconds = p.seconds;
+        m.version = p.version;
+      }
+    if (i + 5 >= n) sum += p.accuracy;
+  }
+  if (n) {
+    s.final_accuracy = s.curve.back().accuracy;
+    s.final_loss = s.curve.back().loss;
+    s.moving_average_accuracy = sum / static_cast<double>(std::min<size_t>(n, 5));
+    s.versions = std::max(s.versions, s.curve.back().version);
+  }
+}
+
+nlohmann::json to_json(const RunSummary& s) {
+  using nlohmann::json;
+  json j;
+  j["mode"] = s.mode;
+  j["agents"] = s.agents;
+  j["partition"] = s.partition;
+  j["seconds"] = s.seconds;
+  j["final_accuracy"] = s.final_accuracy;
+  j["final_loss"] = s.final_loss;
+  j["best_accuracy"] = s.best_accuracy;
+  j["best_version"] = s.best_version;
+  j["moving_average_accuracy"] = s.moving_average_accuracy;
+  j["versions"] = s.versions;
+  j["updates_merged"] = s.updates_merged;
+  j["updates_accepted"] = s.updates_accepted;
+  j["records_forwarded"] = s.records_forwarded;
+  j["outbox_peak_records"] = s.outbox_peak_records;
+  j["outbox_left"] = s.outbox_left;
+  j["random_outages"] = s.random_outages;
+  j["fleet_outages"] = s.fleet_outages;
+  j["server_restarts"] = s.server_restarts;
+  if (s.audit) {
+    j["records_lost"] = s.audit->lost;
+    j["records_double_counted"] = s.audit->double_counted;
+    j["audit"] = {{"server_updates", s.audit->server_updates},
+                  {"server_telemetry", s.audit->server_telemetry},
+                  {"acked_updates", s.audit->acked_updates},
+                  {"acked_telemetry", s.audit->acked_telemetry},
+                  {"unconfirmed", s.audit->unconfirmed},
+                  {"merged", s.audit->merged},
+                  {"samples_merged", s.audit->samples_merged}};
+  } else {
+    j["records_lost"] = nullptr;
+    j["records_double_counted"] = nullptr;
+    j["audit_error"] = s.audit_error;
+  }
+  for (const auto& m : s.milestones) {
+    char key[32];
+    std::snprintf(key, sizeof key, "%.2f", m.accuracy);
+    j["milestones"][key] = {{"seconds", m.seconds ? json(*m.seconds) : json()},
+                            {"version", m.version ? json(*m.version) : json()}};
+  }
+  j["curve"] = json::array();
+  for (const auto& p : s.curve)
+    j["curve"].push_back({{"seconds", p.seconds}, {"version", p.version}, {"accuracy", p.accuracy},
+                          {"loss", p.loss}, {"updates_merged", p.updates_merged}});
+  j["agent_failures"] = s.agent_failures;
+  return j;
+}
+
+std::string to_text(const RunSummary& s) {
+  std::ostringstream o;
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "edgefed-sim summary: %d agents, %s mode, %s, %.0f s\n", s.agents,
+                s.mode.c_str(), s.partition.c_str(), s.seconds);
+  o << buf;
+  std::snprintf(buf, sizeof buf,
+                "  accuracy: final %.4f, best %.4f (version %lld), mean of last 5 %.4f; loss %.4f\n",
+                s.final_accuracy, s.best_accuracy, static_cast<long long>(s.best_version),
+                s.moving_average_accuracy, s.final_loss);
+  o << buf;
+  for (const auto& m : s.milestones) {
+    if (m.seconds)
+      std::snprintf(buf, sizeof buf, "  reached %.2f after %.1f s at version %lld\n", m.accuracy, *m.seconds,
+                    static_cast<long long>(*m.version));
+    else
+      std::snprintf(buf, sizeof buf, "  did not reach %.2f\n", m.accuracy);
+    o << buf;
+  }
+  std::snprintf(buf, sizeof buf,
+                "  versions %lld, updates accepted %lld, merged %lld; records forwarded %lld "
+                "(outbox peak %lld, left %lld)\n",
+                static_cast<long long>(s.versions), static_cast<long long>(s.updates_accepted),
+                static_cast<long long>(s.updates_merged), static_cast<long long>(s.records_forwarded),
+                static_cast<long long>(s.outbox_peak_records), static_cast<long long>(s.outbox_left));
+  o << buf;
+  std::snprintf(buf, sizeof buf, "  faults: %lld agent outages, %lld fleet outages, %lld server restarts\n",
+                static_cast<long long>(s.random_outages), static_cast<long long>(s.fleet_outages),
+                static_cast<long long>(s.server_restarts));
+  o << buf;
+  if (s.audit)
+    std::snprintf(buf, sizeof buf,
+                  "  audit vs agents' journals: %lld updates and %lld telemetry records acked; lost %lld, "
+                  "double-counted %lld (stored but unconfirmed to the agent: %lld)\n",
+                  static_cast<long long>(s.audit->acked_updates), static_cast<long long>(s.audit->acked_telemetry),
+                  static_cast<long long>(s.audit->lost), static_cast<long long>(s.audit->double_counted),
+                  static_cast<long long>(s.audit->unconfirmed));
+  else
+    std::snprintf(buf, sizeof buf, "  audit not done: %s\n", s.audit_error.c_str());
+  o << buf;
+  return o.str();
+}
+
+bool write_curve_csv(const std::string& path, const std::vector<CurvePoint>& curve) {
+  std::ofstream out(path);
+  if (!out) return false;
+  out << "seconds,version,accuracy,loss,updates_merged\n";
+  for (const auto& p : curve)
+    out << p.seconds << ',' << p.version << ',' << p.accuracy << ',' << p.loss << ',' << p.updates_merged << '\n';
+  return static_cast<bool>(out);
+}
+
+std::string plot_curves(const std::string& csv_path, const std::string& png_path, const std::string& title) {
+  const std::string script_path = png_path + ".gp";
+  {
+    std::ofstream gp(script_path);
+    gp << "set terminal pngcairo size 1200,800 noenhanced\n"
+       << "set output '" << png_path << "'\n"
+       << "set datafile separator ','\n"
+       << "set key autotitle columnhead\n"
+       << "set multiplot layout 2,2 title '" << title << "'\n"
+       << "set grid\n"
+       << "set xlabel 'seconds'; set ylabel 'test accuracy'; set yrange [0:1]\n"
+       << "plot '" << csv_path << "' using 1:3 with lines lw 2 title 'accuracy'\n"
+       << "set xlabel 'version'\n"
+       << "plot '" << csv_path << "' using 2:3 with lines lw 2 title 'accuracy'\n"
+       << "set autoscale y; set xlabel 'seconds'; set ylabel 'test loss'\n"
+       << "plot '" << csv_path << "' using 1:4 with lines lw 2 lc 2 title 'loss'\n"
+       << "set xlabel 'version'\n"
+       << "plot '" << csv_path << "' using 2:4 with lines lw 2 lc 2 title 'loss'\n"
+       << "unset multiplot\n";
+  }
+  const std::string cmd = "gnuplot '" + script_path + "' 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return "cannot run gnuplot";
+  std::string out;
+  char buf[256];
+  while (std::fgets(buf, sizeof buf, p)) out += buf;
+  const int rc = ::pclose(p);
+  if (rc != 0) return "gnuplot failed: " + out;
+  return "";
+}
+
+}  // namespace edgefed::sim

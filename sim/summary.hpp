@@ -1,0 +1,56 @@
+// The outcome of a simulation run: learning curve, milestones, what the
+// fleet forwarded and the audit against the server's records. Written as
+// JSON (--json-summary), as a CSV curve and a gnuplot PNG, and as text.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "evaluator.hpp"
+#include "ledger_audit.hpp"
+
+namespace edgefed::sim {
+
+struct Milestone {
+  double accuracy = 0;                // threshold
+  std::optional<double> seconds;      // first time reached
+  std::optional<int64_t> version;
+};
+
+struct RunSummary {
+  std::string mode;
+  int agents = 0;
+  std::string partition;
+  double seconds = 0;                 // wall time of the run, drain included
+  std::vector<CurvePoint> curve;
+  double final_accuracy = 0, final_loss = 0;
+  double best_accuracy = 0;
+  int64_t best_version = 0;
+  double moving_average_accuracy = 0; // mean of the last 5 evaluations
+  std::vector<Milestone> milestones;  // 0.80, 0.85
+  int64_t versions = 0;
+  int64_t updates_merged = 0;
+  int64_t updates_accepted = 0;
+  int64_t records_forwarded = 0;      // updates + telemetry the server acked
+  int64_t outbox_peak_records = 0;    // largest fleet backlog seen
+  int64_t outbox_left = 0;            // still queued at the end
+  int64_t random_outages = 0, fleet_outages = 0, server_restarts = 0;
+  std::optional<AuditResult> audit;
+  std::string audit_error;
+  std::vector<std::string> agent_failures;
+};
+
+// Fills best/final/moving average and milestones from the curve.
+void finish_summary(RunSummary& s);
+nlohmann::json to_json(const RunSummary& s);
+std::string to_text(const RunSummary& s);
+// curve.csv: seconds,version,accuracy,loss,updates_merged
+bool write_curve_csv(const std::string& path, const std::vector<CurvePoint>& curve);
+// Runs gnuplot (if installed) to draw accuracy and loss against time and
+// versions. Returns a reason on failure.
+std::string plot_curves(const std::string& csv_path, const std::string& png_path, const std::string& title);
+
+}  // namespace edgefed::sim
