@@ -239,6 +239,15 @@ function checks(objs) {
     }
   }
 
+  // Each pod runs one image (its init containers reuse the workload's).
+  for (const [obj, role] of [[ds, 'agent'], [sts, 'server']]) {
+    if (!obj) continue;
+    const spec = podSpec(obj);
+    const images = new Set([...(spec.initContainers || []), ...spec.containers].map((c) => c.image));
+    need(images.size === 1 && [...images][0].split(':')[0].endsWith(`edgefed-${role}`),
+      `${obj.kind}/${obj.metadata.name}: one image, edgefed-${role} (got ${[...images].join(', ')})`);
+  }
+
   // Init containers: no privilege beyond what chown of a hostPath needs.
   for (const obj of workloads) {
     for (const c of podSpec(obj).initContainers || []) {

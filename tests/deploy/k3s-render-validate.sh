@@ -15,6 +15,14 @@ for dir in "$top"/k3s/overlays/*/; do
   kubectl kustomize "$dir" >"$tmp/$name.yaml" || fail "kubectl kustomize k3s/overlays/$name"
   node "$here/validate-k8s.cjs" "$tmp/$name.yaml" || fail "schema validation of k3s/overlays/$name"
   node "$here/check-manifests.cjs" "$tmp/$name.yaml" || fail "manifest checks of k3s/overlays/$name"
+  # Images: tagged, and an overlay that names a registry gets it everywhere.
+  names=$(sed -n 's/^ *newName: *//p' "$dir/kustomization.yaml")
+  while read -r image; do
+    [[ "$image" == *:* ]] || fail "$name: untagged image $image"
+    if [ -n "$names" ]; then
+      grep -qxF "${image%:*}" <<<"$names" || fail "$name: image $image is not one the overlay names ($names)"
+    fi
+  done < <(sed -n 's/^ *image: *//p' "$tmp/$name.yaml" | sort -u)
   n=$((n + 1))
 done
 [ "$n" -ge 1 ] || fail "no overlay found under k3s/overlays"
