@@ -239,6 +239,14 @@ function checks(objs) {
     }
   }
 
+  // Pod Security Admission: hostPath volumes are outside "baseline", so a
+  // namespace that enforces a level would refuse the agent pods.
+  const ns = objs.find((o) => o.kind === 'Namespace' && o.metadata.name === ds.metadata.namespace);
+  const level = ns && ns.metadata.labels && ns.metadata.labels['pod-security.kubernetes.io/enforce'];
+  const usesHostPath = (podSpec(ds).volumes || []).some((v) => v.hostPath);
+  need(!usesHostPath || !level || level === 'privileged',
+    `Namespace ${ds.metadata.namespace}: enforce=${level} refuses the agent's hostPath volumes`);
+
   // Each pod runs one image (its init containers reuse the workload's).
   for (const [obj, role] of [[ds, 'agent'], [sts, 'server']]) {
     if (!obj) continue;
