@@ -207,6 +207,8 @@ function checks(objs) {
     need(spec.automountServiceAccountToken === false, `${id}: automountServiceAccountToken must be false`);
     need(spec.nodeSelector && Object.keys(spec.nodeSelector).length > 0, `${id}: nodeSelector missing`);
     need((spec.tolerations || []).length > 0, `${id}: tolerations missing`);
+    const seccomp = spec.securityContext && spec.securityContext.seccompProfile;
+    need(seccomp && seccomp.type === 'RuntimeDefault', `${id}: seccompProfile RuntimeDefault`);
     for (const c of spec.containers) {
       const sc = c.securityContext || {};
       const podSc = spec.securityContext || {};
@@ -265,7 +267,12 @@ function checks(objs) {
            sc.capabilities && (sc.capabilities.drop || []).includes('ALL'), `${id}: hardened securityContext`);
       const added = (sc.capabilities && sc.capabilities.add) || [];
       need(added.every((a) => a === 'CHOWN' || a === 'FOWNER'), `${id}: adds capabilities beyond CHOWN, FOWNER`);
-      if (sc.runAsUser === 0) need(added.length > 0, `${id}: root without a reason (no capability added)`);
+      if (sc.runAsUser === 0) {
+        need(added.length > 0, `${id}: root without a reason (no capability added)`);
+      } else {
+        const podSc = podSpec(obj).securityContext || {};
+        need((sc.runAsNonRoot ?? podSc.runAsNonRoot) === true, `${id}: runAsNonRoot`);
+      }
       need(c.resources && c.resources.limits, `${id}: resource limits`);
     }
   }
