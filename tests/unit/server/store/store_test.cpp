@@ -18,10 +18,15 @@ TEST_CASE("store: database file is 0600, WAL, and reopens", "[unit][store]") {
   struct stat st {};
   REQUIRE(::stat(Store::database_path(state).c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
+  auto again = Store::open(state, true);  // keep it open: -wal and -shm exist now
+  REQUIRE(again.is_ok());
+  for (const char* suffix : {"-wal", "-shm"}) {
+    INFO(suffix);
+    REQUIRE(::stat((Store::database_path(state) + suffix).c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+  }
   REQUIRE(::stat(state.c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0700);
-  auto again = Store::open(state, true);
-  REQUIRE(again.is_ok());
   auto agents = (*again)->agents().load_all();
   REQUIRE(agents->size() == 1);
   CHECK((*agents)[0].agent == "a1");
