@@ -91,7 +91,10 @@ std::string ModelLayout::describe() const {
   auto s = mlp_sizes();
   if (s.empty()) return fingerprint_;
   std::string out;
-  for (size_t i = 0; i < s.size(); ++i) out += (i ? "-" : "") + std::to_string(s[i]);
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (i) out.push_back('-');
+    out.append(std::to_string(s[i]));
+  }
   return out;
 }
 
