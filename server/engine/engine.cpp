@@ -15,10 +15,14 @@ Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& options,
 }
 
 Result<UpdateAck> Engine::submit_update(const std::string& cert_agent_id, std::span<const uint8_t> body) {
-  return core_->submit_update(cert_agent_id, body);
+  auto ack = core_->submit_update(cert_agent_id, body);
+  if (observer_ && ack.is_ok() && !ack->duplicate) observer_->on_update(cert_agent_id, body, *ack);
+  return ack;
 }
 Result<TelemetryAck> Engine::submit_telemetry(const std::string& cert_agent_id, const TelemetryBatch& batch) {
-  return core_->submit_telemetry(cert_agent_id, batch);
+  auto ack = core_->submit_telemetry(cert_agent_id, batch);
+  if (observer_ && ack.is_ok()) observer_->on_telemetry(batch);
+  return ack;
 }
 ModelSnapshot Engine::current_model() const { return core_->current_model(); }
 uint64_t Engine::on_version_after(int64_t after, std::function<void(ModelSnapshot)> cb) {
@@ -26,7 +30,11 @@ uint64_t Engine::on_version_after(int64_t after, std::function<void(ModelSnapsho
 }
 void Engine::cancel(uint64_t id) { core_->cancel(id); }
 Result<Task> Engine::task_for(const std::string& agent_id) { return core_->task_for(agent_id); }
-ServerStatus Engine::status() const { return core_->status(); }
+ServerStatus Engine::status() const {
+  ServerStatus s = core_->status();
+  if (observer_) observer_->decorate(s);
+  return s;
+}
 Status Engine::set_model(std::span<const uint8_t> safetensors) { return core_->set_model(safetensors); }
 Status Engine::init_model(const std::string& spec, uint64_t seed) { return core_->init_model(spec, seed); }
 Status Engine::rollback(int64_t version) { return core_->rollback(version); }

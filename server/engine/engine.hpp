@@ -32,6 +32,7 @@
 
 #include "edgefed/protocol.hpp"
 #include "edgefed/status.hpp"
+#include "server/engine/engine_observer.hpp"
 #include "server/engine/engine_options.hpp"
 #include "server/engine/model_snapshot.hpp"
 
@@ -109,6 +110,10 @@ class Engine {
   Status set_quarantine(const std::string& agent, bool quarantined, const std::string& reason);
   std::vector<AgentStatus> agents() const;
 
+  // Installs the observer (engine_observer.hpp; null removes it).
+  // REQUIRES: called before requests arrive (it is not synchronised).
+  void set_observer(std::shared_ptr<EngineObserver> observer) { observer_ = std::move(observer); }
+
   // True once open() succeeded and until shutdown() starts.
   bool ready() const;
   // Stops the timer, fails queued calls with kUnavailable after committing
@@ -120,6 +125,7 @@ class Engine {
  private:
   explicit Engine(std::unique_ptr<EngineCore> core);
   std::unique_ptr<EngineCore> core_;
+  std::shared_ptr<EngineObserver> observer_;
 };
 
 }  // namespace edgefed::server

@@ -27,7 +27,7 @@ Result<std::unique_ptr<VersionKeeper>> VersionKeeper::open(const EngineOptions& 
   auto opt = make_server_optimizer("sgd", effective_server_lr(options));
   if (!opt.is_ok()) return opt.status();
   k->optimizer_ = std::move(opt).value();
-  auto store = Store::open(options.state_dir, options.fsync_full);
+  auto store = Store::open(options.state_dir, options.fsync_full, options.max_db_mb << 20);
   if (!store.is_ok()) return store.status();
   k->store_ = std::move(store).value();
   EDGEFED_RETURN_IF_ERROR(k->recover());

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -92,6 +93,16 @@ Status SqliteDb::commit() { return exec("COMMIT"); }
 
 void SqliteDb::rollback() {
   if (!sqlite3_get_autocommit(db_)) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+}
+
+Status SqliteDb::set_max_bytes(int64_t max_bytes) {
+  if (max_bytes <= 0) return Status::ok();
+  auto st = prepare("PRAGMA page_size");
+  if (!st.is_ok()) return st.status();
+  auto row = st->step();
+  if (!row.is_ok()) return row.status();
+  const int64_t page = *row ? st->column_int(0) : 4096;
+  return exec("PRAGMA max_page_count=" + std::to_string(std::max<int64_t>(1, max_bytes / page)));
 }
 
 int64_t SqliteDb::changes() const { return sqlite3_changes64(db_); }

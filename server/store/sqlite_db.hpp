@@ -37,6 +37,10 @@ class SqliteDb {
   Status commit();
   void rollback();
 
+  // Caps the file at about max_bytes (PRAGMA max_page_count; 0 = no cap).
+  // Writes beyond it fail with kIo ("database or disk is full").
+  Status set_max_bytes(int64_t max_bytes);
+
   int64_t changes() const;  // rows changed by the last statement
   const std::string& path() const { return path_; }
 

@@ -22,7 +22,9 @@ class Store {
  public:
   // Creates state_dir (0700) if missing, opens or creates the database and
   // its tables. kIo on file-system or SQLite errors.
-  static Result<std::unique_ptr<Store>> open(const std::string& state_dir, bool fsync_full);
+  // max_bytes > 0 caps the database file (SqliteDb::set_max_bytes).
+  static Result<std::unique_ptr<Store>> open(const std::string& state_dir, bool fsync_full,
+                                             int64_t max_bytes = 0);
   static std::string database_path(const std::string& state_dir);
 
   SqliteDb& db() { return *db_; }

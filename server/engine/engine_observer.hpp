@@ -1,0 +1,33 @@
+// A seam for observers of the engine (server/monitor, server/eval): they see
+// accepted updates and stored telemetry, and may add to the status answer.
+// Installed once with Engine::set_observer before traffic starts.
+//
+// Threads: on_update and on_telemetry run on the thread that called
+// submit_update / submit_telemetry (an HTTP worker), after the engine
+// answered and with no engine lock held, so they may call Engine methods
+// (e.g. set_quarantine). decorate runs on the thread calling status().
+// Implementations must be thread-safe and must not throw.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "edgefed/protocol.hpp"
+
+namespace edgefed::server {
+
+class EngineObserver {
+ public:
+  virtual ~EngineObserver() = default;
+  // A newly accepted update (duplicates are not reported): the request body
+  // as the agent sent it (safetensors) and the engine's ack.
+  virtual void on_update(const std::string& agent_id, std::span<const uint8_t> body, const UpdateAck& ack) = 0;
+  // A telemetry batch the engine stored (records already seen may repeat:
+  // observers de-duplicate by seq themselves).
+  virtual void on_telemetry(const TelemetryBatch& batch) = 0;
+  // Adds what the observer knows (accuracy, outlier scores) to a status.
+  virtual void decorate(ServerStatus& status) const = 0;
+};
+
+}  // namespace edgefed::server
