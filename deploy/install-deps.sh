@@ -14,6 +14,7 @@ packages=(
   python3 python3-numpy
   gnuplot-nox
   procps psmisc curl
+  sslscan
   systemd
 )
 
