@@ -6,7 +6,14 @@
 #include <cstdint>
 #include <string>
 
+#include <memory>
+#include <vector>
+
 #include "edgefed/tls.hpp"
+
+namespace prometheus {
+class Collectable;
+}
 
 namespace edgefed::server::http {
 
@@ -18,14 +25,22 @@ struct HttpOptions {
   bool metrics_listen = false;
   std::string metrics_host = "127.0.0.1";
   uint16_t metrics_port = 9464;
+  // Also serve the read-only status page (GET /) and GET /v1/status on the
+  // plain listener, for browsers without a client certificate.
+  bool status_on_metrics_port = false;
+  // Collected at every scrape besides the registry (process metrics,
+  // per-agent top-N series computed at scrape time). Not configuration:
+  // main() fills it.
+  std::vector<std::shared_ptr<prometheus::Collectable>> extra_collectables;
 
   // TLS 1.3 server certificate, key, client CA (mTLS, optional per route).
   ServerTlsOptions tls;
   // The admin bearer token ("" = no token; admin certificates still work).
   std::string admin_token;
 
-  // Threads running the io_context, and worker threads for blocking engine
-  // calls (decode, SQLite). 0 = number of CPUs (at least 2).
+  // Threads running the io_context (0 = number of CPUs, at least 2), and
+  // worker threads for blocking engine calls (decode, waiting for the SQLite
+  // group commit; 0 = 8 per CPU, at least 16).
   int io_threads = 0;
   int worker_threads = 0;
 
