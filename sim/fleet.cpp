@@ -28,7 +28,8 @@ Result<std::unique_ptr<Fleet>> Fleet::create(FleetOptions options,
     const std::string id = agent_name(i);
     const std::string spec_text = "idx:" + options.data_dir + ":" + std::to_string(i) + "/" +
                                   std::to_string(options.agents) + ":" + options.partition +
-                                  ":seed=" + std::to_string(options.seed);
+                                  ":seed=" + std::to_string(options.seed) +
+                                  (options.corrupt_agents.count(i) ? ":corrupt=" + options.corrupt_mode : "");
     auto spec = agent::parse_data_spec(spec_text);
     if (!spec) return spec.status();
     auto data = agent::slice_local_data(train_set, *spec);

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -28,6 +29,8 @@ struct FleetOptions {
   std::string server_url;   // https://127.0.0.1:PORT
   std::string data_dir;     // Fashion-MNIST IDX files
   std::string partition = "dirichlet:0.5";
+  std::set<int> corrupt_agents;       // these agents train on corrupted data
+  std::string corrupt_mode = "labels";  // labels | noise
   uint64_t seed = 1;
   std::vector<DeviceClass> devices;  // one per agent
   const OutagePlan* outages = nullptr;  // may be null; must outlive the fleet

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "edgefed/log.hpp"
 #include "edgefed/options.hpp"
@@ -43,6 +44,8 @@ edgefed::Options make_options() {
       .add("mode", d.mode, "server merging mode: sync (FedAvg rounds) or async (FedBuff)")
       .add("model", d.model, "model layout the server initialises")
       .add("partition", d.partition, "how the training set is split: iid, dirichlet:ALPHA or shards:K")
+      .add("corrupt-agents", "", "test seam: agent indices (e.g. '0,3') that train on corrupted data")
+      .add("corrupt-mode", d.corrupt_mode, "how --corrupt-agents' data is corrupted: labels (random) or noise")
       .add("seed", std::to_string(d.seed), "seed of the partition, devices, outages and training")
       .add("device-mix", d.device_mix, "device classes NAME:SHARE:SLOWDOWN, comma-separated")
       .add("encoding", d.encoding, "update encoding the agents are told to use: f32, f16, int8, topk")
@@ -75,6 +78,20 @@ edgefed::sim::SimConfig config_from(const edgefed::Options& o) {
   if (c.mode != "sync" && c.mode != "async") throw edgefed::ConfigError("--mode must be sync or async");
   c.model = o.get("model");
   c.partition = o.get("partition");
+  std::stringstream agents_list(o.get("corrupt-agents"));
+  for (std::string t; std::getline(agents_list, t, ',');) {
+    if (t.empty()) continue;
+    int i = -1;
+    try {
+      i = std::stoi(t);
+    } catch (const std::exception&) {
+    }
+    if (i < 0 || i >= c.agents) throw edgefed::ConfigError("--corrupt-agents: bad agent index '" + t + "'");
+    c.corrupt_agents.insert(i);
+  }
+  c.corrupt_mode = o.get("corrupt-mode");
+  if (c.corrupt_mode != "labels" && c.corrupt_mode != "noise")
+    throw edgefed::ConfigError("--corrupt-mode must be labels or noise");
   c.seed = static_cast<uint64_t>(o.get_int("seed"));
   c.device_mix = o.get("device-mix");
   c.encoding = o.get("encoding");

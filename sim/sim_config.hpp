@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,10 @@ struct SimConfig {
   std::string mode = "async";               // server mode: sync | async
   std::string model = "mlp:784-128-10";
   std::string partition = "dirichlet:0.5";  // iid | dirichlet:A | shards:K
+  // Test seam: agent indices whose data is corrupted ("0,3") and how
+  // (labels | noise); see agent/data/corrupt.hpp.
+  std::set<int> corrupt_agents;
+  std::string corrupt_mode = "labels";
   uint64_t seed = 1;
   std::string device_mix = "celeron:0.3:4,i3:0.3:2,i5:0.3:1,i7:0.1:0.7";  // name:share:slowdown
   std::string encoding = "f32";             // update encoding the agents use

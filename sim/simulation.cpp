@@ -75,6 +75,17 @@ Result<RunSummary> run_simulation(const SimConfig& c, const std::atomic<bool>& i
     so.threads = c.server_threads;
     so.extra_args = c.server_args;
     so.extra_args.push_back("--task-encoding=" + c.encoding);
+    // LEARNING.md: a safe FedBuff server learning rate is about
+    // buffer_k / concurrency (up to 2.5x that); 0.25 with 100 agents all
+    // training at once oscillates here, 0.1 learns steadily. The sim knows
+    // its concurrency, so it picks the rate unless told otherwise.
+    bool lr_given = false;
+    for (const auto& a : c.server_args) lr_given = lr_given || a.rfind("--server-lr", 0) == 0;
+    if (!lr_given && c.mode == "async") {
+      const double lr = std::min(0.25, 10.0 / c.agents);
+      so.extra_args.push_back("--server-lr=" + std::to_string(lr));
+      log::info("sim_server_lr").kv("server_lr", lr).kv("reason", "buffer_k / agents, at most 0.25");
+    }
     auto s = ServerProcess::start(so);
     if (!s) return s.status();
     server = std::move(*s);
@@ -108,6 +119,8 @@ Result<RunSummary> run_simulation(const SimConfig& c, const std::atomic<bool>& i
   fo.server_url = url;
   fo.data_dir = c.data_dir;
   fo.partition = c.partition;
+  fo.corrupt_agents = c.corrupt_agents;
+  fo.corrupt_mode = c.corrupt_mode;
   fo.seed = c.seed;
   fo.devices = assign_devices(*devices, c.agents, c.seed);
   // The agents can only be slowed down, not sped up: the fastest class runs

@@ -27,8 +27,17 @@ struct AgentConfig {
   bool outbox_full_sync = true;     // fsync every commit (power-loss safe)
   ForwardOptions forward;           // batch sizes
   RoundOptions round;               // accumulation, stream round bounds
-  int64_t telemetry_interval_ms = 10000;  // "system" records (RSS, temperature, link)
+  int64_t telemetry_interval_ms = 10000;  // "system" records; also the most telemetry
+                                          // waits before it is posted (a full batch goes at once)
+  int64_t task_refresh_ms = 30000;  // GET /v1/task at least this often (and on every new model)
   int64_t min_round_interval_ms = 0;      // pace rounds (0 = train back to back)
+  // While the link is down, training stops once this many updates trained on
+  // the current model are queued (0 = no cap): more rounds on the same old
+  // model only queue near-copies of the same work, which reach the server
+  // very stale (refused past max_staleness, or a flood of old directions
+  // after a long outage), and cost the device energy. Default 0: the agent
+  // keeps training offline (issue 4); the simulator may set 1.
+  int64_t offline_updates_per_version = 0;
   int64_t idle_ms = 1000;           // wait when there is nothing to train on
   int model_wait_s = 5;             // sync mode: long-poll for the next version
   uint64_t seed = 0;                // training data order; 0 = from the agent id

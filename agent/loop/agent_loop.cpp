@@ -153,28 +153,49 @@ AgentSnapshot AgentLoop::snapshot() const {
 
 void AgentLoop::refresh_plan(bool long_poll) {
   if (!link_->ready()) return;
-  const RefreshResult r = sync_->refresh(*link_, long_poll ? config_.model_wait_s : 0);
+  const int64_t now = clock_->monotonic_ms();
+  const bool want_task = task_fetched_ms_ < 0 || now - task_fetched_ms_ >= config_.task_refresh_ms;
+  const RefreshResult r =
+      sync_->refresh(*link_, long_poll ? config_.model_wait_s : 0, want_task);
+  if (r.task_fetched) task_fetched_ms_ = now;
   if (sync_->has_model()) model_version_ = sync_->version();
+  const Code code = r.error.code();
+  const bool transient = code == Code::kUnavailable || code == Code::kRateLimited ||
+                         code == Code::kInternal;  // the link logs those
   const std::string err = r.error.is_ok() ? "" : r.error.to_string();
-  if (!r.error.is_ok() && r.error.code() != Code::kUnavailable && err != last_plan_error_)
+  if (!r.error.is_ok() && !transient && err != last_plan_error_)
     log::warn("plan_refused").kv("agent", config_.agent_id).kv("error", err);
   last_plan_error_ = err;
 }
 
 bool AgentLoop::should_train() const {
   if (!training_) return false;
+  if (config_.offline_updates_per_version > 0 && link_->state() != LinkState::kOnline &&
+      sync_->has_model()) {
+    auto queued = outbox_->pending_updates_on(sync_->version());
+    if (queued && *queued >= config_.offline_updates_per_version) return false;
+  }
   if (!sync_->has_model() || !sync_->has_task()) return false;
   if (sync_->task().mode != "sync") return true;
   // Sync: one update per version, and only for the version the plan names.
   return sync_->version() > last_sync_version_ && sync_->version() >= sync_->task().model_version;
 }
 
-Status AgentLoop::forward() {
+Status AgentLoop::forward(bool flush_telemetry) {
   if (!link_->ready()) return Status::ok();
   auto reported = outbox_->report_drops(clock_->unix_ms());
   if (!reported) return reported.status();
-  auto stats = forwarder_->forward();
-  return stats ? Status::ok() : stats.status();
+  auto depth = outbox_->depth();
+  if (!depth) return depth.status();
+  // Telemetry goes in batches: when due, when a batch is full, or on flush.
+  const int64_t now = clock_->monotonic_ms();
+  const bool telemetry = flush_telemetry || !training_ || now >= next_telemetry_ms_ ||
+                         depth->telemetry >= static_cast<int64_t>(config_.forward.telemetry_batch);
+  if (depth->records() == 0 || (depth->updates == 0 && !telemetry)) return Status::ok();
+  auto stats = forwarder_->forward(telemetry);
+  if (!stats) return stats.status();
+  if (telemetry && !stats->link_failed) next_telemetry_ms_ = now + config_.telemetry_interval_ms;
+  return Status::ok();
 }
 
 Status AgentLoop::iterate() {
@@ -192,7 +213,7 @@ Status AgentLoop::iterate() {
     EDGEFED_RETURN_IF_ERROR(record_system());
     next_system_ms_ = clock_->monotonic_ms() + config_.telemetry_interval_ms;
   }
-  EDGEFED_RETURN_IF_ERROR(forward());
+  EDGEFED_RETURN_IF_ERROR(forward(false));
   if (!trained) {
     // Nothing to train on: wait for the link (or a little, to poll again).
     const int64_t wait = link_->ready() ? config_.idle_ms : std::min(config_.idle_ms * 5, link_->wait_ms());
@@ -229,7 +250,7 @@ Status AgentLoop::run_once() {
   EDGEFED_RETURN_IF_ERROR(train_round());
   EDGEFED_RETURN_IF_ERROR(record_system());
   for (;;) {
-    EDGEFED_RETURN_IF_ERROR(forward());
+    EDGEFED_RETURN_IF_ERROR(forward(true));
     auto d = outbox_->depth();
     if (!d) return d.status();
     if (d->records() == 0) {

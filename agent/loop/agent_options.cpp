@@ -46,6 +46,7 @@ Options make_agent_options() {
       .add_bool("check-config", false, "check the configuration and the files it names, then exit")
       .add("log-level", "info", "debug, info, warn or error")
       .add("outbox-max-updates", "32", "updates kept while offline; the oldest are dropped beyond it")
+      .add("offline-updates-per-version", "0", "while offline, stop training once this many updates on the current model are queued (0 = keep training)")
       .add("outbox-max-telemetry", "20000", "telemetry records kept while offline (oldest dropped)")
       .add("outbox-max-mb", "64", "outbox payload budget in MiB (telemetry dropped first, then old updates)")
       .add_bool("outbox-fsync", true, "fsync every outbox commit (survives power loss; false: process crashes only)")
@@ -56,7 +57,7 @@ Options make_agent_options() {
       .add("connect-timeout-ms", "5000", "TCP connect timeout")
       .add("handshake-timeout-ms", "5000", "TLS handshake timeout")
       .add("request-timeout-ms", "30000", "timeout for writing a request and reading its answer")
-      .add("telemetry-interval-ms", "10000", "interval of system telemetry records")
+      .add("telemetry-interval-ms", "10000", "interval of system telemetry records; telemetry is posted at least this often")
       .add("telemetry-batch", "200", "telemetry records per POST")
       .add("round-interval-ms", "0", "minimum time between training rounds")
       .add("idle-ms", "1000", "wait between polls when there is nothing to train on")
@@ -116,6 +117,7 @@ AgentConfig agent_config_from(const Options& o, const char* const* env) {
   c.telemetry_interval_ms = positive(o, "telemetry-interval-ms");
   c.min_round_interval_ms = positive(o, "round-interval-ms", 0);
   c.idle_ms = positive(o, "idle-ms");
+  c.offline_updates_per_version = positive(o, "offline-updates-per-version", 0);
   c.model_wait_s = static_cast<int>(positive(o, "model-wait-s", 0));
   c.round.accumulation_steps = static_cast<int>(positive(o, "accumulation-steps"));
   c.seed = static_cast<uint64_t>(positive(o, "seed", 0));

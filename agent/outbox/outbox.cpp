@@ -154,6 +154,16 @@ Result<OutboxDepth> Outbox::depth() {
   return d;
 }
 
+Result<int64_t> Outbox::pending_updates_on(int64_t base_version) {
+  std::lock_guard lock(mu_);
+  auto stmt = db_->prepare("SELECT COUNT(*) FROM updates WHERE base_version = ?1");
+  if (!stmt) return stmt.status();
+  stmt->bind(1, base_version);
+  auto row = stmt->step();
+  if (!row) return row.status();
+  return stmt->column_int(0);
+}
+
 Result<JournalCounts> Outbox::journal() {
   std::lock_guard lock(mu_);
   auto stmt = db_->prepare("SELECT name, value FROM counters");

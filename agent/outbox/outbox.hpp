@@ -80,6 +80,8 @@ class Outbox {
   Result<bool> report_drops(int64_t now_ms);
 
   Result<OutboxDepth> depth();
+  // Queued updates trained on model `base_version`.
+  Result<int64_t> pending_updates_on(int64_t base_version);
   Result<JournalCounts> journal();
   // The ids the server acknowledged, in the order of their acks (the
   // journal keeps the newest config::kJournalRows entries).
