@@ -21,6 +21,7 @@
 #include "server/engine/engine.hpp"
 #include "server/http/server.hpp"
 #include "server/http/server_config.hpp"
+#include "server/observability.hpp"
 
 extern char** environ;
 
@@ -57,7 +58,7 @@ void write_port_file(const std::string& path, uint16_t port) {
   std::filesystem::rename(tmp, path);
 }
 
-int serve(const srv::ServerConfig& config) {
+int serve(srv::ServerConfig config, const srv::ObservabilityConfig& observability) {
   // Signals are taken by sigwait() below; block them before any thread starts
   // so that no other thread receives them.
   sigset_t signals;
@@ -70,6 +71,7 @@ int serve(const srv::ServerConfig& config) {
   auto registry = std::make_shared<prometheus::Registry>();
   auto engine = srv::Engine::open(config.engine, registry);
   if (!engine) throw ConfigError("cannot open the engine: " + engine.status().to_string());
+  srv::Observability watch(observability, **engine, registry, config.http);
   auto server = srv::http::Server::start(config.http, **engine, registry);
   if (!server) throw ConfigError(server.status().message());
   const uint16_t port = (*server)->port();
@@ -85,6 +87,7 @@ int serve(const srv::ServerConfig& config) {
   sigwait(&signals, &sig);
   edgefed::log::info("shutting_down").kv("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT");
   const int64_t unfinished = (*server)->drain();
+  watch.stop();
   (*engine)->shutdown();
   (*server)->stop();
   edgefed::log::info("stopped").kv("unfinished_requests", unfinished);
@@ -99,7 +102,9 @@ int main(int argc, char** argv) {
                            "The edgefed aggregator: serves the global model over HTTPS (TLS 1.3, mTLS), accepts "
                            "model updates and merges them (sync FedAvg rounds or async FedBuff).");
   srv::declare_server_options(options);
+  srv::declare_observability_options(options);
   srv::ServerConfig config;
+  srv::ObservabilityConfig observability;
   try {
     options.parse(argc, argv, environ);
     if (options.help_requested()) {
@@ -108,6 +113,7 @@ int main(int argc, char** argv) {
     }
     edgefed::log::set_level(edgefed::log::parse_level(options.get("log-level")));
     config = srv::read_server_options(options);
+    observability = srv::read_observability_options(options);
   } catch (const std::exception& e) {
     std::cerr << "edgefed-server: " << e.what() << "\n";
     return 2;
@@ -126,7 +132,7 @@ int main(int argc, char** argv) {
   }
   try {
     validate(config);
-    return serve(config);
+    return serve(config, observability);
   } catch (const std::exception& e) {
     std::cerr << "edgefed-server: " << e.what() << "\n";
     return 2;
