@@ -22,7 +22,9 @@ else
 fi
 
 step "build ($build, ASan+UBSan)"
-cmake -S . -B "$build" -DEDGEFED_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+# Benchmarks are built by the release build (deploy/demo.sh, benchmarks/); the
+# sanitizer build is for tests only.
+cmake -S . -B "$build" -DEDGEFED_SANITIZE=ON -DEDGEFED_BENCHMARKS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j"$jobs"
 
 if [ "$fuzz_seconds" != 0 ] && [ -x tests/fuzz/run.sh ]; then
