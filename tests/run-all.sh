@@ -35,6 +35,8 @@ fi
 step "tests"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-# Integration tests are marked RUN_SERIAL (tests/CMakeLists.txt); the rest run
-# in parallel. CTest's summary closes the output.
-ctest --test-dir "$build" -j"$jobs" --output-on-failure --timeout 900
+# Unit tests in parallel; everything that starts real servers and measures
+# time (integration, security, e2e, deploy) one at a time. Each run stops the
+# script on failure; the last CTest summary closes the output.
+ctest --test-dir "$build" -L unit -j"$jobs" --output-on-failure --timeout 900
+ctest --test-dir "$build" -LE unit -j1 --output-on-failure --timeout 900
