@@ -16,6 +16,7 @@ packages=(
   procps psmisc curl
   sslscan
   systemd
+  prometheus chromium
 )
 
 missing=()

@@ -1,5 +1,7 @@
 #include "agent/data/data_spec.hpp"
 
+#include "agent/data/corrupt.hpp"
+
 #include <charconv>
 #include <cmath>
 #include <sstream>
@@ -54,6 +56,9 @@ Status parse_option(DataSpec& spec, const std::string& key, const std::string& v
     if (value == "train") spec.split = IdxSplit::kTrain;
     else if (value == "test") spec.split = IdxSplit::kTest;
     else return bad("split=" + value + " must be train or test");
+  } else if (key == "corrupt" && !stream) {
+    if (value.empty() || !valid_corruption(value)) return bad("corrupt=" + value + " must be labels or noise");
+    spec.corrupt = value;
   } else if (key == "label" && spec.kind != DataKind::kIdx) {
     if (value.empty()) return bad("label= needs a column (index, header name or 'last')");
     spec.label = value;
@@ -129,6 +134,7 @@ std::string to_string(const DataSpec& spec) {
     o << ":label=" << spec.label;
     if (spec.num_classes > 0) o << ":classes=" << spec.num_classes;
   }
+  if (!spec.corrupt.empty()) o << ":corrupt=" << spec.corrupt;
   return o.str();
 }
 

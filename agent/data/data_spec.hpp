@@ -1,5 +1,6 @@
 // The agent's --data flag:
 //   idx:DIR[:INDEX/COUNT][:iid|dirichlet:ALPHA|shards:K][:seed=S][:val=F][:split=train|test]
+//       [:corrupt=labels|noise]  (test seam: broken data, corrupt.hpp)
 //       e.g. idx:/usr/share/datasets/fashion-mnist:3/100:dirichlet:0.5:seed=7
 //   csv:PATH[:label=COL][:val=F][:seed=S][:classes=N]
 //   stream:PATH|-[:label=COL][:features=D][:classes=N][:batch=B][:buffer=R]
@@ -30,6 +31,7 @@ struct DataSpec {
   int features = 0;                // stream: feature count, 0 = from first record
   int batch = 8;                   // stream: records per online step
   int buffer = 1024;               // stream: bounded record buffer
+  std::string corrupt;             // idx, csv: "" | "labels" | "noise" (corrupt.hpp)
 };
 
 // Errors are kInvalidArgument with a message naming the bad field, e.g.

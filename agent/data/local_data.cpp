@@ -2,6 +2,7 @@
 
 #include <numeric>
 
+#include "agent/data/corrupt.hpp"
 #include "agent/data/csv_reader.hpp"
 
 namespace edgefed::agent {
@@ -14,6 +15,14 @@ uint64_t validation_seed(const PartitionSpec& p) {
 }
 
 LocalData make(std::shared_ptr<const DataStore> store, std::span<const uint32_t> rows, const DataSpec& spec) {
+  std::vector<uint32_t> positions;
+  if (!spec.corrupt.empty()) {
+    // A private corrupted copy of the slice: the shared store stays intact.
+    store = corrupt_rows(*store, rows, spec.corrupt, spec.partition.seed + static_cast<uint64_t>(spec.partition.index));
+    positions.resize(rows.size());
+    std::iota(positions.begin(), positions.end(), 0u);
+    rows = positions;
+  }
   Split s = split_validation(rows, spec.validation_fraction, validation_seed(spec.partition));
   LocalData out;
   out.train = Dataset(store, std::move(s.train));

@@ -1,0 +1,73 @@
+#include "server/monitor/outlier_monitor.hpp"
+
+#include <prometheus/metric_family.h>
+#include <prometheus/registry.h>
+
+#include <catch2/catch.hpp>
+#include <random>
+
+using namespace edgefed::server::monitor;
+
+namespace {
+
+// Honest deltas: the common direction plus a little noise. Bad: noise only,
+// ten times larger.
+std::vector<float> delta(std::mt19937& rng, bool bad) {
+  std::normal_distribution<float> n(0, 1);
+  std::vector<float> d(200);
+  for (size_t i = 0; i < d.size(); ++i) d[i] = bad ? 10 * n(rng) : (i % 2 ? 1.0f : -1.0f) + 0.3f * n(rng);
+  return d;
+}
+
+std::vector<float> direction() {
+  std::vector<float> d(200);
+  for (size_t i = 0; i < d.size(); ++i) d[i] = i % 2 ? 1.0f : -1.0f;
+  return d;
+}
+
+}  // namespace
+
+TEST_CASE("a corrupted agent is flagged and quarantined, honest ones are not", "[unit]") {
+  std::vector<std::string> quarantined;
+  OutlierOptions o;
+  o.quarantine_after = 3;
+  auto registry = std::make_shared<prometheus::Registry>();
+  OutlierMonitor m(o, registry, [&](const std::string& a, const std::string&) { quarantined.push_back(a); });
+  m.set_direction(direction());
+  std::mt19937 rng(7);
+  int bad_updates = 0;
+  for (int round = 0; round < 20 && quarantined.empty(); ++round) {
+    for (int a = 0; a < 5; ++a) {
+      const bool bad = a == 3;
+      const auto v = m.observe("agent-" + std::to_string(a), delta(rng, bad));
+      if (bad) ++bad_updates;
+      if (!bad) CHECK_FALSE(v.outlier);
+    }
+  }
+  REQUIRE(quarantined == std::vector<std::string>{"agent-3"});
+  CHECK(bad_updates <= 6);  // min_samples / 5 agents rounds + 3 consecutive
+  CHECK(m.score("agent-3") > o.threshold);
+  CHECK(m.score("agent-0") < o.threshold);
+}
+
+TEST_CASE("without quarantine_after nobody is quarantined", "[unit]") {
+  int calls = 0;
+  OutlierMonitor m(OutlierOptions{}, nullptr, [&](const std::string&, const std::string&) { ++calls; });
+  std::mt19937 rng(1);
+  for (int i = 0; i < 50; ++i) m.observe("agent-" + std::to_string(i % 4), delta(rng, i % 4 == 0));
+  CHECK(calls == 0);
+}
+
+TEST_CASE("only the top-N agents get a score series", "[unit]") {
+  OutlierOptions o;
+  o.top_n = 2;
+  OutlierMonitor m(o, nullptr, {});
+  std::mt19937 rng(3);
+  for (int i = 0; i < 40; ++i) m.observe("agent-" + std::to_string(i), delta(rng, i == 39));
+  auto families = m.Collect();
+  const auto it = std::find_if(families.begin(), families.end(),
+                               [](const auto& f) { return f.name == "edgefed_agent_outlier_score"; });
+  REQUIRE(it != families.end());
+  REQUIRE(it->metric.size() == 2);
+  CHECK(it->metric[0].label[0].value == "agent-39");
+}
