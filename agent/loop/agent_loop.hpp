@@ -83,7 +83,7 @@ class AgentLoop {
   Status record_train(const RoundResult& r, const std::string& update_id, int64_t base);
   Status record_system();
   Status record_link_change();
-  Status forward();
+  Status forward(bool flush_telemetry);
   void sleep_ms(int64_t ms);
   const Clock& clock() const { return *clock_; }
 
@@ -98,6 +98,8 @@ class AgentLoop {
   std::unique_ptr<ModelSync> sync_;
   int64_t last_sync_version_ = -1;   // sync mode: version already trained
   int64_t next_system_ms_ = 0;       // monotonic
+  int64_t next_telemetry_ms_ = 0;    // monotonic: next telemetry POST due
+  int64_t task_fetched_ms_ = -1;     // monotonic time of the last GET /v1/task
   LinkState reported_link_ = LinkState::kUnknown;
   std::string last_plan_error_;
 

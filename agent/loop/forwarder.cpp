@@ -9,13 +9,13 @@ Forwarder::Forwarder(Outbox& outbox, Link& link, const Clock& clock, std::string
     : outbox_(outbox), link_(link), clock_(clock), agent_id_(std::move(agent_id)),
       options_(options) {}
 
-Result<ForwardStats> Forwarder::forward() {
+Result<ForwardStats> Forwarder::forward(bool include_telemetry) {
   ForwardStats stats;
   if (!link_.ready()) {
     stats.link_failed = true;
   } else {
     EDGEFED_RETURN_IF_ERROR(forward_updates(stats));
-    if (!stats.link_failed) EDGEFED_RETURN_IF_ERROR(forward_telemetry(stats));
+    if (!stats.link_failed && include_telemetry) EDGEFED_RETURN_IF_ERROR(forward_telemetry(stats));
   }
   auto d = outbox_.depth();
   if (!d) return d.status();

@@ -40,9 +40,10 @@ class Forwarder {
   Forwarder(Outbox& outbox, Link& link, const Clock& clock, std::string agent_id,
             ForwardOptions options = {});
 
-  // One pass: updates first (the model learns from them), then telemetry.
+  // One pass: updates first (the model learns from them), then telemetry
+  // (unless include_telemetry is false: the caller batches it over time).
   // Returns kIo only for outbox failures; link trouble is in the stats.
-  Result<ForwardStats> forward();
+  Result<ForwardStats> forward(bool include_telemetry = true);
 
  private:
   Status forward_updates(ForwardStats& stats);

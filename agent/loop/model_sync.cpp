@@ -60,38 +60,42 @@ Status ModelSync::adopt_model(std::string bytes, std::string etag, bool store) {
   return Status::ok();
 }
 
-RefreshResult ModelSync::refresh(Link& link, int wait_s) {
+RefreshResult ModelSync::refresh(Link& link, int wait_s, bool want_task) {
   RefreshResult out;
+  auto fetched = link.fetch_model(model_ ? etag_ : "", version_, model_ ? wait_s : 0);
+  if (!fetched) {
+    out.error = fetched.status();
+    return out;
+  }
+  if (!fetched->not_modified) {
+    const int64_t before = version_;
+    Status st = adopt_model(std::move(fetched->bytes), std::move(fetched->etag), true);
+    if (!st.is_ok()) {
+      log::error("model_refused").kv("agent", agent_id_).kv("error", st.to_string());
+      out.error = st;
+      return out;
+    }
+    out.new_model = version_ != before;
+    if (out.new_model)
+      log::debug("model_updated").kv("agent", agent_id_).kv("version", version_).kv("previous", before);
+  }
+  if (!want_task && !out.new_model && task_) {
+    out.task_ok = true;
+    return out;
+  }
   auto task = link.fetch_task();
   if (!task) {
     out.error = task.status();
     return out;
   }
   out.task_ok = true;
+  out.task_fetched = true;
   if (!task_ || to_json(*task_) != to_json(*task)) {
     Status st = write_file_atomic(state_dir_ + "/task.json", to_json(*task).dump());
     if (!st.is_ok())
       log::warn("task_cache_write_failed").kv("agent", agent_id_).kv("error", st.to_string());
   }
   task_ = *task;
-  // Long-poll only when the plan is already served by the model we hold.
-  const bool current = model_ && version_ >= task_->model_version;
-  auto fetched = link.fetch_model(model_ ? etag_ : "", version_, current ? wait_s : 0);
-  if (!fetched) {
-    out.error = fetched.status();
-    return out;
-  }
-  if (fetched->not_modified) return out;
-  const int64_t before = version_;
-  Status st = adopt_model(std::move(fetched->bytes), std::move(fetched->etag), true);
-  if (!st.is_ok()) {
-    log::error("model_refused").kv("agent", agent_id_).kv("error", st.to_string());
-    out.error = st;
-    return out;
-  }
-  out.new_model = version_ != before;
-  if (out.new_model)
-    log::info("model_updated").kv("agent", agent_id_).kv("version", version_).kv("previous", before);
   return out;
 }
 

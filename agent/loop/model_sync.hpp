@@ -22,7 +22,8 @@
 namespace edgefed::agent {
 
 struct RefreshResult {
-  bool task_ok = false;     // a task came back this time
+  bool task_ok = false;     // a task came back this time (or was not needed)
+  bool task_fetched = false;  // GET /v1/task was made and answered
   bool new_model = false;   // a model newer than the one held came back
   Status error;             // why not (kUnavailable: link down; else server refusal)
 };
@@ -35,9 +36,10 @@ class ModelSync {
   // file is logged and skipped.
   void load_cached();
 
-  // GET /v1/task, then GET /v1/model (If-None-Match; wait_s > 0 long-polls
-  // for a version after the one held). Stores what changed on disk.
-  RefreshResult refresh(Link& link, int wait_s = 0);
+  // GET /v1/model (If-None-Match; wait_s > 0 long-polls for a version after
+  // the one held), then GET /v1/task if a new model came, no task is held
+  // yet, or want_task. Stores what changed on disk.
+  RefreshResult refresh(Link& link, int wait_s = 0, bool want_task = true);
 
   bool has_model() const { return model_.has_value(); }
   bool has_task() const { return task_.has_value(); }

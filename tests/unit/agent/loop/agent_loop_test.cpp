@@ -177,3 +177,31 @@ TEST_CASE("agent refuses a bad configuration", "[unit]") {
   cfg = small_config("");
   CHECK_FALSE(AgentLoop::create(cfg, small_seams(server)).is_ok());
 }
+
+TEST_CASE("agent offline cap: at most N queued updates per model version", "[unit]") {
+  edgefed::testing::ScratchDir dir;
+  FakeServerState server;
+  init_server(server);
+  {
+    auto first = AgentLoop::create(small_config(dir.path()), small_seams(server));
+    REQUIRE(first.is_ok());
+    REQUIRE((*first)->run_once().is_ok());
+  }
+  set_down(server, true);
+  auto cfg = small_config(dir.path());
+  cfg.offline_updates_per_version = 2;
+  auto agent = AgentLoop::create(cfg, small_seams(server));
+  REQUIRE(agent.is_ok());
+  AgentLoop& a = **agent;
+  edgefed::Status run_status;
+  std::thread runner([&] { run_status = a.run(); });
+  const bool capped = eventually([&] { return a.snapshot().depth.updates == 2; });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const auto snap = a.snapshot();
+  a.stop();
+  runner.join();
+  CHECK(run_status.is_ok());
+  CHECK(capped);
+  CHECK(snap.depth.updates == 2);
+  CHECK(snap.rounds == 2);
+}
