@@ -12,8 +12,10 @@
 namespace edgefed::server::monitor {
 namespace {
 // Floors of the robust scales: below them differences are noise, not signal.
-constexpr double kNormScaleFloor = 0.05;   // 5% in norm
-constexpr double kCosineScaleFloor = 0.02;
+// Honest update norms drift by tens of percent between versions (staleness,
+// device speed, the loss falling), so a z of 3.5 must mean more than that.
+constexpr double kNormScaleFloor = 0.2;     // log-norm: 3.5 x 0.2 = a factor of 2
+constexpr double kCosineScaleFloor = 0.05;
 }  // namespace
 
 OutlierMonitor::OutlierMonitor(OutlierOptions options, std::shared_ptr<prometheus::Registry> registry,

@@ -49,7 +49,7 @@ namespace edgefed::server::monitor {
 struct OutlierOptions {
   double threshold = 3.5;        // robust z above which an update is an outlier
   size_t window = 200;           // recent fleet updates the median/MAD use
-  size_t min_samples = 8;        // no scores before the window holds this many
+  size_t min_samples = 10;       // no scores before the window holds this many
   int64_t quarantine_after = 0;  // consecutive outlier updates; 0 = never quarantine
   size_t top_n = 10;             // per-agent score series exported
   bool per_agent_metrics = false;  // export every agent's score (cardinality!)
