@@ -54,7 +54,7 @@
     if (y1 === y0) { y0 -= Math.abs(y0) * 0.1 + 1e-9; y1 += Math.abs(y1) * 0.1 + 1e-9; }
     const ypad = (y1 - y0) * 0.08;
     if (opts.min === undefined) y0 -= ypad;
-    y1 += ypad;
+    if (opts.max === undefined) y1 += ypad;
     const X = (x) => pad.l + ((x - x0) / (x1 - x0)) * pw;
     const Y = (y) => pad.t + ph - ((y - y0) / (y1 - y0)) * ph;
     // grid and y labels
@@ -69,10 +69,10 @@
       g.fillText(opts.percent ? (v * 100).toFixed(0) + '%' : fmt(v, 3), pad.l - 6, yy);
     }
     // x labels: wall-clock time
-    g.textAlign = 'center';
     g.textBaseline = 'top';
     for (let i = 0; i <= 3; i++) {
       const v = x0 + ((x1 - x0) * i) / 3;
+      g.textAlign = i === 0 ? 'left' : i === 3 ? 'right' : 'center';  // keep the ends inside
       const d = new Date(v);
       g.fillText(d.toTimeString().slice(0, 8), X(v), pad.t + ph + 7);
     }

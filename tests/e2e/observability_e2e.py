@@ -87,7 +87,7 @@ def check_dashboard(prom):
 def check_page(base, work, artifacts):
     shot = os.path.join(artifacts, "status-page.png")
     profile = f"{work}/chromium-profile"
-    common = CHROMIUM_FLAGS + [f"--user-data-dir={profile}", "--window-size=1400,1300",
+    common = CHROMIUM_FLAGS + [f"--user-data-dir={profile}", "--window-size=1400,1080",
                                "--virtual-time-budget=8000", "--enable-logging=stderr", "--v=0"]
     dom = subprocess.run(["chromium", *common, "--dump-dom", base + "/"], capture_output=True, text=True, timeout=120)
     html = dom.stdout
