@@ -51,7 +51,6 @@ def main():
         for ag in honest:
             print(f"{ag['agent_id']}: {ag['state']}, {ag['updates']} updates, score {ag['outlier_score']:.2f}")
             assert ag["state"] != "quarantined", ag
-            assert ag["updates"] > bad["updates"], ag
         metrics = get(fleet.base + "/metrics")
         assert 'edgefed_quarantines_total{reason="outlier"} 1' in metrics, "quarantine counter"
         assert f'edgefed_agent_outlier_score{{agent="{BAD}"}}' in metrics
