@@ -16,9 +16,9 @@ from e2e_support import Fleet, get, wait_for, workdir  # noqa: E402
 
 AGENTS = 5
 BAD = "agent-002"
-QUARANTINE_AFTER = 3
+QUARANTINE_AFTER = 2
 # The window needs 8 fleet updates before it scores (about 2 updates of the
-# bad agent), then 3 outlier updates in a row: allow some slack for noise.
+# bad agent), then 2 outlier updates in a row: allow some slack for noise.
 MAX_BAD_UPDATES = 12
 
 
@@ -26,7 +26,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sim", required=True)
     ap.add_argument("--mode", default="noise")
-    ap.add_argument("--duration", type=int, default=60)
+    ap.add_argument("--duration", type=int, default=90)
     a = ap.parse_args()
     work = workdir("outlier")
     print("work dir", work)
