@@ -6,14 +6,21 @@
 # tests/fuzz/crashes/<target>/ (add them to corpus/<target>/ once fixed, as
 # regression seeds).
 #   usage: tests/fuzz/run.sh [SECONDS]
-#   env:   EDGEFED_FUZZ_BUILD (default build-fuzz), CXX (default clang++)
+#   env:   EDGEFED_FUZZ_BUILD (default build-fuzz), CXX (default clang++),
+#          EDGEFED_FUZZ_TARGETS (space-separated subset; default all)
 set -euo pipefail
 
 secs=${1:-60}
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 build=${EDGEFED_FUZZ_BUILD:-$top/build-fuzz}
-targets=(fuzz_safetensors fuzz_update_decode)
+all_targets=(fuzz_safetensors fuzz_update_decode fuzz_json_bodies fuzz_http_request fuzz_idx_reader fuzz_csv_reader)
+read -r -a targets <<<"${EDGEFED_FUZZ_TARGETS:-${all_targets[*]}}"
+# A dictionary per target: <target>.dict, else the safetensors one for the codecs.
+dict_for() {
+  if [ -f "$here/$1.dict" ]; then echo "-dict=$here/$1.dict"
+  elif [ "$1" = fuzz_safetensors ] || [ "$1" = fuzz_update_decode ]; then echo "-dict=$here/safetensors.dict"; fi
+}
 
 # Builds are serialised when several people share the checkout (DEVELOPING.md).
 locked() {
@@ -37,7 +44,7 @@ for t in "${targets[@]}"; do
   # read only. -max_len covers every seed; -rss_limit_mb and -timeout turn
   # unbounded memory or time into failures.
   "$build/tests/fuzz/$t" "$work" "$here/corpus/$t" \
-    -dict="$here/safetensors.dict" -max_total_time="$secs" -max_len=65536 \
+    $(dict_for "$t") -max_total_time="$secs" -max_len=65536 \
     -rss_limit_mb=2048 -malloc_limit_mb=512 -timeout=10 -print_final_stats=1 \
     -artifact_prefix="$crashes/" >"$log" 2>&1 || rc=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
