@@ -15,7 +15,7 @@ void declare_observability_options(Options& o) {
       .add("eval-samples", "0", "evaluate on the first N held-out samples (0 = all)")
       .add("outlier-threshold", std::to_string(d.threshold), "robust z-score above which an update is an outlier")
       .add("outlier-window", std::to_string(d.window), "recent fleet updates the outlier median/MAD use")
-      .add("quarantine-after", "0", "quarantine an agent after N consecutive outlier updates (0 = never)")
+      .add("quarantine-after", "0", "quarantine an agent with N outlier updates among its last 2N (0 = never)")
       .add("outlier-top-n", std::to_string(d.top_n), "agents exported in edgefed_agent_outlier_score (top by score)")
       .add_bool("outlier-per-agent-metrics", false, "export every agent's outlier score (one series per agent)")
       .add_bool("status-on-metrics-port", false, "also serve the status page and /v1/status on --metrics-listen");

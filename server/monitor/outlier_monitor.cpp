@@ -69,12 +69,12 @@ OutlierVerdict OutlierMonitor::observe(const std::string& agent, std::span<const
   }
   if (v.outlier && outlier_updates_) outlier_updates_->Increment();
   if (v.quarantine) {
-    log::warn("agent_quarantined").kv("agent", agent).kv("score", v.score).kv("consecutive", v.consecutive)
+    log::warn("agent_quarantined").kv("agent", agent).kv("score", v.score).kv("recent_outliers", v.consecutive)
         .kv("reason", "outlier");
     if (quarantines_) quarantines_->Increment();
-    if (quarantine_) quarantine_(agent, "outlier: " + std::to_string(v.consecutive) + " consecutive outlier updates");
+    if (quarantine_) quarantine_(agent, "outlier: " + std::to_string(v.consecutive) + " recent outlier updates");
   } else if (v.outlier) {
-    log::info("outlier_update").kv("agent", agent).kv("score", v.score).kv("consecutive", v.consecutive);
+    log::info("outlier_update").kv("agent", agent).kv("score", v.score).kv("recent_outliers", v.consecutive);
   }
   return v;
 }
@@ -95,11 +95,15 @@ OutlierVerdict OutlierMonitor::score_locked(const std::string& agent, double log
   AgentState& a = agents_[agent];
   a.score = v.score;
   v.outlier = a.outlier = v.score > options_.threshold;
-  a.consecutive = v.outlier ? a.consecutive + 1 : 0;
+  const size_t memory = static_cast<size_t>(std::max<int64_t>(2 * options_.quarantine_after, 1));
+  a.recent.push_back(v.outlier);
+  while (a.recent.size() > memory) a.recent.pop_front();
+  a.consecutive = std::count(a.recent.begin(), a.recent.end(), true);
   v.consecutive = a.consecutive;
   if (options_.quarantine_after > 0 && a.consecutive >= options_.quarantine_after) {
     v.quarantine = true;
-    a.consecutive = 0;  // a released agent starts afresh
+    a.recent.clear();  // a released agent starts afresh
+    a.consecutive = 0;
   }
   return v;
 }

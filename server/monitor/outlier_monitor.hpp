@@ -9,8 +9,10 @@
 //   z_norm = |log n - median| / (1.4826 MAD),  z_cos = (median - cos) / (1.4826 MAD)
 // (only a cosine BELOW the fleet's counts: pulling harder in the common
 // direction is not suspicious). score = max(z_norm, z_cos); an update with
-// score > threshold is an outlier update. An agent whose last
-// quarantine_after updates were all outliers is quarantined (if enabled):
+// score > threshold is an outlier update. An agent with at least
+// quarantine_after outlier updates among its last 2 x quarantine_after
+// (one honest-looking update in between does not reset a sick node, one
+// spike does not condemn a healthy one) is quarantined (if enabled):
 // log event "agent_quarantined" and edgefed_quarantines_total.
 //
 // Metrics: edgefed_outlier_updates_total, edgefed_quarantines_total{reason},
@@ -26,6 +28,7 @@
 #include <prometheus/collectable.h>
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -58,7 +61,7 @@ struct OutlierOptions {
 struct OutlierVerdict {
   double score = 0;
   bool outlier = false;
-  int64_t consecutive = 0;  // outlier updates in a row, this one included
+  int64_t consecutive = 0;  // outlier updates among the agent's recent ones (2 x quarantine_after)
   bool quarantine = false;  // the caller should quarantine the agent now
 };
 
@@ -80,6 +83,7 @@ class OutlierMonitor : public prometheus::Collectable {
   struct AgentState {
     double score = 0;
     int64_t consecutive = 0;
+    std::deque<bool> recent;  // outlier flags of the last 2 x quarantine_after updates
     bool outlier = false;
   };
   OutlierVerdict score_locked(const std::string& agent, double log_norm, std::optional<double> cosine);
