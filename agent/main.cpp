@@ -64,6 +64,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   log::set_global_field("agent", config.agent_id);
+  if (config.attack.kind != agent::Attack::Kind::kNone)
+    log::warn("attack_test_seam").kv("attack", agent::to_string(config.attack));
 
   sigset_t set;
   sigemptyset(&set);

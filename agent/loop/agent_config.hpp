@@ -15,6 +15,7 @@
 #include "agent/loop/forwarder.hpp"
 #include "agent/loop/round_trainer.hpp"
 #include "agent/outbox/outbox_types.hpp"
+#include "agent/trainer/attack.hpp"
 
 namespace edgefed::agent {
 
@@ -42,6 +43,7 @@ struct AgentConfig {
   int model_wait_s = 5;             // sync mode: long-poll for the next version
   uint64_t seed = 0;                // training data order; 0 = from the agent id
   std::string health_file;          // touched every iteration ("" = none)
+  Attack attack;                    // test seam: hostile updates (agent/trainer/attack.hpp)
   int64_t once_timeout_ms = 120000; // run_once(): give up forwarding after this
 };
 

@@ -65,7 +65,10 @@ Options make_agent_options() {
       .add("accumulation-steps", "1", "micro-batches per optimizer step (bounds memory)")
       .add("seed", "0", "training data order seed (0: derived from the agent id)")
       .add("health-file", "", "file touched every loop iteration, for liveness probes")
-      .add("once-timeout-ms", "120000", "--once: give up after this long");
+      .add("once-timeout-ms", "120000", "--once: give up after this long")
+      .add("attack", "none",
+           "test seam: send hostile updates (for testing robust aggregation): none, sign-flip, "
+           "scale:FACTOR, noise (Gaussian, stddev 0.5) or noise:STDDEV");
   return o;
 }
 
@@ -123,6 +126,9 @@ AgentConfig agent_config_from(const Options& o, const char* const* env) {
   c.seed = static_cast<uint64_t>(positive(o, "seed", 0));
   c.health_file = o.get("health-file");
   c.once_timeout_ms = positive(o, "once-timeout-ms");
+  auto attack = parse_attack(o.get("attack"));
+  if (!attack) throw ConfigError("--" + attack.status().message());
+  c.attack = *attack;
   return c;
 }
 

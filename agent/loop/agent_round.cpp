@@ -54,6 +54,7 @@ Status AgentLoop::train_round() {
   }
   enc.topk_fraction = task.topk_fraction;
   RoundResult& r = *result;
+  if (config_.attack.kind != Attack::Kind::kNone) apply_attack(config_.attack, r.delta, seed);
   auto update_id = outbox_->add_update(
       config_.agent_id, base, clock_->unix_ms(), [&](const std::string& uid) {
         UpdateMetadata meta;

@@ -59,6 +59,13 @@ TEST_CASE("agent options: flags, environment, agent id from the certificate CN",
   CHECK(c.agent_id == "explicit-1");
   CHECK(c.link.backoff.max_ms == 9000);
   CHECK_FALSE(c.outbox_full_sync);
+  CHECK(c.attack.kind == Attack::Kind::kNone);  // the test seam is off by default
+  CHECK(parse(base, {"EDGEFED_ATTACK=scale:10"}).attack.kind == Attack::Kind::kScale);
+  args = base;
+  args.insert(args.end(), {"--attack", "sign-flip"});
+  CHECK(parse(args).attack.kind == Attack::Kind::kSignFlip);
+  args.back() = "scale:ten";
+  CHECK_THROWS_AS(parse(args), ConfigError);
 
   args = base;
   args[5] = dir.file("nocn.pem");
