@@ -75,7 +75,7 @@ TEST_CASE("connections beyond --max-connections are closed", "[integration][serv
   CHECK(server.terminate() == 0);
 }
 
-TEST_CASE("--metrics-listen serves /metrics over plain HTTP and nothing else", "[integration][server]") {
+TEST_CASE("the metrics listener (--metrics-listen) serves /metrics over plain HTTP and nothing else", "[integration][server]") {
   ScratchDir dir("edgefed-tr");
   ServerProcess server(fleet_pki(), dir.file("state"), {"--model-init", "mlp:16-8-4", "--metrics-listen", "127.0.0.1:0"});
   server.start();

@@ -53,8 +53,12 @@ TEST_CASE("a 12-agent fleet learns through a fleet outage and a server crash, lo
   const std::string summary = (dir / "summary.json").string();
   const int rc = run_with_deadline(
       {EDGEFED_SIM_BIN, "--agents=12", "--work-dir=" + dir.string(), "--json-summary=" + summary,
-       "--duration=45", "--fleet-outages=8:6", "--server-restarts=22", "--outage-interval=30",
-       "--outage-duration=4", "--drain-timeout=120", "--eval-interval=3", "--seed=7"},
+       // Goal-based, not time-based: under ASan on a loaded 2-core machine a
+       // version takes several times longer than in a release build, so the
+       // run trains until 0.72 (after the scripted crash) or 240 s.
+       "--duration=240", "--target-accuracy=0.72", "--fleet-outages=8:6", "--server-restarts=22",
+       "--outage-interval=30", "--outage-duration=4", "--drain-timeout=120", "--eval-interval=3",
+       "--seed=7"},
       (dir / "sim.log").string(), 600);
   INFO("edgefed-sim log: " << (dir / "sim.log").string());
   REQUIRE(rc == 0);
@@ -62,7 +66,7 @@ TEST_CASE("a 12-agent fleet learns through a fleet outage and a server crash, lo
   REQUIRE(in.good());
   const auto j = nlohmann::json::parse(in);
 
-  // Learning: Fashion-MNIST, non-IID (dirichlet 0.5), 45 s of a small fleet.
+  // Learning: Fashion-MNIST, non-IID (dirichlet 0.5), a small fleet.
   CHECK(j["best_accuracy"].get<double>() >= 0.70);
   CHECK(j["final_accuracy"].get<double>() >= 0.60);
   CHECK(j["versions"].get<int64_t>() >= 10);
