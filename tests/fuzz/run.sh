@@ -31,33 +31,48 @@ locked cmake -S "$top" -B "$build" -DCMAKE_CXX_COMPILER="${CXX:-clang++}" -DCMAK
   -DEDGEFED_TESTS=OFF -DEDGEFED_BENCHMARKS=OFF -DEDGEFED_SANITIZE=OFF -DEDGEFED_FUZZ=ON >/dev/null
 locked cmake --build "$build" -j2 --target "${targets[@]}"
 
-status=0
-summary=()
-for t in "${targets[@]}"; do
-  work="$here/corpus-work/$t"    # grows while fuzzing; not committed
-  crashes="$here/crashes/$t"
+# One fuzzer per core at a time (EDGEFED_FUZZ_JOBS, default: the core count):
+# each target still gets SECONDS of its own, the wall time is divided.
+jobs=${EDGEFED_FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}
+
+fuzz_one() {  # TARGET; writes $build/$t.log and $build/$t.rc
+  local t=$1 work="$here/corpus-work/$1" crashes="$here/crashes/$1" rc=0
   mkdir -p "$work" "$crashes"
-  log="$build/$t.log"
-  echo "== $t: ${secs}s"
-  rc=0
   # New inputs go to the first corpus dir (work); the committed seeds are
   # read only. -max_len covers every seed; -rss_limit_mb and -timeout turn
   # unbounded memory or time into failures.
   "$build/tests/fuzz/$t" "$work" "$here/corpus/$t" \
     $(dict_for "$t") -max_total_time="$secs" -max_len=65536 \
     -rss_limit_mb=2048 -malloc_limit_mb=512 -timeout=10 -print_final_stats=1 \
-    -artifact_prefix="$crashes/" >"$log" 2>&1 || rc=$?
+    -artifact_prefix="$crashes/" >"$build/$t.log" 2>&1 || rc=$?
+  echo "$rc" >"$build/$t.rc"
+}
+
+running=0
+for t in "${targets[@]}"; do
+  echo "== $t: ${secs}s"
+  fuzz_one "$t" &
+  running=$((running + 1))
+  if [ "$running" -ge "$jobs" ]; then wait -n || true; running=$((running - 1)); fi
+done
+wait
+
+status=0
+summary=()
+for t in "${targets[@]}"; do
+  log="$build/$t.log"
+  rc=$(cat "$build/$t.rc" 2>/dev/null || echo 1)
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
   if [ "$rc" -ne 0 ]; then
     status=1
-    echo "!! $t failed (exit $rc); log: $log; inputs kept in $crashes/"
+    echo "!! $t failed (exit $rc); log: $log; inputs kept in $here/crashes/$t/"
     grep -E "ERROR|oracle failed|SUMMARY" "$log" | head -5 || true
   fi
   summary+=("$(printf '%-20s %12s exec/s %14s execs  %s' "$t" "${rate:-?}" "${execs:-?}" \
     "$([ "$rc" -eq 0 ] && echo clean || echo FAILED)")")
 done
 
-echo "== fuzz summary (${secs}s per target)"
+echo "== fuzz summary (${secs}s per target, $jobs at a time)"
 printf '%s\n' "${summary[@]}"
 exit "$status"

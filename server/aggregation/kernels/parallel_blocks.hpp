@@ -27,8 +27,9 @@ void parallel_parts(size_t n, size_t align, int threads, Fn&& fn) {
   std::vector<std::thread> pool;
   pool.reserve(parts - 1);
   for (size_t p = 1; p < parts; ++p) {
-    const auto [b, e] = range(p);
-    pool.emplace_back([&fn, p, b, e] { fn(p, b, e); });
+    // Not a structured binding: clang (the fuzz build) cannot capture those.
+    const std::pair<size_t, size_t> r = range(p);
+    pool.emplace_back([&fn, p, r] { fn(p, r.first, r.second); });
   }
   const auto [b, e] = range(0);
   fn(size_t{0}, b, e);
