@@ -1,8 +1,9 @@
-// Applies a merged delta to the global model (Reddi et al., "Adaptive
-// Federated Optimization"): params <- params + step(merged delta). Plain SGD
-// with a server learning rate now; FedAvgM/FedAdagrad/FedAdam/FedYogi (issue
-// 5) keep state, which the engine stores with each version (state()/restore())
-// so a restart resumes them exactly.
+// Applies a merged delta to the global model (Reddi et al. 2021, "Adaptive
+// Federated Optimization", Algorithm 2): params <- params + step(delta), the
+// merged delta acting as the pseudo-gradient. SGD keeps no state; FedAvgM,
+// FedAdagrad, FedAdam and FedYogi keep per-parameter moments, which the
+// engine stores with each version (state()/restore()) so a restart resumes
+// them exactly. adaptive_optimizer.hpp has the formulas.
 // Not thread-safe: owned by the engine's writer thread.
 #pragma once
 
@@ -20,9 +21,11 @@ class ServerOptimizer {
   virtual ~ServerOptimizer() = default;
   // REQUIRES: params.size() == delta.size().
   virtual void apply(std::span<float> params, std::span<const float> delta) = 0;
-  // Opaque state to checkpoint with the version ("" for stateless ones).
+  // Opaque state to checkpoint with the version ("" for stateless ones and
+  // before the first apply()).
   virtual std::string state() const = 0;
-  // Restores state() output; kInvalidArgument if it does not fit.
+  // Restores state() output ("" = fresh); kInvalidArgument if it does not
+  // fit (another optimizer's state, corrupt bytes), leaving a fresh state.
   virtual Status restore(std::string_view state) = 0;
   // Forget the state (new layout, rollback).
   virtual void reset() = 0;
@@ -44,7 +47,19 @@ class SgdServerOptimizer final : public ServerOptimizer {
   double lr_;
 };
 
-// "sgd"; kInvalidArgument for unknown names or lr <= 0.
+struct ServerOptimizerOptions {
+  // "sgd" | "fedavgm" | "fedadagrad" | "fedadam" | "fedyogi".
+  std::string name = "sgd";
+  double lr = 1.0;         // > 0
+  double momentum = 0.9;   // fedavgm, [0, 1)
+  double beta1 = 0.9;      // adaptive first moment, [0, 1)
+  double beta2 = 0.99;     // fedadam / fedyogi second moment, [0, 1)
+  double tau = 1e-3;       // adaptivity (> 0): step = lr m / (sqrt(v) + tau)
+};
+
+// kInvalidArgument for unknown names or parameters out of range.
+Result<std::unique_ptr<ServerOptimizer>> make_server_optimizer(const ServerOptimizerOptions& options);
+// SGD shorthand kept for callers that only know a name and a rate.
 Result<std::unique_ptr<ServerOptimizer>> make_server_optimizer(const std::string& name, double lr);
 
 }  // namespace edgefed::server
