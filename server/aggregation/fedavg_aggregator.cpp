@@ -4,7 +4,7 @@ namespace edgefed::server {
 
 void FedAvgAggregator::add(const Contribution& c) { acc_.add(c.delta, c.weight, c.train_loss); }
 
-Result<Aggregate> FedAvgAggregator::finish() const {
+Result<Aggregate> FedAvgAggregator::finish(int64_t) {
   if (acc_.count() == 0) return Result<Aggregate>(Code::kUnprocessable, "no updates to merge");
   Aggregate a;
   a.delta = acc_.mean();
@@ -13,11 +13,6 @@ Result<Aggregate> FedAvgAggregator::finish() const {
   a.weighted_loss = acc_.weighted_loss();
   a.gradient_variance = acc_.gradient_variance();
   return a;
-}
-
-Result<std::unique_ptr<Aggregator>> make_aggregator(const std::string& name, size_t dim) {
-  if (name == "fedavg") return std::unique_ptr<Aggregator>(std::make_unique<FedAvgAggregator>(dim));
-  return Result<std::unique_ptr<Aggregator>>(Code::kInvalidArgument, "unknown aggregator '" + name + "'");
 }
 
 }  // namespace edgefed::server

@@ -16,7 +16,7 @@ class FedAvgAggregator final : public Aggregator {
   void add(const Contribution& c) override;
   int64_t count() const override { return acc_.count(); }
   size_t dim() const override { return acc_.dim(); }
-  Result<Aggregate> finish() const override;
+  Result<Aggregate> finish(int64_t round) override;
   void reset(size_t dim) override { acc_.reset(dim); }
   size_t memory_bytes() const override { return acc_.dim() * sizeof(double); }
   std::string_view name() const override { return "fedavg"; }

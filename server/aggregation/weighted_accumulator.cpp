@@ -2,18 +2,12 @@
 
 #include <algorithm>
 
+#include "server/aggregation/kernels/aggregation_kernels.hpp"
+
 namespace edgefed::server {
 
 double WeightedAccumulator::add(std::span<const float> delta, double weight, double train_loss) {
-  double norm2 = 0.0;
-  double* sum = sum_.data();
-  const float* d = delta.data();
-  const size_t n = sum_.size();
-  for (size_t i = 0; i < n; ++i) {
-    const double x = d[i];
-    sum[i] += weight * x;
-    norm2 += x * x;
-  }
+  const double norm2 = kernels::accumulate_with_norm(sum_, delta, weight);
   total_weight_ += weight;
   weighted_norm2_ += weight * norm2;
   weighted_loss_ += weight * train_loss;

@@ -125,7 +125,7 @@ Result<bool> VersionKeeper::merge_if_due() {
 
 Status VersionKeeper::merge() {
   const auto t0 = std::chrono::steady_clock::now();
-  auto agg = aggregator_->finish();
+  auto agg = aggregator_->finish(record_.version + 1);
   if (!agg.is_ok()) return agg.status();
   Model next = model_;
   optimizer_->apply(next.params, agg->delta);

@@ -13,7 +13,7 @@ TEST_CASE("fedavg normalises by total weight, not by update count", "[unit][aggr
   const std::vector<float> a{10}, b{0};
   agg.add({a, 100, 0.0});
   agg.add({b, 900, 0.0});
-  auto r = agg.finish();
+  auto r = agg.finish(1);
   REQUIRE(r.is_ok());
   CHECK(r->delta == std::vector<float>{1.0f});  // not 5 (the unweighted mean)
   CHECK(r->count == 2);
@@ -22,10 +22,11 @@ TEST_CASE("fedavg normalises by total weight, not by update count", "[unit][aggr
 
 TEST_CASE("fedavg with nothing added refuses to finish", "[unit][aggregation]") {
   FedAvgAggregator agg(4);
-  CHECK(agg.finish().status().code() == edgefed::Code::kUnprocessable);
+  CHECK(agg.finish(1).status().code() == edgefed::Code::kUnprocessable);
   CHECK(agg.memory_bytes() == 4 * sizeof(double));
   CHECK(make_aggregator("fedavg", 4).is_ok());
-  CHECK(!make_aggregator("median", 4).is_ok());
+  CHECK(make_aggregator("median", 4).is_ok());
+  CHECK(!make_aggregator("mean", 4).is_ok());
 }
 
 TEST_CASE("sgd server optimizer applies lr x merged delta", "[unit][aggregation]") {
