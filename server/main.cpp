@@ -18,6 +18,7 @@
 #include "edgefed/model_layout.hpp"
 #include "edgefed/options.hpp"
 #include "edgefed/tls.hpp"
+#include "server/engine/aggregation_flags.hpp"
 #include "server/engine/engine.hpp"
 #include "server/http/server.hpp"
 #include "server/http/server_config.hpp"
@@ -41,6 +42,9 @@ void validate(const srv::ServerConfig& c) {
     throw ConfigError("--tls-cert and --tls-key are required");
   if (c.http.tls.client_ca_file.empty()) throw ConfigError("--client-ca is required (agents use mTLS)");
   edgefed::check_key_permissions(c.http.tls.key_file);
+  // The engine's own checks (ranges, strategy combinations), so that
+  // --check-config refuses what Engine::open would.
+  if (auto st = srv::validate(c.engine); !st.is_ok()) throw ConfigError(st.message());
   (void)edgefed::make_server_context(c.http.tls);  // reads and checks every PEM file
   std::error_code ec;
   const std::filesystem::path dir(c.engine.state_dir);
@@ -102,6 +106,7 @@ int main(int argc, char** argv) {
                            "The edgefed aggregator: serves the global model over HTTPS (TLS 1.3, mTLS), accepts "
                            "model updates and merges them (sync FedAvg rounds or async FedBuff).");
   srv::declare_server_options(options);
+  srv::declare_aggregation_options(options);
   srv::declare_observability_options(options);
   srv::ServerConfig config;
   srv::ObservabilityConfig observability;
@@ -113,6 +118,7 @@ int main(int argc, char** argv) {
     }
     edgefed::log::set_level(edgefed::log::parse_level(options.get("log-level")));
     config = srv::read_server_options(options);
+    srv::read_aggregation_options(options, config.engine);
     observability = srv::read_observability_options(options);
   } catch (const std::exception& e) {
     std::cerr << "edgefed-server: " << e.what() << "\n";

@@ -53,6 +53,10 @@ Result<std::unique_ptr<Fleet>> Fleet::create(FleetOptions options,
     // (measured: final accuracy 0.40 after a best of 0.83 without this cap).
     cfg.offline_updates_per_version = 1;
     cfg.seed = options.seed * 1000003ULL + static_cast<uint64_t>(i) + 1;
+    if (auto a = options.attacks.find(i); a != options.attacks.end()) {
+      cfg.attack = a->second;
+      log::info("sim_hostile_agent").kv("agent", id).kv("attack", agent::to_string(a->second));
+    }
     std::error_code ec;
     std::filesystem::create_directories(cfg.state_dir, ec);
 

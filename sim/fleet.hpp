@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -31,6 +32,7 @@ struct FleetOptions {
   std::string partition = "dirichlet:0.5";
   std::set<int> corrupt_agents;       // these agents train on corrupted data
   std::string corrupt_mode = "labels";  // labels | noise
+  std::map<int, agent::Attack> attacks;  // test seam: these agents send hostile updates
   uint64_t seed = 1;
   std::vector<DeviceClass> devices;  // one per agent
   const OutagePlan* outages = nullptr;  // may be null; must outlive the fleet

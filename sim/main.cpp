@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "edgefed/log.hpp"
+#include "attack_mix.hpp"
 #include "edgefed/options.hpp"
 #include "simulation.hpp"
 
@@ -46,11 +47,16 @@ edgefed::Options make_options() {
       .add("partition", d.partition, "how the training set is split: iid, dirichlet:ALPHA or shards:K")
       .add("corrupt-agents", "", "test seam: agent indices (e.g. '0,3') that train on corrupted data")
       .add("corrupt-mode", d.corrupt_mode, "how --corrupt-agents' data is corrupted: labels (random) or noise")
+      .add("attack-agents", "", "test seam: agent indices (e.g. '0,3' or '0-3') that send hostile updates")
+      .add("attack-mode", d.attack_mode,
+           "what --attack-agents send: sign-flip, scale:FACTOR, noise[:STDDEV] (agent --attack), or mixed "
+           "(sign-flip, scale:10, noise in turn)")
       .add("seed", std::to_string(d.seed), "seed of the partition, devices, outages and training")
       .add("device-mix", d.device_mix, "device classes NAME:SHARE:SLOWDOWN, comma-separated")
       .add("encoding", d.encoding, "update encoding the agents are told to use: f32, f16, int8, topk")
       .add("duration", "240", "seconds of training before the drain")
       .add("target-accuracy", "0", "stop training once the global model reaches this test accuracy (0 = run the full duration)")
+      .add("versions", "0", "stop training once the global model reaches this version and report its accuracy (0 = no limit)")
       .add_bool("keep-running", false, "keep training after the duration until interrupted")
       .add("eval-interval", "2", "evaluate the global model at most every this many seconds")
       .add("outage-interval", "90", "mean seconds between one agent's random link outages (0 = none)")
@@ -92,6 +98,14 @@ edgefed::sim::SimConfig config_from(const edgefed::Options& o) {
   c.corrupt_mode = o.get("corrupt-mode");
   if (c.corrupt_mode != "labels" && c.corrupt_mode != "noise")
     throw edgefed::ConfigError("--corrupt-mode must be labels or noise");
+  auto hostile = edgefed::sim::parse_agent_indices(o.get("attack-agents"), c.agents);
+  if (!hostile) throw edgefed::ConfigError("--attack-agents: " + hostile.status().message());
+  c.attack_mode = o.get("attack-mode");
+  auto attacks = edgefed::sim::assign_attacks(*hostile, c.attack_mode);
+  if (!attacks) throw edgefed::ConfigError(attacks.status().message());
+  c.attacks = *attacks;
+  c.stop_version = o.get_int("versions");
+  if (c.stop_version < 0) throw edgefed::ConfigError("--versions must be >= 0");
   c.seed = static_cast<uint64_t>(o.get_int("seed"));
   c.device_mix = o.get("device-mix");
   c.encoding = o.get("encoding");

@@ -3,9 +3,12 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
+
+#include "agent/trainer/attack.hpp"
 
 namespace edgefed::sim {
 
@@ -24,11 +27,18 @@ struct SimConfig {
   // (labels | noise); see agent/data/corrupt.hpp.
   std::set<int> corrupt_agents;
   std::string corrupt_mode = "labels";
+  // Test seam: agent index -> the hostile updates it sends (attack_mix.hpp).
+  std::map<int, agent::Attack> attacks;
+  std::string attack_mode = "mixed";
   uint64_t seed = 1;
   std::string device_mix = "celeron:0.3:4,i3:0.3:2,i5:0.3:1,i7:0.1:0.7";  // name:share:slowdown
   std::string encoding = "f32";             // update encoding the agents use
   double duration_s = 240;                  // training time limit (then drain)
   double target_accuracy = 0;               // stop early once reached (0 = never)
+  // Stop training once the global model reaches this version (0 = never),
+  // and report the accuracy of exactly that version, so runs compare after
+  // the same number of versions.
+  int64_t stop_version = 0;
   bool keep_running = false;                // keep training after the summary until SIGINT
   double eval_interval_s = 2;               // evaluate the global model at most this often
   // Faults. Random per-agent outages: mean seconds between outages (0 = off)

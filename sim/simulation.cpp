@@ -11,6 +11,7 @@
 #include "fleet.hpp"
 #include "progress.hpp"
 #include "server_process.hpp"
+#include "version_eval.hpp"
 
 namespace edgefed::sim {
 namespace fs = std::filesystem;
@@ -121,6 +122,7 @@ Result<RunSummary> run_simulation(const SimConfig& c, const std::atomic<bool>& i
   fo.partition = c.partition;
   fo.corrupt_agents = c.corrupt_agents;
   fo.corrupt_mode = c.corrupt_mode;
+  fo.attacks = c.attacks;
   fo.seed = c.seed;
   fo.devices = assign_devices(*devices, c.agents, c.seed);
   // The agents can only be slowed down, not sped up: the fastest class runs
@@ -165,7 +167,13 @@ Result<RunSummary> run_simulation(const SimConfig& c, const std::atomic<bool>& i
     }
     tick("train");
     const auto latest = evaluator.latest();
-    if (c.target_accuracy > 0 && latest && latest->accuracy >= c.target_accuracy && !c.keep_running) break;
+    // Stop early only once every scripted server crash has happened, so a
+    // fast run still exercises the faults it was asked for.
+    const bool faults_done = next_restart >= plan->server_restarts().size();
+    if (c.target_accuracy > 0 && latest && latest->accuracy >= c.target_accuracy && faults_done &&
+        !c.keep_running)
+      break;
+    if (c.stop_version > 0 && evaluator.counters().version >= c.stop_version && !c.keep_running) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
   // Drain phase: no more faults, no more training; every outbox empties.
@@ -207,6 +215,19 @@ Result<RunSummary> run_simulation(const SimConfig& c, const std::atomic<bool>& i
     else summary.audit_error = audit.status().to_string();
   } else {
     summary.audit_error = "the server is not ours (--server): its records were not read";
+  }
+  if (c.stop_version > 0) {
+    summary.stop_version = c.stop_version;
+    auto at = server ? evaluate_checkpoint(c.work_dir + "/server/edgefed.sqlite", c.stop_version, test_set)
+                     : Result<VersionAccuracy>(Code::kNotFound, "the server is not ours (--server)");
+    if (at) {
+      summary.at_version = *at;
+    } else {
+      // Without the checkpoint, the evaluator may still have seen that version.
+      for (const auto& p : summary.curve)
+        if (p.version == c.stop_version) summary.at_version = VersionAccuracy{p.version, p.accuracy, p.loss};
+      if (!summary.at_version) summary.at_version_error = at.status().to_string();
+    }
   }
   summary.seconds = since(t0);
   finish_summary(summary);

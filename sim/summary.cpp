@@ -44,6 +44,12 @@ nlohmann::json to_json(const RunSummary& s) {
   j["best_version"] = s.best_version;
   j["moving_average_accuracy"] = s.moving_average_accuracy;
   j["versions"] = s.versions;
+  if (s.stop_version > 0) {
+    j["stop_version"] = s.stop_version;
+    j["accuracy_at_version"] = s.at_version ? json(s.at_version->accuracy) : json();
+    j["loss_at_version"] = s.at_version ? json(s.at_version->loss) : json();
+    if (!s.at_version) j["at_version_error"] = s.at_version_error;
+  }
   j["updates_merged"] = s.updates_merged;
   j["updates_accepted"] = s.updates_accepted;
   j["records_forwarded"] = s.records_forwarded;
@@ -92,6 +98,15 @@ std::string to_text(const RunSummary& s) {
                 s.final_accuracy, s.best_accuracy, static_cast<long long>(s.best_version),
                 s.moving_average_accuracy, s.final_loss);
   o << buf;
+  if (s.stop_version > 0) {
+    if (s.at_version)
+      std::snprintf(buf, sizeof buf, "  at version %lld: accuracy %.4f, loss %.4f\n",
+                    static_cast<long long>(s.stop_version), s.at_version->accuracy, s.at_version->loss);
+    else
+      std::snprintf(buf, sizeof buf, "  at version %lld: not measured (%s)\n", static_cast<long long>(s.stop_version),
+                    s.at_version_error.c_str());
+    o << buf;
+  }
   for (const auto& m : s.milestones) {
     if (m.seconds)
       std::snprintf(buf, sizeof buf, "  reached %.2f after %.1f s at version %lld\n", m.accuracy, *m.seconds,

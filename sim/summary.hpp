@@ -11,6 +11,7 @@
 
 #include "evaluator.hpp"
 #include "ledger_audit.hpp"
+#include "version_eval.hpp"
 
 namespace edgefed::sim {
 
@@ -32,6 +33,9 @@ struct RunSummary {
   double moving_average_accuracy = 0; // mean of the last 5 evaluations
   std::vector<Milestone> milestones;  // 0.80, 0.85
   int64_t versions = 0;
+  int64_t stop_version = 0;           // --versions N (0 = not asked)
+  std::optional<VersionAccuracy> at_version;  // test accuracy of exactly version N
+  std::string at_version_error;       // why it is missing
   int64_t updates_merged = 0;
   int64_t updates_accepted = 0;
   int64_t records_forwarded = 0;      // updates + telemetry the server acked

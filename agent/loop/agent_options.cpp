@@ -68,7 +68,7 @@ Options make_agent_options() {
       .add("once-timeout-ms", "120000", "--once: give up after this long")
       .add("attack", "none",
            "test seam: send hostile updates (for testing robust aggregation): none, sign-flip, "
-           "scale:FACTOR, noise (Gaussian, stddev 0.5) or noise:STDDEV");
+           "scale:FACTOR, noise (Gaussian, stddev 10) or noise:STDDEV");
   return o;
 }
 

@@ -22,10 +22,13 @@ struct Attack {
   double value = 0;  // scale factor or noise stddev
 };
 
-// A fixed scale rather than one relative to the honest update: the model's
-// weights start near 0.05, so noise of 0.5 per coordinate from one agent in
-// twenty moves every weight by about half its size per version.
-inline constexpr double kDefaultNoiseStddev = 0.5;
+// A fixed scale, large against the model (weights start near 0.05, an
+// honest update is about 0.006 per coordinate): the "Gaussian" Byzantine
+// attack of the robust-aggregation literature (Blanchard et al. 2017 use
+// stddev 200). Measured with 20 agents on Fashion-MNIST, sync FedAvg, one
+// noise agent among four hostile ones: stddev 0.5 cost 3 accuracy points
+// after 5 versions, 2 cost 19, 10 cost 47.
+inline constexpr double kDefaultNoiseStddev = 10.0;
 
 // "none", "sign-flip", "scale:F" (finite F), "noise" or "noise:S" (S > 0).
 Result<Attack> parse_attack(const std::string& text);

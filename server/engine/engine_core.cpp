@@ -36,7 +36,10 @@ Result<std::unique_ptr<EngineCore>> EngineCore::open(const EngineOptions& option
   core->writer_ = std::thread([c = core.get()] { c->writer_loop(); });
   core->ready_ = true;
   log::info("engine_open").kv("mode", options.mode).kv("version", core->keeper_->version())
-      .kv("buffered", core->keeper_->buffered()).kv("layout", core->keeper_->layout()->describe());
+      .kv("buffered", core->keeper_->buffered()).kv("layout", core->keeper_->layout()->describe())
+      .kv("aggregator", std::string(core->keeper_->aggregator_name()))
+      .kv("server_optimizer", std::string(core->keeper_->optimizer_name()))
+      .kv("server_lr", effective_server_lr(options));
   return core;
 }
 

@@ -39,6 +39,7 @@ Status EngineCore::handle(Job& job, int64_t& telemetry_stored) {
 void EngineCore::after_commit(int64_t telemetry_stored) {
   KeeperEffects effects = keeper_->take_effects();
   for (const auto& a : effects.accepted) metrics_.observe_accepted(a.staleness, a.age_seconds);
+  for (const auto& m : effects.merged) metrics_.observe_merge(m.clipped, m.noise_stddev);
   if (telemetry_stored > 0) metrics_.count_telemetry(telemetry_stored);
   for (const auto& v : effects.versions) {
     if (v.kind == "merge") {
@@ -85,6 +86,7 @@ void EngineCore::publish() {
     }
   }
   metrics_.set_buffered(keeper_->buffered());
+  metrics_.set_aggregator_memory(keeper_->aggregator_memory_bytes());
   if (!changed) return;
   metrics_.set_version(snap.version);
   if (global_loss_) metrics_.set_global_loss(*global_loss_);

@@ -54,6 +54,20 @@ EngineMetrics::EngineMetrics(std::shared_ptr<prometheus::Registry> registry)
   agents_idle_ = &agents.Add({{"state", "idle"}});
   agents_offline_ = &agents.Add({{"state", "offline"}});
   agents_quarantined_ = &agents.Add({{"state", "quarantined"}});
+  clipped_ = &BuildCounter().Name("edgefed_updates_clipped_total")
+                  .Help("Merged updates whose L2 norm exceeded --clip-norm and were scaled down to it.")
+                  .Register(r).Add({});
+  noise_stddev_ = &BuildGauge().Name("edgefed_dp_noise_stddev")
+                       .Help("DP: standard deviation of the Gaussian noise in each coordinate of the newest merged "
+                             "delta (z x clip norm / max(n, K)); 0 without DP.")
+                       .Register(r).Add({});
+  noised_ = &BuildCounter().Name("edgefed_dp_noised_aggregations_total")
+                 .Help("Versions merged with DP Gaussian noise added.")
+                 .Register(r).Add({});
+  aggregator_memory_ = &BuildGauge().Name("edgefed_aggregator_memory_bytes")
+                            .Help("Bytes of update data the aggregation strategy holds (fedavg: 8 per parameter; "
+                                  "median, trimmed-mean, krum: K x 4 per parameter more).")
+                            .Register(r).Add({});
 }
 
 void EngineMetrics::set_version(int64_t version) { version_->Set(static_cast<double>(version)); }
@@ -81,5 +95,17 @@ void EngineMetrics::set_agents(int64_t active, int64_t idle, int64_t offline, in
   agents_offline_->Set(static_cast<double>(offline));
   agents_quarantined_->Set(static_cast<double>(quarantined));
 }
+
+}  // namespace edgefed::server
+
+namespace edgefed::server {
+
+void EngineMetrics::observe_merge(int64_t clipped, double noise_stddev) {
+  if (clipped > 0) clipped_->Increment(static_cast<double>(clipped));
+  noise_stddev_->Set(noise_stddev);
+  if (noise_stddev > 0) noised_->Increment();
+}
+
+void EngineMetrics::set_aggregator_memory(size_t bytes) { aggregator_memory_->Set(static_cast<double>(bytes)); }
 
 }  // namespace edgefed::server

@@ -39,6 +39,11 @@ class EngineMetrics {
   // One committed writer transaction and how many calls it carried.
   void observe_commit(size_t jobs);
   void set_agents(int64_t active, int64_t idle, int64_t offline, int64_t quarantined);
+  // One merged version: updates clipped to --clip-norm, DP noise stddev per
+  // coordinate of the merged delta (0 = no noise added).
+  void observe_merge(int64_t clipped, double noise_stddev);
+  // Update bytes the aggregation strategy holds (robust: K x model size).
+  void set_aggregator_memory(size_t bytes);
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
@@ -56,6 +61,10 @@ class EngineMetrics {
   prometheus::Gauge* agents_idle_;
   prometheus::Gauge* agents_offline_;
   prometheus::Gauge* agents_quarantined_;
+  prometheus::Counter* clipped_;
+  prometheus::Gauge* noise_stddev_;
+  prometheus::Counter* noised_;
+  prometheus::Gauge* aggregator_memory_;
 };
 
 }  // namespace edgefed::server

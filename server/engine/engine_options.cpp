@@ -9,6 +9,36 @@ namespace {
 
 Status bad(const std::string& message) { return Status(Code::kInvalidArgument, message); }
 
+// The aggregation strategy and server optimizer, alone and with the mode.
+// Messages name the command-line flags: this is what an operator sees.
+Status validate_strategy(const EngineOptions& o) {
+  const std::string k_flag = o.mode == "sync" ? "--min-updates" : "--buffer-k";
+  const int64_t k = updates_per_version(o);
+  if (o.dp_noise_multiplier > 0 && !(o.clip_norm > 0)) {
+    return bad("--dp-noise-multiplier needs --clip-norm > 0: the noise is calibrated to the clip norm");
+  }
+  if (o.dp_noise_multiplier > 0 && o.aggregator != "fedavg") {
+    return bad("--dp-noise-multiplier works with --aggregator fedavg only: the noise is calibrated to the "
+               "sensitivity of a sum, not of " + o.aggregator);
+  }
+  if (o.aggregator == "krum") {
+    if (o.krum_f >= 0 && k <= 2 * o.krum_f + 2) {
+      return bad("--aggregator krum needs " + k_flag + " > 2 x --krum-f + 2 = " + std::to_string(2 * o.krum_f + 2) +
+                 " (multi-Krum scores each update by its n - f - 2 nearest others), got " + std::to_string(k));
+    }
+    if (o.krum_m > k - o.krum_f) {
+      return bad("--krum-m " + std::to_string(o.krum_m) + " exceeds " + k_flag + " - --krum-f = " +
+                 std::to_string(k - o.krum_f) + ": the average would include a hostile update");
+    }
+  }
+  auto a = make_aggregator(aggregator_options(o), 0);
+  if (!a.is_ok()) return a.status();
+  if (!(o.server_lr >= 0 && o.server_lr < 1e6)) return bad("server_lr must be >= 0 (0 = the default)");
+  auto opt = make_server_optimizer(server_optimizer_options(o));
+  if (!opt.is_ok()) return opt.status();
+  return Status::ok();
+}
+
 }  // namespace
 
 Status validate(const EngineOptions& o) {
@@ -37,12 +67,42 @@ Status validate(const EngineOptions& o) {
   if (o.max_db_mb < 0) return bad("max_db_mb must be >= 0");
   if (o.group_commit_max < 1 || o.max_queued_updates < 1) return bad("queue limits must be >= 1");
   if (o.timer_tick_ms < 1) return bad("timer_tick_ms must be >= 1");
-  return Status::ok();
+  return validate_strategy(o);
 }
 
 double effective_server_lr(const EngineOptions& o) {
   if (o.server_lr > 0) return o.server_lr;
-  return o.mode == "sync" ? 1.0 : 0.25;
+  const double sgd = o.mode == "sync" ? 1.0 : 0.25;
+  if (o.server_optimizer == "sgd") return sgd;
+  if (o.server_optimizer == "fedavgm") return o.server_momentum > 0 ? sgd * (1 - o.server_momentum) : sgd;
+  return 0.01;
+}
+
+int64_t updates_per_version(const EngineOptions& o) { return o.mode == "sync" ? o.min_updates : o.buffer_k; }
+
+AggregatorOptions aggregator_options(const EngineOptions& o) {
+  AggregatorOptions a;
+  a.name = o.aggregator;
+  a.trim_beta = o.trim_beta;
+  a.krum_f = o.krum_f;
+  a.krum_m = o.krum_m;
+  a.threads = o.aggregation_threads;
+  a.clip_norm = o.clip_norm;
+  a.dp_noise_multiplier = o.dp_noise_multiplier;
+  a.dp_seed = o.dp_seed;
+  a.expected_count = updates_per_version(o);
+  return a;
+}
+
+ServerOptimizerOptions server_optimizer_options(const EngineOptions& o) {
+  ServerOptimizerOptions s;
+  s.name = o.server_optimizer;
+  s.lr = effective_server_lr(o);
+  s.momentum = o.server_momentum;
+  s.beta1 = o.server_beta1;
+  s.beta2 = o.server_beta2;
+  s.tau = o.server_tau;
+  return s;
 }
 
 }  // namespace edgefed::server

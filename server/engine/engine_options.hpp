@@ -9,6 +9,8 @@
 #include <string>
 
 #include "edgefed/status.hpp"
+#include "server/aggregation/aggregator.hpp"
+#include "server/aggregation/server_optimizer.hpp"
 #include "server/engine/clock.hpp"
 
 namespace edgefed::server {
@@ -61,7 +63,32 @@ struct EngineOptions {
   //               ~0.59 accuracy, then collapse to 0.10), 0.25 trains well,
   //               0.1 is slower and smoother. Rule of thumb: K / concurrency
   //               to 2.5 x that; raise it only with a larger buffer_k.
+  //       Adaptive optimizers pick their own default, see effective_server_lr.
   double server_lr = 0.0;
+
+  // ---- aggregation strategy and server optimizer (docs/aggregation.md) ----
+  // How a version's updates are merged: "fedavg" (streaming weighted mean),
+  // "median", "trimmed-mean" or "krum" (multi-Krum). The last three keep all
+  // K updates of a version in memory (K x model size floats).
+  std::string aggregator = "fedavg";
+  double trim_beta = 0.1;       // trimmed-mean: fraction dropped per side, [0, 0.5)
+  int64_t krum_f = 1;           // krum: hostile updates assumed per version; K > 2f + 2
+  int64_t krum_m = 0;           // krum: updates averaged after selection (0 = n - f)
+  int aggregation_threads = 1;  // threads of the median/trimmed/Krum kernels
+  // Each update is scaled to L2 norm <= clip_norm before merging (0 = off).
+  double clip_norm = 0.0;
+  // DP-FedAvg: Gaussian noise N(0, (z clip_norm)^2) on the sum of clipped,
+  // s(tau)-weighted updates, divided by max(n, K). Needs clip_norm > 0 and
+  // the fedavg aggregator. 0 = off.
+  double dp_noise_multiplier = 0.0;
+  uint64_t dp_seed = 0;  // noise seed; 0 = std::random_device (reproducible tests only)
+  // Applied to the merged delta: "sgd", "fedavgm", "fedadagrad", "fedadam"
+  // or "fedyogi" (Reddi et al. 2021); their state is stored with each version.
+  std::string server_optimizer = "sgd";
+  double server_momentum = 0.9;  // fedavgm
+  double server_beta1 = 0.9;     // adaptive: first moment decay
+  double server_beta2 = 0.99;    // fedadam / fedyogi: second moment decay
+  double server_tau = 1e-3;      // adaptive: step = lr m / (sqrt(v) + tau)
 
   // ---- the task handed to agents (GET /v1/task) ----
   int task_epochs = 1;
@@ -114,7 +141,17 @@ struct EngineOptions {
 
 // kInvalidArgument naming the first bad field.
 Status validate(const EngineOptions& options);
-// server_lr, or the mode's default when it is 0.
+// server_lr, or when it is 0 the default of the optimizer and mode:
+//   sgd         sync 1.0, async 0.25 (see server_lr)
+//   fedavgm     the sgd default x (1 - server_momentum): the same long-run
+//               step, since momentum sums a geometric series of deltas
+//   fedadagrad, fedadam, fedyogi  0.01 in both modes (Reddi et al.'s best
+//               server rates are 10^-2.5 .. 10^-1 with tau 1e-3; an adaptive
+//               step moves each parameter by about lr, whatever the delta's size)
 double effective_server_lr(const EngineOptions& options);
+// Updates a version expects: sync min_updates, async buffer_k.
+int64_t updates_per_version(const EngineOptions& options);
+AggregatorOptions aggregator_options(const EngineOptions& options);
+ServerOptimizerOptions server_optimizer_options(const EngineOptions& options);  // with the effective lr
 
 }  // namespace edgefed::server

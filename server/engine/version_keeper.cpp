@@ -24,7 +24,7 @@ Result<std::unique_ptr<VersionKeeper>> VersionKeeper::open(const EngineOptions& 
   auto fn = StalenessFunction::create(options.staleness_fn, options.staleness_a, options.staleness_b);
   if (!fn.is_ok()) return fn.status();
   k->staleness_ = *fn;
-  auto opt = make_server_optimizer("sgd", effective_server_lr(options));
+  auto opt = make_server_optimizer(server_optimizer_options(options));
   if (!opt.is_ok()) return opt.status();
   k->optimizer_ = std::move(opt).value();
   auto store = Store::open(options.state_dir, options.fsync_full, options.max_db_mb << 20);
@@ -96,7 +96,7 @@ Result<UpdateAck> VersionKeeper::accept(const IncomingUpdate& u) {
   EDGEFED_RETURN_IF_ERROR(store_->agents().touch(e.agent, now_ms, 1, tau, 0));
   agents_.touch(e.agent, now_ms, 1, tau, 0);
   if (options_.mode == "async" && aggregator_->count() == 0) opened_at_s_ = clock_.monotonic_s();
-  aggregator_->add({u.delta, ack.weight, u.meta.train_loss});
+  aggregator_->add({u.delta, ack.weight, u.meta.train_loss, staleness_(tau)});
   ++updates_accepted_;
   auto created = created_ms_.find(u.meta.base_version);
   const double age = created == created_ms_.end() ? 0.0 : (now_ms - created->second) / 1000.0;
@@ -107,6 +107,9 @@ Result<UpdateAck> VersionKeeper::accept(const IncomingUpdate& u) {
 bool VersionKeeper::merge_due() const {
   const int64_t n = aggregator_->count();
   if (n == 0) return false;
+  // Multi-Krum cannot merge fewer than 2f + 3: a version closing by time
+  // waits for them (validate() makes K itself large enough).
+  if (n < aggregator_->min_count()) return false;
   const double waited = clock_.monotonic_s() - opened_at_s_;
   if (options_.mode == "sync") {
     if (n >= options_.min_updates) return true;
@@ -125,7 +128,7 @@ Result<bool> VersionKeeper::merge_if_due() {
 
 Status VersionKeeper::merge() {
   const auto t0 = std::chrono::steady_clock::now();
-  auto agg = aggregator_->finish(record_.version + 1);
+  auto agg = aggregator_->finish(record_.version + 1);  // the version's noise stream (DP)
   if (!agg.is_ok()) return agg.status();
   Model next = model_;
   optimizer_->apply(next.params, agg->delta);
@@ -148,6 +151,7 @@ Status VersionKeeper::merge() {
   r.merge_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EDGEFED_RETURN_IF_ERROR(commit_version(std::move(r), std::move(next)));
   updates_merged_ += agg->count;
+  effects_.merged.push_back({agg->clipped, agg->noise_stddev});
   return Status::ok();
 }
 
@@ -182,12 +186,17 @@ Status VersionKeeper::commit_version(VersionRecord r, Model model) {
   snapshot_ = {r.version, std::move(bytes), "\"v" + std::to_string(r.version) + "-" + layout_->fingerprint() + "\""};
   record_ = r;
   remember(r);
+  r.optimizer_state.clear();
   effects_.versions.push_back(std::move(r));
   return Status::ok();
 }
 
 void VersionKeeper::remember(const VersionRecord& r) {
   history_.push_back(r);
+  // The optimizer state (up to 2 floats per parameter) is only read back
+  // from the newest row at start; history need not hold copies.
+  history_.back().optimizer_state.clear();
+  history_.back().optimizer_state.shrink_to_fit();
   const size_t keep = static_cast<size_t>(std::max<int64_t>(options_.status_history, 1));
   if (history_.size() > keep) history_.erase(history_.begin(), history_.begin() + (history_.size() - keep));
   created_ms_[r.version] = r.created_unix_ms;

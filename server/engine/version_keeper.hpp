@@ -54,6 +54,11 @@ struct KeeperEffects {
   };
   std::vector<Accepted> accepted;
   std::vector<VersionRecord> versions;  // committed versions, in order
+  struct Merged {
+    int64_t clipped;      // updates scaled down to clip_norm
+    double noise_stddev;  // DP noise per coordinate of the merged delta (0 = none)
+  };
+  std::vector<Merged> merged;  // one per merge, in order
 };
 
 class VersionKeeper {
@@ -92,6 +97,12 @@ class VersionKeeper {
   std::shared_ptr<const ModelLayout> layout() const { return layout_; }
   ModelSnapshot snapshot() const { return snapshot_; }
   int64_t buffered() const { return aggregator_->count(); }
+  // Bytes of update data the strategy holds (robust ones: K x model size).
+  size_t aggregator_memory_bytes() const { return aggregator_->memory_bytes(); }
+  std::string_view aggregator_name() const { return aggregator_->name(); }
+  std::string_view optimizer_name() const { return optimizer_->name(); }
+  // The server optimizer's current state (what the next version will store).
+  std::string optimizer_state() const { return optimizer_->state(); }
   int64_t updates_accepted() const { return updates_accepted_; }
   int64_t updates_merged() const { return updates_merged_; }
   const std::vector<VersionRecord>& history() const { return history_; }
@@ -104,6 +115,7 @@ class VersionKeeper {
   Status recover();
   Status create_initial_version();
   Status load_pending();
+  Status make_strategy();  // a fresh aggregator for the current layout
   // Inserts the version row + checkpoint, prunes, updates memory.
   Status commit_version(VersionRecord record, Model model);
   void remember(const VersionRecord& record);

@@ -38,7 +38,12 @@ Status VersionKeeper::recover() {
   }
   model_ = std::move(decoded->model);
   layout_ = std::make_shared<const ModelLayout>(model_.layout);
-  EDGEFED_RETURN_IF_ERROR(optimizer_->restore(record_.optimizer_state));
+  if (Status st = optimizer_->restore(record_.optimizer_state); !st.is_ok()) {
+    // Another optimizer wrote it (the operator switched --server-optimizer):
+    // its moments mean nothing to this one, so it starts fresh, as after a
+    // rollback.
+    log::warn("optimizer_state_reset").kv("optimizer", std::string(optimizer_->name())).kv("reason", st.message());
+  }
   snapshot_ = {record_.version, std::move(bytes),
                "\"v" + std::to_string(record_.version) + "-" + layout_->fingerprint() + "\""};
 
@@ -62,9 +67,7 @@ Status VersionKeeper::recover() {
 Status VersionKeeper::load_pending() {
   // Acknowledged but unmerged updates: feed them back into the buffer with
   // the weights recorded at accept. The round / buffer timer restarts now.
-  auto agg = make_aggregator("fedavg", static_cast<size_t>(layout_->size()));
-  if (!agg.is_ok()) return agg.status();
-  aggregator_ = std::move(agg).value();
+  EDGEFED_RETURN_IF_ERROR(make_strategy());
   opened_at_s_ = clock_.monotonic_s();
   int64_t replayed = 0;
   EDGEFED_RETURN_IF_ERROR(store_->ledger().for_each_pending(
@@ -79,11 +82,18 @@ Status VersionKeeper::load_pending() {
           return Status(Code::kIo, "pending update " + e.agent + "/" + e.update_id +
                                        " no longer decodes: " + u.status().message());
         }
-        aggregator_->add({u->delta, e.weight, e.train_loss});
+        aggregator_->add({u->delta, e.weight, e.train_loss, staleness_(e.staleness)});
         ++replayed;
         return Status::ok();
       }));
   if (replayed > 0) log::info("ledger_replayed").kv("updates", replayed).kv("version", record_.version);
+  return Status::ok();
+}
+
+Status VersionKeeper::make_strategy() {
+  auto agg = make_aggregator(aggregator_options(options_), static_cast<size_t>(layout_->size()));
+  if (!agg.is_ok()) return agg.status();
+  aggregator_ = std::move(agg).value();
   return Status::ok();
 }
 
@@ -92,9 +102,7 @@ Status VersionKeeper::create_initial_version() {
   if (!layout.is_ok()) return Status(Code::kInvalidArgument, "model_init: " + layout.status().message());
   Model model = init_mlp(*layout, options_.init_seed);
   layout_ = std::make_shared<const ModelLayout>(*layout);
-  auto agg = make_aggregator("fedavg", static_cast<size_t>(layout_->size()));
-  if (!agg.is_ok()) return agg.status();
-  aggregator_ = std::move(agg).value();
+  EDGEFED_RETURN_IF_ERROR(make_strategy());
   agents_.load({});
   updates_accepted_ = updates_merged_ = 0;
   VersionRecord r;

@@ -91,6 +91,7 @@ TEST_CASE("SIGKILL at random points loses no acknowledged update or telemetry re
 
   std::atomic<uint16_t> port{server.port()};
   std::atomic<bool> stop_sending{false};
+  std::atomic<bool> abandon{false};  // the kill loop failed: clients give up at once
   std::vector<ClientResult> results(kClients);
   std::vector<std::thread> threads;
   for (int i = 0; i < kClients; ++i) {
@@ -102,6 +103,7 @@ TEST_CASE("SIGKILL at random points loses no acknowledged update or telemetry re
       auto send = [&](const std::string& target, const std::string& body, const char* type) -> HttpResponse {
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
         while (std::chrono::steady_clock::now() < deadline) {
+          if (abandon.load()) throw std::runtime_error("abandoned: the server did not restart");
           if (!client || client_port != port.load()) {
             HttpsClientOptions o = server.agent_options(i);
             client_port = port.load();
@@ -147,15 +149,25 @@ TEST_CASE("SIGKILL at random points loses no acknowledged update or telemetry re
   std::mt19937 rng(Catch::rngSeed());
   std::uniform_int_distribution<int> pause_ms(300, 1500);
   constexpr int kKills = 4;
-  for (int k = 0; k < kKills; ++k) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms(rng)));
-    server.kill9();
-    server.start();
-    port = server.port();
+  // A failed restart must end the test with its reason (the server log), not
+  // std::terminate on joinable client threads.
+  std::string restart_failure;
+  try {
+    for (int k = 0; k < kKills; ++k) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms(rng)));
+      server.kill9();
+      server.start();
+      port = server.port();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  } catch (const std::exception& e) {
+    restart_failure = e.what();
+    abandon = true;
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
   stop_sending = true;
   for (auto& t : threads) t.join();
+  INFO(restart_failure);
+  REQUIRE(restart_failure.empty());
 
   int64_t acked_updates = 0, acked_telemetry = 0, retries = 0;
   for (int i = 0; i < kClients; ++i) {
