@@ -14,6 +14,10 @@ Methods (--method, repeatable; default all):
   krum      Gram matrix stack @ stack.T (BLAS), distances, multi-Krum scores,
             mean of the m best.
 
+Each record has the median wall seconds and the median CPU seconds of the
+process (all threads) per aggregation: on a machine shared with builds, CPU
+time is what other processes do not inflate by time-slicing.
+
 Run with /usr/bin/python3 (Debian's python3-numpy, OpenBLAS) and
 OPENBLAS_NUM_THREADS=1 for single-thread figures. Prints one line per method
 and, with --json, one JSON object per method (one per line), each last
@@ -109,15 +113,17 @@ def main():
     np.ones((4, 4), dtype=np.float32) @ np.ones(4, dtype=np.float32)  # load the BLAS
     blas = blas_libraries()
     for name in methods:
-        times = []
+        times, cpu = [], []
         for _ in range(a.repeat):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             out = run[name]()
             times.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
         sec = statistics.median(times)
         rec = {"method": name, "clients": a.clients, "params": a.params, "threads": threads,
                "numpy": np.__version__, "blas": blas,
-               "seconds": sec, "seconds_min": min(times), "update_gb_per_s": nbytes / sec / 1e9,
+               "seconds": sec, "seconds_min": min(times), "seconds_first": times[0],
+               "cpu_seconds": statistics.median(cpu), "cpu_seconds_first": cpu[0], "update_gb_per_s": nbytes / sec / 1e9,
                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
                "checksum": float(np.sum(out, dtype=np.float64))}
         print(f"numpy {name}: {sec:.4f} s per aggregation (min {min(times):.4f}), "
