@@ -65,6 +65,10 @@ AgentProcess::~AgentProcess() { kill9(); }
 void AgentProcess::start() {
   if (pid_ > 0) throw std::runtime_error("agent already running");
   const int log_fd = ::open(log_file_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+  // Built before fork(): the child of a threaded process must not allocate.
+  std::vector<char*> argv;
+  for (auto& a : args_) argv.push_back(a.data());
+  argv.push_back(nullptr);
   const pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
@@ -72,9 +76,6 @@ void AgentProcess::start() {
       ::dup2(log_fd, STDERR_FILENO);
       ::dup2(log_fd, STDOUT_FILENO);
     }
-    std::vector<char*> argv;
-    for (auto& a : args_) argv.push_back(a.data());
-    argv.push_back(nullptr);
     ::execv(argv[0], argv.data());
     ::_exit(127);
   }

@@ -76,14 +76,17 @@ const Pki& foreign_pki() {
 }
 
 int run_command(const std::vector<std::string>& argv) {
+  // The argument array is built before fork(): the child of a threaded
+  // process may only call async-signal-safe functions (malloc could be
+  // locked by another thread forever).
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
   const pid_t pid = fork();
   if (pid < 0) return -1;
   if (pid == 0) {
     const int devnull = open("/dev/null", O_WRONLY);
     if (devnull >= 0) dup2(devnull, STDOUT_FILENO);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
     execv(args[0], args.data());
     _exit(127);
   }
@@ -125,6 +128,11 @@ void ServerProcess::start() {
                                    "--fsync-full=false"};
   argv.insert(argv.end(), extra_.begin(), extra_.end());
   const int log_fd = open(log_file_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+  // Built before fork(): a child of this threaded process must not allocate
+  // (another thread may hold the allocator's lock; the child would hang).
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
   const pid_t pid = fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
@@ -132,16 +140,13 @@ void ServerProcess::start() {
       dup2(log_fd, STDERR_FILENO);
       dup2(log_fd, STDOUT_FILENO);
     }
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
     execv(args[0], args.data());
     _exit(127);
   }
   if (log_fd >= 0) close(log_fd);
   pid_ = pid;
   ++starts_;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (std::chrono::steady_clock::now() < deadline) {
     std::ifstream in(port_file_);
     int port = 0;
@@ -157,7 +162,7 @@ void ServerProcess::start() {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   kill9();
-  throw std::runtime_error("edgefed-server did not write its port file in 20 s:\n" + log());
+  throw std::runtime_error("edgefed-server did not write its port file in 60 s:\n" + log());
 }
 
 int ServerProcess::terminate(std::chrono::seconds timeout) {
