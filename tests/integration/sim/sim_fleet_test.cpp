@@ -55,8 +55,8 @@ TEST_CASE("a 12-agent fleet learns through a fleet outage and a server crash, lo
       {EDGEFED_SIM_BIN, "--agents=12", "--work-dir=" + dir.string(), "--json-summary=" + summary,
        // Goal-based, not time-based: under ASan on a loaded 2-core machine a
        // version takes several times longer than in a release build, so the
-       // run trains until 0.72 (after the scripted crash) or 240 s.
-       "--duration=240", "--target-accuracy=0.72", "--fleet-outages=8:6", "--server-restarts=22",
+       // run trains until 0.72 (after the scripted crash) or 360 s.
+       "--duration=360", "--target-accuracy=0.72", "--fleet-outages=8:6", "--server-restarts=22",
        "--outage-interval=30", "--outage-duration=4", "--drain-timeout=120", "--eval-interval=3",
        "--seed=7"},
       (dir / "sim.log").string(), 600);
