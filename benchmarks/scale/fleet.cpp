@@ -54,8 +54,8 @@ IdleAgent::IdleAgent(net::io_context& ioc, net::ssl::context& ctx, const FleetCo
     : ioc_(ioc), ctx_(ctx), cfg_(cfg), stats_(stats), id_(std::move(id)), version_(version),
       rng_(static_cast<unsigned>(std::hash<std::string>{}(id_.agent_id))) {}
 
-void IdleAgent::start() {
-  ++stats_.connecting;
+void IdleAgent::start(bool counted) {
+  if (!counted) ++stats_.connecting;
   conn_ = std::make_shared<BenchConn>(ioc_, ctx_);
   conn_->connect(cfg_.server, id_, kTimeout, [self = shared_from_this()](beast::error_code ec) {
     --self->stats_.connecting;

@@ -43,7 +43,9 @@ class IdleAgent : public std::enable_shared_from_this<IdleAgent> {
  public:
   IdleAgent(boost::asio::io_context& ioc, boost::asio::ssl::context& ctx, const FleetConfig& cfg, FleetStats& stats,
             Identity id, int64_t version);
-  void start();
+  // counted: the caller already added this connection to stats.connecting
+  // (the ramp does, so its --max-handshakes check sees it at once).
+  void start(bool counted = false);
 
  private:
   void poll();

@@ -234,7 +234,8 @@ int main(int argc, char** argv) {
     const int due = std::min(idle_n, static_cast<int>(t * rate) + 1);
     while (started < due && idle_stats.connecting.load() < max_hs) {
       auto agent = std::make_shared<IdleAgent>(idle_ioc, ctx, cfg, idle_stats, ids[active_n + started], version);
-      net::post(idle_ioc, [agent] { agent->start(); });
+      ++idle_stats.connecting;  // now, not when the io thread gets to it
+      net::post(idle_ioc, [agent] { agent->start(true); });
       ++started;
     }
     if (t - last_print >= 5) {
