@@ -6,14 +6,16 @@
 # batch for the same number of sample-gradient computations as the fleet
 # merged. Prints versions and seconds to 0.80 and 0.85, final and best
 # accuracy; writes every run's JSON summary, CSV and plot under OUT.
-#   benchmarks/learning/run.sh [--agents N] [--duration S] [--out DIR] [--runs a,b,...]
+#   benchmarks/learning/run.sh [--agents N] [--duration S] [--out DIR] [--runs a,b,...] [--table-only]
 #   runs: async-faults, async-clean, sync-faults, sync-clean (default: all four)
+#   --table-only: no fleet runs; centralized training and the table from the
+#   summaries already in OUT (e.g. after runs made in several sittings)
 # Needs the release build of edgefed-server, -agent, -sim and -bench-train
 # (built here, under the shared build lock when one exists).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
-agents=100 duration=240 out=out/learning runs=async-faults,async-clean,sync-faults,sync-clean
+agents=100 duration=240 out=out/learning runs=async-faults,async-clean,sync-faults,sync-clean table_only=0
 build=${EDGEFED_RELEASE_BUILD:-build-release}
 while [ $# -gt 0 ]; do
   case $1 in
@@ -21,7 +23,8 @@ while [ $# -gt 0 ]; do
     --duration) duration=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    --table-only) table_only=1; shift ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -37,6 +40,7 @@ mkdir -p "$out"
 
 IFS=, read -r -a names <<<"$runs"
 for name in "${names[@]}"; do
+  [ "$table_only" = 0 ] || break
   mode=${name%%-*}
   case $name in
     *-faults) faults=() ;;  # the demo's script: random outages, a fleet outage, a server crash

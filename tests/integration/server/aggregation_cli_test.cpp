@@ -30,6 +30,9 @@ struct Outcome {
 // it has not exited after `seconds` (a server that started serving).
 Outcome run_bounded(const std::vector<std::string>& argv, const std::string& err_file, int seconds = 30) {
   Outcome out;
+  std::vector<char*> args;  // before fork(): the child must not allocate
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
   const pid_t pid = fork();
   if (pid < 0) return out;
   if (pid == 0) {
@@ -37,9 +40,6 @@ Outcome run_bounded(const std::vector<std::string>& argv, const std::string& err
     const int devnull = open("/dev/null", O_WRONLY);
     if (err >= 0) dup2(err, STDERR_FILENO);
     if (devnull >= 0) dup2(devnull, STDOUT_FILENO);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
     execv(args[0], args.data());
     _exit(127);
   }
