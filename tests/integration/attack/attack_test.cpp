@@ -23,7 +23,10 @@
 #include <thread>
 #include <vector>
 
+#include "../../support/run_with_deadline.hpp"
+
 namespace fs = std::filesystem;
+using edgefed::testing::run_with_deadline;
 
 namespace {
 
@@ -35,32 +38,6 @@ constexpr int kVersions = 10;
 // all scale with it; the default 784-128-10 made a version ~4x dearer).
 constexpr int kTaskSteps = 20;
 constexpr const char* kModel = "mlp:784-32-10";
-
-// Runs argv with a deadline; SIGKILLs it (by pid) if it overruns. stderr
-// goes to `log`, stdout is dropped.
-int run_with_deadline(std::vector<std::string> args, const std::string& log, int seconds) {
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    FILE* f = std::freopen(log.c_str(), "w", stderr);
-    (void)f;
-    f = std::freopen("/dev/null", "w", stdout);
-    (void)f;
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-  int status = 0;
-  while (std::chrono::steady_clock::now() < end) {
-    if (waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  kill(pid, SIGKILL);
-  waitpid(pid, &status, 0);
-  return -2;  // deadline
-}
 
 struct Run {
   std::string name;

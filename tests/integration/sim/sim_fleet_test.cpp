@@ -15,35 +15,10 @@
 #include <thread>
 #include <vector>
 
+#include "../../support/run_with_deadline.hpp"
+
 namespace fs = std::filesystem;
-
-namespace {
-
-// Runs argv with a deadline; SIGKILLs it (by pid) if it overruns.
-int run_with_deadline(std::vector<std::string> args, const std::string& log, int seconds) {
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    FILE* f = std::freopen(log.c_str(), "w", stderr);
-    (void)f;
-    std::freopen("/dev/null", "w", stdout);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-  int status = 0;
-  while (std::chrono::steady_clock::now() < end) {
-    if (waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  kill(pid, SIGKILL);
-  waitpid(pid, &status, 0);
-  return -2;  // deadline
-}
-
-}  // namespace
+using edgefed::testing::run_with_deadline;
 
 TEST_CASE("a 12-agent fleet learns through a fleet outage and a server crash, losing nothing",
           "[integration][sim]") {
