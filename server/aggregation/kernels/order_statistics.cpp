@@ -1,10 +1,13 @@
 // Coordinate-wise median and trimmed mean. A coordinate's K values are
 // strided by dim in the update matrix, so coordinates are processed in
 // tiles of kLanes: the K x kLanes tile is copied to scratch (L1-sized for
-// K up to a few hundred) and a sorting network pruned to the needed ranks
-// runs on it vertically (see vertical_network.hpp). For large K, where the
-// network's O(K log^2 K) comparators cost more than selection, each
-// coordinate's column is transposed out and std::nth_element runs on it.
+// K up to a few hundred) and a sorting network runs on it vertically. Up to
+// K = 128 that is the register-blocked bitonic network (blocked_network.hpp),
+// which needs far fewer loads and stores per comparator; up to K = 256 the
+// list-driven Batcher network pruned to the needed ranks
+// (vertical_network.hpp). For large K, where the network's O(K log^2 K)
+// comparators cost more than selection, each coordinate's column is
+// transposed out and std::nth_element runs on it.
 #include <algorithm>
 #include <cassert>
 #include <cmath>
@@ -12,6 +15,7 @@
 #include <vector>
 
 #include "server/aggregation/kernels/aggregation_kernels.hpp"
+#include "server/aggregation/kernels/blocked_network.hpp"
 #include "server/aggregation/kernels/parallel_blocks.hpp"
 #include "server/aggregation/kernels/vertical_network.hpp"
 
@@ -50,17 +54,27 @@ void load_lanes(const UpdateMatrix& u, size_t b, size_t len, size_t next_b, floa
   }
 }
 
-// Runs `net` on tiles of kLanes coordinates; tile_out(tile, len, out + b)
-// reads the len coordinates' results off the sorted wires.
+// Runs a network that leaves wire i holding the i-th smallest value for every
+// needed[i] on tiles of kLanes coordinates; tile_out(tile, len, out + b)
+// reads the len coordinates' results off the wires.
 template <class TileOut>
-void network_path(const UpdateMatrix& u, const std::vector<detail::Comparator>& net, float* out,
-                  int threads, TileOut tile_out) {
+void network_path(const UpdateMatrix& u, const std::vector<bool>& needed, float* out, int threads,
+                  TileOut tile_out) {
+  const bool blocked = u.k <= detail::kBlockedMaxWires && detail::blocked_network_available();
+  const auto bnet = blocked ? detail::blocked_network(u.k, needed) : detail::BlockedNetwork{};
+  const auto net = blocked ? std::vector<detail::Comparator>{} : detail::pruned_sorting_network(u.k, needed);
+  const size_t rows = blocked ? bnet.rows : u.k;
   detail::parallel_blocks(u.dim, kLanes, threads, [&](size_t begin, size_t end) {
-    std::vector<float> tile(u.k * kLanes);
+    // Rows from k on are the blocked network's +inf padding; it never
+    // changes them, so they are filled once.
+    std::vector<float> tile(rows * kLanes, std::numeric_limits<float>::infinity());
     for (size_t b = begin; b < end; b += kLanes) {
       const size_t len = std::min(kLanes, end - b);
       load_lanes(u, b, len, b + kLanes < end ? b + kLanes : u.dim, tile.data());
-      detail::apply_network(net.data(), net.size(), tile.data());
+      if (blocked)
+        detail::apply_blocked(bnet, tile.data());
+      else
+        detail::apply_network(net.data(), net.size(), tile.data());
       tile_out(tile.data(), len, out + b);
     }
   });
@@ -99,8 +113,7 @@ void coordinate_median(const UpdateMatrix& u, std::span<float> out, int threads)
     std::vector<bool> needed(k, false);
     needed[mid] = true;
     if (k % 2 == 0) needed[mid - 1] = true;
-    const auto net = detail::pruned_sorting_network(k, needed);
-    network_path(u, net, out.data(), threads, [k, mid](const float* t, size_t len, float* o) {
+    network_path(u, needed, out.data(), threads, [k, mid](const float* t, size_t len, float* o) {
       for (size_t c = 0; c < len; ++c) {
         const float upper = t[mid * kLanes + c];
         o[c] = k % 2 ? upper : mid_mean(t[(mid - 1) * kLanes + c], upper);
@@ -124,10 +137,9 @@ void trimmed_mean(const UpdateMatrix& u, double beta, std::span<float> out, int 
     // the kept values in some order, summed in wire order.
     std::vector<bool> needed(k, false);
     for (size_t i = 0; i < cut; ++i) needed[i] = needed[k - 1 - i] = true;
-    const auto net = detail::pruned_sorting_network(k, needed);
     // Row by row across the lanes: kLanes independent double sums (each
     // still in wire order) instead of one serial chain of adds per lane.
-    network_path(u, net, out.data(), threads, [k, cut, inv](const float* t, size_t len, float* o) {
+    network_path(u, needed, out.data(), threads, [k, cut, inv](const float* t, size_t len, float* o) {
       double s[kLanes] = {};
       for (size_t r = cut; r < k - cut; ++r)
         for (size_t c = 0; c < kLanes; ++c) s[c] += t[r * kLanes + c];

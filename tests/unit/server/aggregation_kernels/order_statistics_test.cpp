@@ -89,3 +89,34 @@ TEST_CASE("NaN in an update counts as +inf instead of breaking the selection", "
   CHECK(med[0] == 4.0f);  // 1 3 4 5 +inf
   CHECK(med[1] == 4.0f);  // 2 3 4 +inf +inf
 }
+
+TEST_CASE("median and trimmed mean are exact for K across the blocked network's sizes", "[unit][aggregation]") {
+  // K <= 128 runs the register-blocked bitonic network (runs of 16, 32, 64,
+  // 128 wires, with +inf padding above K), 129..256 the pruned Batcher list;
+  // values include ties, NaN (as +inf) and infinities; dim leaves a partial tile.
+  const size_t k = GENERATE(as<size_t>{}, 12, 16, 17, 31, 33, 64, 65, 99, 100, 101, 127, 128, 150);
+  const size_t dim = 70;
+  auto rows = random_rows(k, dim, unsigned(k * 13 + 5), k % 2 == 1);
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  for (size_t i = 0; i < rows.size(); i += 37) rows[i] = nan;
+  for (size_t i = 5; i < rows.size(); i += 53) rows[i] = inf;
+  for (size_t i = 9; i < rows.size(); i += 61) rows[i] = -inf;
+  std::vector<float> med(dim), trim(dim);
+  coordinate_median(matrix(rows, k, dim), med, 1);
+  trimmed_mean(matrix(rows, k, dim), 0.1, trim, 1);
+  for (size_t i = 0; i < dim; ++i) {
+    auto c = column(rows, k, dim, i);
+    for (float& x : c) x = std::isnan(x) ? inf : x;
+    std::sort(c.begin(), c.end());
+    const float ref = reference_median(c);
+    CHECK(((std::isnan(ref) && std::isnan(med[i])) || med[i] == ref));
+    const double t = reference_trimmed(c, 0.1);
+    if (std::isfinite(t))
+      CHECK(trim[i] == Approx(t).epsilon(1e-6).margin(1e-6));
+    else
+      CHECK((trim[i] == float(t) || (std::isnan(t) && std::isnan(trim[i]))));
+  }
+  std::vector<float> med2(dim);
+  coordinate_median(matrix(rows, k, dim), med2, 2);
+  CHECK(same_bits(med2, med));
+}
