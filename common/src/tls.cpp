@@ -131,6 +131,9 @@ ssl::context make_server_context(const ServerTlsOptions& options) {
   ssl::context ctx(ssl::context::tls_server);
   SSL_CTX* native = ctx.native_handle();
   tls13_only(native);
+  // A server holds thousands of mostly idle agent connections (long polls);
+  // without this each keeps ~50 KB of TLS record buffers while it waits.
+  SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
   load_identity(native, options.cert_file, options.key_file);
 
   // No client CA means no mTLS (tls.hpp), unless certificates are required,

@@ -15,8 +15,9 @@ Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& options,
 }
 
 Result<UpdateAck> Engine::submit_update(const std::string& cert_agent_id, std::span<const uint8_t> body) {
-  auto ack = core_->submit_update(cert_agent_id, body);
-  if (observer_ && ack.is_ok() && !ack->duplicate) observer_->on_update(cert_agent_id, body, *ack);
+  std::vector<float> delta;
+  auto ack = core_->submit_update(cert_agent_id, body, observer_ ? &delta : nullptr);
+  if (observer_ && ack.is_ok() && !ack->duplicate) observer_->on_update(cert_agent_id, delta, *ack);
   return ack;
 }
 Result<TelemetryAck> Engine::submit_telemetry(const std::string& cert_agent_id, const TelemetryBatch& batch) {

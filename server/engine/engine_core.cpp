@@ -2,6 +2,7 @@
 
 #include <future>
 
+#include "edgefed/float_sums.hpp"
 #include "edgefed/log.hpp"
 #include "edgefed/sha256.hpp"
 #include "edgefed/update_codec.hpp"
@@ -59,8 +60,9 @@ void EngineCore::shutdown() {
   keeper_.reset();  // closes the database
 }
 
-Result<UpdateAck> EngineCore::submit_update(const std::string& cert_agent_id, std::span<const uint8_t> body) {
-  auto r = submit_decoded(cert_agent_id, body);
+Result<UpdateAck> EngineCore::submit_update(const std::string& cert_agent_id, std::span<const uint8_t> body,
+                                            std::vector<float>* decoded_delta) {
+  auto r = submit_decoded(cert_agent_id, body, decoded_delta);
   if (r.is_ok()) {
     metrics_.count_update(r->duplicate ? "duplicate" : "accepted");
   } else {
@@ -69,7 +71,8 @@ Result<UpdateAck> EngineCore::submit_update(const std::string& cert_agent_id, st
   return r;
 }
 
-Result<UpdateAck> EngineCore::submit_decoded(const std::string& cert_agent_id, std::span<const uint8_t> body) {
+Result<UpdateAck> EngineCore::submit_decoded(const std::string& cert_agent_id, std::span<const uint8_t> body,
+                                             std::vector<float>* decoded_delta) {
   if (!ready_) return Status(Code::kUnavailable, "the engine is not accepting updates");
   if (agents_.quarantined(cert_agent_id)) {
     return Status(Code::kPermissionDenied, "agent " + cert_agent_id + " is quarantined");
@@ -92,11 +95,12 @@ Result<UpdateAck> EngineCore::submit_decoded(const std::string& cert_agent_id, s
   u.body = body;
   u.body_sha256 = sha256_hex({reinterpret_cast<const char*>(body.data()), body.size()});
   u.layout_fingerprint = layout->fingerprint();
-  for (float x : decoded->delta) u.norm2 += static_cast<double>(x) * x;
+  u.norm2 = sum_squares(decoded->delta);
   Job job;
   job.kind = Job::Kind::kUpdate;
   job.update = &u;
   EDGEFED_RETURN_IF_ERROR(run(job));
+  if (decoded_delta) *decoded_delta = std::move(decoded->delta);
   return job.ack;
 }
 

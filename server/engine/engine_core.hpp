@@ -35,7 +35,11 @@ class EngineCore {
                                                   std::shared_ptr<prometheus::Registry> metrics);
   ~EngineCore();
 
-  Result<UpdateAck> submit_update(const std::string& cert_agent_id, std::span<const uint8_t> body);
+  // When `decoded_delta` is given and the update is accepted, it receives the
+  // dense delta the engine decoded (observers reuse it instead of decoding
+  // the body a second time).
+  Result<UpdateAck> submit_update(const std::string& cert_agent_id, std::span<const uint8_t> body,
+                                  std::vector<float>* decoded_delta = nullptr);
   Result<TelemetryAck> submit_telemetry(const std::string& cert_agent_id, const TelemetryBatch& batch);
   ModelSnapshot current_model() const;
   uint64_t on_version_after(int64_t after, std::function<void(ModelSnapshot)> cb);
@@ -53,7 +57,8 @@ class EngineCore {
  private:
   struct Job;
   EngineCore(const EngineOptions& options, std::shared_ptr<prometheus::Registry> metrics);
-  Result<UpdateAck> submit_decoded(const std::string& cert_agent_id, std::span<const uint8_t> body);
+  Result<UpdateAck> submit_decoded(const std::string& cert_agent_id, std::span<const uint8_t> body,
+                                   std::vector<float>* decoded_delta);
   // Queues the job and waits until the writer completed it.
   Status run(Job& job);
   Status run_admin(std::function<Status(VersionKeeper&)> fn);

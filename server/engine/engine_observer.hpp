@@ -20,9 +20,10 @@ namespace edgefed::server {
 class EngineObserver {
  public:
   virtual ~EngineObserver() = default;
-  // A newly accepted update (duplicates are not reported): the request body
-  // as the agent sent it (safetensors) and the engine's ack.
-  virtual void on_update(const std::string& agent_id, std::span<const uint8_t> body, const UpdateAck& ack) = 0;
+  // A newly accepted update (duplicates are not reported): its dense delta as
+  // the engine decoded it (the size of the layout it was accepted against)
+  // and the engine's ack.
+  virtual void on_update(const std::string& agent_id, std::span<const float> delta, const UpdateAck& ack) = 0;
   // A telemetry batch the engine stored (records already seen may repeat:
   // observers de-duplicate by seq themselves).
   virtual void on_telemetry(const TelemetryBatch& batch) = 0;

@@ -40,7 +40,7 @@ struct HttpOptions {
 
   // Threads running the io_context (0 = number of CPUs, at least 2), and
   // worker threads for blocking engine calls (decode, waiting for the SQLite
-  // group commit; 0 = 8 per CPU, at least 16).
+  // group commit; 0 = 32 per CPU, at least 64).
   int io_threads = 0;
   int worker_threads = 0;
 

@@ -57,7 +57,7 @@ void declare_server_options(Options& o) {
       .add("port-file", "", "write the bound HTTPS port to this file once listening")
       .add("log-level", "info", "debug, info, warn or error")
       .add("threads", "0", "I/O threads running the event loop (0 = number of CPUs)")
-      .add("workers", "0", "worker threads for decoding and SQLite calls (0 = 8 per CPU, at least 16)")
+      .add("workers", "0", "worker threads for decoding and SQLite calls (0 = 32 per CPU, at least 64)")
       // limits
       .add("max-connections", num(h.max_connections), "open connections beyond this are closed at accept")
       .add("header-limit", num(h.header_limit), "request line + header bytes (413 beyond)")

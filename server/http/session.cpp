@@ -24,6 +24,7 @@ std::chrono::milliseconds ms(double seconds) {
 
 constexpr uint64_t kDrainCapBytes = 64u << 20;  // read at most this much of a refused body
 constexpr double kDrainSeconds = 5.0;
+constexpr std::size_t kIdleBufferBytes = 16 * 1024;
 
 }  // namespace
 
@@ -69,6 +70,9 @@ void Session::on_handshake(beast::error_code ec) {
 
 void Session::do_wait() {
   if (buffer_.size() > 0) return do_read_header();
+  // An idle connection (most of a large fleet's, long-polling) keeps only a
+  // small read buffer, not the largest request it has seen.
+  if (buffer_.capacity() > kIdleBufferBytes) buffer_.shrink_to_fit();
   beast::get_lowest_layer(stream_).expires_after(ms(api_.options().idle_timeout_s));
   stream_.async_read_some(buffer_.prepare(4096), beast::bind_front_handler(&Session::on_wait, shared_from_this()));
 }

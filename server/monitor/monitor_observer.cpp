@@ -20,17 +20,17 @@ void MonitorObserver::on_version(int64_t, const Model& model) {
   if (!layout_ || !(*layout_ == model.layout)) layout_ = std::make_shared<const ModelLayout>(model.layout);
 }
 
-void MonitorObserver::on_update(const std::string& agent_id, std::span<const uint8_t> body, const UpdateAck&) {
+void MonitorObserver::on_update(const std::string& agent_id, std::span<const float> delta, const UpdateAck&) {
   if (!outliers_) return;
   std::shared_ptr<const ModelLayout> layout;
   {
     std::lock_guard<std::mutex> lock(mu_);
     layout = layout_;
   }
-  if (!layout) return;
-  auto decoded = decode_update(body, *layout);
-  if (!decoded.is_ok()) return;  // the layout changed meanwhile: nothing to compare with
-  outliers_->observe(agent_id, decoded->delta);
+  // A delta of another size was accepted against a layout replaced meanwhile:
+  // nothing to compare it with.
+  if (!layout || static_cast<int64_t>(delta.size()) != layout->size()) return;
+  outliers_->observe(agent_id, delta);
 }
 
 void MonitorObserver::on_telemetry(const TelemetryBatch& batch) {

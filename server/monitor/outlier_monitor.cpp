@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "edgefed/float_sums.hpp"
 #include "edgefed/log.hpp"
 
 namespace edgefed::server::monitor {
@@ -52,16 +53,11 @@ OutlierVerdict OutlierMonitor::observe(const std::string& agent, std::span<const
     dir_norm = direction_norm_;
   }
   // The O(model) part outside the lock.
-  double n2 = 0, dot = 0;
   const bool use_dir = dir && dir->size() == delta.size();
-  for (size_t i = 0; i < delta.size(); ++i) {
-    const double x = delta[i];
-    n2 += x * x;
-    if (use_dir) dot += x * (*dir)[i];
-  }
-  const double norm = std::sqrt(n2);
+  const NormAndDot sums = use_dir ? norm_and_dot(delta, *dir) : NormAndDot{sum_squares(delta), 0.0};
+  const double norm = std::sqrt(sums.norm2);
   std::optional<double> cosine;
-  if (use_dir && norm > 0) cosine = dot / (norm * dir_norm);
+  if (use_dir && norm > 0) cosine = sums.dot / (norm * dir_norm);
   OutlierVerdict v;
   {
     std::lock_guard<std::mutex> lock(mu_);

@@ -47,7 +47,7 @@ Statement& Statement::bind_blob(int index, std::span<const uint8_t> blob) {
   // A zero-length blob must stay a blob, not NULL: pass a non-null pointer.
   static const uint8_t kEmpty = 0;
   const void* data = blob.empty() ? &kEmpty : blob.data();
-  keep_first(bind_error_, sqlite3_bind_blob64(stmt_, index, data, blob.size(), SQLITE_TRANSIENT));
+  keep_first(bind_error_, sqlite3_bind_blob64(stmt_, index, data, blob.size(), SQLITE_STATIC));
   return *this;
 }
 
