@@ -1,5 +1,7 @@
 #include "server/http/api.hpp"
 
+#include <algorithm>
+
 #include <chrono>
 
 #include <boost/asio/post.hpp>
@@ -48,6 +50,22 @@ uint64_t Api::body_limit(BodyClass body) const {
   }
   return options_.small_body_limit;
 }
+
+bool Api::claim_update_bytes(uint64_t bytes) {
+  uint64_t bound = options_.max_update_bytes_in_flight;
+  if (bound == 0) {
+    const auto snap = engine_.current_model();
+    bound = std::max<uint64_t>(256ull << 20, 8 * (snap.bytes ? snap.bytes->size() : 0));
+  }
+  uint64_t now = update_bytes_in_flight_.load();
+  for (;;) {
+    // One update always fits when nothing else is in flight, whatever its size.
+    if (now > 0 && now + bytes > bound) return false;
+    if (update_bytes_in_flight_.compare_exchange_weak(now, now + bytes)) return true;
+  }
+}
+
+void Api::release_update_bytes(uint64_t bytes) { update_bytes_in_flight_ -= bytes; }
 
 std::optional<ApiResponse> Api::admit(const ApiRequest& req, Principal& who) {
   if (!req.route.error.is_ok()) {

@@ -53,6 +53,11 @@ class Api {
 
   // The largest body accepted for a route's body class.
   uint64_t body_limit(BodyClass body) const;
+  // Claims `bytes` of the update bytes in flight (HttpOptions); false when
+  // that would pass the bound while other updates are in flight. Every
+  // successful claim is returned with release_update_bytes.
+  bool claim_update_bytes(uint64_t bytes);
+  void release_update_bytes(uint64_t bytes);
 
   // Shutdown: /readyz turns 503, pending long polls are answered (503), new
   // requests are refused with 503 and "Connection: close".
@@ -95,6 +100,7 @@ class Api {
   RateLimiter limiter_;
   std::atomic<bool> draining_{false};
   std::atomic<int64_t> in_flight_{0};
+  std::atomic<uint64_t> update_bytes_in_flight_{0};
   std::mutex polls_mu_;
   std::unordered_map<LongPoll*, std::weak_ptr<LongPoll>> polls_;
 };

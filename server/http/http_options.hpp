@@ -53,6 +53,12 @@ struct HttpOptions {
   // 2 x model bytes + 1 MiB (dense f32 is 1 x; the slack covers metadata and
   // sparse encodings).
   uint64_t update_body_limit = 0;
+  // Update bodies being received or processed at once, bytes (by their
+  // Content-Length); a request beyond it gets 503 + Retry-After before its
+  // body is read, unless nothing else is in flight. 0 = 8 x model bytes, at
+  // least 256 MiB. Bounds the server's memory with large models: each update
+  // in flight holds its body and its decoded delta.
+  uint64_t max_update_bytes_in_flight = 0;
   // POST /v1/admin/model body limit (a new model may be larger).
   uint64_t admin_body_limit = 1024ull << 20;
   // JSON bodies (telemetry, admin JSON).

@@ -62,6 +62,9 @@ void declare_server_options(Options& o) {
       .add("max-connections", num(h.max_connections), "open connections beyond this are closed at accept")
       .add("header-limit", num(h.header_limit), "request line + header bytes (413 beyond)")
       .add("max-body", "0", "POST /v1/updates body limit in bytes; 0 = 2 x model size + 1 MiB")
+      .add("max-update-bytes-in-flight", "0",
+           "update body bytes received or processed at once, beyond: 503 + Retry-After; 0 = 8 x model size, "
+           "at least 256 MiB")
       .add("admin-body-limit", num(h.admin_body_limit), "POST /v1/admin/model body limit in bytes")
       .add("json-body-limit", num(h.json_body_limit), "JSON body limit (telemetry, admin) in bytes")
       .add("handshake-timeout", num(h.handshake_timeout_s), "seconds for the TLS handshake")
@@ -130,6 +133,7 @@ ServerConfig read_server_options(const Options& o) {
   h.max_connections = positive(o, "max-connections");
   h.header_limit = static_cast<uint64_t>(positive(o, "header-limit", 1024));
   h.update_body_limit = static_cast<uint64_t>(positive(o, "max-body", 0));
+  h.max_update_bytes_in_flight = static_cast<uint64_t>(positive(o, "max-update-bytes-in-flight", 0));
   h.admin_body_limit = static_cast<uint64_t>(positive(o, "admin-body-limit"));
   h.json_body_limit = static_cast<uint64_t>(positive(o, "json-body-limit"));
   h.handshake_timeout_s = non_negative(o, "handshake-timeout");

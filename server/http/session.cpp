@@ -35,6 +35,7 @@ Session::Session(net::ip::tcp::socket&& socket, ssl::context& ctx, Api& api,
 }
 
 Session::~Session() {
+  release_claim();
   api_.metrics().connection_closed();
   --*open_connections_;
 }
@@ -118,6 +119,17 @@ void Session::on_read_header(beast::error_code ec, std::size_t) {
     return api_.refuse(label, std::move(r), responder());
   }
   parser_->body_limit(limit);
+  if (request_.route.body == BodyClass::kUpdate && body_unread_) {
+    const uint64_t bytes = parser_->content_length().value_or(limit);
+    if (!api_.claim_update_bytes(bytes)) {
+      ApiResponse r = ApiResponse::error(
+          Status(Code::kUnavailable, "the server is receiving as many update bytes as it may hold; retry later"));
+      r.headers.emplace_back("Retry-After", "1");
+      r.close = true;
+      return api_.refuse(label, std::move(r), responder());
+    }
+    claimed_update_bytes_ = bytes;
+  }
   if (body_unread_ && beast::iequals(h[bhttp::field::expect], "100-continue")) {
     auto cont = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_, h.version());
     beast::get_lowest_layer(stream_).expires_after(ms(api_.options().write_timeout_s));
@@ -149,6 +161,7 @@ void Session::on_read_body(beast::error_code ec, std::size_t) {
 }
 
 void Session::read_failed(beast::error_code ec, const char* phase) {
+  release_claim();
   if (ec == beast::error::timeout) {
     api_.metrics().refused("timeout");
     log::debug("request_timeout").kv("remote", peer_.remote).kv("phase", phase);
@@ -177,7 +190,14 @@ Responder Session::responder() {
   };
 }
 
+void Session::release_claim() {
+  if (claimed_update_bytes_ == 0) return;
+  api_.release_update_bytes(claimed_update_bytes_);
+  claimed_update_bytes_ = 0;
+}
+
 void Session::send(ApiResponse r) {
+  release_claim();  // the handler is done with the body
   auto res = std::make_shared<Response>(static_cast<bhttp::status>(r.status), 11);
   res->set(bhttp::field::server, "edgefed");
   if (!r.content_type.empty()) res->set(bhttp::field::content_type, r.content_type);

@@ -65,6 +65,10 @@ class Session : public std::enable_shared_from_this<Session> {
   Principal principal_;
   bool body_unread_ = false;  // a refusal is sent before the body: close after
   uint64_t drained_ = 0;
+  // Update body bytes claimed from the Api's in-flight bound for the current
+  // request; returned when its answer is sent or the session ends.
+  uint64_t claimed_update_bytes_ = 0;
+  void release_claim();
 };
 
 }  // namespace edgefed::server::http

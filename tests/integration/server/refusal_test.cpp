@@ -10,8 +10,11 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 
 #include "../../support/scratch_dir.hpp"
@@ -281,5 +284,60 @@ TEST_CASE("per-agent rate limit answers 429 with Retry-After", "[integration][se
   auto metrics = c->get("/metrics");
   REQUIRE(metrics);
   CHECK(metrics->body.find(R"(code="429",route="model")") != std::string::npos);
+  CHECK(server.terminate() == 0);
+}
+
+TEST_CASE("update bytes in flight are bounded: 503 + Retry-After before the body, then accepted",
+          "[integration][server]") {
+  ScratchDir dir("edgefed-srv");
+  // A bound of 1 byte: one update at a time, whatever its size.
+  ServerProcess server(fleet_pki(), dir.file("state"),
+                       {"--model-init", "mlp:16-8-4", "--buffer-k", "100", "--max-update-bytes-in-flight", "1"});
+  server.start();
+  auto c1 = server.agent(1);
+  auto m = c1->get("/v1/model");
+  REQUIRE(m);
+  const auto layout = decode_model_or_throw(m->body).model.layout;
+  const std::string held_body = make_update(layout, Pki::agent_id(0), "held-1", 0, 5, 0.1f);
+
+  // Agent 0 sends the headers of an update and holds its body back.
+  auto ctx = make_client_context({fleet_pki().ca(), fleet_pki().agent_cert(0), fleet_pki().agent_key(0)});
+  RawTls raw(std::move(ctx), server.port());
+  raw.stream.handshake(net::ssl::stream_base::client);
+  const std::string head = "POST /v1/updates HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n"
+                           "Content-Length: " + std::to_string(held_body.size()) + "\r\n\r\n";
+  net::write(raw.stream, net::buffer(head));
+
+  // Once the server has read those headers, agent 1's updates are refused
+  // (an attempt that races ahead of them may still be accepted: each uses
+  // its own update id). Bounded: 50 attempts 100 ms apart.
+  std::optional<HttpResponse> refused;
+  for (int i = 0; i < 50 && !refused; ++i) {
+    auto r = server.agent(1)->post("/v1/updates",
+                                   make_update(layout, Pki::agent_id(1), "early-" + std::to_string(i), 0, 5, 0.2f));
+    REQUIRE(r);
+    if (r->status == 503) {
+      refused = *r;
+    } else {
+      CHECK(r->status == 202);
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  REQUIRE(refused);
+  CHECK(code_of(*refused) == "unavailable");
+  REQUIRE(refused->header("Retry-After"));
+  CHECK(*refused->header("Retry-After") == "1");
+
+  // Agent 0's body completes its update.
+  net::write(raw.stream, net::buffer(held_body));
+  boost::beast::flat_buffer buf;
+  boost::beast::http::response<boost::beast::http::string_body> res;
+  boost::beast::http::read(raw.stream, buf, res);
+  CHECK(res.result_int() == 202);
+
+  // With nothing in flight, agent 1's retry is accepted.
+  auto again = server.agent(1)->post("/v1/updates", make_update(layout, Pki::agent_id(1), "after-1", 0, 5, 0.2f));
+  REQUIRE(again);
+  CHECK(again->status == 202);
   CHECK(server.terminate() == 0);
 }
