@@ -3,12 +3,12 @@
 # the shared build lock), then runs each comparison and prints its figures and
 # ratios; a summary of the headline ratios comes last.
 #
-#   benchmarks/run-all.sh                      # everything (~15 min on 2 cores)
+#   benchmarks/run-all.sh                      # everything (~25 min on 2 cores)
 #   benchmarks/run-all.sh --only aggregate,train
 #   benchmarks/run-all.sh --skip-build --quick # shorter runs, existing build
 #
 # Options:
-#   --only LIST     comma-separated subset of: aggregate, train, ingest, scale, model, sizes
+#   --only LIST     comma-separated subset of: aggregate, train, ingest, scale, model, sizes, encodings
 #   --build DIR     release build directory (default build-release)
 #   --skip-build    use DIR as it is
 #   --quick         fewer repeats / shorter windows (smoke run, noisier figures)
@@ -23,6 +23,8 @@
 #   scale      benchmarks/scale/run.sh              10,000 connections, push p99
 #   model      benchmarks/model/run.sh              10M-parameter model: upload, merge, checkpoint, download
 #   sizes      stripped edgefed-agent / edgefed-server binary sizes
+#   encodings  benchmarks/encodings/run.sh          bytes per update and accuracy, f32/f16/int8/topk,
+#                                                   12-agent edgefed-sim runs (~11 min)
 # Peers come from apt only: python3-numpy, libopenblas0-pthread,
 # python3-torch, nginx. Builds go through /tmp/edgefed-build.lock (shared with
 # the other build directories of this checkout).
@@ -31,7 +33,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 build="$root/build-release"
-only="aggregate,train,ingest,scale,model,sizes"
+only="aggregate,train,ingest,scale,model,sizes,encodings"
 skip_build=0
 quick=0
 install=1
@@ -44,14 +46,14 @@ while [ $# -gt 0 ]; do
     --quick) quick=1; shift ;;
     --no-install) install=0; shift ;;
     --log) logdir=$2; shift 2 ;;
-    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
     *) echo "run-all.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
 case "$build" in /*) ;; *) build="$PWD/$build" ;; esac
 want() { case ",$only," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 for w in ${only//,/ }; do
-  case "$w" in aggregate|train|ingest|scale|model|sizes) ;; *) echo "run-all.sh: unknown benchmark $w" >&2; exit 2 ;; esac
+  case "$w" in aggregate|train|ingest|scale|model|sizes|encodings) ;; *) echo "run-all.sh: unknown benchmark $w" >&2; exit 2 ;; esac
 done
 if [ -z "$logdir" ]; then logdir=$(mktemp -d /tmp/edgefed-bench.XXXXXX); fi
 mkdir -p "$logdir"
@@ -65,6 +67,7 @@ want aggregate && { /usr/bin/python3 -c 'import numpy' 2>/dev/null || pkgs+=(pyt
   ls /usr/lib/x86_64-linux-gnu/libopenblasp-r*.so >/dev/null 2>&1 || ls /usr/lib/x86_64-linux-gnu/openblas-pthread >/dev/null 2>&1 || pkgs+=(libopenblas0-pthread); }
 want train && { /usr/bin/python3 -c 'import torch' 2>/dev/null || pkgs+=(python3-torch); }
 want ingest && { command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || pkgs+=(nginx); }
+want encodings && { command -v sqlite3 >/dev/null || pkgs+=(sqlite3); }
 if [ ${#pkgs[@]} -gt 0 ]; then
   if [ "$install" = 1 ] && [ "$(id -u)" = 0 ]; then
     echo "installing ${pkgs[*]} (apt)" >&2
@@ -83,6 +86,7 @@ want ingest && targets+=(edgefed-bench-ingest edgefed-server)
 want scale && targets+=(edgefed-bench-scale edgefed-server)
 want model && targets+=(edgefed-bench-ingest edgefed-server)
 want sizes && targets+=(edgefed-agent edgefed-server)
+want encodings && targets+=(edgefed-sim edgefed-server)
 if [ "$skip_build" = 0 ] && [ ${#targets[@]} -gt 0 ]; then
   if [ ! -f "$build/CMakeCache.txt" ]; then
     cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DEDGEFED_BENCHMARKS=ON -DEDGEFED_TESTS=OFF >"$logdir/configure.log"
@@ -117,7 +121,10 @@ fi
 if want train; then
   section "train: agent trainer vs PyTorch"
   B="$build/benchmarks/train/edgefed-bench-train"
-  run train /usr/bin/python3 "$here/train/compare.py" --build "$build" --epochs 2 --repeat "$([ "$quick" = 1 ] && echo 1 || echo 3)" --json
+  # The native build (-DEDGEFED_NATIVE=ON) is measured in the same loop when it exists; it is not built here.
+  native=()
+  [ -x "$root/build-native/benchmarks/train/edgefed-bench-train" ] && native=(--native-build "$root/build-native")
+  run train /usr/bin/python3 "$here/train/compare.py" --build "$build" "${native[@]}" --torch-sse --epochs 2 --repeat "$([ "$quick" = 1 ] && echo 1 || echo 3)" --json
   grep -E '^(median|ratio)' "$logdir/train.log" >>"$summary" || true
   if [ -d /usr/share/datasets/fashion-mnist ]; then
     run train-slice "$B" --data idx:/usr/share/datasets/fashion-mnist:3/100:iid:val=0 --epochs 5 --json
@@ -163,6 +170,13 @@ if want sizes; then
     [ "$(basename "$b")" = edgefed-agent ] && extra=" (target <= 8 MB: $([ "$sz" -le 8000000 ] && echo met || echo MISSED))"
     note "$(basename "$b") stripped: $(awk -v s="$sz" 'BEGIN { printf "%.2f MB", s / 1e6 }')$extra"
   done
+fi
+
+if want encodings; then
+  section "encodings: bytes per update and accuracy (12 agents)"
+  run encodings "$here/encodings/run.sh" --build "$build" --versions "$([ "$quick" = 1 ] && echo 10 || echo 25)" \
+    --out "$logdir/encodings-runs" --json
+  grep -E '^(f32|f16|int8|topk) |^int8 vs f32' "$logdir/encodings.log" >>"$summary" || true
 fi
 
 echo
