@@ -128,7 +128,7 @@ if want train; then
   grep -E '^(median|ratio)' "$logdir/train.log" >>"$summary" || true
   if [ -d /usr/share/datasets/fashion-mnist ]; then
     run train-slice "$B" --data idx:/usr/share/datasets/fashion-mnist:3/100:iid:val=0 --epochs 5 --json
-    /usr/bin/python3 -c 'import json,sys; j=json.loads(open(sys.argv[1]).read()); r=j["peak_rss_mb"]; print(f"agent trainer peak RSS on a 600-image slice: {r:.1f} MiB (target <= 32) -> {\"met\" if r <= 32 else \"MISSED\"}")' \
+    /usr/bin/python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["peak_rss_mb"]; v="met" if r <= 32 else "MISSED"; print(f"agent trainer peak RSS on a 600-image slice: {r:.1f} MiB (target <= 32) -> {v}")' \
       "$logdir/train-slice.json" | tee -a "$summary" || true
   fi
 fi
