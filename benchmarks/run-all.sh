@@ -26,7 +26,7 @@
 #   encodings  benchmarks/encodings/run.sh          bytes per update and accuracy, f32/f16/int8/topk,
 #                                                   12-agent edgefed-sim runs (~11 min)
 # Peers come from apt only: python3-numpy, libopenblas0-pthread,
-# python3-torch, nginx. Builds go through /tmp/edgefed-build.lock (shared with
+# python3-torch, nginx, sqlite3. Builds go through /tmp/edgefed-build.lock (shared with
 # the other build directories of this checkout).
 set -euo pipefail
 
@@ -67,7 +67,7 @@ want aggregate && { /usr/bin/python3 -c 'import numpy' 2>/dev/null || pkgs+=(pyt
   ls /usr/lib/x86_64-linux-gnu/libopenblasp-r*.so >/dev/null 2>&1 || ls /usr/lib/x86_64-linux-gnu/openblas-pthread >/dev/null 2>&1 || pkgs+=(libopenblas0-pthread); }
 want train && { /usr/bin/python3 -c 'import torch' 2>/dev/null || pkgs+=(python3-torch); }
 want ingest && { command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || pkgs+=(nginx); }
-want encodings && { command -v sqlite3 >/dev/null || pkgs+=(sqlite3); }
+want encodings && { command -v sqlite3 >/dev/null || pkgs+=(sqlite3); /usr/bin/python3 -c 'import numpy' 2>/dev/null || pkgs+=(python3-numpy); }
 if [ ${#pkgs[@]} -gt 0 ]; then
   if [ "$install" = 1 ] && [ "$(id -u)" = 0 ]; then
     echo "installing ${pkgs[*]} (apt)" >&2
@@ -176,7 +176,7 @@ if want encodings; then
   section "encodings: bytes per update and accuracy (12 agents)"
   run encodings "$here/encodings/run.sh" --build "$build" --versions "$([ "$quick" = 1 ] && echo 10 || echo 25)" \
     --out "$logdir/encodings-runs" --json
-  grep -E '^(f32|f16|int8|topk) |^int8 vs f32' "$logdir/encodings.log" >>"$summary" || true
+  grep -E '^(encoding|f32|f16|int8|topk) |^int8 vs f32' "$logdir/encodings.log" >>"$summary" || true
 fi
 
 echo
