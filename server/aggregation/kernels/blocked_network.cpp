@@ -93,8 +93,14 @@ struct V {
 #include "server/aggregation/kernels/blocked_network_passes.inc"
 }  // namespace sse
 
+// The AVX2 copy of the passes: compiled for AVX2 here, chosen at run time
+// (clang, which builds the fuzz targets, spells the same thing differently).
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2"))), apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("avx2")
+#endif
 namespace avx2 {
 struct V {
   using Reg = __m256;
@@ -106,7 +112,11 @@ struct V {
 };
 #include "server/aggregation/kernels/blocked_network_passes.inc"
 }  // namespace avx2
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
 #pragma GCC pop_options
+#endif
 
 bool has_avx2() {
   static const bool yes = __builtin_cpu_supports("avx2");
