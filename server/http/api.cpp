@@ -36,14 +36,16 @@ Api::Api(const HttpOptions& options, Engine& engine, std::shared_ptr<prometheus:
 
 Api::~Api() = default;
 
+uint64_t Api::model_bytes() const {
+  const auto snap = engine_.current_model();
+  return snap.bytes ? snap.bytes->size() : 0;
+}
+
 uint64_t Api::body_limit(BodyClass body) const {
   switch (body) {
-    case BodyClass::kUpdate: {
+    case BodyClass::kUpdate:
       if (options_.update_body_limit > 0) return options_.update_body_limit;
-      const auto snap = engine_.current_model();
-      const uint64_t model = snap.bytes ? snap.bytes->size() : 0;
-      return 2 * model + (1u << 20);
-    }
+      return 2 * model_bytes() + (1u << 20);
     case BodyClass::kJson: return options_.json_body_limit;
     case BodyClass::kModel: return options_.admin_body_limit;
     case BodyClass::kSmall: break;
@@ -52,11 +54,9 @@ uint64_t Api::body_limit(BodyClass body) const {
 }
 
 bool Api::claim_update_bytes(uint64_t bytes) {
-  uint64_t bound = options_.max_update_bytes_in_flight;
-  if (bound == 0) {
-    const auto snap = engine_.current_model();
-    bound = std::max<uint64_t>(256ull << 20, 8 * (snap.bytes ? snap.bytes->size() : 0));
-  }
+  const uint64_t bound = options_.max_update_bytes_in_flight > 0
+                             ? options_.max_update_bytes_in_flight
+                             : std::max<uint64_t>(256ull << 20, 8 * model_bytes());
   uint64_t now = update_bytes_in_flight_.load();
   for (;;) {
     // One update always fits when nothing else is in flight, whatever its size.

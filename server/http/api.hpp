@@ -70,6 +70,8 @@ class Api {
   const HttpOptions& options() const { return options_; }
 
  private:
+  // Size of the current model's serialized bytes (the update limits derive from it).
+  uint64_t model_bytes() const;
   void dispatch(ApiRequest& req, const Principal& who, Responder& done);
   // Runs `work` on the worker pool and answers with its result; exceptions
   // become a 500 JSON error.
