@@ -42,7 +42,7 @@ ObservabilityConfig read_observability_options(const Options& o) {
 }
 
 struct Observability::Impl {
-  std::shared_ptr<eval::Evaluator> evaluator;
+  std::shared_ptr<eval::VersionEvaluator> evaluator;
   std::shared_ptr<monitor::MonitorObserver> observer;
   std::unique_ptr<monitor::VersionFollower> follower;
 };
@@ -53,7 +53,7 @@ Observability::Observability(const ObservabilityConfig& config, Engine& engine,
   Impl& im = *impl_;
   http.status_on_metrics_port = config.status_on_metrics_port;
   if (!config.eval.data_dir.empty()) {
-    auto ev = eval::Evaluator::open(config.eval, registry);
+    auto ev = eval::VersionEvaluator::open(config.eval, registry);
     if (!ev.is_ok()) throw ConfigError("--eval-data: " + ev.status().to_string());
     im.evaluator = std::move(ev).value();
     log::info("eval_set_loaded").kv("dir", config.eval.data_dir).kv("samples", im.evaluator->samples());

@@ -11,7 +11,7 @@
 
 #include "edgefed/options.hpp"
 #include "server/engine/engine.hpp"
-#include "server/eval/evaluator.hpp"
+#include "server/eval/version_evaluator.hpp"
 #include "server/http/http_options.hpp"
 #include "server/monitor/outlier_monitor.hpp"
 

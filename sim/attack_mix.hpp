@@ -1,5 +1,5 @@
 // Test seam: which agents of the fleet send hostile updates and how
-// (edgefed-sim --attack-agents, --attack-mode; see agent/trainer/attack.hpp).
+// (edgefed-sim --attack-agents, --attack-mode; see agent/test_seam/attack.hpp).
 // "mixed" gives the hostile agents, in index order, sign-flip, scale:10,
 // noise, sign-flip, scale:10, noise, ... so one run carries every kind;
 // "mixed:S" gives the noise agents stddev S.
@@ -9,7 +9,7 @@
 #include <set>
 #include <string>
 
-#include "agent/trainer/attack.hpp"
+#include "agent/test_seam/attack.hpp"
 #include "edgefed/status.hpp"
 
 namespace edgefed::sim {

@@ -3,8 +3,8 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "agent/data/data_spec.hpp"
-#include "agent/data/local_data.hpp"
+#include "edgefed/ml/data_spec.hpp"
+#include "edgefed/ml/local_data.hpp"
 #include "edgefed/log.hpp"
 
 namespace edgefed::sim {
@@ -18,7 +18,7 @@ std::string agent_name(int i) {
 }  // namespace
 
 Result<std::unique_ptr<Fleet>> Fleet::create(FleetOptions options,
-                                             std::shared_ptr<const agent::DataStore> train_set) {
+                                             std::shared_ptr<const ml::DataStore> train_set) {
   if (static_cast<int>(options.devices.size()) != options.agents)
     return Status(Code::kInvalidArgument, "one device class per agent is needed");
   std::unique_ptr<Fleet> fleet(new Fleet());
@@ -30,9 +30,9 @@ Result<std::unique_ptr<Fleet>> Fleet::create(FleetOptions options,
                                   std::to_string(options.agents) + ":" + options.partition +
                                   ":seed=" + std::to_string(options.seed) +
                                   (options.corrupt_agents.count(i) ? ":corrupt=" + options.corrupt_mode : "");
-    auto spec = agent::parse_data_spec(spec_text);
+    auto spec = ml::parse_data_spec(spec_text);
     if (!spec) return spec.status();
-    auto data = agent::slice_local_data(train_set, *spec);
+    auto data = ml::slice_local_data(train_set, *spec);
     if (!data) return Status(data.status().code(), id + ": " + data.status().message());
 
     agent::AgentConfig cfg;

@@ -16,7 +16,7 @@
 #include <thread>
 #include <vector>
 
-#include "agent/data/dataset.hpp"
+#include "edgefed/ml/dataset.hpp"
 #include "agent/loop/agent_loop.hpp"
 #include "device_mix.hpp"
 #include "outage_plan.hpp"
@@ -49,7 +49,7 @@ struct FleetTotals {
 class Fleet {
  public:
   static Result<std::unique_ptr<Fleet>> create(FleetOptions options,
-                                               std::shared_ptr<const agent::DataStore> train_set);
+                                               std::shared_ptr<const ml::DataStore> train_set);
   ~Fleet();
   void start();
   void stop();  // stops and joins every agent

@@ -2,7 +2,7 @@
 // structured log line every few seconds when stderr is not a terminal.
 #pragma once
 
-#include "evaluator.hpp"
+#include "curve_recorder.hpp"
 #include "fleet.hpp"
 
 namespace edgefed::sim {

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/trainer/attack.hpp"
+#include "agent/test_seam/attack.hpp"
 
 namespace edgefed::sim {
 
@@ -24,7 +24,7 @@ struct SimConfig {
   std::string model = "mlp:784-128-10";
   std::string partition = "dirichlet:0.5";  // iid | dirichlet:A | shards:K
   // Test seam: agent indices whose data is corrupted ("0,3") and how
-  // (labels | noise); see agent/data/corrupt.hpp.
+  // (labels | noise); see ml/include/edgefed/ml/corrupt.hpp.
   std::set<int> corrupt_agents;
   std::string corrupt_mode = "labels";
   // Test seam: agent index -> the hostile updates it sends (attack_mix.hpp).

@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <thread>
 
-#include "agent/data/idx_reader.hpp"
+#include "edgefed/ml/idx_reader.hpp"
 #include "edgefed/log.hpp"
 #include "fleet.hpp"
 #include "progress.hpp"
@@ -55,12 +55,12 @@ Result<RunSummary> run_simulation(const SimConfig& c, const std::atomic<bool>& i
   auto devices = parse_device_mix(c.device_mix);
   if (!devices) return devices.status();
   log::info("sim_loading_data").kv("dir", c.data_dir);
-  auto train = agent::load_idx(c.data_dir, agent::IdxSplit::kTrain);
+  auto train = ml::load_idx(c.data_dir, ml::IdxSplit::kTrain);
   if (!train) return train.status();
-  auto test = agent::load_idx(c.data_dir, agent::IdxSplit::kTest);
+  auto test = ml::load_idx(c.data_dir, ml::IdxSplit::kTest);
   if (!test) return test.status();
-  auto train_set = std::make_shared<const agent::DataStore>(std::move(*train));
-  auto test_set = std::make_shared<const agent::DataStore>(std::move(*test));
+  auto train_set = std::make_shared<const ml::DataStore>(std::move(*train));
+  auto test_set = std::make_shared<const ml::DataStore>(std::move(*test));
 
   // The server: ours unless --server was given.
   std::unique_ptr<ServerProcess> server;
@@ -76,7 +76,8 @@ Result<RunSummary> run_simulation(const SimConfig& c, const std::atomic<bool>& i
     so.threads = c.server_threads;
     so.extra_args = c.server_args;
     so.extra_args.push_back("--task-encoding=" + c.encoding);
-    // LEARNING.md: a safe FedBuff server learning rate is about
+    // An independent PyTorch simulation of this workload (docs/engine.md): a
+    // safe FedBuff server learning rate is about
     // buffer_k / concurrency (up to 2.5x that); 0.25 with 100 agents all
     // training at once oscillates here, 0.1 learns steadily. The sim knows
     // its concurrency, so it picks the rate unless told otherwise.
@@ -156,7 +157,7 @@ Result<RunSummary> run_simulation(const SimConfig& c, const std::atomic<bool>& i
   eo.host = "127.0.0.1";
   eo.port = url_port(url);
   eo.tls = {certs + "/ca.pem", certs + "/admin.pem", certs + "/admin.key"};
-  Evaluator evaluator(eo, test_set, c.eval_interval_s, t0);
+  CurveRecorder evaluator(eo, test_set, c.eval_interval_s, t0);
   evaluator.start();
   (*fleet)->start();
   log::info("sim_started").kv("agents", c.agents).kv("mode", c.mode).kv("partition", c.partition)
@@ -235,7 +236,8 @@ Result<RunSummary> run_simulation(const SimConfig& c, const std::atomic<bool>& i
   }
   if (c.stop_version > 0) {
     summary.stop_version = c.stop_version;
-    auto at = server ? evaluate_checkpoint(c.work_dir + "/server/edgefed.sqlite", c.stop_version, test_set)
+    ml::Evaluator held_out(test_set);
+    auto at = server ? evaluate_checkpoint(c.work_dir + "/server/edgefed.sqlite", c.stop_version, held_out)
                      : Result<VersionAccuracy>(Code::kNotFound, "the server is not ours (--server)");
     if (at) {
       summary.at_version = *at;

@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "evaluator.hpp"
+#include "curve_recorder.hpp"
 #include "ledger_audit.hpp"
 #include "version_eval.hpp"
 

@@ -4,7 +4,6 @@
 
 #include <vector>
 
-#include "agent/trainer/trainer.hpp"
 #include "edgefed/model_io.hpp"
 
 namespace edgefed::sim {
@@ -37,14 +36,12 @@ Result<std::vector<uint8_t>> read_checkpoint(const std::string& db_path, int64_t
 }  // namespace
 
 Result<VersionAccuracy> evaluate_checkpoint(const std::string& db_path, int64_t version,
-                                            std::shared_ptr<const agent::DataStore> test_set) {
+                                            ml::Evaluator& evaluator) {
   auto bytes = read_checkpoint(db_path, version);
   if (!bytes) return bytes.status();
   auto model = decode_model(*bytes);
   if (!model) return model.status();
-  auto trainer = agent::Trainer::create(model->model.layout);
-  if (!trainer) return trainer.status();
-  auto r = trainer->evaluate(model->model, agent::Dataset(std::move(test_set)));
+  auto r = evaluator.evaluate(model->model);
   if (!r) return r.status();
   return VersionAccuracy{version, r->accuracy, r->loss};
 }

@@ -9,7 +9,7 @@
 #include <memory>
 #include <string>
 
-#include "agent/data/dataset.hpp"
+#include "edgefed/ml/evaluator.hpp"
 #include "edgefed/status.hpp"
 
 namespace edgefed::sim {
@@ -22,6 +22,6 @@ struct VersionAccuracy {
 
 // kNotFound if the version or its checkpoint is not in `db_path`.
 Result<VersionAccuracy> evaluate_checkpoint(const std::string& db_path, int64_t version,
-                                            std::shared_ptr<const agent::DataStore> test_set);
+                                            ml::Evaluator& evaluator);
 
 }  // namespace edgefed::sim

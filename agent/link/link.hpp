@@ -1,4 +1,4 @@
-// The agent's link to edgefed-server (wire contract v1, ARCHITECTURE.md) on
+// The agent's link to edgefed-server (wire contract v1, docs/architecture.md) on
 // top of edgefed::HttpsClient: TLS 1.3, client certificate, server
 // certificate verified against the CA and its name checked; connect,
 // handshake and request timeouts; keep-alive.

@@ -8,14 +8,14 @@
 #include <optional>
 #include <string>
 
-#include "agent/data/local_data.hpp"
+#include "edgefed/ml/local_data.hpp"
 #include "agent/link/clock.hpp"
 #include "agent/link/link.hpp"
 #include "agent/link/transport.hpp"
 #include "agent/loop/forwarder.hpp"
 #include "agent/loop/round_trainer.hpp"
 #include "agent/outbox/outbox_types.hpp"
-#include "agent/trainer/attack.hpp"
+#include "agent/test_seam/attack.hpp"
 
 namespace edgefed::agent {
 
@@ -43,7 +43,7 @@ struct AgentConfig {
   int model_wait_s = 5;             // sync mode: long-poll for the next version
   uint64_t seed = 0;                // training data order; 0 = from the agent id
   std::string health_file;          // touched every iteration ("" = none)
-  Attack attack;                    // test seam: hostile updates (agent/trainer/attack.hpp)
+  Attack attack;                    // test seam: hostile updates (agent/test_seam/attack.hpp)
   int64_t once_timeout_ms = 120000; // run_once(): give up forwarding after this
 };
 
@@ -56,7 +56,7 @@ struct AgentSeams {
   // Device speed: after a round that trained for T seconds the agent idles
   // (slowdown - 1) x T more, as a device `slowdown` times slower would. >= 1.
   double slowdown = 1.0;
-  std::optional<LocalData> data;                 // pre-loaded data (simulator)
+  std::optional<ml::LocalData> data;                 // pre-loaded data (simulator)
   std::unique_ptr<Transport> transport;          // replaces HTTPS (tests)
 };
 

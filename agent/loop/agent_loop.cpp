@@ -10,7 +10,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "agent/data/data_spec.hpp"
+#include "edgefed/ml/data_spec.hpp"
 #include "agent/link/model_cache.hpp"
 #include "agent/loop/system_probe.hpp"
 #include "edgefed/log.hpp"
@@ -93,14 +93,14 @@ Status AgentLoop::init() {
     trainer_ = RoundTrainer::with_data(std::move(*seams_.data), config_.round);
     seams_.data.reset();
   } else {
-    auto spec = parse_data_spec(config_.data_spec);
+    auto spec = ml::parse_data_spec(config_.data_spec);
     if (!spec) return spec.status();
-    if (spec->kind == DataKind::kStream) {
-      auto stream = StreamSource::open(*spec);
+    if (spec->kind == ml::DataKind::kStream) {
+      auto stream = ml::StreamSource::open(*spec);
       if (!stream) return stream.status();
       trainer_ = RoundTrainer::with_stream(std::move(*stream), config_.round);
     } else {
-      auto data = load_local_data(*spec);
+      auto data = ml::load_local_data(*spec);
       if (!data) return data.status();
       if (data->train.empty())
         return Status(Code::kInvalidArgument, "--data " + config_.data_spec + ": no training samples");

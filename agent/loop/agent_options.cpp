@@ -7,7 +7,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "agent/data/data_spec.hpp"
+#include "edgefed/ml/data_spec.hpp"
 #include "edgefed/tls.hpp"
 
 namespace edgefed::agent {
@@ -66,9 +66,9 @@ Options make_agent_options() {
       .add("seed", "0", "training data order seed (0: derived from the agent id)")
       .add("health-file", "", "file touched every loop iteration, for liveness probes")
       .add("once-timeout-ms", "120000", "--once: give up after this long")
-      .add("attack", "none",
-           "test seam: send hostile updates (for testing robust aggregation): none, sign-flip, "
-           "scale:FACTOR, noise (Gaussian, stddev 10) or noise:STDDEV");
+      .add_test_only("attack", "none",
+                     "TEST ONLY: send hostile updates (for testing robust aggregation): none, sign-flip, "
+                     "scale:FACTOR, noise (Gaussian, stddev 10) or noise:STDDEV");
   return o;
 }
 
@@ -134,7 +134,7 @@ AgentConfig agent_config_from(const Options& o, const char* const* env) {
 
 void check_agent_config(const AgentConfig& c) {
   (void)make_client_context(c.link.tls);  // throws ConfigError naming the file
-  auto spec = parse_data_spec(c.data_spec);
+  auto spec = ml::parse_data_spec(c.data_spec);
   if (!spec) throw ConfigError("--data: " + spec.status().message());
 }
 

@@ -4,8 +4,8 @@
 
 namespace edgefed::agent {
 
-TrainOptions train_options_for(const Task& task, int accumulation_steps, uint64_t seed) {
-  TrainOptions o;
+ml::TrainOptions train_options_for(const Task& task, int accumulation_steps, uint64_t seed) {
+  ml::TrainOptions o;
   o.epochs = task.epochs;
   o.steps = task.steps;
   o.batch_size = task.batch_size;
@@ -19,22 +19,22 @@ TrainOptions train_options_for(const Task& task, int accumulation_steps, uint64_
   return o;
 }
 
-std::unique_ptr<RoundTrainer> RoundTrainer::with_data(LocalData data, RoundOptions options) {
+std::unique_ptr<RoundTrainer> RoundTrainer::with_data(ml::LocalData data, RoundOptions options) {
   return std::unique_ptr<RoundTrainer>(new RoundTrainer(std::move(data), nullptr, options));
 }
 
-std::unique_ptr<RoundTrainer> RoundTrainer::with_stream(std::unique_ptr<StreamSource> stream,
+std::unique_ptr<RoundTrainer> RoundTrainer::with_stream(std::unique_ptr<ml::StreamSource> stream,
                                                         RoundOptions options) {
   return std::unique_ptr<RoundTrainer>(new RoundTrainer(std::nullopt, std::move(stream), options));
 }
 
-RoundTrainer::RoundTrainer(std::optional<LocalData> data, std::unique_ptr<StreamSource> stream,
+RoundTrainer::RoundTrainer(std::optional<ml::LocalData> data, std::unique_ptr<ml::StreamSource> stream,
                            RoundOptions options)
     : data_(std::move(data)), stream_(std::move(stream)), options_(options) {}
 
 Status RoundTrainer::ensure_trainer(const ModelLayout& layout) {
   if (trainer_ && trainer_->layout() == layout) return Status::ok();
-  auto t = Trainer::create(layout);
+  auto t = ml::Trainer::create(layout);
   if (!t) return t.status();
   trainer_.emplace(std::move(*t));
   return Status::ok();
@@ -43,7 +43,7 @@ Status RoundTrainer::ensure_trainer(const ModelLayout& layout) {
 Result<RoundResult> RoundTrainer::train(const Model& global, const Task& task, uint64_t seed,
                                         const std::atomic<bool>& stop) {
   EDGEFED_RETURN_IF_ERROR(ensure_trainer(global.layout));
-  const TrainOptions o = train_options_for(task, options_.accumulation_steps, seed);
+  const ml::TrainOptions o = train_options_for(task, options_.accumulation_steps, seed);
   if (stream_) return train_stream(global, o, stop);
   auto r = trainer_->train(global, data_->train, o);
   if (!r) return r.status();
@@ -64,7 +64,7 @@ Result<RoundResult> RoundTrainer::train(const Model& global, const Task& task, u
   return out;
 }
 
-Result<RoundResult> RoundTrainer::train_stream(const Model& global, const TrainOptions& o,
+Result<RoundResult> RoundTrainer::train_stream(const Model& global, const ml::TrainOptions& o,
                                                const std::atomic<bool>& stop) {
   using clock = std::chrono::steady_clock;
   const auto start = clock::now();

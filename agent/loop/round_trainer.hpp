@@ -1,5 +1,5 @@
 // One local training round on the agent's data: a copy of the global model
-// trained per the server's task (the colleague's Trainer), returning the
+// trained per the server's task (the colleague's ml::Trainer), returning the
 // delta and figures for telemetry. Two kinds of data:
 //   idx / csv  a fixed local data set (possibly a view of a data set shared
 //              by many simulated agents) with a local validation split
@@ -17,9 +17,9 @@
 #include <optional>
 #include <vector>
 
-#include "agent/data/local_data.hpp"
-#include "agent/data/stream_source.hpp"
-#include "agent/trainer/trainer.hpp"
+#include "edgefed/ml/local_data.hpp"
+#include "edgefed/ml/stream_source.hpp"
+#include "edgefed/ml/trainer.hpp"
 #include "edgefed/model_layout.hpp"
 #include "edgefed/protocol.hpp"
 #include "edgefed/status.hpp"
@@ -40,19 +40,19 @@ struct RoundResult {
   double train_accuracy = 0;
   double samples_per_s = 0;
   double seconds = 0;             // wall time of the training itself
-  std::optional<EvalResult> validation;  // of the trained model, if there is a split
+  std::optional<ml::EvalResult> validation;  // of the trained model, if there is a split
 };
 
 class RoundTrainer {
  public:
   // Fixed data (idx, csv).
-  static std::unique_ptr<RoundTrainer> with_data(LocalData data, RoundOptions options = {});
+  static std::unique_ptr<RoundTrainer> with_data(ml::LocalData data, RoundOptions options = {});
   // Streamed data.
-  static std::unique_ptr<RoundTrainer> with_stream(std::unique_ptr<StreamSource> stream,
+  static std::unique_ptr<RoundTrainer> with_stream(std::unique_ptr<ml::StreamSource> stream,
                                                    RoundOptions options = {});
 
   // kUnavailable when a stream had no records this round (nothing to send);
-  // the Trainer's errors otherwise (kDimensionMismatch: model and data
+  // the ml::Trainer's errors otherwise (kDimensionMismatch: model and data
   // disagree; kNonFinite: diverged).
   Result<RoundResult> train(const Model& global, const Task& task, uint64_t seed,
                             const std::atomic<bool>& stop);
@@ -60,19 +60,19 @@ class RoundTrainer {
   int64_t local_samples() const { return data_ ? data_->train.size() : 0; }
 
  private:
-  RoundTrainer(std::optional<LocalData> data, std::unique_ptr<StreamSource> stream,
+  RoundTrainer(std::optional<ml::LocalData> data, std::unique_ptr<ml::StreamSource> stream,
                RoundOptions options);
   Status ensure_trainer(const ModelLayout& layout);
-  Result<RoundResult> train_stream(const Model& global, const TrainOptions& o,
+  Result<RoundResult> train_stream(const Model& global, const ml::TrainOptions& o,
                                    const std::atomic<bool>& stop);
 
-  std::optional<LocalData> data_;
-  std::unique_ptr<StreamSource> stream_;
+  std::optional<ml::LocalData> data_;
+  std::unique_ptr<ml::StreamSource> stream_;
   RoundOptions options_;
-  std::optional<Trainer> trainer_;
+  std::optional<ml::Trainer> trainer_;
 };
 
 // The task's plan as trainer options.
-TrainOptions train_options_for(const Task& task, int accumulation_steps, uint64_t seed);
+ml::TrainOptions train_options_for(const Task& task, int accumulation_steps, uint64_t seed);
 
 }  // namespace edgefed::agent

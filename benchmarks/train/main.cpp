@@ -13,10 +13,10 @@
 #include <nlohmann/json.hpp>
 #include <numeric>
 
-#include "agent/data/idx_reader.hpp"
-#include "agent/data/local_data.hpp"
-#include "agent/trainer/mlp_args.hpp"
-#include "agent/trainer/trainer.hpp"
+#include "edgefed/ml/idx_reader.hpp"
+#include "edgefed/ml/local_data.hpp"
+#include "trainer/mlp_args.hpp"
+#include "edgefed/ml/trainer.hpp"
 #include "edgefed/options.hpp"
 #include "rss.hpp"
 
@@ -25,7 +25,7 @@ extern char** environ;
 namespace {
 
 using namespace edgefed;
-using namespace edgefed::agent;
+using namespace edgefed::ml;
 
 struct Loaded {
   Dataset train;

@@ -105,13 +105,6 @@ std::span<const float> Model::tensor(size_t i) const {
   return {params.data() + layout.offset(i), static_cast<size_t>(layout.tensors()[i].numel())};
 }
 
-Model::RowMatrixMap Model::matrix(size_t i) {
-  const auto& shape = layout.tensors()[i].shape;
-  const Eigen::Index rows = shape[0];
-  const Eigen::Index cols = shape.size() > 1 ? layout.tensors()[i].numel() / shape[0] : 1;
-  return RowMatrixMap(params.data() + layout.offset(i), rows, cols);
-}
-
 Model init_mlp(const ModelLayout& layout, uint64_t seed) {
   Model m(layout);
   std::mt19937_64 rng(seed);

@@ -42,6 +42,12 @@ Options& Options::add(const std::string& name, const std::string& default_value,
   return *this;
 }
 
+Options& Options::add_test_only(const std::string& name, const std::string& default_value, const std::string& help) {
+  add(name, default_value, help);
+  defs_[name].test_only = true;
+  return *this;
+}
+
 Options& Options::add_bool(const std::string& name, bool default_value, const std::string& help) {
   add(name, default_value ? "true" : "false", help);
   defs_[name].is_bool = true;
@@ -141,6 +147,7 @@ std::string Options::help_text() const {
   out << "Usage: " << program_ << " [--option value]...\n" << summary_ << "\n\nOptions:\n";
   for (const auto& name : order_) {
     const Def& d = defs_.at(name);
+    if (d.test_only) continue;
     out << "  --" << name << (d.is_bool ? "" : " VALUE") << "\n      " << d.help << "\n      default: "
         << (d.default_value.empty() ? "(none)" : d.default_value) << "; environment: " << env_name(name)
         << "\n";

@@ -1,4 +1,4 @@
-// The engine's Prometheus metrics (names from ARCHITECTURE.md), registered on
+// The engine's Prometheus metrics (names from docs/architecture.md), registered on
 // the server's registry. Thread-safe (prometheus-cpp metrics are atomic).
 // Label values are a fixed small set, never agent ids (cardinality).
 #pragma once

@@ -58,7 +58,7 @@ struct EngineOptions {
   // new = global + server_lr * sum(w_i delta_i) / sum(w_i).
   // 0 (the default) picks per mode (effective_server_lr):
   //   sync  1.0   plain FedAvg: the round's average replaces the model step.
-  //   async 0.25  /work/shared/LEARNING.md measured FedBuff with buffer_k 10
+  //   async 0.25  a PyTorch simulation of this workload (docs/engine.md) ran FedBuff with buffer_k 10
   //               and ~100 concurrent devices: lr 1.0 and 0.5 diverge (peak
   //               ~0.59 accuracy, then collapse to 0.10), 0.25 trains well,
   //               0.1 is slower and smoother. Rule of thumb: K / concurrency

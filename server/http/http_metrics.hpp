@@ -1,4 +1,4 @@
-// The HTTP layer's Prometheus metrics (names per ARCHITECTURE.md):
+// The HTTP layer's Prometheus metrics (names per docs/architecture.md):
 //   edgefed_http_requests_total{route,code}       every answered request
 //   edgefed_http_request_duration_seconds{route}  histogram, read end -> response queued
 //   edgefed_http_connections                      open TLS connections (gauge)

@@ -1,4 +1,4 @@
-// One HTTPS connection (Beast session pattern, STYLE.md): TLS handshake, then
+// One HTTPS connection (Beast's async session pattern): TLS handshake, then
 // a loop of  wait for a request (idle deadline) -> read the header (total
 // header deadline) -> admit (route, auth, rate limit) -> read the body (route
 // body limit, body deadline) -> Api::handle -> write (write deadline).

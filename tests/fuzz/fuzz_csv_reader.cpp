@@ -5,7 +5,7 @@
 // label in [0, num_classes), every feature finite.
 #include <cmath>
 
-#include "agent/data/csv_reader.hpp"
+#include "edgefed/ml/csv_reader.hpp"
 #include "fuzz_common.hpp"
 #include "fuzz_file.hpp"
 
@@ -15,13 +15,13 @@ using fuzz::bug;
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const fuzz::TempFile file(".csv");
   if (size == 0) return 0;
-  agent::CsvOptions o;
+  ml::CsvOptions o;
   static const char* kLabels[] = {"last", "0", "1", "label", "7", "-1", "class", "last"};
   o.label = kLabels[data[0] & 7];
   o.num_classes = (data[0] >> 3) & 3;  // 0 = max label + 1
   o.max_records = 1000;
   const std::string& path = file.write(data + 1, size - 1);
-  auto s = agent::read_csv(path, o);
+  auto s = ml::read_csv(path, o);
   if (!s) {
     if (s.status().message().empty()) bug("an error without a message");
     return 0;

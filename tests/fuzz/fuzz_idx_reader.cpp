@@ -2,7 +2,7 @@
 // dimensions, truncation, size cap) on a temporary file. The first byte
 // picks the expected dimension count (0 = any). Oracles: every error has a
 // message; an accepted array holds exactly product(dims) bytes, all dims > 0.
-#include "agent/data/idx_reader.hpp"
+#include "edgefed/ml/idx_reader.hpp"
 #include "fuzz_common.hpp"
 #include "fuzz_file.hpp"
 
@@ -15,7 +15,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const int expected_ndims = data[0] % 5;
   const std::string& path = file.write(data + 1, size - 1);
   // A small cap, so a header declaring gigabytes is refused, not allocated.
-  auto a = agent::read_idx(path, expected_ndims, int64_t{1} << 20);
+  auto a = ml::read_idx(path, expected_ndims, int64_t{1} << 20);
   if (!a) {
     if (a.status().message().empty()) bug("an error without a message");
     return 0;

@@ -8,8 +8,6 @@
 #include <string>
 #include <vector>
 
-#include <Eigen/Core>
-
 #include "edgefed/status.hpp"
 
 namespace edgefed {
@@ -62,9 +60,6 @@ struct Model {
 
   std::span<float> tensor(size_t i);
   std::span<const float> tensor(size_t i) const;
-  // Eigen view of a 2-D (or 1-D as a column) tensor, row-major like the file.
-  using RowMatrixMap = Eigen::Map<Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>;
-  RowMatrixMap matrix(size_t i);
 };
 
 // He-uniform weights, zero biases, deterministic in the seed.

@@ -27,6 +27,9 @@ class Options {
   // Declares an option; name without dashes, e.g. "state-dir".
   Options& add(const std::string& name, const std::string& default_value, const std::string& help);
   Options& add_bool(const std::string& name, bool default_value, const std::string& help);
+  // A test seam, not a product feature: parsed like any other option (flag,
+  // config, environment) but left out of help_text(), so users never meet it.
+  Options& add_test_only(const std::string& name, const std::string& default_value, const std::string& help);
 
   // Throws ConfigError. `env` is a list of "KEY=VALUE" (environ), may be null.
   // Positional arguments are refused. Also defines --config and --help.
@@ -51,6 +54,7 @@ class Options {
     bool is_bool = false;
     std::string value;
     std::string source = "default";
+    bool test_only = false;  // add_test_only(): parsed, not in help_text()
   };
   Def& def(const std::string& name);
   const Def& def(const std::string& name) const;

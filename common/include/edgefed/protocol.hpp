@@ -1,4 +1,4 @@
-// The JSON bodies and metadata of wire contract v1 (ARCHITECTURE.md), with
+// The JSON bodies and metadata of wire contract v1 (docs/architecture.md), with
 // to/from JSON and validation. JSON Schemas for each live in schemas/ (prose:
 // schemas/README.md) and tests/schema keeps the two in agreement. Every parse_*
 // returns kInvalidArgument with a message naming the offending field

@@ -81,3 +81,17 @@ TEST_CASE("host:port parsing", "[unit][options]") {
   CHECK_THROWS_AS(parse_host_port("h:99999"), ConfigError);
   CHECK_THROWS_AS(parse_host_port("h:8x"), ConfigError);
 }
+
+TEST_CASE("a test-only option is parsed like any other but never shown in --help", "[unit][options]") {
+  Options o("prog", "summary");
+  o.add("state-dir", "/var/lib/x", "where state lives").add_test_only("attack", "none", "TEST ONLY: hostile");
+  const char* argv[] = {"prog", "--attack", "sign-flip"};
+  const char* env[] = {nullptr};
+  o.parse(3, argv, env);
+  CHECK(o.get("attack") == "sign-flip");
+  CHECK(o.source("attack") == "flag");
+  const auto help = o.help_text();
+  CHECK(help.find("--state-dir") != std::string::npos);
+  CHECK(help.find("attack") == std::string::npos);
+  CHECK(help.find("TEST ONLY") == std::string::npos);
+}

@@ -60,6 +60,7 @@ TEST_CASE("agent options: flags, environment, agent id from the certificate CN",
   CHECK(c.link.backoff.max_ms == 9000);
   CHECK_FALSE(c.outbox_full_sync);
   CHECK(c.attack.kind == Attack::Kind::kNone);  // the test seam is off by default
+  CHECK(make_agent_options().help_text().find("attack") == std::string::npos);  // and not shown to users
   CHECK(parse(base, {"EDGEFED_ATTACK=scale:10"}).attack.kind == Attack::Kind::kScale);
   args = base;
   args.insert(args.end(), {"--attack", "sign-flip"});

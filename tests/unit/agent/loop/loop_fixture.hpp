@@ -14,8 +14,8 @@
 namespace edgefed::agent::testing {
 
 // 64 samples of 4 features in 3 linearly separable-ish classes.
-inline LocalData small_data(uint32_t seed = 1) {
-  auto store = std::make_shared<DataStore>();
+inline ml::LocalData small_data(uint32_t seed = 1) {
+  auto store = std::make_shared<ml::DataStore>();
   store->features.resize(64, 4);
   store->labels.resize(64);
   store->num_classes = 3;
@@ -29,8 +29,8 @@ inline LocalData small_data(uint32_t seed = 1) {
   std::vector<uint32_t> train(56), val(8);
   for (uint32_t i = 0; i < 56; ++i) train[i] = i;
   for (uint32_t i = 0; i < 8; ++i) val[i] = 56 + i;
-  std::shared_ptr<const DataStore> shared = store;
-  return LocalData{Dataset(shared, train), Dataset(shared, val)};
+  std::shared_ptr<const ml::DataStore> shared = store;
+  return ml::LocalData{ml::Dataset(shared, train), ml::Dataset(shared, val)};
 }
 
 inline void init_server(FakeServerState& s) {

@@ -1,0 +1,113 @@
+// Local training of dense models (softmax regression, ReLU MLPs) with Eigen:
+// forward, backward, minibatch SGD with momentum, weight decay, gradient norm
+// clipping, gradient accumulation and the FedProx proximal term.
+//
+// One optimizer step, PyTorch semantics (SGD, dampening 0, no Nesterov):
+//   g  = mean over the step's samples of grad CE   (accumulation_steps
+//        micro-batches of batch_size each count as one batch of their union)
+//      + proximal_mu * (w - w_global)
+//   g *= min(1, clip_norm / ||g||)                 (if clip_norm > 0)
+//   g += weight_decay * w                          (all parameters)
+//   v  = momentum * v + g;  w -= lr * v
+// The momentum buffer starts at zero at each train() call.
+//
+// Deterministic: the same global model, data, options and seed give
+// bit-identical results on one machine (single thread; data order from our
+// own generator). The AVX2 and portable kernels (kernel_isa()) round
+// differently, so results agree across CPUs only to float precision.
+// Denormals are flushed to zero while training (ScopedFlushDenormals).
+//
+// Thread safety: a Trainer is used by one thread at a time; many Trainers may
+// run in parallel and share Datasets. It keeps no per-agent state between
+// train() calls (only online_step's momentum), so a simulator can keep one
+// Trainer per worker thread for any number of agents. Memory: gradient and
+// momentum (2 x model size) and workspaces for max(batch, 64) rows, kept;
+// the local copy of the parameters (1 x model size) while training. For
+// 784-128-10 at batch 32: about 1.1 MB kept, 0.4 MB more during train().
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "edgefed/ml/dataset.hpp"
+#include "edgefed/model_layout.hpp"
+#include "edgefed/status.hpp"
+
+namespace edgefed::ml {
+
+struct TrainOptions {
+  int epochs = 1;                // passes over the data; ignored when steps > 0
+  int64_t steps = 0;             // optimizer steps (cycling through the data); 0 = use epochs
+  int batch_size = 32;           // samples per micro-batch
+  float lr = 0.05f;              // learning rate
+  float momentum = 0.9f;         // 0 = plain SGD
+  float weight_decay = 0.0f;     // L2 coefficient (gradient += wd * w)
+  float clip_norm = 0.0f;        // max gradient L2 norm, 0 = no clipping
+  int accumulation_steps = 1;    // micro-batches per optimizer step
+  float proximal_mu = 0.0f;      // FedProx: gradient += mu * (w - w_global)
+  uint64_t seed = 0;             // data order
+};
+
+struct TrainResult {
+  std::vector<float> delta;      // local - global, in layout order
+  int64_t num_samples = 0;       // samples in the local data set
+  int64_t samples_seen = 0;      // sample-gradient computations
+  int64_t steps = 0;             // optimizer steps taken
+  double train_loss = 0;         // mean cross-entropy over the samples seen, before each step
+  double train_accuracy = 0;     // fraction correct over the samples seen, before each step
+  double samples_per_s = 0;
+  double seconds = 0;
+};
+
+struct EvalResult {
+  double loss = 0;               // mean cross-entropy
+  double accuracy = 0;
+  int64_t num_samples = 0;
+};
+
+struct StepResult {
+  double loss = 0;               // mean cross-entropy of the batch before the step
+  double accuracy = 0;
+  int64_t num_samples = 0;
+};
+
+// Checks options (positive batch, lr >= 0, ...): kInvalidArgument on bad ones.
+Status validate(const TrainOptions& options);
+
+class Trainer {
+ public:
+  // kInvalidArgument unless the layout is a dense MLP (ModelLayout::mlp_sizes
+  // non-empty). Allocates nothing large until the first call.
+  static Result<Trainer> create(const ModelLayout& layout);
+
+  // Trains a copy of `global` on `data` and returns the delta. Errors:
+  // kDimensionMismatch (model layout or data width/classes differ from the
+  // trainer's), kInvalidArgument (bad options, empty data), kNonFinite (the
+  // loss or parameters became NaN/Inf: diverged).
+  Result<TrainResult> train(const Model& global, const Dataset& data, const TrainOptions& options);
+
+  // Loss and accuracy of `model` on `data` (empty data: zeros).
+  Result<EvalResult> evaluate(const Model& model, const Dataset& data);
+
+  // Online learning on a stream: one optimizer step on `batch` applied to
+  // `model` in place. The momentum buffer carries over between calls until
+  // reset_online(); `anchor` (the last global model) is the proximal centre
+  // when options.proximal_mu > 0. accumulation_steps is ignored.
+  Result<StepResult> online_step(Model& model, const Dataset& batch, const TrainOptions& options,
+                                 const Model* anchor = nullptr);
+  void reset_online();
+
+  const ModelLayout& layout() const;
+
+  Trainer(Trainer&&) noexcept;
+  Trainer& operator=(Trainer&&) noexcept;
+  ~Trainer();
+
+ private:
+  struct Impl;
+  explicit Trainer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace edgefed::ml

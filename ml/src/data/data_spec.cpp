@@ -1,0 +1,141 @@
+#include "edgefed/ml/data_spec.hpp"
+
+#include "edgefed/ml/corrupt.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <sstream>
+#include <vector>
+
+namespace edgefed::ml {
+namespace {
+
+Status bad(const std::string& what) { return Status(Code::kInvalidArgument, "--data: " + what); }
+
+std::vector<std::string> split_colons(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string part;
+  while (std::getline(ss, part, ':')) out.push_back(part);
+  if (!s.empty() && s.back() == ':') out.emplace_back();
+  return out;
+}
+
+template <typename T>
+bool parse_int(const std::string& s, T& v) {
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  return !s.empty() && ec == std::errc() && end == s.data() + s.size();
+}
+
+bool parse_double(const std::string& s, double& v) {
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  return !s.empty() && ec == std::errc() && end == s.data() + s.size() && std::isfinite(v);
+}
+
+Status parse_partition(const std::string& tok, PartitionSpec& p) {
+  const size_t slash = tok.find('/');
+  if (!parse_int(tok.substr(0, slash), p.index) || !parse_int(tok.substr(slash + 1), p.count) || p.count < 1 ||
+      p.index < 0 || p.index >= p.count)
+    return bad("bad partition '" + tok + "' (want INDEX/COUNT with 0 <= INDEX < COUNT)");
+  return Status::ok();
+}
+
+Status parse_option(DataSpec& spec, const std::string& key, const std::string& value) {
+  const bool stream = spec.kind == DataKind::kStream;
+  auto positive = [&](int& field) {
+    if (!parse_int(value, field) || field < 1) return bad(key + "=" + value + " must be a positive integer");
+    return Status::ok();
+  };
+  if (key == "seed" && !stream) {
+    if (!parse_int(value, spec.partition.seed)) return bad("seed=" + value + " must be a non-negative integer");
+  } else if (key == "val" && !stream) {
+    if (!parse_double(value, spec.validation_fraction) || spec.validation_fraction < 0 ||
+        spec.validation_fraction >= 1)
+      return bad("val=" + value + " must be a fraction in [0, 1)");
+  } else if (key == "split" && spec.kind == DataKind::kIdx) {
+    if (value == "train") spec.split = IdxSplit::kTrain;
+    else if (value == "test") spec.split = IdxSplit::kTest;
+    else return bad("split=" + value + " must be train or test");
+  } else if (key == "corrupt" && !stream) {
+    if (value.empty() || !valid_corruption(value)) return bad("corrupt=" + value + " must be labels or noise");
+    spec.corrupt = value;
+  } else if (key == "label" && spec.kind != DataKind::kIdx) {
+    if (value.empty()) return bad("label= needs a column (index, header name or 'last')");
+    spec.label = value;
+  } else if (key == "classes" && spec.kind != DataKind::kIdx) {
+    return positive(spec.num_classes);
+  } else if (key == "features" && stream) {
+    return positive(spec.features);
+  } else if (key == "batch" && stream) {
+    return positive(spec.batch);
+  } else if (key == "buffer" && stream) {
+    return positive(spec.buffer);
+  } else {
+    return bad("unknown option '" + key + "' for this source");
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+Result<DataSpec> parse_data_spec(const std::string& text) {
+  const auto tok = split_colons(text);
+  DataSpec spec;
+  if (tok.empty()) return bad("empty spec (want idx:DIR..., csv:PATH... or stream:PATH...)");
+  if (tok[0] == "idx") spec.kind = DataKind::kIdx;
+  else if (tok[0] == "csv") spec.kind = DataKind::kCsv;
+  else if (tok[0] == "stream") spec.kind = DataKind::kStream;
+  else return bad("unknown source '" + tok[0] + "' in '" + text + "' (want idx:, csv: or stream:)");
+  if (tok.size() < 2 || tok[1].empty()) return bad("'" + tok[0] + ":' needs a path");
+  spec.path = tok[1];
+  const bool partitioned = spec.kind != DataKind::kStream;
+  for (size_t i = 2; i < tok.size(); ++i) {
+    const std::string& t = tok[i];
+    const size_t eq = t.find('=');
+    if (eq != std::string::npos) {
+      EDGEFED_RETURN_IF_ERROR(parse_option(spec, t.substr(0, eq), t.substr(eq + 1)));
+    } else if (partitioned && t.find('/') != std::string::npos) {
+      EDGEFED_RETURN_IF_ERROR(parse_partition(t, spec.partition));
+    } else if (partitioned && t == "iid") {
+      spec.partition.scheme = PartitionScheme::kIid;
+    } else if (partitioned && t == "dirichlet") {
+      spec.partition.scheme = PartitionScheme::kDirichlet;
+      if (i + 1 >= tok.size() || !parse_double(tok[i + 1], spec.partition.alpha) || spec.partition.alpha <= 0)
+        return bad("dirichlet needs a positive alpha, e.g. dirichlet:0.5");
+      ++i;
+    } else if (partitioned && t == "shards") {
+      spec.partition.scheme = PartitionScheme::kShards;
+      if (i + 1 >= tok.size() || !parse_int(tok[i + 1], spec.partition.shards) || spec.partition.shards < 1)
+        return bad("shards needs a positive count, e.g. shards:2");
+      ++i;
+    } else {
+      return bad("unexpected field '" + t + "' in '" + text + "'");
+    }
+  }
+  return spec;
+}
+
+std::string to_string(const DataSpec& spec) {
+  std::ostringstream o;
+  switch (spec.kind) {
+    case DataKind::kIdx: o << "idx:" << spec.path; break;
+    case DataKind::kCsv: o << "csv:" << spec.path; break;
+    case DataKind::kStream:
+      o << "stream:" << spec.path << ":label=" << spec.label << ":batch=" << spec.batch << ":buffer=" << spec.buffer;
+      if (spec.features > 0) o << ":features=" << spec.features;
+      if (spec.num_classes > 0) o << ":classes=" << spec.num_classes;
+      return o.str();
+  }
+  const auto& p = spec.partition;
+  o << ':' << p.index << '/' << p.count << ':' << describe(p) << ":seed=" << p.seed
+    << ":val=" << spec.validation_fraction;
+  if (spec.kind == DataKind::kIdx) o << ":split=" << (spec.split == IdxSplit::kTrain ? "train" : "test");
+  if (spec.kind == DataKind::kCsv) {
+    o << ":label=" << spec.label;
+    if (spec.num_classes > 0) o << ":classes=" << spec.num_classes;
+  }
+  if (!spec.corrupt.empty()) o << ":corrupt=" << spec.corrupt;
+  return o.str();
+}
+
+}  // namespace edgefed::ml

@@ -1,0 +1,72 @@
+#include "edgefed/ml/local_data.hpp"
+
+#include <numeric>
+
+#include "edgefed/ml/corrupt.hpp"
+#include "edgefed/ml/csv_reader.hpp"
+
+namespace edgefed::ml {
+namespace {
+
+// The validation hold-out is drawn from its own stream so that changing the
+// fraction never changes which samples an agent holds.
+uint64_t validation_seed(const PartitionSpec& p) {
+  return (p.seed ^ 0x76616c6964617465ULL) + 0x9E3779B97F4A7C15ULL * static_cast<uint64_t>(p.index + 1);
+}
+
+LocalData make(std::shared_ptr<const DataStore> store, std::span<const uint32_t> rows, const DataSpec& spec) {
+  std::vector<uint32_t> positions;
+  if (!spec.corrupt.empty()) {
+    // A private corrupted copy of the slice: the shared store stays intact.
+    store = corrupt_rows(*store, rows, spec.corrupt, spec.partition.seed + static_cast<uint64_t>(spec.partition.index));
+    positions.resize(rows.size());
+    std::iota(positions.begin(), positions.end(), 0u);
+    rows = positions;
+  }
+  Split s = split_validation(rows, spec.validation_fraction, validation_seed(spec.partition));
+  LocalData out;
+  out.train = Dataset(store, std::move(s.train));
+  out.validation = Dataset(std::move(store), std::move(s.validation));
+  return out;
+}
+
+Result<std::shared_ptr<const DataStore>> read_csv_store(const DataSpec& spec) {
+  CsvOptions o;
+  o.label = spec.label;
+  o.num_classes = spec.num_classes;
+  auto store = read_csv(spec.path, o);
+  if (!store) return store.status();
+  return std::shared_ptr<const DataStore>(std::make_shared<DataStore>(std::move(store).value()));
+}
+
+}  // namespace
+
+Result<LocalData> load_local_data(const DataSpec& spec) {
+  if (spec.kind == DataKind::kCsv) {
+    auto store = read_csv_store(spec);
+    if (!store) return store.status();
+    return slice_local_data(std::move(store).value(), spec);
+  }
+  if (spec.kind != DataKind::kIdx)
+    return Status(Code::kInvalidArgument, "load_local_data: a stream source is read with StreamSource");
+  auto labels = read_idx_labels(spec.path, spec.split);
+  if (!labels) return labels.status();
+  auto rows = partition_one(*labels, 10, spec.partition);
+  if (!rows) return rows.status();
+  // Keep only the slice's images; the store's row k is sample rows[k].
+  auto store = load_idx(spec.path, spec.split, &rows.value());
+  if (!store) return store.status();
+  std::vector<uint32_t> positions(rows->size());
+  std::iota(positions.begin(), positions.end(), 0u);
+  // Same selection as slice_local_data: split_validation picks by position.
+  return make(std::make_shared<const DataStore>(std::move(store).value()), positions, spec);
+}
+
+Result<LocalData> slice_local_data(std::shared_ptr<const DataStore> full, const DataSpec& spec) {
+  if (!full) return Status(Code::kInvalidArgument, "slice_local_data: no data");
+  auto rows = partition_one(full->labels, full->num_classes, spec.partition);
+  if (!rows) return rows.status();
+  return make(std::move(full), *rows, spec);
+}
+
+}  // namespace edgefed::ml

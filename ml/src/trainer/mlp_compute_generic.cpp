@@ -1,0 +1,48 @@
+// The portable (x86-64-v2 baseline) compute path, float and double, and the
+// runtime choice of path for float.
+#define EDGEFED_MLP_ISA generic
+#include "trainer/mlp_compute.hpp"
+
+#include <cstdlib>
+#include <cstring>
+
+namespace edgefed::ml {
+
+#ifdef EDGEFED_HAVE_AVX2_KERNEL
+KernelStats mlp_run_avx2(const KernelArgs<float>& args);  // mlp_compute_avx2.cpp
+#endif
+
+namespace {
+
+bool use_avx2() {
+#ifdef EDGEFED_HAVE_AVX2_KERNEL
+  const char* isa = std::getenv("EDGEFED_TRAINER_ISA");
+  if (isa && std::strcmp(isa, "generic") == 0) return false;
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+  return false;
+#endif
+}
+
+bool avx2_enabled() {
+  static const bool enabled = use_avx2();
+  return enabled;
+}
+
+}  // namespace
+
+const char* kernel_isa() { return avx2_enabled() ? "avx2" : "generic"; }
+
+KernelStats mlp_run_generic(const KernelArgs<float>& args) { return generic::run<float>(args); }
+
+KernelStats mlp_run(const KernelArgs<float>& args) {
+#ifdef EDGEFED_HAVE_AVX2_KERNEL
+  if (avx2_enabled()) return mlp_run_avx2(args);
+#endif
+  return generic::run<float>(args);
+}
+
+KernelStats mlp_run(const KernelArgs<double>& args) { return generic::run<double>(args); }
+
+}  // namespace edgefed::ml

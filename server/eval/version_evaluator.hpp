@@ -1,0 +1,70 @@
+// Server-side evaluation of each new model version on a held-out set (the
+// Fashion-MNIST test split, IDX gz) with ml::Evaluator, run by the
+// VersionFollower's thread: off the I/O threads and the engine's writer. Sets
+//   edgefed_global_loss{source="eval"}, edgefed_global_accuracy,
+//   edgefed_eval_version, edgefed_eval_seconds (histogram),
+// and decorates /v1/status (loss_source "eval", accuracy per version).
+// Without an evaluator the engine's edgefed_global_loss{source="reported"}
+// (the sample-weighted train loss agents reported) is the only loss.
+//
+// Thread safety: evaluate() from one thread; decorate() from any.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "edgefed/ml/evaluator.hpp"
+#include "edgefed/model_layout.hpp"
+#include "edgefed/protocol.hpp"
+#include "edgefed/status.hpp"
+
+namespace prometheus {
+class Registry;
+class Gauge;
+class Histogram;
+}  // namespace prometheus
+
+namespace edgefed::server::eval {
+
+struct EvalOptions {
+  std::string data_dir;    // holds t10k-{images-idx3,labels-idx1}-ubyte.gz
+  int64_t max_samples = 0;  // first N test samples; 0 = all
+};
+
+struct EvalPoint {
+  double loss = 0;
+  double accuracy = 0;
+};
+
+class VersionEvaluator {
+ public:
+  // Loads the held-out set: kIo / kInvalidArgument from the IDX reader.
+  static Result<std::unique_ptr<VersionEvaluator>> open(const EvalOptions& options,
+                                                 std::shared_ptr<prometheus::Registry> registry);
+
+  // Evaluates one version; errors (layout not an MLP, input width differs
+  // from the data) are returned and logged by the caller.
+  Status evaluate(int64_t version, const Model& model);
+  std::optional<EvalPoint> result(int64_t version) const;
+  void decorate(ServerStatus& status) const;
+  int64_t samples() const;
+
+ private:
+  VersionEvaluator(ml::Evaluator evaluator, std::shared_ptr<prometheus::Registry> registry);
+
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Gauge* loss_;
+  prometheus::Gauge* accuracy_;
+  prometheus::Gauge* version_;
+  prometheus::Histogram* seconds_;
+  ml::Evaluator evaluator_;  // used by evaluate()'s one thread only
+  mutable std::mutex mu_;
+  std::map<int64_t, EvalPoint> results_;  // bounded: newest kKeep
+  std::optional<int64_t> newest_;
+};
+
+}  // namespace edgefed::server::eval
