@@ -26,32 +26,8 @@ int64_t retry_after_ms(const HttpResponse& r) {
   return std::min(s * 1000, kMaxRetryAfterMs);
 }
 
-Code code_for_http(int status) {
-  switch (status) {
-    case 400: return Code::kInvalidArgument;
-    case 401: return Code::kUnauthenticated;
-    case 403: return Code::kPermissionDenied;
-    case 404: return Code::kNotFound;
-    case 405: return Code::kMethodNotAllowed;
-    case 409: return Code::kConflict;
-    case 410: return Code::kTooStale;
-    case 413: return Code::kPayloadTooLarge;
-    case 422: return Code::kUnprocessable;
-    case 429: return Code::kRateLimited;
-    case 503: return Code::kUnavailable;
-    default: return status >= 500 ? Code::kInternal : Code::kInvalidArgument;
-  }
-}
-
 // The server's error body as a Status; a generic one if it is not JSON.
-Status status_from_response(const HttpResponse& r) {
-  auto j = parse_json(r.body, kMaxJsonAnswer);
-  if (j) {
-    auto e = parse_error_body(*j);
-    if (e) return e->to_status();
-  }
-  return Status(code_for_http(r.status), "HTTP " + std::to_string(r.status));
-}
+Status status_from_response(const HttpResponse& r) { return status_from_http(r.status, r.body); }
 
 }  // namespace
 

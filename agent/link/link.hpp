@@ -29,7 +29,7 @@
 #include <utility>
 
 #include "agent/link/backoff.hpp"
-#include "agent/link/clock.hpp"
+#include "edgefed/clock.hpp"
 #include "agent/link/link_monitor.hpp"
 #include "agent/link/transport.hpp"
 #include "edgefed/protocol.hpp"

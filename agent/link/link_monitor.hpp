@@ -20,7 +20,7 @@
 #include <string_view>
 
 #include "agent/link/backoff.hpp"
-#include "agent/link/clock.hpp"
+#include "edgefed/clock.hpp"
 
 namespace edgefed::agent {
 

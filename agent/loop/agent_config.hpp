@@ -9,7 +9,7 @@
 #include <string>
 
 #include "edgefed/ml/local_data.hpp"
-#include "agent/link/clock.hpp"
+#include "edgefed/clock.hpp"
 #include "agent/link/link.hpp"
 #include "agent/link/transport.hpp"
 #include "agent/loop/forwarder.hpp"

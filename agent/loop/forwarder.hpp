@@ -12,7 +12,7 @@
 #include <cstdint>
 #include <string>
 
-#include "agent/link/clock.hpp"
+#include "edgefed/clock.hpp"
 #include "agent/link/link.hpp"
 #include "agent/outbox/outbox.hpp"
 #include "edgefed/status.hpp"

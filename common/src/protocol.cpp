@@ -130,6 +130,16 @@ std::optional<Code> error_code_from_name(std::string_view name) {
   return std::nullopt;
 }
 
+Status status_from_http(int http_status, std::string_view body) {
+  if (http_status >= 200 && http_status < 300) return Status::ok();
+  // Error bodies are small; a huge one is not ours.
+  constexpr size_t kMaxErrorBody = 1u << 20;
+  if (auto j = parse_json(body, kMaxErrorBody)) {
+    if (auto e = parse_error_body(*j)) return e->to_status();
+  }
+  return Status(code_for_http_status(http_status), "HTTP " + std::to_string(http_status));
+}
+
 json to_json(const ErrorBody& e) {
   return {{"error", {{"code", std::string(code_name(e.code))}, {"message", e.message}}}};
 }

@@ -48,6 +48,16 @@ int http_status_for(Code code) {
   return 500;
 }
 
+Code code_for_http_status(int http_status) {
+  if (http_status == 422) return Code::kUnprocessable;
+  for (int c = static_cast<int>(Code::kOk); c <= static_cast<int>(Code::kIo); ++c) {
+    if (http_status_for(static_cast<Code>(c)) == http_status) return static_cast<Code>(c);
+  }
+  if (http_status >= 500) return Code::kInternal;
+  if (http_status >= 400) return Code::kInvalidArgument;
+  return http_status >= 200 && http_status < 300 ? Code::kOk : Code::kInternal;
+}
+
 std::string Status::to_string() const {
   if (is_ok()) return "ok";
   return std::string(code_name(code_)) + ": " + message_;

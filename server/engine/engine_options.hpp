@@ -11,7 +11,7 @@
 #include "edgefed/status.hpp"
 #include "server/aggregation/aggregator.hpp"
 #include "server/aggregation/server_optimizer.hpp"
-#include "server/engine/clock.hpp"
+#include "edgefed/clock.hpp"
 
 namespace edgefed::server {
 

@@ -29,7 +29,7 @@
 #include "server/aggregation/server_optimizer.hpp"
 #include "server/aggregation/staleness.hpp"
 #include "server/engine/agent_registry.hpp"
-#include "server/engine/clock.hpp"
+#include "edgefed/clock.hpp"
 #include "server/engine/engine_options.hpp"
 #include "server/engine/model_snapshot.hpp"
 #include "server/store/store.hpp"

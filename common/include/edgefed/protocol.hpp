@@ -152,6 +152,10 @@ nlohmann::json to_json(const ErrorBody& e);
 Result<ErrorBody> parse_error_body(const nlohmann::json& j);
 // The Code whose code_name() is `name`, if any ("ok" is not an error code).
 std::optional<Code> error_code_from_name(std::string_view name);
+// An error answer as a Status: the code and message of its JSON error body,
+// or code_for_http_status(http_status) with "HTTP <status>" when the body is
+// not one (a proxy's HTML page, an empty body). kOk for a 2xx status.
+Status status_from_http(int http_status, std::string_view body);
 
 // JSON texts nest at most this deep (an object in an array in ... counts each).
 inline constexpr int kMaxJsonDepth = 64;

@@ -36,6 +36,11 @@ enum class Code {
 std::string_view code_name(Code code);
 // The HTTP status for an error code (200 for kOk).
 int http_status_for(Code code);
+// The other direction, for answers that carry no JSON error body: the code
+// whose http_status_for() is `http_status` (422: kUnprocessable, the general
+// one of the three; 500: kInternal), else kInternal for 5xx, kInvalidArgument
+// for 4xx and kOk for 2xx. Both directions are this one table.
+Code code_for_http_status(int http_status);
 
 class [[nodiscard]] Status {
  public:

@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "edgefed/protocol.hpp"
+
 using namespace edgefed;
 
 TEST_CASE("error codes map to HTTP statuses and snake_case names", "[unit][status]") {
@@ -37,4 +39,28 @@ TEST_CASE("Result holds a value or a status", "[unit][status]") {
   REQUIRE_FALSE(bad.is_ok());
   CHECK(bad.status().code() == Code::kNotFound);
   CHECK(bad.status().to_string() == "not_found: nope");
+}
+
+TEST_CASE("codes and HTTP statuses map both ways through one table", "[unit][status]") {
+  for (int c = static_cast<int>(edgefed::Code::kOk); c <= static_cast<int>(edgefed::Code::kIo); ++c) {
+    const auto code = static_cast<edgefed::Code>(c);
+    const int http = edgefed::http_status_for(code);
+    // A bare status gives back a code with the same HTTP status...
+    CHECK(edgefed::http_status_for(edgefed::code_for_http_status(http)) == http);
+    // ...and an error body gives back the exact code and message.
+    if (code == edgefed::Code::kOk) continue;
+    const edgefed::Status st(code, "why");
+    const edgefed::Status back = edgefed::status_from_http(http, edgefed::error_body(st));
+    CHECK(back.code() == code);
+    CHECK(back.message() == "why");
+  }
+  CHECK(edgefed::code_for_http_status(422) == edgefed::Code::kUnprocessable);
+  CHECK(edgefed::code_for_http_status(500) == edgefed::Code::kInternal);
+  CHECK(edgefed::code_for_http_status(502) == edgefed::Code::kInternal);
+  CHECK(edgefed::code_for_http_status(418) == edgefed::Code::kInvalidArgument);
+  // Not a JSON error body (a proxy's page): the status decides.
+  const auto proxy = edgefed::status_from_http(503, "<html>busy</html>");
+  CHECK(proxy.code() == edgefed::Code::kUnavailable);
+  CHECK(proxy.message() == "HTTP 503");
+  CHECK(edgefed::status_from_http(202, "{}").is_ok());
 }

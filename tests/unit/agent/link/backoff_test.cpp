@@ -56,7 +56,7 @@ TEST_CASE("backoff options are validated", "[unit]") {
 }
 
 TEST_CASE("link monitor follows the backoff schedule on a fake clock", "[unit]") {
-  FakeClock clock;
+  edgefed::FakeClock clock;
   LinkMonitor m(clock, {.initial_ms = 100, .max_ms = 400, .multiplier = 2.0, .jitter = 0.0, .seed = 1},
                 "agent-1");
   CHECK(m.state() == LinkState::kUnknown);

@@ -13,7 +13,7 @@ using edgefed::agent::testing::FakeTransport;
 namespace {
 
 struct Fixture {
-  FakeClock clock;
+  edgefed::FakeClock clock;
   FakeTransport::State net;
   bool cut = false;
   std::unique_ptr<Link> link;

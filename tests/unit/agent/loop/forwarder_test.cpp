@@ -13,7 +13,7 @@ namespace {
 struct Rig {
   edgefed::testing::ScratchDir dir;
   FakeServerState server;
-  FakeClock clock;
+  edgefed::FakeClock clock;
   std::unique_ptr<Outbox> box;
   std::unique_ptr<Link> link;
   std::unique_ptr<Forwarder> fwd;

@@ -19,7 +19,7 @@ namespace edgefed::testing {
 
 using server::Engine;
 using server::EngineOptions;
-using server::FakeClock;
+using edgefed::FakeClock;
 
 // mlp:4-2 has 4*2 + 2 = 10 parameters.
 inline const char* kSpec = "mlp:4-2";

@@ -1,17 +1,17 @@
-#include "agent/link/clock.hpp"
+#include "edgefed/clock.hpp"
 
 #include <chrono>
 
-namespace edgefed::agent {
+namespace edgefed {
 
 int64_t SystemClock::unix_ms() const {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-int64_t SystemClock::monotonic_ms() const {
+int64_t SystemClock::monotonic_ns() const {
   using namespace std::chrono;
-  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
+  return duration_cast<nanoseconds>(steady_clock::now().time_since_epoch()).count();
 }
 
 const SystemClock& SystemClock::instance() {
@@ -19,4 +19,4 @@ const SystemClock& SystemClock::instance() {
   return clock;
 }
 
-}  // namespace edgefed::agent
+}  // namespace edgefed
