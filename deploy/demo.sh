@@ -7,6 +7,11 @@
 #   ./deploy/demo.sh --keep-running        # keep training until Ctrl-C
 #   ./deploy/demo.sh --mode sync --duration 600
 # Environment: EDGEFED_DEMO_DIR (default out/demo), EDGEFED_METRICS_PORT (9464).
+# The status page (https://127.0.0.1:PORT/, printed at start) needs the viewer
+# or admin role: import out/demo/certs/viewer.p12 (empty password) into the
+# browser and trust out/demo/certs/ca.pem, or run curl with
+# --cert .../viewer.pem --key .../viewer.key --cacert .../ca.pem. Without a
+# certificate the server answers 401 (docs/security.md, "Who may call what").
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"

@@ -120,6 +120,11 @@ int main(int argc, char** argv) {
     config = srv::read_server_options(options);
     srv::read_aggregation_options(options, config.engine);
     observability = srv::read_observability_options(options);
+    // The plain listener has no credentials: what it shows is what anonymous
+    // callers may see, so serving the status there needs that said explicitly.
+    if (observability.status_on_metrics_port && config.http.status_anonymous == srv::http::StatusAnonymous::kNone)
+      throw ConfigError("--status-on-metrics-port serves anonymous callers: set --status-anonymous to summary "
+                        "(no agent named) or full");
   } catch (const std::exception& e) {
     std::cerr << "edgefed-server: " << e.what() << "\n";
     return 2;

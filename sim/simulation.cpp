@@ -111,8 +111,11 @@ Result<RunSummary> run_simulation(const SimConfig& c, const std::atomic<bool>& i
     url = "https://127.0.0.1:" + std::to_string(server->port());
     log::info("sim_server_started").kv("url", url).kv("pid", static_cast<int64_t>(server->pid()))
         .kv("log", so.log_file);
-    std::printf("edgefed-sim: server %s (pid %d, log %s)\n  status page: %s/  (client certificate %s/admin.pem)\n",
-                url.c_str(), static_cast<int>(server->pid()), so.log_file.c_str(), url.c_str(), certs.c_str());
+    std::printf("edgefed-sim: server %s (pid %d, log %s)\n  status page: %s/  (viewer role: import %s/viewer.p12 "
+                "into the browser, empty password; curl: --cert %s/viewer.pem --key %s/viewer.key --cacert "
+                "%s/ca.pem)\n",
+                url.c_str(), static_cast<int>(server->pid()), so.log_file.c_str(), url.c_str(), certs.c_str(),
+                certs.c_str(), certs.c_str(), certs.c_str());
     for (const auto& a : c.server_args)
       if (a.rfind("--metrics-listen=", 0) == 0)
         std::printf("  metrics:     http://%s/metrics\n", a.substr(17).c_str());

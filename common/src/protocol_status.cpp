@@ -76,7 +76,8 @@ Status parse_list(const json* arr, const std::string& where, std::vector<T>& out
 }  // namespace
 
 json to_json(const ServerStatus& s) {
-  json j = {{"model_version", s.model_version},
+  json j = {{"view", s.view},
+            {"model_version", s.model_version},
             {"mode", s.mode},
             {"layout", s.layout},
             {"updates_accepted", s.updates_accepted},
@@ -86,18 +87,41 @@ json to_json(const ServerStatus& s) {
             {"global_loss", nullable(s.global_loss)},
             {"global_accuracy", nullable(s.global_accuracy)},
             {"gradient_variance", s.gradient_variance},
-            {"agent_list", json::array()},
             {"history", json::array()}};
   if (!s.loss_source.empty()) j["loss_source"] = s.loss_source;
-  for (const auto& a : s.agent_list) j["agent_list"].push_back(to_json(a));
+  // The summary has no agent_list member at all (the schema forbids it there).
+  if (s.view != "summary") {
+    j["agent_list"] = json::array();
+    for (const auto& a : s.agent_list) j["agent_list"].push_back(to_json(a));
+  }
+  if (s.agent_states) {
+    const AgentStateCounts& c = *s.agent_states;
+    j["agent_states"] = {{"active", c.active}, {"idle", c.idle}, {"offline", c.offline},
+                         {"quarantined", c.quarantined}};
+  }
   for (const auto& v : s.history) j["history"].push_back(to_json(v));
   return j;
+}
+
+ServerStatus anonymous_summary(ServerStatus s) {
+  AgentStateCounts c;
+  for (const auto& a : s.agent_list) {
+    if (a.state == "active") ++c.active;
+    else if (a.state == "idle") ++c.idle;
+    else if (a.state == "offline") ++c.offline;
+    else if (a.state == "quarantined") ++c.quarantined;
+  }
+  s.view = "summary";
+  s.agent_states = c;
+  s.agent_list.clear();
+  return s;
 }
 
 Result<ServerStatus> parse_server_status(const json& j) {
   ServerStatus s;
   Fields f(j, "status");
-  f.integer("model_version", s.model_version, 0)
+  f.one_of("view", s.view, {"full", "summary"}, Need::kOptional)
+      .integer("model_version", s.model_version, 0)
       .one_of("mode", s.mode, {"sync", "async"})
       .string("layout", s.layout, 256)
       .integer("updates_accepted", s.updates_accepted, 0)
@@ -110,7 +134,20 @@ Result<ServerStatus> parse_server_status(const json& j) {
       .number("gradient_variance", s.gradient_variance, Range::at_least(0));
   const json* agents = f.member("agent_list", json::value_t::array, Need::kOptional);
   const json* history = f.member("history", json::value_t::array, Need::kOptional);
+  const json* states = f.member("agent_states", json::value_t::object, Need::kOptional);
   if (!f.ok()) return f.status();
+  if (s.view == "summary" && agents != nullptr)
+    return Status(Code::kInvalidArgument, "status.agent_list: a summary names no agent");
+  if (s.view == "summary" && states == nullptr)
+    return Status(Code::kInvalidArgument, "status.agent_states: required in a summary");
+  if (states != nullptr) {
+    AgentStateCounts c;
+    Fields g(*states, "status.agent_states");
+    g.integer("active", c.active, 0).integer("idle", c.idle, 0).integer("offline", c.offline, 0)
+        .integer("quarantined", c.quarantined, 0);
+    if (!g.ok()) return g.status();
+    s.agent_states = c;
+  }
   EDGEFED_RETURN_IF_ERROR(parse_list(agents, "status.agent_list", s.agent_list, parse_agent));
   EDGEFED_RETURN_IF_ERROR(parse_list(history, "status.history", s.history, parse_point));
   return s;

@@ -31,7 +31,7 @@ Api::Api(const HttpOptions& options, Engine& engine, std::shared_ptr<prometheus:
       metrics_(metrics),
       ioc_(ioc),
       workers_(workers),
-      auth_(options.admin_token),
+      auth_(options.admin_token, options.status_anonymous),
       limiter_(options.rate_limit_rps, options.rate_limit_burst) {}
 
 Api::~Api() = default;
@@ -128,7 +128,7 @@ void Api::dispatch(ApiRequest& req, const Principal& who, Responder& done) {
     case RouteId::kMetrics: return done(metrics_text());
     case RouteId::kHealthz: return done(health(false));
     case RouteId::kReadyz: return done(health(true));
-    case RouteId::kStatus: return done(status_json());
+    case RouteId::kStatus: return done(status_json(who.full_status));
     case RouteId::kIndex: return done(index_page());
     case RouteId::kAdminModel:
     case RouteId::kAdminModelInit:

@@ -86,7 +86,8 @@ class Api {
   void admin(ApiRequest& req, const Principal& who, Responder done);
   // info_routes.cpp
   ApiResponse metrics_text() const;
-  ApiResponse status_json() const;
+  // full: with agent_list; else the anonymous summary (names no agent).
+  ApiResponse status_json(bool full) const;
   ApiResponse index_page() const;
   ApiResponse health(bool readiness) const;
 

@@ -17,6 +17,15 @@ class Collectable;
 
 namespace edgefed::server::http {
 
+// What GET / and GET /v1/status show to callers without the viewer or admin
+// role (no client certificate, an agent certificate, and everyone on the
+// plain metrics listener).
+enum class StatusAnonymous {
+  kNone,     // nothing: 401 without a credential, 403 for an agent (default)
+  kSummary,  // the page and a summary that names no agent (no agent_list)
+  kFull,     // everything, agent ids included (a closed network only)
+};
+
 struct HttpOptions {
   // Where the HTTPS API listens; port 0 picks a free port (see Server::port()).
   std::string listen_host = "0.0.0.0";
@@ -26,7 +35,9 @@ struct HttpOptions {
   std::string metrics_host = "127.0.0.1";
   uint16_t metrics_port = 9464;
   // Also serve the read-only status page (GET /) and GET /v1/status on the
-  // plain listener, for browsers without a client certificate.
+  // plain listener, for browsers without a client certificate. Its callers
+  // are anonymous: they see what status_anonymous allows (kNone is refused
+  // at start-up together with this).
   bool status_on_metrics_port = false;
   // Collected at every scrape besides the registry (process metrics,
   // per-agent top-N series computed at scrape time). Not configuration:
@@ -37,6 +48,8 @@ struct HttpOptions {
   ServerTlsOptions tls;
   // The admin bearer token ("" = no token; admin certificates still work).
   std::string admin_token;
+  // The status page and /v1/status for callers without the viewer or admin role.
+  StatusAnonymous status_anonymous = StatusAnonymous::kNone;
 
   // Threads running the io_context (0 = number of CPUs, at least 2), and
   // worker threads for blocking engine calls (decode, waiting for the SQLite

@@ -11,9 +11,6 @@
 #include "server/web/web_assets.hpp"
 
 namespace edgefed::server::http {
-namespace {
-
-}  // namespace
 
 ApiResponse Api::metrics_text() const {
   prometheus::TextSerializer serializer;
@@ -28,9 +25,10 @@ ApiResponse Api::metrics_text() const {
   return r;
 }
 
-ApiResponse Api::status_json() const {
-  return ApiResponse::json(200, to_json(engine_.status()).dump(-1, ' ', false,
-                                                              nlohmann::json::error_handler_t::replace));
+ApiResponse Api::status_json(bool full) const {
+  ServerStatus s = engine_.status();
+  if (!full) s = anonymous_summary(std::move(s));
+  return ApiResponse::json(200, to_json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 ApiResponse Api::index_page() const {

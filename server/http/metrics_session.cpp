@@ -35,13 +35,20 @@ void MetricsSession::on_read(beast::error_code ec, std::size_t) {
   Responder respond = [self](ApiResponse r) {
     net::post(self->stream_.get_executor(), [self, r = std::move(r)]() mutable { self->send(std::move(r)); });
   };
-  const bool status_ok = api_.options().status_on_metrics_port && (id == RouteId::kStatus || id == RouteId::kIndex);
+  const bool status_ok = api_.options().status_on_metrics_port &&
+                         api_.options().status_anonymous != StatusAnonymous::kNone &&
+                         (id == RouteId::kStatus || id == RouteId::kIndex);
   if (req.route.error.is_ok() && id != RouteId::kMetrics && id != RouteId::kHealthz && id != RouteId::kReadyz &&
       !status_ok) {
     req.route.error = Status(Code::kNotFound, "this endpoint serves /metrics, /healthz and /readyz only");
   }
   if (!req.route.error.is_ok()) return api_.refuse("unknown", ApiResponse::error(req.route.error), respond);
-  api_.handle(std::move(req), Principal{}, std::move(respond));
+  // Callers here are anonymous (plain HTTP, no credentials): the status
+  // routes show what --status-anonymous allows them.
+  Principal anonymous;
+  anonymous.who = "anonymous";
+  anonymous.full_status = api_.options().status_anonymous == StatusAnonymous::kFull;
+  api_.handle(std::move(req), std::move(anonymous), std::move(respond));
 }
 
 void MetricsSession::send(ApiResponse r) {

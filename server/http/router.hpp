@@ -21,9 +21,12 @@ enum class RouteId {
 
 // Who may call a route.
 enum class Access {
-  kPublic,        // anybody (health, metrics, status)
+  kPublic,        // anybody (/healthz, /readyz: the K3s probes)
   kAgent,         // a verified client certificate naming an agent
   kAgentOrAdmin,  // an agent or the admin role (GET /v1/model)
+  kViewer,        // the viewer or admin role (/metrics on the HTTPS port)
+  kStatus,        // the viewer or admin role (status page, /v1/status); others
+                  // only as HttpOptions::status_anonymous allows
   kAdmin,         // admin certificate or bearer token
 };
 

@@ -32,6 +32,13 @@ double non_negative(const Options& o, const std::string& name) {
   return v;
 }
 
+http::StatusAnonymous parse_status_anonymous(const std::string& v) {
+  if (v == "none") return http::StatusAnonymous::kNone;
+  if (v == "summary") return http::StatusAnonymous::kSummary;
+  if (v == "full") return http::StatusAnonymous::kFull;
+  throw ConfigError("--status-anonymous must be none, summary or full, got '" + v + "'");
+}
+
 }  // namespace
 
 void declare_server_options(Options& o) {
@@ -52,6 +59,9 @@ void declare_server_options(Options& o) {
       .add("model-init", e.model_init, "initial model when the state is empty, e.g. mlp:784-128-10")
       .add("init-seed", num(e.init_seed), "seed of the initial weights")
       .add("admin-token-file", "", "file holding the admin bearer token (>= 16 chars); empty = admin certificates only")
+      .add("status-anonymous", "none",
+           "what GET / and /v1/status show without the viewer or admin role: none (401/403), summary (no agent "
+           "named) or full (everything; a closed network only)")
       .add("metrics-listen", "", "optional plain-HTTP HOST:PORT serving /metrics, /healthz, /readyz")
       .add_bool("check-config", false, "validate the configuration (incl. certificate files), print it, exit 0/1")
       .add("port-file", "", "write the bound HTTPS port to this file once listening")
@@ -127,6 +137,7 @@ ServerConfig read_server_options(const Options& o) {
   h.tls.crl_file = o.get("crl");
   h.tls.client_certs = ClientCertMode::kOptional;
   if (!o.get("admin-token-file").empty()) h.admin_token = read_token(o.get("admin-token-file"));
+  h.status_anonymous = parse_status_anonymous(o.get("status-anonymous"));
   c.port_file = o.get("port-file");
   h.io_threads = static_cast<int>(positive(o, "threads", 0));
   h.worker_threads = static_cast<int>(positive(o, "workers", 0));

@@ -110,6 +110,7 @@
     $('k-var').textContent = fmt(s.gradient_variance, 4);
     const counts = { active: 0, idle: 0, offline: 0, quarantined: 0 };
     (s.agent_list || []).forEach((a) => { counts[a.state] = (counts[a.state] || 0) + 1; });
+    if (s.agent_states) Object.assign(counts, s.agent_states);  // the summary names no agent
     $('k-agents').textContent = s.agents;
     $('k-states').textContent = counts.active + ' active \u00b7 ' + counts.idle + ' idle \u00b7 ' +
       counts.offline + ' offline \u00b7 ' + counts.quarantined + ' quarantined';
@@ -137,13 +138,24 @@
       tr.appendChild(sc);
       body.appendChild(tr);
     });
+    const summary = s.view === 'summary';
     if (agents.length === 0) {
-      const tr = el('tr'); const td = el('td', 'muted', 'no agents yet'); td.colSpan = 6;
+      const tr = el('tr');
+      const td = el('td', 'muted', summary
+        ? 'agent details need a viewer or admin client certificate (this is the anonymous summary)'
+        : 'no agents yet');
+      td.colSpan = 6;
       tr.appendChild(td); body.appendChild(tr);
     }
     $('agents').replaceChild(body, $('agents').tBodies[0]);
     const q = agents.filter((a) => a.state === 'quarantined');
     const box = $('quarantined');
+    if (summary) {
+      const n = s.agent_states ? s.agent_states.quarantined : 0;
+      box.replaceChildren(el('span', 'muted', n ? n + ' (names need a viewer certificate)' : 'none'));
+      $('q-count').textContent = String(n);
+      return;
+    }
     box.replaceChildren(...(q.length ? q.map((a) => el('span', 'chip', a.agent_id)) : [el('span', 'muted', 'none')]));
     $('q-count').textContent = String(q.length);
   }

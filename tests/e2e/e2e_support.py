@@ -45,12 +45,19 @@ def wait_for(what, fn, timeout, interval=0.5):
 
 class Fleet:
     """edgefed-sim running agents against its own edgefed-server, whose plain
-    metrics port (also serving / and /v1/status) is self.metrics_port."""
+    metrics port (also serving / and /v1/status) is self.metrics_port.
+
+    The plain port has no credentials, so its callers are anonymous and see
+    what --status-anonymous allows: these tests read agent rows, so they say
+    "full", the explicit choice for a port that only loopback (or an SSH
+    tunnel) reaches. A deployment without that choice answers 401 there;
+    tests/security/access_test.cpp covers the default and the summary."""
 
     def __init__(self, sim, work, agents=4, duration=40, extra_server_args=(), extra_sim_args=()):
         self.metrics_port = free_port()
         self.base = f"http://127.0.0.1:{self.metrics_port}"
         server_args = [f"--metrics-listen=127.0.0.1:{self.metrics_port}", "--status-on-metrics-port=true",
+                       "--status-anonymous=full",
                        *extra_server_args]
         cmd = [sim, f"--agents={agents}", f"--duration={duration}", f"--work-dir={work}/sim",
                "--server-restarts=", "--fleet-outages=", "--outage-interval=0", "--drain-timeout=30",

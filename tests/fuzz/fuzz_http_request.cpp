@@ -92,11 +92,12 @@ Harness& harness() {
 PeerIdentity identity(uint8_t which) {
   PeerIdentity p;
   p.remote = "127.0.0.1:1";
-  switch (which % 4) {
+  switch (which % 5) {
     case 0: break;
     case 1: p = {true, "agent-001", "agent", p.remote}; break;
     case 2: p = {true, "admin", "admin", p.remote}; break;
     case 3: p = {true, "agent-002", "agent", p.remote}; break;
+    case 4: p = {true, "viewer", "viewer", p.remote}; break;
   }
   return p;
 }

@@ -109,6 +109,7 @@ void statuses() {
                   {"agent-002", "quarantined", 1789999990000, 2, 5, 7.9}};
   s.history = {{119, 1789999999000, 0.45, std::nullopt, 0.004, 10}, {120, 1790000000000, 0.42, 0.861, 0.0031, 10}};
   emit("status", "busy_server", to_json(s));
+  emit("status", "anonymous_summary", to_json(anonymous_summary(s)));
   s.loss_source = "reported";
   s.global_accuracy.reset();
   emit("status", "reported_loss", to_json(s));

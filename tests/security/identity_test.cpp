@@ -95,7 +95,7 @@ TEST_CASE("identity: only TLS 1.3 with a valid, unrevoked client certificate", "
     auto r = c->post("/v1/telemetry", j.dump(), "application/json");
     REQUIRE(r);
     CHECK(r->status == 403);
-    auto s = c->get("/v1/status");
+    auto s = server.admin()->get("/v1/status");
     REQUIRE(s);
     CHECK(nlohmann::json::parse(s->body)["telemetry_records"] == 0);
   }
@@ -119,7 +119,7 @@ TEST_CASE("identity: only TLS 1.3 with a valid, unrevoked client certificate", "
       f.erase("duplicate");
       CHECK(a == f);
     }
-    auto s = c->get("/v1/status");
+    auto s = server.admin()->get("/v1/status");
     REQUIRE(s);
     INFO(s->body);
     CHECK(nlohmann::json::parse(s->body)["updates_accepted"] == 1);

@@ -123,7 +123,17 @@ struct VersionPoint {
   double gradient_variance = 0;
   int64_t updates = 0;
 };
+// Agents per state, for the summary that names no agent.
+struct AgentStateCounts {
+  int64_t active = 0;
+  int64_t idle = 0;
+  int64_t offline = 0;
+  int64_t quarantined = 0;
+};
 struct ServerStatus {
+  // "full" (agent_list present) or "summary" (what callers without the
+  // viewer or admin role may get: agent_states, no agent_list).
+  std::string view = "full";
   int64_t model_version = 0;
   std::string mode;
   std::string layout;  // "784-128-10"
@@ -136,9 +146,13 @@ struct ServerStatus {
   std::string loss_source;  // "eval" | "reported"
   double gradient_variance = 0;
   std::vector<AgentStatus> agent_list;
+  std::optional<AgentStateCounts> agent_states;  // written when set
   std::vector<VersionPoint> history;
 };
 nlohmann::json to_json(const ServerStatus& s);
+// The summary of a full status: view "summary", agent_states counted from
+// agent_list, agent_list dropped. Nothing in it names an agent.
+ServerStatus anonymous_summary(ServerStatus s);
 Result<ServerStatus> parse_server_status(const nlohmann::json& j);
 
 // 4xx/5xx bodies: {"error": {"code": "too_stale", "message": "..."}}.

@@ -180,7 +180,7 @@ TEST_CASE("SIGKILL at random points loses no acknowledged update or telemetry re
   REQUIRE(acked_updates > 0);
 
   // Everything acknowledged is merged eventually (K = 1): wait, then stop.
-  auto c = server.agent(0);
+  auto c = server.admin();
   nlohmann::json status;
   for (int i = 0; i < 300; ++i) {
     auto s = c->get("/v1/status");

@@ -248,7 +248,7 @@ TEST_CASE("update refusals: identity, NaN, layout, staleness, quarantine", "[int
     REQUIRE(b);
     REQUIRE(b->status == 200);
     CHECK(nlohmann::json::parse(b->body)["acked_through"] == 5);
-    auto s = c->get("/v1/status");
+    auto s = server.admin()->get("/v1/status");
     REQUIRE(s);
     CHECK(nlohmann::json::parse(s->body)["telemetry_records"] == 5);
     auto bad = c->post("/v1/telemetry", "{not json", "application/json");
@@ -281,7 +281,7 @@ TEST_CASE("per-agent rate limit answers 429 with Retry-After", "[integration][se
   auto r = other->get("/v1/task");
   REQUIRE(r);
   CHECK(r->status == 200);
-  auto metrics = c->get("/metrics");
+  auto metrics = server.admin()->get("/metrics");
   REQUIRE(metrics);
   CHECK(metrics->body.find(R"(code="429",route="model")") != std::string::npos);
   CHECK(server.terminate() == 0);

@@ -107,7 +107,11 @@ TEST_CASE("model pull and update push round trip, ETag, idempotent retry", "[int
     REQUIRE(task);
     CHECK(task->status == 200);
     CHECK(json_of(*task)["agent_id"] == Pki::agent_id(0));
-    auto status = agent->get("/v1/status");
+    // The status routes and /metrics on the HTTPS port need the viewer or
+    // admin role (tests/security/access_test.cpp has the whole table).
+    auto viewer = HttpsClient::create(server.viewer_options());
+    REQUIRE(viewer);
+    auto status = (*viewer)->get("/v1/status");
     REQUIRE(status);
     CHECK(status->status == 200);
     CHECK(json_of(*status)["mode"] == "async");
@@ -116,11 +120,11 @@ TEST_CASE("model pull and update push round trip, ETag, idempotent retry", "[int
       REQUIRE(h);
       CHECK(h->status == 200);
     }
-    auto metrics = agent->get("/metrics");
+    auto metrics = (*viewer)->get("/metrics");
     REQUIRE(metrics);
     CHECK(metrics->status == 200);
     CHECK(metrics->body.find("edgefed_http_requests_total") != std::string::npos);
-    auto index = agent->get("/");
+    auto index = (*viewer)->get("/");
     REQUIRE(index);
     CHECK(index->status == 200);
   }

@@ -211,6 +211,12 @@ HttpsClientOptions ServerProcess::admin_options() const {
   o.tls.key_file = pki_.admin_key();
   return o;
 }
+HttpsClientOptions ServerProcess::viewer_options() const {
+  HttpsClientOptions o = anonymous_options();
+  o.tls.cert_file = pki_.viewer_cert();
+  o.tls.key_file = pki_.viewer_key();
+  return o;
+}
 
 std::unique_ptr<HttpsClient> ServerProcess::agent(int i) const {
   auto c = HttpsClient::create(agent_options(i));

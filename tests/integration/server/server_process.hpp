@@ -24,6 +24,8 @@ struct Pki {
   std::string server_key() const { return dir + "/server.key"; }
   std::string admin_cert() const { return dir + "/admin.pem"; }
   std::string admin_key() const { return dir + "/admin.key"; }
+  std::string viewer_cert() const { return dir + "/viewer.pem"; }  // OU=viewer: status only
+  std::string viewer_key() const { return dir + "/viewer.key"; }
   std::string agent_cert(int i) const;
   std::string agent_key(int i) const;
   static std::string agent_id(int i);  // "agent-007"
@@ -58,6 +60,7 @@ class ServerProcess {
 
   HttpsClientOptions agent_options(int i) const;
   HttpsClientOptions admin_options() const;   // admin certificate
+  HttpsClientOptions viewer_options() const;  // viewer certificate (status page, /v1/status)
   HttpsClientOptions anonymous_options() const;  // no client certificate
   std::unique_ptr<HttpsClient> agent(int i) const;
   std::unique_ptr<HttpsClient> admin() const;

@@ -183,4 +183,12 @@ TEST_CASE("bad telemetry acks, errors and statuses are refused", "[unit][protoco
                  "status.history[1].updates");
   expect_refused(parse_server_status(edit(status, "history", json::array({edit(point, "accuracy", -0.1)}))),
                  "status.history[0].accuracy");
+  const json states = {{"active", 0}, {"idle", 0}, {"offline", 0}, {"quarantined", 0}};
+  const json summary = edit(edit(status, "view", "summary"), "agent_states", states);
+  REQUIRE(parse_server_status(summary).is_ok());
+  expect_refused(parse_server_status(edit(status, "view", "everything")), "status.view");
+  expect_refused(parse_server_status(edit(summary, "agent_list", json::array())), "a summary names no agent");
+  expect_refused(parse_server_status(edit(status, "view", "summary")), "status.agent_states");
+  expect_refused(parse_server_status(edit(summary, "agent_states", edit(states, "idle", -1))),
+                 "status.agent_states.idle");
 }

@@ -124,6 +124,21 @@ TEST_CASE("server status round trips with and without optionals", "[unit][protoc
     CHECK(to_json(*r) == to_json(s));
     CHECK(r->agent_list[1].state == "quarantined");
     CHECK_FALSE(r->history[0].accuracy.has_value());
+
+    // The anonymous summary counts the states and names no agent.
+    const ServerStatus summary = anonymous_summary(s);
+    const std::string text = to_json(summary).dump();
+    CHECK(text.find("agent-00") == std::string::npos);
+    CHECK(to_json(summary).contains("agent_list") == false);
+    auto back = parse_server_status(wire(to_json(summary)));
+    REQUIRE(back.is_ok());
+    CHECK(back->view == "summary");
+    REQUIRE(back->agent_states.has_value());
+    CHECK(back->agent_states->active == 1);
+    CHECK(back->agent_states->quarantined == 1);
+    CHECK(back->agents == 2);
+    CHECK(back->history.size() == 2);
+    CHECK(to_json(*back) == to_json(summary));
   }
 }
 

@@ -51,6 +51,10 @@ check "server certificate is for serverAuth" grep -q "TLS Web Server Authenticat
 check "agent certificate is for clientAuth" grep -q "TLS Web Client Authentication" \
   <<<"$(openssl x509 -in "$f/agents/agent-007.pem" -noout -ext extendedKeyUsage)"
 check "admin certificate is CN=admin, OU=admin" test "$(subject "$f/admin.pem")" = "subject=CN=admin,OU=admin,O=edgefed"
+check "viewer certificate is CN=viewer, OU=viewer" test "$(subject "$f/viewer.pem")" = "subject=CN=viewer,OU=viewer,O=edgefed"
+check "viewer key and browser bundle are 0600" test "$(perm "$f/viewer.key")$(perm "$f/viewer.p12")" = 600600
+check "viewer.p12 holds the viewer's key and certificate" test "$(openssl pkcs12 -in "$f/viewer.p12" -passin pass: \
+  -nokeys -clcerts | openssl x509 -noout -pubkey)" = "$(openssl pkey -in "$f/viewer.key" -pubout)"
 check "keys are EC P-256" grep -q "prime256v1" <<<"$(openssl pkey -in "$f/agents/agent-099.key" -noout -text)"
 check "CA is a CA" grep -q "CA:TRUE" <<<"$(openssl x509 -in "$f/ca.pem" -noout -ext basicConstraints)"
 check "agent certificates expire after --days 30" \
@@ -71,6 +75,12 @@ check "... with a matching key" test "$(openssl x509 -in "$f/agents/agent-050.pe
 
 "$tool" add-agent --out "$f" edge-node.7 >/dev/null
 check "add-agent issues a named agent" test "$(subject "$f/agents/edge-node.7.pem")" = "subject=CN=edge-node.7,OU=agent,O=edgefed"
+check "add-viewer issues a named viewer" test "$("$tool" add-viewer --out "$f" alice >/dev/null && subject "$f/viewers/alice.pem")" = \
+  "subject=CN=alice,OU=viewer,O=edgefed"
+check "... with its 0600 browser bundle" test "$(perm "$f/viewers/alice.p12")" = 600
+"$tool" revoke --out "$f" alice >/dev/null
+check "revoke finds a named viewer" \
+  bash -c "! openssl verify -crl_check -CAfile '$f/ca.pem' -CRLfile '$f/crl.pem' '$f/viewers/alice.pem'"
 check "add-agent refuses a bad id" bash -c "! '$tool' add-agent --out '$f' 'bad/id'"
 
 "$tool" revoke --out "$f" agent-003 >/dev/null
