@@ -1,6 +1,7 @@
-// What /metrics says, against the real server over TLS: a telemetry batch
-// stored, its ack lost in a crash, and resent after the restart is counted
-// once by every telemetry counter and fleet histogram.
+// What /metrics says, against the real server over TLS: the series whose
+// label values are known in advance exist at 0 on a fresh server, and a
+// telemetry batch stored, its ack lost in a crash, and resent after the
+// restart is counted once by every telemetry counter and fleet histogram.
 #include <catch2/catch.hpp>
 
 #include <map>
@@ -73,6 +74,33 @@ int64_t post_batch(const ServerProcess& server, const std::vector<TelemetryRecor
 }
 
 }  // namespace
+
+TEST_CASE("a fresh server exports every series whose label values are known, at 0", "[integration][server]") {
+  ScratchDir dir("edgefed-metrics");
+  ServerProcess server(fleet_pki(), dir.file("state"), {"--model-init", "mlp:16-8-4"});
+  server.start();
+  const auto s = scrape(server);
+  for (const char* result : {"accepted", "duplicate", "invalid_argument", "permission_denied", "conflict",
+                             "too_stale", "payload_too_large", "dimension_mismatch", "non_finite", "unprocessable",
+                             "unavailable", "internal", "io_error"}) {
+    INFO(result);
+    CHECK(value(s, std::string("edgefed_updates_total{result=\"") + result + "\"}") == 0);
+  }
+  CHECK(value(s, "edgefed_telemetry_records_total") == 0);
+  for (const char* kind : kFleetKinds) {
+    INFO(kind);
+    CHECK(value(s, fleet_kind_series(kind)) == 0);
+  }
+  for (const char* reason : {"max_connections", "tls_handshake", "timeout"}) {
+    INFO(reason);
+    CHECK(value(s, std::string("edgefed_http_connections_refused_total{reason=\"") + reason + "\"}") == 0);
+  }
+  CHECK(value(s, "edgefed_quarantines_total{reason=\"outlier\"}") == 0);
+  CHECK(value(s, "edgefed_updates_clipped_total") == 0);
+  CHECK(value(s, "edgefed_fleet_train_loss_count") == 0);
+  CHECK(value(s, "edgefed_update_staleness_count") == 0);
+  CHECK(server.terminate() == 0);
+}
 
 // The scenario: the agent posts records 1-3, the server stores them and
 // answers, and the server is SIGKILLed before the agent took the ack; so the
