@@ -51,7 +51,9 @@ class Outbox {
                                  Dropped* dropped = nullptr);
 
   // Stores a record (its seq field is ignored) under the next seq, which is
-  // returned; applies the bounding policy.
+  // returned; applies the bounding policy. A record a telemetry batch could
+  // not carry (parse_telemetry_record refuses it) is kInvalidArgument and is
+  // not stored; NaN/Inf values are kNonFinite.
   Result<int64_t> add_telemetry(const TelemetryRecord& record, Dropped* dropped = nullptr);
 
   // Oldest first.

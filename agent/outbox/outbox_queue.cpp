@@ -18,30 +18,19 @@ bool plausible_agent_id(std::string_view id) {
   return true;
 }
 
-std::string record_json(const TelemetryRecord& r) {
-  nlohmann::json j;
-  j["ts_ms"] = r.ts_ms;
-  j["kind"] = r.kind;
-  j["values"] = r.values;
-  j["labels"] = r.labels;
-  return j.dump();
-}
-
+// A queued record's body is the record's one JSON form (protocol.hpp), the
+// form it has in a batch and in the server's store.
 TelemetryRecord record_from_json(int64_t seq, const std::string& text) {
-  TelemetryRecord r;
-  r.seq = seq;
-  // Written by record_json; a damaged row still yields a record with its seq.
-  const auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object()) return r;
-  if (auto it = j.find("ts_ms"); it != j.end() && it->is_number_integer()) r.ts_ms = it->get<int64_t>();
-  if (auto it = j.find("kind"); it != j.end() && it->is_string()) r.kind = it->get<std::string>();
-  if (auto it = j.find("values"); it != j.end() && it->is_object())
-    for (const auto& [k, v] : it->items())
-      if (v.is_number()) r.values[k] = v.get<double>();
-  if (auto it = j.find("labels"); it != j.end() && it->is_object())
-    for (const auto& [k, v] : it->items())
-      if (v.is_string()) r.labels[k] = v.get<std::string>();
-  return r;
+  // Rows written before the body carried seq hold {"ts_ms","kind","values",
+  // "labels"}: the seq column completes them. The column is the authority.
+  auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_object()) j["seq"] = seq;
+  auto r = parse_telemetry_record(j);
+  if (r) return std::move(r).value();
+  // A damaged row still yields a record with its seq, so acks move past it.
+  TelemetryRecord damaged;
+  damaged.seq = seq;
+  return damaged;
 }
 
 }  // namespace
@@ -79,8 +68,13 @@ Result<int64_t> Outbox::insert_telemetry(const TelemetryRecord& record) {
       return Status(Code::kNonFinite, "outbox: telemetry value '" + k + "' is not finite");
   auto last = counter("next_seq");
   if (!last) return last.status();
-  const int64_t seq = *last + 1;
-  const std::string body = record_json(record);
+  TelemetryRecord queued = record;
+  queued.seq = *last + 1;
+  const int64_t seq = queued.seq;
+  const nlohmann::json j = to_json(queued);
+  // Refused here rather than by the server, where it would cost the whole batch.
+  if (auto valid = parse_telemetry_record(j); !valid) return valid.status();
+  const std::string body = j.dump();
   auto ins = db_->prepare(
       "INSERT INTO telemetry(seq, ts_ms, kind, size, body) VALUES(?1, ?2, ?3, ?4, ?5)");
   if (!ins) return ins.status();

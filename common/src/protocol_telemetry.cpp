@@ -79,14 +79,18 @@ Result<TelemetryRecord> parse_record(const json& j, const std::string& where) {
 
 }  // namespace
 
+json to_json(const TelemetryRecord& r) {
+  json rec = {{"seq", r.seq}, {"ts_ms", r.ts_ms}, {"kind", r.kind}};
+  if (!r.values.empty()) rec["values"] = r.values;
+  if (!r.labels.empty()) rec["labels"] = r.labels;
+  return rec;
+}
+
+Result<TelemetryRecord> parse_telemetry_record(const json& j) { return parse_record(j, "telemetry_record"); }
+
 json to_json(const TelemetryBatch& b) {
   json records = json::array();
-  for (const auto& r : b.records) {
-    json rec = {{"seq", r.seq}, {"ts_ms", r.ts_ms}, {"kind", r.kind}};
-    if (!r.values.empty()) rec["values"] = r.values;
-    if (!r.labels.empty()) rec["labels"] = r.labels;
-    records.push_back(std::move(rec));
-  }
+  for (const auto& r : b.records) records.push_back(to_json(r));
   return {{"agent_id", b.agent_id}, {"records", std::move(records)}};
 }
 

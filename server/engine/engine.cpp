@@ -21,8 +21,9 @@ Result<UpdateAck> Engine::submit_update(const std::string& cert_agent_id, std::s
   return ack;
 }
 Result<TelemetryAck> Engine::submit_telemetry(const std::string& cert_agent_id, const TelemetryBatch& batch) {
-  auto ack = core_->submit_telemetry(cert_agent_id, batch);
-  if (observer_ && ack.is_ok()) observer_->on_telemetry(batch);
+  TelemetryBatch stored;
+  auto ack = core_->submit_telemetry(cert_agent_id, batch, observer_ ? &stored : nullptr);
+  if (observer_ && ack.is_ok() && !stored.records.empty()) observer_->on_telemetry(stored);
   return ack;
 }
 ModelSnapshot Engine::current_model() const { return core_->current_model(); }

@@ -73,7 +73,8 @@ class Engine {
                                   std::span<const uint8_t> safetensors_body);
 
   // Stores a telemetry batch; records whose (agent, seq) is already stored
-  // are ignored (not double counted). kPermissionDenied if batch.agent_id !=
+  // are ignored (not double counted, also after a restart: the store decides,
+  // and the observer sees only the records stored now). kPermissionDenied if batch.agent_id !=
   // cert_agent_id; kInvalidArgument for empty/oversized batches.
   Result<TelemetryAck> submit_telemetry(const std::string& cert_agent_id,
                                         const TelemetryBatch& batch);

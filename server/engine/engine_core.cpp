@@ -104,7 +104,8 @@ Result<UpdateAck> EngineCore::submit_decoded(const std::string& cert_agent_id, s
   return job.ack;
 }
 
-Result<TelemetryAck> EngineCore::submit_telemetry(const std::string& cert_agent_id, const TelemetryBatch& batch) {
+Result<TelemetryAck> EngineCore::submit_telemetry(const std::string& cert_agent_id, const TelemetryBatch& batch,
+                                                  TelemetryBatch* newly_stored) {
   if (!ready_) return Status(Code::kUnavailable, "the engine is not accepting telemetry");
   if (batch.agent_id != cert_agent_id) {
     return Status(Code::kPermissionDenied, "telemetry batch says agent " + batch.agent_id +
@@ -124,6 +125,10 @@ Result<TelemetryAck> EngineCore::submit_telemetry(const std::string& cert_agent_
   job.agent = cert_agent_id;
   job.telemetry = &batch;
   EDGEFED_RETURN_IF_ERROR(run(job));
+  if (newly_stored) {
+    newly_stored->agent_id = batch.agent_id;
+    newly_stored->records = std::move(job.telemetry_stored);
+  }
   return job.telemetry_ack;
 }
 
@@ -196,7 +201,10 @@ void EngineCore::run_batch(const std::vector<Job*>& batch) {
       log::error("state_reload_failed").kv("error", reloaded.to_string());
       ready_ = false;  // refuse further work; the process should restart
     }
-    for (Job* j : batch) j->status = st;
+    for (Job* j : batch) {
+      j->status = st;
+      j->telemetry_stored.clear();  // rolled back: nothing was stored
+    }
     telemetry_stored = 0;
   } else {
     metrics_.observe_commit(batch.size());

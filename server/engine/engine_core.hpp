@@ -40,7 +40,10 @@ class EngineCore {
   // the body a second time).
   Result<UpdateAck> submit_update(const std::string& cert_agent_id, std::span<const uint8_t> body,
                                   std::vector<float>* decoded_delta = nullptr);
-  Result<TelemetryAck> submit_telemetry(const std::string& cert_agent_id, const TelemetryBatch& batch);
+  // When `newly_stored` is given and the batch committed, it receives the
+  // records this call stored (not those already there): what observers count.
+  Result<TelemetryAck> submit_telemetry(const std::string& cert_agent_id, const TelemetryBatch& batch,
+                                        TelemetryBatch* newly_stored = nullptr);
   ModelSnapshot current_model() const;
   uint64_t on_version_after(int64_t after, std::function<void(ModelSnapshot)> cb);
   void cancel(uint64_t id) { waiters_.cancel(id); }

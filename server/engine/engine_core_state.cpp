@@ -17,12 +17,12 @@ Status EngineCore::handle(Job& job, int64_t& telemetry_stored) {
       return Status::ok();
     }
     case Job::Kind::kTelemetry: {
-      int64_t stored = 0;
-      for (const auto& r : job.telemetry->records) {
-        auto inserted = keeper_->store().telemetry().insert(job.agent, r);
-        if (!inserted.is_ok()) return inserted.status();
-        stored += *inserted ? 1 : 0;
-      }
+      // The store alone decides what is new (INSERT OR IGNORE on (agent, seq)):
+      // the metrics and the observers count exactly these records.
+      auto inserted = keeper_->store().telemetry().insert(job.agent, job.telemetry->records);
+      if (!inserted.is_ok()) return inserted.status();
+      job.telemetry_stored = std::move(inserted).value();
+      const auto stored = static_cast<int64_t>(job.telemetry_stored.size());
       const int64_t now = now_ms();
       EDGEFED_RETURN_IF_ERROR(keeper_->store().agents().touch(job.agent, now, 0, std::nullopt, stored));
       agents_.touch(job.agent, now, 0, std::nullopt, stored);

@@ -6,6 +6,7 @@
 #include <functional>
 #include <future>
 #include <string>
+#include <vector>
 
 #include "edgefed/protocol.hpp"
 #include "edgefed/status.hpp"
@@ -25,6 +26,7 @@ struct EngineCore::Job {
   Status status;
   UpdateAck ack;
   TelemetryAck telemetry_ack;
+  std::vector<TelemetryRecord> telemetry_stored;  // kTelemetry: the records stored now
   std::promise<void> done;
 };
 

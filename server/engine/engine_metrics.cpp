@@ -32,6 +32,14 @@ EngineMetrics::EngineMetrics(std::shared_ptr<prometheus::Registry> registry)
   updates_ = &BuildCounter().Name("edgefed_updates_total")
                   .Help("Model updates received, by result (accepted, duplicate, or the error code).")
                   .Register(r);
+  // Every result exists at 0 from start-up, so rate() and alerts on a fresh
+  // server see 0 rather than no data. The results: accepted, duplicate and
+  // every error code (Code runs from kOk to kIo, status.hpp).
+  updates_->Add({{"result", "accepted"}});
+  updates_->Add({{"result", "duplicate"}});
+  for (int c = static_cast<int>(Code::kInvalidArgument); c <= static_cast<int>(Code::kIo); ++c) {
+    updates_->Add({{"result", std::string(code_name(static_cast<Code>(c)))}});
+  }
   staleness_ = &BuildHistogram().Name("edgefed_update_staleness")
                     .Help("Staleness of accepted updates in versions (server version - base version).")
                     .Register(r).Add({}, Histogram::BucketBoundaries{0, 1, 2, 5, 10, 20, 50, 100, 200});

@@ -24,9 +24,11 @@ class EngineObserver {
   // the engine decoded it (the size of the layout it was accepted against)
   // and the engine's ack.
   virtual void on_update(const std::string& agent_id, std::span<const float> delta, const UpdateAck& ack) = 0;
-  // A telemetry batch the engine stored (records already seen may repeat:
-  // observers de-duplicate by seq themselves).
-  virtual void on_telemetry(const TelemetryBatch& batch) = 0;
+  // The records of one telemetry batch that the engine stored now, in batch
+  // order (never empty). A record already stored (resent after a lost ack,
+  // also across server restarts) is not reported again: the store decided,
+  // so observers count what they are given and keep no seq of their own.
+  virtual void on_telemetry(const TelemetryBatch& stored) = 0;
   // Adds what the observer knows (accuracy, outlier scores) to a status.
   virtual void decorate(ServerStatus& status) const = 0;
 };

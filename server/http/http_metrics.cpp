@@ -24,7 +24,11 @@ HttpMetrics::HttpMetrics(prometheus::Registry& registry)
       refused_(prometheus::BuildCounter()
                    .Name("edgefed_http_connections_refused_total")
                    .Help("Connections closed by a limit, by reason")
-                   .Register(registry)) {}
+                   .Register(registry)) {
+  // The reasons are known in advance: each exists at 0 from start-up (the
+  // route x code pairs of requests_total are not, and appear when first seen).
+  for (const char* reason : {"max_connections", "tls_handshake", "timeout"}) refused_.Add({{"reason", reason}});
+}
 
 void HttpMetrics::observe(std::string_view route, int code, double seconds) {
   static const prometheus::Histogram::BucketBoundaries kBuckets{

@@ -31,16 +31,14 @@ FleetTelemetry::FleetTelemetry(std::shared_ptr<prometheus::Registry> registry)
   outbox_ = histogram(r, "edgefed_fleet_outbox_updates", "Updates waiting in agents' outboxes (reported depth).",
                       {0, 1, 2, 5, 10, 20, 50, 100, 1000});
   auto& kinds = prometheus::BuildCounter().Name("edgefed_fleet_telemetry_records_total")
-                    .Help("New telemetry records received, by kind (duplicates by seq not counted).").Register(r);
+                    .Help("Telemetry records newly stored, by kind (a record resent after a lost ack is not counted again).").Register(r);
   for (const char* k : kKinds) kinds_[k] = &kinds.Add({{"kind", k}});
 }
 
-void FleetTelemetry::observe(const TelemetryBatch& batch) {
+void FleetTelemetry::observe(const TelemetryBatch& stored) {
   std::lock_guard<std::mutex> lock(mu_);
-  AgentState& a = agents_[batch.agent_id];
-  for (const auto& rec : batch.records) {
-    if (rec.seq <= a.last_seq) continue;
-    a.last_seq = rec.seq;
+  std::string& link_state = link_states_.try_emplace(stored.agent_id, "unknown").first->second;
+  for (const auto& rec : stored.records) {
     auto kind = kinds_.find(rec.kind);
     (kind == kinds_.end() ? kinds_["other"] : kind->second)->Increment();
     auto value = [&](const char* key) -> const double* {
@@ -54,7 +52,7 @@ void FleetTelemetry::observe(const TelemetryBatch& batch) {
     if (auto* v = value("cpu_temp_c")) temperature_->Observe(*v);
     if (auto* v = value("outbox_updates")) outbox_->Observe(*v);
     if (auto it = rec.labels.find("link_state"); it != rec.labels.end()) {
-      a.link_state = it->second == "online" || it->second == "offline" ? it->second : "unknown";
+      link_state = it->second == "online" || it->second == "offline" ? it->second : "unknown";
     }
   }
 }
@@ -64,7 +62,7 @@ std::vector<prometheus::MetricFamily> FleetTelemetry::Collect() const {
   for (const char* s : kLinkStates) counts[s] = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    for (const auto& [id, a] : agents_) counts[a.link_state] += 1;
+    for (const auto& [id, state] : link_states_) counts[state] += 1;
   }
   prometheus::MetricFamily f;
   f.name = "edgefed_fleet_link_state";

@@ -6,8 +6,12 @@
 //     dropped, other),
 //   edgefed_fleet_link_state{state} (agents by the link state they last
 //     reported: online, offline, unknown; at scrape time).
-// Records are de-duplicated per agent by seq (a resent batch is not counted
-// twice). Thread-safe (one mutex).
+// observe() counts every record it is given: give it only the records the
+// store has just stored (EngineObserver::on_telemetry), so that a batch resent
+// after a lost ack, even across a server restart, is counted once. The store
+// is the one place that decides whether a record is new; this class keeps no
+// seq of its own. Every series exists (at 0) from construction.
+// Thread-safe (one mutex).
 #pragma once
 
 #include <prometheus/collectable.h>
@@ -30,14 +34,11 @@ namespace edgefed::server::monitor {
 class FleetTelemetry : public prometheus::Collectable {
  public:
   explicit FleetTelemetry(std::shared_ptr<prometheus::Registry> registry);
-  void observe(const TelemetryBatch& batch);
+  // Records of one agent, each counted once per call.
+  void observe(const TelemetryBatch& stored);
   std::vector<prometheus::MetricFamily> Collect() const override;
 
  private:
-  struct AgentState {
-    int64_t last_seq = 0;
-    std::string link_state = "unknown";
-  };
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Histogram* loss_;
   prometheus::Histogram* speed_;
@@ -45,7 +46,7 @@ class FleetTelemetry : public prometheus::Collectable {
   prometheus::Histogram* outbox_;
   std::map<std::string, prometheus::Counter*> kinds_;
   mutable std::mutex mu_;
-  std::map<std::string, AgentState> agents_;
+  std::map<std::string, std::string> link_states_;  // agent -> the link state it last reported
 };
 
 }  // namespace edgefed::server::monitor

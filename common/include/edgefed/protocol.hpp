@@ -79,6 +79,9 @@ nlohmann::json to_json(const Task& t);
 Result<Task> parse_task(const nlohmann::json& j);
 
 // POST /v1/telemetry: a batch of one agent's records, seq strictly increasing.
+// A record has this one type and one JSON form (to_json / parse_telemetry_record
+// below) everywhere it exists: in the agent's outbox, in a batch on the wire
+// and in the server's store.
 struct TelemetryRecord {
   int64_t seq = 0;      // >= 1, per agent, stable across agent restarts
   int64_t ts_ms = 0;    // unix milliseconds when measured
@@ -92,6 +95,12 @@ inline constexpr size_t kMaxTelemetryLabels = 32;   // entries of labels
 inline constexpr size_t kMaxTelemetryLabelBytes = 256;  // bytes of one label value
 // Keys of values and labels: 1-64 chars of [A-Za-z0-9_.-], starting alphanumeric.
 bool valid_telemetry_key(std::string_view key);
+// One record as JSON: {"seq","ts_ms","kind"} plus "values" and "labels" when
+// not empty (schemas/telemetry-batch.schema.json, records[]).
+nlohmann::json to_json(const TelemetryRecord& r);
+// Refuses what a batch would refuse in this record (unknown members, bad
+// keys, non-finite values, oversized maps) with kInvalidArgument.
+Result<TelemetryRecord> parse_telemetry_record(const nlohmann::json& j);
 
 struct TelemetryBatch {
   std::string agent_id;

@@ -15,6 +15,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "metrics_text.hpp"
+
 namespace edgefed::testing {
 namespace {
 
@@ -175,6 +177,45 @@ ServerRecords read_server_records(const std::string& server_state_dir, const std
                    std::max(r.max_peak_rss_bytes, (*values)["peak_rss_bytes"].get<double>());
            });
   return r;
+}
+
+std::string pending_telemetry_batch(const std::string& state_dir, const std::string& agent) {
+  ReadOnlyDb db(state_dir + "/outbox.db");
+  nlohmann::json records = nlohmann::json::array();
+  db.query("SELECT seq, body FROM telemetry ORDER BY seq", "", [&](sqlite3_stmt* st) {
+    // The seq column is the authority (bodies of older agents lack it); empty
+    // maps are left out, as the wire form leaves them out.
+    nlohmann::json r = nlohmann::json::parse(text(st, 1));
+    r["seq"] = sqlite3_column_int64(st, 0);
+    for (const char* map : {"values", "labels"})
+      if (r.contains(map) && r[map].empty()) r.erase(map);
+    records.push_back(std::move(r));
+  });
+  return nlohmann::json{{"agent_id", agent}, {"records", std::move(records)}}.dump();
+}
+
+std::map<std::string, double> expected_fleet_counts(const std::string& server_state_dir) {
+  ReadOnlyDb db(server_state_dir + "/edgefed.sqlite");
+  std::map<std::string, double> e;
+  for (const char* k : kFleetKinds) e[fleet_kind_series(k)] = 0;
+  for (const char* h : kFleetHistogramCounts) e[h] = 0;
+  e["edgefed_telemetry_records_total"] = 0;
+  db.query("SELECT kind, json FROM telemetry", "", [&](sqlite3_stmt* st) {
+    const std::string kind = text(st, 0);
+    // Both stored forms (wire record, or values and labels alone) keep the
+    // values under "values" (server/store/FORMAT.md).
+    const auto j = nlohmann::json::parse(text(st, 1));
+    const auto values = j.contains("values") ? j["values"] : nlohmann::json::object();
+    e["edgefed_telemetry_records_total"] += 1;
+    bool known = false;
+    for (const char* k : kFleetKinds) known = known || kind == k;
+    e[fleet_kind_series(known ? kind : "other")] += 1;
+    if (kind == "train" && values.contains("loss")) e["edgefed_fleet_train_loss_count"] += 1;
+    if (kind == "train" && values.contains("samples_per_s")) e["edgefed_fleet_samples_per_second_count"] += 1;
+    if (values.contains("cpu_temp_c")) e["edgefed_fleet_cpu_temperature_celsius_count"] += 1;
+    if (values.contains("outbox_updates")) e["edgefed_fleet_outbox_updates_count"] += 1;
+  });
+  return e;
 }
 
 void write_small_csv(const std::string& path, int rows, unsigned seed) {

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -57,6 +58,17 @@ struct ServerRecords {
   double max_peak_rss_bytes = 0;     // from the agent's "system" telemetry
 };
 ServerRecords read_server_records(const std::string& server_state_dir, const std::string& agent);
+
+// The records waiting in the agent's outbox (STATE_DIR/outbox.db), as the
+// body of the POST /v1/telemetry the agent would send for them: what a test
+// posts itself to have the server store a batch whose ack the agent never got.
+std::string pending_telemetry_batch(const std::string& state_dir, const std::string& agent);
+
+// What the server's fleet telemetry series should have counted, over its
+// whole life, for the records it holds (STATE_DIR/edgefed.sqlite, all agents):
+// edgefed_telemetry_records_total, edgefed_fleet_telemetry_records_total{kind}
+// and the fleet histograms' _count (metrics_text.hpp names), each record once.
+std::map<std::string, double> expected_fleet_counts(const std::string& server_state_dir);
 
 // Writes a CSV of `rows` records: 4 features and a label in {0, 1, 2}.
 void write_small_csv(const std::string& path, int rows, unsigned seed);

@@ -1,6 +1,9 @@
 #include <sys/stat.h>
 
+#include <sqlite3.h>
+
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include "agent/outbox/outbox.hpp"
 #include "scratch_dir.hpp"
@@ -158,6 +161,16 @@ TEST_CASE("outbox refuses bad input without storing anything", "[unit]") {
     });
     CHECK(bad.status().code() == Code::kInvalidArgument);
   }
+  SECTION("a record no telemetry batch could carry") {
+    TelemetryRecord r;
+    r.values["not a key"] = 1;
+    CHECK(box->add_telemetry(r).status().code() == Code::kInvalidArgument);
+    r.values.clear();
+    r.labels["link_state"] = std::string(300, 'x');  // over kMaxTelemetryLabelBytes
+    CHECK(box->add_telemetry(r).status().code() == Code::kInvalidArgument);
+    CHECK(box->depth()->telemetry == 0);
+    CHECK(add_record(*box, 1) == 1);
+  }
   SECTION("NaN telemetry value") {
     TelemetryRecord r;
     r.values["loss"] = std::nan("");
@@ -184,4 +197,61 @@ TEST_CASE("outbox file is private (0600) and rejects a non-database", "[unit]") 
   CHECK_FALSE(bad.is_ok());
   CHECK(bad.status().code() == Code::kIo);
   CHECK_FALSE(Outbox::open({.path = dir.file("no/such/dir/x.db"), .limits = {}, .full_sync = false}).is_ok());
+}
+
+namespace {
+// Runs SQL on the outbox file behind the Outbox's back (it must be closed).
+void raw_sql(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  char* err = nullptr;
+  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+  INFO((err ? err : ""));
+  sqlite3_free(err);
+  sqlite3_close(db);
+  REQUIRE(rc == SQLITE_OK);
+}
+std::string raw_text(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK);
+  std::string out;
+  if (sqlite3_step(st) == SQLITE_ROW) out = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return out;
+}
+}  // namespace
+
+TEST_CASE("outbox keeps a record in its wire JSON form and reads rows of older agents", "[unit]") {
+  edgefed::testing::ScratchDir dir;
+  const std::string path = dir.file("outbox.db");
+  open_box(path).reset();
+  // A row as agents before the one-record-form change wrote it: no seq in the
+  // body, empty maps present.
+  raw_sql(path,
+          "INSERT INTO telemetry(seq, ts_ms, kind, size, body) VALUES(1, 7, 'system', 60, "
+          "'{\"kind\":\"system\",\"labels\":{},\"ts_ms\":7,\"values\":{\"cpu_temp_c\":50.5}}');"
+          "INSERT OR REPLACE INTO counters(name, value) VALUES('next_seq', 1);");
+  auto box = open_box(path);
+  CHECK(add_record(*box, 0.25) == 2);
+  auto recs = box->oldest_telemetry(10, 1 << 20);
+  REQUIRE(recs.is_ok());
+  REQUIRE(recs->size() == 2);
+  CHECK((*recs)[0].seq == 1);
+  CHECK((*recs)[0].ts_ms == 7);
+  CHECK((*recs)[0].kind == "system");
+  CHECK((*recs)[0].values == std::map<std::string, double>{{"cpu_temp_c", 50.5}});
+  CHECK((*recs)[0].labels.empty());
+  CHECK((*recs)[1].seq == 2);
+  CHECK((*recs)[1].values == std::map<std::string, double>{{"loss", 0.25}});
+  box.reset();
+  // The new row's body is exactly the record as a batch carries it.
+  TelemetryRecord want;
+  want.seq = 2;
+  want.ts_ms = 5;
+  want.values["loss"] = 0.25;
+  want.labels["link_state"] = "online";
+  CHECK(raw_text(path, "SELECT body FROM telemetry WHERE seq = 2") == edgefed::to_json(want).dump());
 }

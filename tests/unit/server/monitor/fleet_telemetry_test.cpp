@@ -18,9 +18,13 @@ double counter(prometheus::Registry& r, const std::string& name, const std::stri
 }
 }  // namespace
 
-TEST_CASE("telemetry is summarised per fleet and resent records are not counted twice", "[unit]") {
+TEST_CASE("telemetry is summarised per fleet, each record given counted once", "[unit]") {
   auto registry = std::make_shared<prometheus::Registry>();
   FleetTelemetry fleet(registry);
+  // Every kind exists at 0 before the first record.
+  for (const char* kind : {"train", "link", "system", "dropped", "other"}) {
+    CHECK(counter(*registry, "edgefed_fleet_telemetry_records_total", kind) == 0);
+  }
   TelemetryBatch b;
   b.agent_id = "agent-1";
   TelemetryRecord r;
@@ -34,9 +38,19 @@ TEST_CASE("telemetry is summarised per fleet and resent records are not counted 
   r.labels["link_state"] = "offline";
   b.records.push_back(r);
   fleet.observe(b);
-  fleet.observe(b);  // the agent resent the batch
+  // The monitor keeps no seq: it counts what it is given (the engine gives it
+  // only the records the store has just stored), so a later batch with seqs
+  // it has not seen and one with seqs it has are both counted.
+  TelemetryBatch later;
+  later.agent_id = "agent-1";
+  r.seq = 1;
+  r.kind = "weird";
+  r.labels.clear();
+  later.records.push_back(r);
+  fleet.observe(later);
   CHECK(counter(*registry, "edgefed_fleet_telemetry_records_total", "train") == 1);
   CHECK(counter(*registry, "edgefed_fleet_telemetry_records_total", "link") == 1);
+  CHECK(counter(*registry, "edgefed_fleet_telemetry_records_total", "other") == 1);
   const auto families = fleet.Collect();
   REQUIRE(families.size() == 1);
   for (const auto& m : families[0].metric) {

@@ -1,6 +1,9 @@
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <span>
+#include <vector>
 
 #include "server/store/store.hpp"
 #include "temp_dir.hpp"
@@ -46,6 +49,36 @@ TEST_CASE("store: telemetry (agent, seq) is stored once", "[unit][store]") {
   r.seq = 2;
   CHECK(*t.insert("a", r) == true);
   CHECK(*t.count() == 3);
+}
+
+TEST_CASE("store: a batch insert returns the records stored now, in their one JSON form", "[unit][store]") {
+  edgefed::testing::TempDir dir;
+  auto store = Store::open(dir.path(), false);
+  REQUIRE(store.is_ok());
+  TelemetryTable& t = (*store)->telemetry();
+  std::vector<edgefed::TelemetryRecord> batch;
+  for (int64_t s = 1; s <= 3; ++s) batch.push_back({s, 1000 + s, "train", {{"loss", 0.5}}, {{"link_state", "online"}}});
+  auto first = t.insert("a", std::span<const edgefed::TelemetryRecord>(batch.data(), 2));  // 1, 2
+  REQUIRE(first.is_ok());
+  REQUIRE(first->size() == 2);
+  auto again = t.insert("a", batch);  // 1, 2 again and 3
+  REQUIRE(again.is_ok());
+  REQUIRE(again->size() == 1);
+  CHECK((*again)[0].seq == 3);
+  CHECK(*t.count() == 3);
+  // The json column holds the record as the wire (and the agent's outbox) has it.
+  auto st = (*store)->db().cached("SELECT json FROM telemetry WHERE agent = 'a' AND seq = 3");
+  REQUIRE(st.is_ok());
+  REQUIRE(*(*st)->step() == true);
+  const std::string json = (*st)->column_text(0);
+  (*st)->reset();
+  auto parsed = edgefed::parse_telemetry_record(nlohmann::json::parse(json));
+  REQUIRE(parsed.is_ok());
+  CHECK(parsed->seq == 3);
+  CHECK(parsed->ts_ms == 1003);
+  CHECK(parsed->kind == "train");
+  CHECK(parsed->values == batch[2].values);
+  CHECK(parsed->labels == batch[2].labels);
 }
 
 TEST_CASE("store: agents keep counters, last seen and quarantine", "[unit][store]") {
