@@ -5,23 +5,26 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "edgefed/protocol.hpp"
+#include "edgefed/sqlite/database.hpp"
 #include "edgefed/status.hpp"
-#include "server/store/sqlite_db.hpp"
 
 namespace edgefed::server {
 
 class TelemetryTable {
  public:
-  explicit TelemetryTable(SqliteDb& db) : db_(db) {}
+  explicit TelemetryTable(sqlite::Database& db) : db_(db) {}
 
   // true if stored now, false if (agent, seq) was already there.
   Result<bool> insert(const std::string& agent, const TelemetryRecord& record);
   Result<int64_t> count();
+  // The seqs stored for an agent, ascending.
+  Result<std::vector<int64_t>> seqs_of(const std::string& agent);
 
  private:
-  SqliteDb& db_;
+  sqlite::Database& db_;
 };
 
 }  // namespace edgefed::server
