@@ -26,6 +26,7 @@ struct AgentConfig {
   LinkOptions link;                 // server URL, TLS files, timeouts, backoff
   OutboxLimits outbox_limits;       // bounding policy (outbox/FORMAT.md)
   bool outbox_full_sync = true;     // fsync every commit (power-loss safe)
+  std::string outbox_vfs;           // SQLite VFS of the outbox (OutboxOptions::vfs); "" = default
   ForwardOptions forward;           // batch sizes
   RoundOptions round;               // accumulation, stream round bounds
   int64_t telemetry_interval_ms = 10000;  // "system" records; also the most telemetry

@@ -14,6 +14,7 @@
 #include "agent/link/model_cache.hpp"
 #include "agent/loop/system_probe.hpp"
 #include "edgefed/log.hpp"
+#include "edgefed/sqlite/error.hpp"
 
 namespace edgefed::agent {
 namespace {
@@ -74,7 +75,8 @@ Status AgentLoop::init() {
   lock_fd_ = *fd;
   auto box = Outbox::open({.path = config_.state_dir + "/outbox.db",
                            .limits = config_.outbox_limits,
-                           .full_sync = config_.outbox_full_sync});
+                           .full_sync = config_.outbox_full_sync,
+                           .vfs = config_.outbox_vfs});
   if (!box) return box.status();
   outbox_ = std::move(*box);
 
@@ -148,6 +150,7 @@ AgentSnapshot AgentLoop::snapshot() const {
   s.last_loss = last_loss_.load();
   if (auto d = outbox_->depth()) s.depth = *d;
   if (auto j = outbox_->journal()) s.journal = *j;
+  s.outbox_failures = outbox_failures_.load();
   return s;
 }
 
@@ -198,6 +201,16 @@ Status AgentLoop::forward(bool flush_telemetry) {
   return Status::ok();
 }
 
+Status AgentLoop::tolerate(Status st, const char* what) {
+  if (st.is_ok() || !sqlite::transient(st)) return st;
+  // A full disk, a failed fsync or a busy file: the outbox call changed
+  // nothing (one transaction), what it acknowledged before stays. Keep
+  // training and forwarding; the next call may succeed once the fault clears.
+  ++outbox_failures_;
+  log::warn("outbox_unavailable").kv("agent", config_.agent_id).kv("during", what).kv("error", st.to_string());
+  return Status::ok();
+}
+
 Status AgentLoop::iterate() {
   if (!config_.health_file.empty()) touch_file(config_.health_file);
   const int64_t started = clock_->monotonic_ms();
@@ -205,15 +218,15 @@ Status AgentLoop::iterate() {
   refresh_plan(sync_waiting);
   bool trained = false;
   if (should_train() && !stop_) {
-    EDGEFED_RETURN_IF_ERROR(train_round());
+    EDGEFED_RETURN_IF_ERROR(tolerate(train_round(), "train"));
     trained = true;
   }
-  EDGEFED_RETURN_IF_ERROR(record_link_change());
+  EDGEFED_RETURN_IF_ERROR(tolerate(record_link_change(), "link telemetry"));
   if (training_ && clock_->monotonic_ms() >= next_system_ms_) {
-    EDGEFED_RETURN_IF_ERROR(record_system());
+    EDGEFED_RETURN_IF_ERROR(tolerate(record_system(), "system telemetry"));
     next_system_ms_ = clock_->monotonic_ms() + config_.telemetry_interval_ms;
   }
-  EDGEFED_RETURN_IF_ERROR(forward(false));
+  EDGEFED_RETURN_IF_ERROR(tolerate(forward(false), "forward"));
   if (!trained) {
     // Nothing to train on: wait for the link (or a little, to poll again).
     const int64_t wait = link_->ready() ? config_.idle_ms : std::min(config_.idle_ms * 5, link_->wait_ms());

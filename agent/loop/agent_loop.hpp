@@ -18,7 +18,10 @@
 // Thread safety: run()/run_once() on one thread; stop() and snapshot() from
 // any thread. Failure: create() fails with the reason (bad config, unreadable
 // files, state dir locked by another agent); run() returns only on stop()
-// or on an outbox (disk) failure.
+// or when the outbox file is unusable (kIo: corrupt, unreadable). A
+// transient outbox failure (disk full, failed fsync: kUnavailable) is
+// logged and counted, and the loop goes on: that round's update or record
+// is not stored, everything the outbox acknowledged before stays.
 #pragma once
 
 #include <atomic>
@@ -43,6 +46,9 @@ struct AgentSnapshot {
   double last_loss = 0;
   OutboxDepth depth;
   JournalCounts journal;
+  // Outbox calls that failed transiently (disk full, failed fsync, busy)
+  // and were skipped while the loop went on.
+  int64_t outbox_failures = 0;
 };
 
 class AgentLoop {
@@ -52,7 +58,7 @@ class AgentLoop {
   AgentLoop(const AgentLoop&) = delete;
   AgentLoop& operator=(const AgentLoop&) = delete;
 
-  // Runs until stop(). kIo if the outbox fails.
+  // Runs until stop(). kIo if the outbox file is unusable.
   Status run();
   // One round: get a plan, train once, forward until the outbox is empty.
   // kUnavailable if no model could be had or the outbox did not drain within
@@ -77,6 +83,8 @@ class AgentLoop {
   AgentLoop(AgentConfig config, AgentSeams seams);
   Status init();
   Status iterate();           // one pass of run()
+  // st, or ok (logged, counted) when it is a transient outbox failure.
+  Status tolerate(Status st, const char* what);
   void refresh_plan(bool long_poll);
   bool should_train() const;
   Status train_round();       // agent_round.cpp
@@ -108,6 +116,7 @@ class AgentLoop {
   std::mutex wait_mu_;
   std::condition_variable wait_cv_;
   std::atomic<int64_t> rounds_{0};
+  std::atomic<int64_t> outbox_failures_{0};
   std::atomic<int64_t> model_version_{-1};
   std::atomic<double> last_loss_{0};
 };

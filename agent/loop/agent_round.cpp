@@ -66,7 +66,10 @@ Status AgentLoop::train_round() {
         return encode_update(global.layout, r.delta, meta, enc);
       });
   if (!update_id) {
-    if (update_id.status().code() == Code::kIo) return update_id.status();
+    // The outbox's own failures end the round with their Status (run()
+    // decides whether they are transient); an encoding failure does not.
+    const Code code = update_id.status().code();
+    if (code == Code::kIo || code == Code::kInternal || code == Code::kUnavailable) return update_id.status();
     log::error("update_not_encoded")
         .kv("agent", config_.agent_id)
         .kv("error", update_id.status().to_string());

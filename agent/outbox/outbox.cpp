@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <random>
 
+#include "edgefed/sqlite/transaction.hpp"
+
 namespace edgefed::agent {
 namespace {
 
@@ -57,7 +59,7 @@ std::string random_hex(size_t bytes) {
 
 }  // namespace
 
-Outbox::Outbox(OutboxOptions options, std::unique_ptr<SqliteDb> db)
+Outbox::Outbox(OutboxOptions options, std::unique_ptr<sqlite::Database> db)
     : options_(std::move(options)), db_(std::move(db)) {}
 
 Outbox::~Outbox() = default;
@@ -67,21 +69,37 @@ Result<std::unique_ptr<Outbox>> Outbox::open(const OutboxOptions& options) {
   if (options.limits.max_updates < 1 || options.limits.max_telemetry < 1 ||
       options.limits.max_bytes < 1)
     return Status(Code::kInvalidArgument, "outbox: limits must be >= 1");
-  auto db = SqliteDb::open(options.path);
+  auto db = sqlite::Database::open(options.path, {.vfs = options.vfs});
   if (!db) return db.status();
   std::unique_ptr<Outbox> box(new Outbox(options, std::move(*db)));
   EDGEFED_RETURN_IF_ERROR(box->init_schema());
   return box;
 }
 
+Result<std::vector<JournalEntry>> Outbox::read_journal(const std::string& path, std::string_view outcome) {
+  auto db = sqlite::Database::open(path, {.read_only = true});
+  if (!db) return db.status();
+  auto stmt = (*db)->prepare("SELECT kind, ref, outcome FROM journal WHERE outcome = ?1 ORDER BY num");
+  if (!stmt) return stmt.status();
+  stmt->bind(1, outcome);
+  std::vector<JournalEntry> out;
+  for (;;) {
+    auto row = stmt->step();
+    if (!row) return row.status();
+    if (!*row) break;
+    out.push_back({stmt->column_text(0), stmt->column_text(1), stmt->column_text(2)});
+  }
+  return out;
+}
+
 Status Outbox::init_schema() {
-  EDGEFED_RETURN_IF_ERROR(db_->exec("PRAGMA journal_mode=WAL"));
+  EDGEFED_RETURN_IF_ERROR(db_->enable_wal());
   EDGEFED_RETURN_IF_ERROR(
       db_->exec(options_.full_sync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL"));
   // A small page cache: an agent is meant to stay small, and a simulator runs
   // a hundred outboxes in one process.
   EDGEFED_RETURN_IF_ERROR(db_->exec("PRAGMA cache_size=-1024; PRAGMA secure_delete=OFF"));
-  SqliteTransaction tx(*db_);
+  sqlite::Transaction tx(*db_);
   EDGEFED_RETURN_IF_ERROR(tx.status());
   EDGEFED_RETURN_IF_ERROR(db_->exec(kSchema));
   auto version = db_->query_int("SELECT CAST(value AS INTEGER) FROM meta WHERE key='schema'");

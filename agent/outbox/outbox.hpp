@@ -16,19 +16,22 @@
 // they never change once a record exists and are never reused; the random
 // incarnation makes ids from a wiped and re-created outbox distinct.
 // Thread safety: all methods are thread-safe (one internal mutex).
-// Failure: kIo for SQLite/disk errors, kInvalidArgument for bad arguments,
-// kNonFinite for NaN/Inf telemetry values. Never throws.
+// Failure: SQLite errors as mapped by edgefed/sqlite/error.hpp (kUnavailable
+// for a full disk, a failed write or fsync, or a busy file: the call changed
+// nothing and may be retried; kIo for an unusable file), kInvalidArgument for
+// bad arguments, kNonFinite for NaN/Inf telemetry values. Never throws.
 #pragma once
 
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "agent/outbox/outbox_types.hpp"
-#include "agent/outbox/sqlite_db.hpp"
 #include "edgefed/protocol.hpp"
+#include "edgefed/sqlite/database.hpp"
 #include "edgefed/status.hpp"
 
 namespace edgefed::agent {
@@ -36,6 +39,11 @@ namespace edgefed::agent {
 class Outbox {
  public:
   static Result<std::unique_ptr<Outbox>> open(const OutboxOptions& options);
+
+  // The journal rows with `outcome` ("acked", "rejected", "dropped") of the
+  // outbox file at `path`, oldest first, read without creating or changing
+  // the file (an auditor's view of a stopped agent; FORMAT.md).
+  static Result<std::vector<JournalEntry>> read_journal(const std::string& path, std::string_view outcome);
 
   // Random hex token fixed when the file was created.
   const std::string& incarnation() const { return incarnation_; }
@@ -94,7 +102,7 @@ class Outbox {
   Outbox& operator=(const Outbox&) = delete;
 
  private:
-  Outbox(OutboxOptions options, std::unique_ptr<SqliteDb> db);
+  Outbox(OutboxOptions options, std::unique_ptr<sqlite::Database> db);
   Status init_schema();
   Status add_counter(const char* name, int64_t delta);
   Result<int64_t> counter(const char* name);
@@ -111,7 +119,7 @@ class Outbox {
 
   OutboxOptions options_;
   std::mutex mu_;
-  std::unique_ptr<SqliteDb> db_;
+  std::unique_ptr<sqlite::Database> db_;
   std::string incarnation_;
 };
 

@@ -79,7 +79,7 @@ Status Outbox::enforce_limits(Dropped* dropped) {
       through = old->column_int(0);
       excess -= old->column_int(1);
     }
-    old = SqliteStmt();
+    old = sqlite::Statement();
     if (through < 0) break;  // no telemetry left
     auto del = db_->prepare("DELETE FROM telemetry WHERE seq <= ?1");
     if (!del) return del.status();
@@ -98,7 +98,7 @@ Status Outbox::enforce_limits(Dropped* dropped) {
     const int64_t num = old->column_int(0);
     const std::string id = old->column_text(1);
     excess -= old->column_int(2);
-    old = SqliteStmt();
+    old = sqlite::Statement();
     EDGEFED_RETURN_IF_ERROR(drop_update(num, id, dropped));
   }
   if (tel_dropped > 0) {

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/outbox/outbox.hpp"
+#include "edgefed/sqlite/transaction.hpp"
 
 namespace edgefed::agent {
 namespace {
@@ -40,7 +41,7 @@ Result<std::string> Outbox::add_update(const std::string& agent_id, int64_t base
   if (!plausible_agent_id(agent_id))
     return Status(Code::kInvalidArgument, "outbox: bad agent id '" + agent_id + "'");
   std::lock_guard lock(mu_);
-  SqliteTransaction tx(*db_);
+  sqlite::Transaction tx(*db_);
   EDGEFED_RETURN_IF_ERROR(tx.status());
   auto last = counter("next_update");
   if (!last) return last.status();
@@ -88,7 +89,7 @@ Result<int64_t> Outbox::insert_telemetry(const TelemetryRecord& record) {
 
 Result<int64_t> Outbox::add_telemetry(const TelemetryRecord& record, Dropped* dropped) {
   std::lock_guard lock(mu_);
-  SqliteTransaction tx(*db_);
+  sqlite::Transaction tx(*db_);
   EDGEFED_RETURN_IF_ERROR(tx.status());
   auto seq = insert_telemetry(record);
   if (!seq) return seq.status();
@@ -110,7 +111,7 @@ Result<std::vector<PendingUpdate>> Outbox::oldest_updates(size_t max_count) {
     if (!row) return row.status();
     if (!*row) break;
     out.push_back({stmt->column_text(0), stmt->column_int(1), stmt->column_int(2),
-                   stmt->column_int(3), stmt->column_blob(4)});
+                   stmt->column_int(3), stmt->column_blob_string(4)});
   }
   return out;
 }
@@ -137,7 +138,7 @@ Result<std::vector<TelemetryRecord>> Outbox::oldest_telemetry(size_t max_records
 
 Status Outbox::mark_update_sent(const std::string& update_id) {
   std::lock_guard lock(mu_);
-  SqliteTransaction tx(*db_);
+  sqlite::Transaction tx(*db_);
   EDGEFED_RETURN_IF_ERROR(tx.status());
   auto stmt = db_->prepare("UPDATE updates SET attempts = attempts + 1 WHERE update_id = ?1");
   if (!stmt) return stmt.status();
@@ -149,7 +150,7 @@ Status Outbox::mark_update_sent(const std::string& update_id) {
 
 Status Outbox::mark_telemetry_sent(int64_t records) {
   std::lock_guard lock(mu_);
-  SqliteTransaction tx(*db_);
+  sqlite::Transaction tx(*db_);
   EDGEFED_RETURN_IF_ERROR(tx.status());
   EDGEFED_RETURN_IF_ERROR(add_counter("telemetry_sent", records));
   return tx.commit();
@@ -159,7 +160,7 @@ Status Outbox::finish_update(const std::string& update_id, const char* counter_n
                              std::string_view outcome, int64_t now_ms, const UpdateAck* ack,
                              std::string_view detail) {
   std::lock_guard lock(mu_);
-  SqliteTransaction tx(*db_);
+  sqlite::Transaction tx(*db_);
   EDGEFED_RETURN_IF_ERROR(tx.status());
   auto del = db_->prepare("DELETE FROM updates WHERE update_id = ?1");
   if (!del) return del.status();
@@ -186,7 +187,7 @@ Status Outbox::reject_update(const std::string& update_id, const Status& reason,
 Result<int64_t> Outbox::delete_telemetry_through(int64_t through, const char* counter_name,
                                                  std::string_view outcome, int64_t now_ms) {
   std::lock_guard lock(mu_);
-  SqliteTransaction tx(*db_);
+  sqlite::Transaction tx(*db_);
   EDGEFED_RETURN_IF_ERROR(tx.status());
   auto range = db_->prepare("SELECT MIN(seq), MAX(seq) FROM telemetry WHERE seq <= ?1");
   if (!range) return range.status();
@@ -218,7 +219,7 @@ Result<int64_t> Outbox::reject_telemetry(int64_t through, int64_t now_ms) {
 
 Result<bool> Outbox::report_drops(int64_t now_ms) {
   std::lock_guard lock(mu_);
-  SqliteTransaction tx(*db_);
+  sqlite::Transaction tx(*db_);
   EDGEFED_RETURN_IF_ERROR(tx.status());
   auto u = counter("unreported_dropped_updates");
   auto t = counter("unreported_dropped_telemetry");

@@ -21,11 +21,14 @@ struct OutboxLimits {
 };
 
 struct OutboxOptions {
-  std::string path;  // the SQLite file; created with mode 0600
-  OutboxLimits limits;
+  std::string path{};  // the SQLite file; created with mode 0600
+  OutboxLimits limits{};
   // PRAGMA synchronous=FULL (survives power loss) when true; NORMAL (survives
   // process crashes, SIGKILL included, but not power loss) when false.
   bool full_sync = true;
+  // The SQLite VFS every file operation goes through; empty = SQLite's
+  // default. The seam for storage fault tests (edgefed/sqlite/database.hpp).
+  std::string vfs{};
 };
 
 // One stored update, ready to POST.
@@ -63,6 +66,13 @@ struct JournalCounts {
   int64_t telemetry_acked = 0;
   int64_t telemetry_rejected = 0;
   int64_t telemetry_dropped = 0;
+};
+
+// One journal row (FORMAT.md): what happened to a record.
+struct JournalEntry {
+  std::string kind;     // "update" or "telemetry"
+  std::string ref;      // the update id, or the seq range "FIRST-LAST"
+  std::string outcome;  // "acked", "rejected" or "dropped"
 };
 
 // Result of add_update / add_telemetry: what the bounding policy removed.

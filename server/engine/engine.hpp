@@ -66,7 +66,9 @@ class Engine {
   // kDimensionMismatch (layout fingerprint or shapes), kNonFinite (NaN/Inf),
   // kInvalidArgument (malformed body or metadata, base_version in the future),
   // kConflict (update_id seen before with a different body),
-  // kUnavailable (queue full or shutting down), kIo.
+  // kUnavailable (queue full, shutting down, or the store could not commit:
+  // disk full, failed write or fsync; nothing of the batch is kept and the
+  // same update may be sent again), kIo.
   // Idempotent per (agent, update_id): a retry gets the original ack with
   // duplicate = true and is not merged again.
   Result<UpdateAck> submit_update(const std::string& cert_agent_id,

@@ -12,7 +12,13 @@ namespace edgefed::server {
 
 namespace {
 
-bool fatal(const Status& s) { return s.code() == Code::kIo || s.code() == Code::kInternal; }
+// A failure that aborts the whole transaction (a refused update does not).
+// kUnavailable inside a transaction can only come from the store (disk full,
+// failed write or fsync, busy: edgefed/sqlite/error.hpp): the batch fails
+// with it, so every call in it answers 503 and may be retried.
+bool fatal(const Status& s) {
+  return s.code() == Code::kIo || s.code() == Code::kInternal || s.code() == Code::kUnavailable;
+}
 
 }  // namespace
 

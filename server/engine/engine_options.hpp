@@ -115,9 +115,13 @@ struct EngineOptions {
   // PRAGMA synchronous=FULL (survives power loss) when true; NORMAL (survives
   // process crashes, not power loss) when false.
   bool fsync_full = true;
-  // Cap on the database file in MiB (0 = none): past it, writes fail (500,
-  // retryable; nothing half-written) instead of filling the disk.
+  // Cap on the database file in MiB (0 = none): past it, writes fail like a
+  // full disk (503 + Retry-After; nothing half-written) instead of filling
+  // the disk.
   int64_t max_db_mb = 0;
+  // The SQLite VFS the store's file operations go through (StoreOptions::vfs);
+  // empty = SQLite's default. Fault tests pass a VFS that injects failures.
+  std::string store_vfs;
   // Most updates/telemetry batches committed in one transaction.
   int64_t group_commit_max = 256;
   // Updates waiting for the writer beyond this are refused with kUnavailable

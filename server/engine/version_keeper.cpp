@@ -27,7 +27,9 @@ Result<std::unique_ptr<VersionKeeper>> VersionKeeper::open(const EngineOptions& 
   auto opt = make_server_optimizer(server_optimizer_options(options));
   if (!opt.is_ok()) return opt.status();
   k->optimizer_ = std::move(opt).value();
-  auto store = Store::open(options.state_dir, options.fsync_full, options.max_db_mb << 20);
+  auto store = Store::open(options.state_dir, {.fsync_full = options.fsync_full,
+                                               .max_bytes = options.max_db_mb << 20,
+                                               .vfs = options.store_vfs});
   if (!store.is_ok()) return store.status();
   k->store_ = std::move(store).value();
   EDGEFED_RETURN_IF_ERROR(k->recover());

@@ -20,7 +20,12 @@ ApiResponse ApiResponse::json(int status, std::string body) {
 }
 
 ApiResponse ApiResponse::error(const Status& status) {
-  return json(http_status_for(status.code()), error_body(status));
+  ApiResponse r = json(http_status_for(status.code()), error_body(status));
+  // Every 503 is temporary (overload, shutdown, a full disk or a failed
+  // fsync in the store): tell the client when to come back. Agents retry
+  // with their own backoff either way; this is for everyone else.
+  if (r.status == 503) r.headers.emplace_back("Retry-After", "1");
+  return r;
 }
 
 Api::Api(const HttpOptions& options, Engine& engine, std::shared_ptr<prometheus::Registry> registry,

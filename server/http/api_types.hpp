@@ -41,6 +41,7 @@ struct ApiResponse {
   bool close = false;  // close the connection after sending
 
   static ApiResponse json(int status, std::string body);
+  // The JSON error body of status, its HTTP status, and Retry-After on 503.
   static ApiResponse error(const Status& status);
 };
 

@@ -124,7 +124,6 @@ void Session::on_read_header(beast::error_code ec, std::size_t) {
     if (!api_.claim_update_bytes(bytes)) {
       ApiResponse r = ApiResponse::error(
           Status(Code::kUnavailable, "the server is receiving as many update bytes as it may hold; retry later"));
-      r.headers.emplace_back("Retry-After", "1");
       r.close = true;
       return api_.refuse(label, std::move(r), responder());
     }

@@ -11,7 +11,7 @@ Status AgentTable::touch(const std::string& agent, int64_t now_unix_ms, int64_t 
       "updates = updates + ?3, last_staleness = coalesce(?4, last_staleness), "
       "telemetry_records = telemetry_records + ?5");
   if (!st.is_ok()) return st.status();
-  Statement& s = **st;
+  sqlite::Statement& s = **st;
   s.bind(1, agent).bind(2, now_unix_ms).bind(3, add_updates).bind(5, add_telemetry);
   if (staleness) s.bind(4, *staleness); else s.bind_null(4);
   Status r = s.run();
@@ -37,7 +37,7 @@ Result<std::vector<AgentRecord>> AgentTable::load_all() {
       "SELECT agent, first_seen_unix_ms, last_seen_unix_ms, quarantined, quarantine_reason, updates, "
       "last_staleness, telemetry_records FROM agents ORDER BY agent");
   if (!st.is_ok()) return st.status();
-  Statement& s = **st;
+  sqlite::Statement& s = **st;
   std::vector<AgentRecord> out;
   for (;;) {
     auto row = s.step();

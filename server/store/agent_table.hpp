@@ -7,15 +7,15 @@
 #include <string>
 #include <vector>
 
+#include "edgefed/sqlite/database.hpp"
 #include "edgefed/status.hpp"
 #include "server/store/records.hpp"
-#include "server/store/sqlite_db.hpp"
 
 namespace edgefed::server {
 
 class AgentTable {
  public:
-  explicit AgentTable(SqliteDb& db) : db_(db) {}
+  explicit AgentTable(sqlite::Database& db) : db_(db) {}
 
   // Creates the agent if new, sets last_seen (never backwards), adds to the
   // counters and, if given, records the staleness of its latest update.
@@ -27,7 +27,7 @@ class AgentTable {
   Result<std::vector<AgentRecord>> load_all();
 
  private:
-  SqliteDb& db_;
+  sqlite::Database& db_;
 };
 
 }  // namespace edgefed::server

@@ -8,7 +8,7 @@ constexpr const char* kColumns =
     "id, agent, update_id, body_sha256, accepted_unix_ms, accepted_version, base_version, num_samples, "
     "train_loss, staleness, weight, norm2, ack, consumed_by_version";
 
-LedgerEntry read_entry(const Statement& s) {
+LedgerEntry read_entry(const sqlite::Statement& s) {
   LedgerEntry e;
   e.id = s.column_int(0);
   e.agent = s.column_text(1);
@@ -27,7 +27,7 @@ LedgerEntry read_entry(const Statement& s) {
   return e;
 }
 
-Result<int64_t> single_int(SqliteDb& db, const std::string& sql) {
+Result<int64_t> single_int(sqlite::Database& db, const std::string& sql) {
   auto st = db.cached(sql);
   if (!st.is_ok()) return st.status();
   auto row = (*st)->step();
@@ -42,7 +42,7 @@ Result<int64_t> single_int(SqliteDb& db, const std::string& sql) {
 Result<std::optional<LedgerEntry>> LedgerTable::find(const std::string& agent, const std::string& update_id) {
   auto st = db_.cached(std::string("SELECT ") + kColumns + " FROM ledger WHERE agent = ?1 AND update_id = ?2");
   if (!st.is_ok()) return st.status();
-  Statement& s = **st;
+  sqlite::Statement& s = **st;
   s.bind(1, agent).bind(2, update_id);
   auto row = s.step();
   if (!row.is_ok()) return row.status();
@@ -58,7 +58,7 @@ Result<int64_t> LedgerTable::insert(const LedgerEntry& e, std::span<const uint8_
       "num_samples, train_loss, staleness, weight, norm2, ack, payload) "
       "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) RETURNING id");
   if (!st.is_ok()) return st.status();
-  Statement& s = **st;
+  sqlite::Statement& s = **st;
   s.bind(1, e.agent).bind(2, e.update_id).bind(3, e.body_sha256).bind(4, e.accepted_unix_ms);
   s.bind(5, e.accepted_version).bind(6, e.base_version).bind(7, e.num_samples).bind(8, e.train_loss);
   s.bind(9, e.staleness).bind(10, e.weight).bind(11, e.norm2).bind(12, e.ack_json).bind_blob(13, payload);
@@ -99,7 +99,7 @@ Result<std::vector<MergedUpdate>> LedgerTable::merged_into(int64_t version) {
   auto st = db_.cached(
       "SELECT agent, update_id, weight, staleness FROM ledger WHERE consumed_by_version = ?1 ORDER BY id");
   if (!st.is_ok()) return st.status();
-  Statement& s = **st;
+  sqlite::Statement& s = **st;
   s.bind(1, version);
   std::vector<MergedUpdate> out;
   for (;;) {
@@ -116,6 +116,25 @@ Result<int64_t> LedgerTable::count_accepted() { return single_int(db_, "SELECT c
 
 Result<int64_t> LedgerTable::count_merged() {
   return single_int(db_, "SELECT count(*) FROM ledger WHERE consumed_by_version >= 0");
+}
+
+Result<int64_t> LedgerTable::samples_merged() {
+  return single_int(db_, "SELECT COALESCE(SUM(num_samples), 0) FROM ledger WHERE consumed_by_version >= 0");
+}
+
+Result<std::vector<std::string>> LedgerTable::update_ids_of(const std::string& agent) {
+  auto st = db_.cached("SELECT update_id FROM ledger WHERE agent = ?1 ORDER BY id");
+  if (!st.is_ok()) return st.status();
+  (*st)->bind(1, agent);
+  std::vector<std::string> out;
+  for (;;) {
+    auto row = (*st)->step();
+    if (!row.is_ok()) return row.status();
+    if (!*row) break;
+    out.push_back((*st)->column_text(0));
+  }
+  (*st)->reset();
+  return out;
 }
 
 }  // namespace edgefed::server

@@ -12,15 +12,15 @@
 #include <string>
 #include <vector>
 
+#include "edgefed/sqlite/database.hpp"
 #include "edgefed/status.hpp"
 #include "server/store/records.hpp"
-#include "server/store/sqlite_db.hpp"
 
 namespace edgefed::server {
 
 class LedgerTable {
  public:
-  explicit LedgerTable(SqliteDb& db) : db_(db) {}
+  explicit LedgerTable(sqlite::Database& db) : db_(db) {}
 
   // The row of (agent, update_id) without its payload, if any.
   Result<std::optional<LedgerEntry>> find(const std::string& agent, const std::string& update_id);
@@ -38,9 +38,13 @@ class LedgerTable {
   Result<std::vector<MergedUpdate>> merged_into(int64_t version);
   Result<int64_t> count_accepted();
   Result<int64_t> count_merged();
+  // Sum of num_samples over the merged rows.
+  Result<int64_t> samples_merged();
+  // The update ids stored for an agent, in acceptance order.
+  Result<std::vector<std::string>> update_ids_of(const std::string& agent);
 
  private:
-  SqliteDb& db_;
+  sqlite::Database& db_;
 };
 
 }  // namespace edgefed::server

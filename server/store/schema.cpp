@@ -59,7 +59,9 @@ CREATE TABLE IF NOT EXISTS agents(
   telemetry_records INTEGER NOT NULL DEFAULT 0);
 )sql";
 
-Status check_version(SqliteDb& db) {
+}  // namespace
+
+Status check_schema(sqlite::Database& db) {
   auto q = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'");
   if (!q.is_ok()) return q.status();
   auto row = q->step();
@@ -72,16 +74,14 @@ Status check_version(SqliteDb& db) {
   return Status::ok();
 }
 
-}  // namespace
-
-Status ensure_schema(SqliteDb& db) {
+Status ensure_schema(sqlite::Database& db) {
   EDGEFED_RETURN_IF_ERROR(db.begin());
   Status st = db.exec(kTables);
   if (st.is_ok()) {
     st = db.exec("INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', '" +
                  std::to_string(kSchemaVersion) + "')");
   }
-  if (st.is_ok()) st = check_version(db);
+  if (st.is_ok()) st = check_schema(db);
   if (!st.is_ok()) {
     db.rollback();
     return st;

@@ -1,15 +1,18 @@
 // Creates or checks the tables of the state database (FORMAT.md).
 #pragma once
 
+#include "edgefed/sqlite/database.hpp"
 #include "edgefed/status.hpp"
-#include "server/store/sqlite_db.hpp"
 
 namespace edgefed::server {
 
 inline constexpr int kSchemaVersion = 1;
 
-// Idempotent. kIo on SQLite errors, kUnprocessable if the file holds a
-// different schema version (a newer server wrote it).
-Status ensure_schema(SqliteDb& db);
+// Idempotent. SQLite errors as mapped by edgefed/sqlite/error.hpp,
+// kUnprocessable if the file holds a different schema version (a newer
+// server wrote it).
+Status ensure_schema(sqlite::Database& db);
+// Only the version check, for read-only connections.
+Status check_schema(sqlite::Database& db);
 
 }  // namespace edgefed::server

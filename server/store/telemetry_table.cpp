@@ -39,4 +39,19 @@ Result<int64_t> TelemetryTable::count() {
   return n;
 }
 
+Result<std::vector<int64_t>> TelemetryTable::seqs_of(const std::string& agent) {
+  auto st = db_.cached("SELECT seq FROM telemetry WHERE agent = ?1 ORDER BY seq");
+  if (!st.is_ok()) return st.status();
+  (*st)->bind(1, agent);
+  std::vector<int64_t> out;
+  for (;;) {
+    auto row = (*st)->step();
+    if (!row.is_ok()) return row.status();
+    if (!*row) break;
+    out.push_back((*st)->column_int(0));
+  }
+  (*st)->reset();
+  return out;
+}
+
 }  // namespace edgefed::server

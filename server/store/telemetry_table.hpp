@@ -11,14 +11,14 @@
 #include <vector>
 
 #include "edgefed/protocol.hpp"
+#include "edgefed/sqlite/database.hpp"
 #include "edgefed/status.hpp"
-#include "server/store/sqlite_db.hpp"
 
 namespace edgefed::server {
 
 class TelemetryTable {
  public:
-  explicit TelemetryTable(SqliteDb& db) : db_(db) {}
+  explicit TelemetryTable(sqlite::Database& db) : db_(db) {}
 
   // true if stored now, false if (agent, seq) was already there.
   Result<bool> insert(const std::string& agent, const TelemetryRecord& record);
@@ -27,9 +27,11 @@ class TelemetryTable {
   // Inside the caller's transaction: if it rolls back, nothing was stored.
   Result<std::vector<TelemetryRecord>> insert(const std::string& agent, std::span<const TelemetryRecord> records);
   Result<int64_t> count();
+  // The seqs stored for an agent, ascending.
+  Result<std::vector<int64_t>> seqs_of(const std::string& agent);
 
  private:
-  SqliteDb& db_;
+  sqlite::Database& db_;
 };
 
 }  // namespace edgefed::server

@@ -8,7 +8,7 @@ constexpr const char* kColumns =
     "version, parent, kind, created_unix_ms, layout_fingerprint, num_updates, total_weight, train_loss, "
     "gradient_variance, merge_seconds, optimizer_state";
 
-VersionRecord read_record(const Statement& s) {
+VersionRecord read_record(const sqlite::Statement& s) {
   VersionRecord v;
   v.version = s.column_int(0);
   if (!s.column_is_null(1)) v.parent = s.column_int(1);
@@ -31,7 +31,7 @@ Status VersionTable::insert(const VersionRecord& v, std::span<const uint8_t> che
   auto st = db_.cached(std::string("INSERT INTO versions(") + kColumns +
                        ", checkpoint) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
   if (!st.is_ok()) return st.status();
-  Statement& s = **st;
+  sqlite::Statement& s = **st;
   s.bind(1, v.version);
   if (v.parent) s.bind(2, *v.parent); else s.bind_null(2);
   s.bind(3, v.kind).bind(4, v.created_unix_ms).bind(5, v.layout_fingerprint).bind(6, v.num_updates);
@@ -111,6 +111,16 @@ Result<std::vector<int64_t>> VersionTable::checkpointed() {
   }
   (*st)->reset();
   return out;
+}
+
+Result<int64_t> VersionTable::updates_claimed() {
+  auto st = db_.cached("SELECT COALESCE(SUM(num_updates), 0) FROM versions");
+  if (!st.is_ok()) return st.status();
+  auto row = (*st)->step();
+  if (!row.is_ok()) return row.status();
+  const int64_t n = *row ? (*st)->column_int(0) : 0;
+  (*st)->reset();
+  return n;
 }
 
 }  // namespace edgefed::server

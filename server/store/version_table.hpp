@@ -9,15 +9,15 @@
 #include <string>
 #include <vector>
 
+#include "edgefed/sqlite/database.hpp"
 #include "edgefed/status.hpp"
 #include "server/store/records.hpp"
-#include "server/store/sqlite_db.hpp"
 
 namespace edgefed::server {
 
 class VersionTable {
  public:
-  explicit VersionTable(SqliteDb& db) : db_(db) {}
+  explicit VersionTable(sqlite::Database& db) : db_(db) {}
 
   // kConflict if the version exists.
   Status insert(const VersionRecord& v, std::span<const uint8_t> checkpoint);
@@ -33,9 +33,12 @@ class VersionTable {
   Result<std::vector<VersionRecord>> history(int64_t limit);
   // Versions that still have a checkpoint, ascending.
   Result<std::vector<int64_t>> checkpointed();
+  // Sum of num_updates over every version: what the versions claim to have
+  // merged (an audit compares it with the ledger).
+  Result<int64_t> updates_claimed();
 
  private:
-  SqliteDb& db_;
+  sqlite::Database& db_;
 };
 
 }  // namespace edgefed::server

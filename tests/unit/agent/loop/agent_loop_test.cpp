@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "loop_fixture.hpp"
+#include "sqlite_fault_env.hpp"
 
 using namespace edgefed::agent;
 using namespace edgefed::agent::testing;
@@ -204,4 +205,64 @@ TEST_CASE("agent offline cap: at most N queued updates per model version", "[uni
   CHECK(capped);
   CHECK(snap.depth.updates == 2);
   CHECK(snap.rounds == 2);
+}
+
+TEST_CASE("agent keeps training through outbox storage faults and loses nothing acknowledged",
+          "[unit][fault]") {
+  const std::string fault = GENERATE(as<std::string>{}, "fsync", "disk_full");
+  INFO(fault);
+  edgefed::testing::SqliteFaultEnv env;  // outlives the agent's outbox connection
+  edgefed::testing::ScratchDir dir;
+  FakeServerState server;
+  init_server(server);
+  AgentConfig config = small_config(dir.path());
+  config.outbox_full_sync = true;  // every commit fsyncs: the fsync fault hits them all
+  config.outbox_vfs = env.vfs_name();
+  {
+    auto agent = AgentLoop::create(config, small_seams(server));
+    REQUIRE(agent.is_ok());
+    AgentLoop& a = **agent;
+    edgefed::Status run_status;
+    std::thread runner([&] { run_status = a.run(); });
+    CHECK(eventually([&] { return a.snapshot().journal.updates_acked >= 2; }));
+    if (fault == "fsync") {
+      env.fail_syncs(-1);
+    } else {
+      env.disk_full_after(0);
+    }
+    const int64_t failures_before = a.snapshot().outbox_failures;
+    // The loop goes on: it keeps training and trying to store and forward,
+    // each outbox write failing and being skipped.
+    const bool kept_going = eventually([&] { return a.snapshot().outbox_failures >= failures_before + 5; });
+    CHECK(kept_going);
+    const int64_t acked_during = a.snapshot().journal.updates_acked;
+    env.clear();
+    // Once the disk works again, it stores and forwards new rounds.
+    const bool resumed = eventually([&] { return a.snapshot().journal.updates_acked >= acked_during + 2; });
+    a.stop();
+    runner.join();
+    CHECK(run_status.is_ok());
+    CHECK(kept_going);
+    CHECK(resumed);
+    CHECK(env.failed_syncs() + env.failed_writes() > 0);
+  }
+  // Nothing the journal acknowledged is lost: the server holds each one, and
+  // the reopened outbox balances.
+  auto acked = Outbox::read_journal(dir.file("outbox.db"), "acked");
+  REQUIRE(acked.is_ok());
+  int64_t acked_updates = 0;
+  for (const auto& e : *acked) {
+    if (e.kind != "update") continue;
+    ++acked_updates;
+    std::lock_guard lock(server.mu);
+    CHECK(server.updates.count(e.ref) == 1);
+  }
+  CHECK(acked_updates >= 4);
+  auto box = Outbox::open({.path = dir.file("outbox.db")});
+  REQUIRE(box.is_ok());
+  const auto j = *(*box)->journal();
+  const auto d = *(*box)->depth();
+  CHECK(j.updates_acked == acked_updates);
+  CHECK(j.updates_created == d.updates + j.updates_acked + j.updates_rejected + j.updates_dropped);
+  CHECK(j.telemetry_created == d.telemetry + j.telemetry_acked + j.telemetry_rejected + j.telemetry_dropped);
 }

@@ -137,7 +137,7 @@ TEST_CASE("SIGKILL during concurrent submits loses no acknowledged update, merge
     (*e)->shutdown();
   }
 
-  auto store = server::Store::open(dir.path(), false);
+  auto store = server::Store::open(dir.path(), {.fsync_full = false});
   REQUIRE(store.is_ok());
   auto& s = **store;
   std::map<int64_t, int64_t> updates_in;  // version -> merged update count

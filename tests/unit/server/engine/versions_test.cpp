@@ -39,7 +39,7 @@ TEST_CASE("checkpoints: the last N and every Mth are kept", "[unit][engine]") {
     CHECK(e->rollback(42).code() == Code::kNotFound);
     e->shutdown();
   }
-  auto store = server::Store::open(dir.path(), false);
+  auto store = server::Store::open(dir.path(), {.fsync_full = false});
   CHECK(*(*store)->versions().checkpointed() == std::vector<int64_t>{0, 4, 8, 9, 10});
   CHECK((*store)->versions().history(100)->size() == 11);  // every version keeps its row
 }

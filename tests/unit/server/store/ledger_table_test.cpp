@@ -27,7 +27,7 @@ std::span<const uint8_t> bytes(const std::string& s) {
 
 TEST_CASE("ledger: insert, find, unique (agent, update_id)", "[unit][store]") {
   edgefed::testing::TempDir dir;
-  auto store = Store::open(dir.path(), false);
+  auto store = Store::open(dir.path(), {.fsync_full = false});
   REQUIRE(store.is_ok());
   LedgerTable& ledger = (*store)->ledger();
   auto id = ledger.insert(entry("a1", "u1", 2.5), bytes("body-1"));
@@ -47,7 +47,7 @@ TEST_CASE("ledger: insert, find, unique (agent, update_id)", "[unit][store]") {
 
 TEST_CASE("ledger: pending rows carry payloads until consumed", "[unit][store]") {
   edgefed::testing::TempDir dir;
-  auto store = Store::open(dir.path(), false);
+  auto store = Store::open(dir.path(), {.fsync_full = false});
   REQUIRE(store.is_ok());
   LedgerTable& ledger = (*store)->ledger();
   REQUIRE(ledger.insert(entry("a", "1", 1), bytes("one")).is_ok());

@@ -14,14 +14,14 @@ TEST_CASE("store: database file is 0600, WAL, and reopens", "[unit][store]") {
   edgefed::testing::TempDir dir;
   const std::string state = dir.path() + "/state";
   {
-    auto store = Store::open(state, true);
+    auto store = Store::open(state);
     REQUIRE(store.is_ok());
     REQUIRE((*store)->agents().touch("a1", 1000, 1, 3, 0).is_ok());
   }
   struct stat st {};
   REQUIRE(::stat(Store::database_path(state).c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
-  auto again = Store::open(state, true);  // keep it open: -wal and -shm exist now
+  auto again = Store::open(state);  // keep it open: -wal and -shm exist now
   REQUIRE(again.is_ok());
   for (const char* suffix : {"-wal", "-shm"}) {
     INFO(suffix);
@@ -37,7 +37,7 @@ TEST_CASE("store: database file is 0600, WAL, and reopens", "[unit][store]") {
 
 TEST_CASE("store: telemetry (agent, seq) is stored once", "[unit][store]") {
   edgefed::testing::TempDir dir;
-  auto store = Store::open(dir.path(), false);
+  auto store = Store::open(dir.path(), {.fsync_full = false});
   REQUIRE(store.is_ok());
   TelemetryTable& t = (*store)->telemetry();
   edgefed::TelemetryRecord r;
@@ -53,7 +53,7 @@ TEST_CASE("store: telemetry (agent, seq) is stored once", "[unit][store]") {
 
 TEST_CASE("store: a batch insert returns the records stored now, in their one JSON form", "[unit][store]") {
   edgefed::testing::TempDir dir;
-  auto store = Store::open(dir.path(), false);
+  auto store = Store::open(dir.path(), {.fsync_full = false});
   REQUIRE(store.is_ok());
   TelemetryTable& t = (*store)->telemetry();
   std::vector<edgefed::TelemetryRecord> batch;
@@ -83,7 +83,7 @@ TEST_CASE("store: a batch insert returns the records stored now, in their one JS
 
 TEST_CASE("store: agents keep counters, last seen and quarantine", "[unit][store]") {
   edgefed::testing::TempDir dir;
-  auto store = Store::open(dir.path(), false);
+  auto store = Store::open(dir.path(), {.fsync_full = false});
   REQUIRE(store.is_ok());
   AgentTable& t = (*store)->agents();
   REQUIRE(t.touch("a", 100, 1, 2, 0).is_ok());
@@ -107,7 +107,7 @@ TEST_CASE("store: agents keep counters, last seen and quarantine", "[unit][store
 
 TEST_CASE("store: a rolled back transaction leaves nothing", "[unit][store]") {
   edgefed::testing::TempDir dir;
-  auto store = Store::open(dir.path(), false);
+  auto store = Store::open(dir.path(), {.fsync_full = false});
   REQUIRE(store.is_ok());
   Store& s = **store;
   REQUIRE(s.db().begin().is_ok());

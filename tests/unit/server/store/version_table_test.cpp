@@ -23,7 +23,7 @@ edgefed::Status add_version(VersionTable& t, int64_t v) {
 
 TEST_CASE("versions: newest, checkpoint, history", "[unit][store]") {
   edgefed::testing::TempDir dir;
-  auto store = Store::open(dir.path(), false);
+  auto store = Store::open(dir.path(), {.fsync_full = false});
   REQUIRE(store.is_ok());
   VersionTable& t = (*store)->versions();
   CHECK(!t.newest()->has_value());
@@ -45,7 +45,7 @@ TEST_CASE("versions: newest, checkpoint, history", "[unit][store]") {
 
 TEST_CASE("versions: retention keeps the last N and every Mth checkpoint", "[unit][store]") {
   edgefed::testing::TempDir dir;
-  auto store = Store::open(dir.path(), false);
+  auto store = Store::open(dir.path(), {.fsync_full = false});
   REQUIRE(store.is_ok());
   VersionTable& t = (*store)->versions();
   for (int v = 0; v <= 25; ++v) {

@@ -1,6 +1,10 @@
-// A prepared SQLite statement (RAII). Bind indexes are 1-based, columns
-// 0-based, as in the SQLite C API. Not thread-safe: it belongs to the
-// connection that prepared it, which has one owner.
+// A prepared SQLite statement (RAII), made by Database::prepare/cached. Bind
+// indexes are 1-based, columns 0-based, as in the SQLite C API.
+// Thread safety: none; it belongs to its connection, which has one owner.
+// Ownership: must not outlive the Database that prepared it.
+// Errors: step()/run() return a Status mapped by sqlite/error.hpp (e.g.
+// kConflict for constraint violations, kUnavailable for disk full or I/O
+// errors); a binding error surfaces at the next step() as kInternal.
 #pragma once
 
 #include <cstdint>
@@ -13,11 +17,11 @@
 struct sqlite3;
 struct sqlite3_stmt;
 
-namespace edgefed::server {
+namespace edgefed::sqlite {
 
 class Statement {
  public:
-  Statement() = default;
+  Statement() = default;  // empty: only assignment and destruction are valid
   Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
   ~Statement();
   Statement(Statement&& o) noexcept;
@@ -25,18 +29,19 @@ class Statement {
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
 
-  // Binding copies the value (SQLITE_TRANSIENT) unless noted.
+  // Integers, doubles and text are copied.
   Statement& bind(int index, int64_t value);
   Statement& bind(int index, double value);
   Statement& bind(int index, std::string_view text);
-  // Not copied (SQLITE_STATIC): the bytes must stay valid until reset().
-  // Blobs are update bodies and checkpoints of up to tens of MB; a copy per
-  // insert was 3-4 % of the server's CPU per update.
+  // Blobs are NOT copied (SQLITE_STATIC): the bytes must stay valid until
+  // the statement is reset or destroyed. Blobs are update bodies and
+  // checkpoints of up to tens of MB; a copy per insert was 3-4 % of the
+  // server's CPU per update. An empty blob stays a blob, not NULL.
   Statement& bind_blob(int index, std::span<const uint8_t> blob);
+  Statement& bind_blob(int index, std::string_view bytes);
   Statement& bind_null(int index);
 
-  // One step: true when a row is available, false when done. kIo on errors
-  // (kConflict for constraint violations). Binding errors surface here too.
+  // One step: true when a row is available, false when done.
   Result<bool> step();
   // Steps to completion, ignoring rows.
   Status run();
@@ -46,9 +51,11 @@ class Statement {
   int64_t column_int(int col) const;
   double column_double(int col) const;
   bool column_is_null(int col) const;
+  bool column_is_blob(int col) const;
   std::string column_text(int col) const;
   // Valid until the next step/reset.
   std::span<const uint8_t> column_blob(int col) const;
+  std::string column_blob_string(int col) const;  // a copy
 
  private:
   sqlite3* db_ = nullptr;
@@ -56,4 +63,4 @@ class Statement {
   int bind_error_ = 0;  // first bind error, reported by step()
 };
 
-}  // namespace edgefed::server
+}  // namespace edgefed::sqlite

@@ -1,10 +1,12 @@
-#include "server/store/statement.hpp"
+#include "edgefed/sqlite/statement.hpp"
 
 #include <sqlite3.h>
 
 #include <utility>
 
-namespace edgefed::server {
+#include "edgefed/sqlite/error.hpp"
+
+namespace edgefed::sqlite {
 
 Statement::~Statement() {
   if (stmt_ != nullptr) sqlite3_finalize(stmt_);
@@ -51,6 +53,10 @@ Statement& Statement::bind_blob(int index, std::span<const uint8_t> blob) {
   return *this;
 }
 
+Statement& Statement::bind_blob(int index, std::string_view bytes) {
+  return bind_blob(index, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
+}
+
 Statement& Statement::bind_null(int index) {
   keep_first(bind_error_, sqlite3_bind_null(stmt_, index));
   return *this;
@@ -58,13 +64,12 @@ Statement& Statement::bind_null(int index) {
 
 Result<bool> Statement::step() {
   if (bind_error_ != SQLITE_OK) {
-    return Result<bool>(Code::kInternal, std::string("sqlite bind: ") + sqlite3_errstr(bind_error_));
+    return Status(Code::kInternal, std::string("sqlite: bind: ") + sqlite3_errstr(bind_error_));
   }
   const int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
-  const Code code = (rc & 0xff) == SQLITE_CONSTRAINT ? Code::kConflict : Code::kIo;
-  return Result<bool>(code, std::string("sqlite: ") + sqlite3_errmsg(db_));
+  return status_for(rc, "step", sqlite3_errmsg(db_));
 }
 
 Status Statement::run() {
@@ -84,11 +89,12 @@ void Statement::reset() {
 int64_t Statement::column_int(int col) const { return sqlite3_column_int64(stmt_, col); }
 double Statement::column_double(int col) const { return sqlite3_column_double(stmt_, col); }
 bool Statement::column_is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+bool Statement::column_is_blob(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_BLOB; }
 
 std::string Statement::column_text(int col) const {
   const auto* p = sqlite3_column_text(stmt_, col);
   const int n = sqlite3_column_bytes(stmt_, col);
-  return p == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(p), n);
+  return p == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(n));
 }
 
 std::span<const uint8_t> Statement::column_blob(int col) const {
@@ -97,4 +103,9 @@ std::span<const uint8_t> Statement::column_blob(int col) const {
   return p == nullptr ? std::span<const uint8_t>() : std::span<const uint8_t>(p, static_cast<size_t>(n));
 }
 
-}  // namespace edgefed::server
+std::string Statement::column_blob_string(int col) const {
+  const auto b = column_blob(col);
+  return std::string(reinterpret_cast<const char*>(b.data()), b.size());
+}
+
+}  // namespace edgefed::sqlite

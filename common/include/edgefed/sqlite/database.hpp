@@ -1,0 +1,88 @@
+// One SQLite connection (RAII), the project's only way to a SQLite file: the
+// server's store, the agent's outbox and the read-only views of both.
+//
+//   auto db = Database::open(path, {.vfs = options.vfs});
+//   Transaction tx(**db);                       // sqlite/transaction.hpp
+//   (*db)->prepare("INSERT ...")->bind(1, x).run();
+//   tx.commit();
+//
+// Files: a writable database is created with mode 0600 whatever the umask
+// (SQLite gives its -wal and -shm files the same mode): it holds updates and
+// checkpoints. A read-only one must exist and is never created or changed.
+// Storage seam: every file operation goes through the SQLite VFS named in
+// OpenOptions::vfs (empty: SQLite's default, the unix VFS). Tests register a
+// VFS that delegates to the default one and injects faults (fsync failure,
+// disk full) to exercise the callers' error paths against real files.
+// Errors: every failure is a Status mapped by sqlite/error.hpp; nothing
+// throws. Thread safety: none (SQLITE_OPEN_NOMUTEX); one owner at a time,
+// SQLite's file locking covers other connections and processes.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "edgefed/sqlite/statement.hpp"
+#include "edgefed/status.hpp"
+
+struct sqlite3;
+
+namespace edgefed::sqlite {
+
+struct OpenOptions {
+  bool read_only = false;
+  // Name of a registered SQLite VFS; empty = the default VFS. Production
+  // uses the default; fault tests pass their own (see above).
+  std::string vfs{};
+  // How long a statement waits for another connection's lock before
+  // failing with kUnavailable.
+  int busy_timeout_ms = 5000;
+};
+
+class Database {
+ public:
+  // Opens (read-write: creating it 0600 if missing) the database at `path`.
+  // kIo if the file cannot be created or opened, kInvalidArgument for an
+  // unknown VFS name.
+  static Result<std::unique_ptr<Database>> open(const std::string& path, const OpenOptions& options = {});
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  // One or more statements, no parameters, rows ignored.
+  Status exec(std::string_view sql);
+  Result<Statement> prepare(std::string_view sql);
+  // A statement prepared once per connection and kept, reset and with its
+  // bindings cleared. The pointer stays valid as long as the connection.
+  Result<Statement*> cached(const std::string& sql);
+  // The first column of the first row as an integer; 0 if there is no row.
+  Result<int64_t> query_int(std::string_view sql);
+
+  // PRAGMA journal_mode=WAL, checked to have taken effect (kIo if not).
+  Status enable_wal();
+  // Caps the file at about max_bytes (PRAGMA max_page_count; <= 0: no cap).
+  // Writes beyond it fail like a full disk (kUnavailable).
+  Status set_max_bytes(int64_t max_bytes);
+
+  // BEGIN IMMEDIATE / COMMIT / ROLLBACK, for transactions that span calls
+  // (sqlite/transaction.hpp is the scoped form). A failed commit leaves the
+  // transaction rolled back or still open: call rollback() either way.
+  // rollback() never fails loudly: it is the error path already.
+  Status begin();
+  Status commit();
+  void rollback();
+  bool in_transaction() const;
+
+  int64_t changes() const;  // rows changed by the last statement
+  const std::string& path() const { return path_; }
+
+ private:
+  Database(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  std::map<std::string, Statement, std::less<>> cache_;  // destroyed before db_ closes
+  sqlite3* db_;
+  std::string path_;
+};
+
+}  // namespace edgefed::sqlite
