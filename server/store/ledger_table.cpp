@@ -30,11 +30,7 @@ LedgerEntry read_entry(const sqlite::Statement& s) {
 Result<int64_t> single_int(sqlite::Database& db, const std::string& sql) {
   auto st = db.cached(sql);
   if (!st.is_ok()) return st.status();
-  auto row = (*st)->step();
-  if (!row.is_ok()) return row.status();
-  const int64_t v = *row ? (*st)->column_int(0) : 0;
-  (*st)->reset();
-  return v;
+  return (*st)->first_int();
 }
 
 }  // namespace

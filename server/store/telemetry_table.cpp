@@ -32,26 +32,14 @@ Result<std::vector<TelemetryRecord>> TelemetryTable::insert(const std::string& a
 Result<int64_t> TelemetryTable::count() {
   auto st = db_.cached("SELECT count(*) FROM telemetry");
   if (!st.is_ok()) return st.status();
-  auto row = (*st)->step();
-  if (!row.is_ok()) return row.status();
-  const int64_t n = *row ? (*st)->column_int(0) : 0;
-  (*st)->reset();
-  return n;
+  return (*st)->first_int();
 }
 
 Result<std::vector<int64_t>> TelemetryTable::seqs_of(const std::string& agent) {
   auto st = db_.cached("SELECT seq FROM telemetry WHERE agent = ?1 ORDER BY seq");
   if (!st.is_ok()) return st.status();
   (*st)->bind(1, agent);
-  std::vector<int64_t> out;
-  for (;;) {
-    auto row = (*st)->step();
-    if (!row.is_ok()) return row.status();
-    if (!*row) break;
-    out.push_back((*st)->column_int(0));
-  }
-  (*st)->reset();
-  return out;
+  return (*st)->all_ints();
 }
 
 }  // namespace edgefed::server

@@ -102,25 +102,13 @@ Result<std::vector<VersionRecord>> VersionTable::history(int64_t limit) {
 Result<std::vector<int64_t>> VersionTable::checkpointed() {
   auto st = db_.cached("SELECT version FROM versions WHERE checkpoint IS NOT NULL ORDER BY version");
   if (!st.is_ok()) return st.status();
-  std::vector<int64_t> out;
-  for (;;) {
-    auto row = (*st)->step();
-    if (!row.is_ok()) return row.status();
-    if (!*row) break;
-    out.push_back((*st)->column_int(0));
-  }
-  (*st)->reset();
-  return out;
+  return (*st)->all_ints();
 }
 
 Result<int64_t> VersionTable::updates_claimed() {
   auto st = db_.cached("SELECT COALESCE(SUM(num_updates), 0) FROM versions");
   if (!st.is_ok()) return st.status();
-  auto row = (*st)->step();
-  if (!row.is_ok()) return row.status();
-  const int64_t n = *row ? (*st)->column_int(0) : 0;
-  (*st)->reset();
-  return n;
+  return (*st)->first_int();
 }
 
 }  // namespace edgefed::server

@@ -43,7 +43,7 @@ for role in server agent; do
       fail "Dockerfile.$role: COPY $src is excluded by .dockerignore"
   done < <(awk '$1=="COPY" && $2 !~ /^--from/ {for (i=2;i<NF;i++) print $i}' "$f")
   # The sources CMake needs at configure time are all copied.
-  for d in common server agent sim; do grep -q "^COPY $d/ $d/" "$f" || fail "Dockerfile.$role: COPY $d/"; done
+  for d in common ml server agent sim; do grep -q "^COPY $d/ $d/" "$f" || fail "Dockerfile.$role: COPY $d/"; done
 done
 for p in 8443 9464; do
   grep -q "^EXPOSE .*\b$p\b" "$top/deploy/docker/Dockerfile.server" || fail "Dockerfile.server: EXPOSE $p"

@@ -86,6 +86,29 @@ void Statement::reset() {
   bind_error_ = SQLITE_OK;
 }
 
+Result<int64_t> Statement::first_int(int64_t if_empty) {
+  auto row = step();
+  const int64_t v = row.is_ok() && *row ? column_int(0) : if_empty;
+  reset();
+  if (!row.is_ok()) return row.status();
+  return v;
+}
+
+Result<std::vector<int64_t>> Statement::all_ints() {
+  std::vector<int64_t> out;
+  for (;;) {
+    auto row = step();
+    if (!row.is_ok()) {
+      reset();
+      return row.status();
+    }
+    if (!*row) break;
+    out.push_back(column_int(0));
+  }
+  reset();
+  return out;
+}
+
 int64_t Statement::column_int(int col) const { return sqlite3_column_int64(stmt_, col); }
 double Statement::column_double(int col) const { return sqlite3_column_double(stmt_, col); }
 bool Statement::column_is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }

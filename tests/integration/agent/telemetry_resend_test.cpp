@@ -26,7 +26,7 @@ bool eventually(F&& done, std::chrono::seconds timeout) {
 }
 
 std::map<std::string, double> scrape(const ServerProcess& server) {
-  auto r = server.agent(4)->get("/metrics");
+  auto r = server.admin()->get("/metrics");  // admin or viewer only on the HTTPS port
   REQUIRE(r);
   REQUIRE(r->status == 200);
   return metric_samples(r->body);

@@ -20,7 +20,7 @@ using namespace edgefed::testing;
 namespace {
 
 std::map<std::string, double> scrape(const ServerProcess& server) {
-  auto c = server.agent(0);
+  auto c = server.admin();  // /metrics on the HTTPS port names agents: admin or viewer only
   auto r = c->get("/metrics");
   REQUIRE(r);
   REQUIRE(r->status == 200);

@@ -138,3 +138,30 @@ TEST_CASE("sqlite: a failed fsync or a full disk fails the commit, keeps what wa
   REQUIRE(*all->step());
   CHECK(all->column_text(0) == "1,3");
 }
+
+TEST_CASE("sqlite: first_int and all_ints read column 0 and leave the statement reusable", "[unit][sqlite]") {
+  testing::ScratchDir dir;
+  auto db = Database::open(dir.file("ints.db"));
+  REQUIRE(db.is_ok());
+  Database& d = **db;
+  REQUIRE(d.exec("CREATE TABLE n(x INTEGER)").is_ok());
+  auto count = d.cached("SELECT count(*) FROM n");
+  auto max = d.cached("SELECT max(x) FROM n WHERE x < ?1");
+  auto all = d.cached("SELECT x FROM n WHERE x < ?1 ORDER BY x");
+  REQUIRE((count.is_ok() && max.is_ok() && all.is_ok()));
+  CHECK(*(*count)->first_int() == 0);
+  (*all)->bind(1, int64_t{100});
+  CHECK((*all)->all_ints()->empty());
+  REQUIRE(d.exec("INSERT INTO n(x) VALUES (5), (1), (3), (200)").is_ok());
+  CHECK(*(*count)->first_int() == 4);
+  CHECK(*(*count)->first_int() == 4);  // reset: runs again
+  (*max)->bind(1, int64_t{100});
+  CHECK(*(*max)->first_int(-1) == 5);
+  (*max)->bind(1, int64_t{0});
+  CHECK(*(*max)->first_int(-1) == 0);  // max() of no rows is NULL, read as 0: one row, not none
+  (*all)->bind(1, int64_t{100});
+  CHECK(*(*all)->all_ints() == std::vector<int64_t>{1, 3, 5});
+  auto none = d.cached("SELECT x FROM n WHERE x > 1000");
+  REQUIRE(none.is_ok());
+  CHECK(*(*none)->first_int(-7) == -7);
+}

@@ -11,6 +11,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "edgefed/status.hpp"
 
@@ -47,6 +48,11 @@ class Statement {
   Status run();
   // Ready for new bindings and a new run.
   void reset();
+  // Column 0 of the first row as an integer (`if_empty` without a row), then
+  // reset(): for COUNT, SUM and MAX queries.
+  Result<int64_t> first_int(int64_t if_empty = 0);
+  // Column 0 of every row as an integer, in order, then reset().
+  Result<std::vector<int64_t>> all_ints();
 
   int64_t column_int(int col) const;
   double column_double(int col) const;
