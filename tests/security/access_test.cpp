@@ -7,7 +7,6 @@
 #include <catch2/catch.hpp>
 
 #include <array>
-#include <boost/asio.hpp>
 #include <nlohmann/json.hpp>
 
 #include "../integration/server/test_updates.hpp"
@@ -19,7 +18,6 @@ using namespace edgefed::testing;
 
 namespace {
 
-namespace net = boost::asio;
 
 enum Caller { kNobody, kAgent, kViewer, kAdmin, kToken, kCallers };
 constexpr std::array<const char*, kCallers> kCallerNames{"no certificate", "agent certificate",
@@ -54,26 +52,6 @@ void check_refusal_body(const HttpResponse& r) {
   REQUIRE(j.is_object());
   CHECK(j["error"]["code"] == (r.status == 401 ? "unauthenticated" : "permission_denied"));
   CHECK(j["error"]["message"].is_string());
-}
-
-uint16_t metrics_port_of(const ServerProcess& s) {
-  const std::string log = s.log();
-  const std::string key = "\"metrics_port\":";
-  const auto at = log.find(key);
-  if (at == std::string::npos) throw std::runtime_error("no metrics_port in the log");
-  return static_cast<uint16_t>(std::stoi(log.substr(at + key.size())));
-}
-
-std::string plain_get(uint16_t port, const std::string& path) {
-  net::io_context ioc;
-  net::ip::tcp::socket s(ioc);
-  s.connect({net::ip::make_address("127.0.0.1"), port});
-  const std::string req = "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-  net::write(s, net::buffer(req));
-  std::string out;
-  boost::system::error_code ec;
-  net::read(s, net::dynamic_buffer(out), ec);
-  return out;
 }
 
 std::string telemetry_body(int64_t seq) {
@@ -223,7 +201,8 @@ TEST_CASE("access: --status-anonymous summary names no agent but viewer and admi
     CHECK(j["agent_list"][0]["agent_id"] == agent);
   }
   // The plain metrics listener's callers are anonymous: the same summary.
-  const uint16_t port = metrics_port_of(server);
+  const uint16_t port = server.metrics_port();
+  REQUIRE(port != 0);
   const std::string plain = plain_get(port, "/v1/status");
   INFO(plain);
   CHECK(plain.rfind("HTTP/1.1 200", 0) == 0);
@@ -253,24 +232,14 @@ TEST_CASE("access: --status-anonymous full and the plain listener's explicit cho
     ServerProcess server(security_pki(), dir.file("state"),
                          {"--model-init", "mlp:16-8-4", "--metrics-listen", "127.0.0.1:0",
                           "--status-on-metrics-port=true"});
-    std::string error;
-    try {
-      server.start();
-    } catch (const std::exception& e) {
-      error = e.what();
-    }
+    const std::string error = server.start_error();
     INFO(error);
     CHECK(error.find("--status-anonymous") != std::string::npos);
   }
   SECTION("a bad --status-anonymous value is refused at start") {
     ServerProcess server(security_pki(), dir.file("state"),
                          {"--model-init", "mlp:16-8-4", "--status-anonymous", "public"});
-    std::string error;
-    try {
-      server.start();
-    } catch (const std::exception& e) {
-      error = e.what();
-    }
+    const std::string error = server.start_error();
     INFO(error);
     CHECK(error.find("--status-anonymous must be none, summary or full") != std::string::npos);
   }

@@ -178,12 +178,7 @@ TEST_CASE("identity: keys looser than 0600 are refused at start and state files 
       fs::copy_file(security_pki().dir + "/" + f, loose.dir + "/" + f, fs::copy_options::overwrite_existing);
     REQUIRE(chmod(loose.server_key().c_str(), static_cast<mode_t>(mode)) == 0);
     ServerProcess server(loose, dir.file("state"), {"--model-init", "mlp:4-2"});
-    std::string error;
-    try {
-      server.start();
-    } catch (const std::exception& e) {
-      error = e.what();
-    }
+    const std::string error = server.start_error();
     INFO(error);
     CHECK(error.find("refusing a key that group or others may access") != std::string::npos);
     CHECK(error.find("chmod 600") != std::string::npos);

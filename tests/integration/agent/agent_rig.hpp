@@ -3,7 +3,9 @@
 // command line of a real edgefed-agent pointed at it.
 #pragma once
 
+#include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "agent_process.hpp"
@@ -11,6 +13,17 @@
 #include "server_process.hpp"
 
 namespace edgefed::testing {
+
+// Polls `done` every 20 ms until it holds (true) or `timeout` passes (false).
+template <typename F>
+bool eventually(F&& done, std::chrono::seconds timeout) {
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < end) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
 
 struct AgentRig {
   ScratchDir dir{"edgefed-agent-it"};

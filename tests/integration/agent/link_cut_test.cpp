@@ -11,20 +11,6 @@
 
 using namespace edgefed::testing;
 
-namespace {
-
-template <typename F>
-bool eventually(F&& done, std::chrono::seconds timeout) {
-  const auto end = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < end) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return false;
-}
-
-}  // namespace
-
 TEST_CASE("edgefed-agent trains through a link cut and forwards everything on recovery", "[integration]") {
   AgentRig rig;
   TcpFaultProxy proxy(rig.server.port());

@@ -15,16 +15,6 @@ using namespace edgefed::testing;
 
 namespace {
 
-template <typename F>
-bool eventually(F&& done, std::chrono::seconds timeout) {
-  const auto end = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < end) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return false;
-}
-
 std::map<std::string, double> scrape(const ServerProcess& server) {
   auto r = server.admin()->get("/metrics");  // admin or viewer only on the HTTPS port
   REQUIRE(r);

@@ -15,6 +15,11 @@
 #include <stdexcept>
 #include <thread>
 
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+
 namespace edgefed::testing {
 namespace {
 
@@ -190,6 +195,36 @@ void ServerProcess::kill9() {
 }
 
 std::string ServerProcess::log() const { return read_file(log_file_); }
+
+std::string ServerProcess::start_error() {
+  try {
+    start();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
+uint16_t ServerProcess::metrics_port() const {
+  const std::string text = log();
+  const std::string key = "\"metrics_port\":";
+  const auto at = text.find(key);
+  if (at == std::string::npos) return 0;
+  return static_cast<uint16_t>(std::stoi(text.substr(at + key.size())));
+}
+
+std::string plain_get(uint16_t port, const std::string& path) {
+  namespace net = boost::asio;
+  net::io_context ioc;
+  net::ip::tcp::socket s(ioc);
+  s.connect({net::ip::make_address("127.0.0.1"), port});
+  const std::string req = "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  net::write(s, net::buffer(req));
+  std::string out;
+  boost::system::error_code ec;
+  net::read(s, net::dynamic_buffer(out), ec);
+  return out;
+}
 
 HttpsClientOptions ServerProcess::anonymous_options() const {
   HttpsClientOptions o;

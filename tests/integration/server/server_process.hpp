@@ -35,6 +35,10 @@ const Pki& fleet_pki();
 // A second, unrelated CA with one agent (for "cert from another CA").
 const Pki& foreign_pki();
 
+// GET over plain HTTP/1.1 on 127.0.0.1 with Connection: close; returns the
+// whole answer (status line, headers, body).
+std::string plain_get(uint16_t port, const std::string& path);
+
 // Runs a command, returns its exit status (-1 if it could not run).
 int run_command(const std::vector<std::string>& argv);
 
@@ -49,7 +53,13 @@ class ServerProcess {
   // Starts the binary and waits (<= 20 s) until it wrote its port file.
   // Throws std::runtime_error with the server log on failure.
   void start();
+  // start() for a server that should refuse to start: "" if it started,
+  // else the failure message (with the server's log).
+  std::string start_error();
   uint16_t port() const { return port_; }
+  // The port of the plain --metrics-listen listener, read from the start-up
+  // log; 0 if the server has none.
+  uint16_t metrics_port() const;
   bool running() const { return pid_ > 0; }
   // SIGTERM and wait (<= timeout); returns the exit status, or -1 (then SIGKILLed).
   int terminate(std::chrono::seconds timeout = std::chrono::seconds(30));

@@ -2,10 +2,6 @@
 // connection limit, the plain-HTTP metrics listener, Expect: 100-continue.
 #include <catch2/catch.hpp>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/read.hpp>
-#include <boost/asio/write.hpp>
 #include <thread>
 
 #include "../../support/scratch_dir.hpp"
@@ -14,24 +10,6 @@
 
 using namespace edgefed;
 using namespace edgefed::testing;
-namespace net = boost::asio;
-
-namespace {
-
-// GET over plain HTTP/1.1 with Connection: close; returns the whole answer.
-std::string plain_get(uint16_t port, const std::string& path) {
-  net::io_context ioc;
-  net::ip::tcp::socket s(ioc);
-  s.connect({net::ip::make_address("127.0.0.1"), port});
-  const std::string req = "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-  net::write(s, net::buffer(req));
-  std::string out;
-  boost::system::error_code ec;
-  net::read(s, net::dynamic_buffer(out), ec);
-  return out;
-}
-
-}  // namespace
 
 TEST_CASE("keep-alive survives the server's idle timeout by reconnecting", "[integration][server]") {
   ScratchDir dir("edgefed-tr");
@@ -84,11 +62,7 @@ TEST_CASE("the metrics listener (--metrics-listen) serves /metrics over plain HT
   ScratchDir dir("edgefed-tr");
   ServerProcess server(fleet_pki(), dir.file("state"), {"--model-init", "mlp:16-8-4", "--metrics-listen", "127.0.0.1:0"});
   server.start();
-  const std::string log = server.log();
-  const std::string key = "\"metrics_port\":";
-  const auto at = log.find(key);
-  REQUIRE(at != std::string::npos);
-  const auto port = static_cast<uint16_t>(std::stoi(log.substr(at + key.size())));
+  const uint16_t port = server.metrics_port();
   REQUIRE(port != 0);
   const auto metrics = plain_get(port, "/metrics");
   CHECK(metrics.rfind("HTTP/1.1 200", 0) == 0);
