@@ -15,7 +15,6 @@
 
 #include "edgefed/ml/idx_reader.hpp"
 #include "edgefed/ml/local_data.hpp"
-#include "trainer/mlp_args.hpp"
 #include "edgefed/ml/trainer.hpp"
 #include "edgefed/options.hpp"
 #include "rss.hpp"

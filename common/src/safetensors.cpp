@@ -32,8 +32,12 @@ bool dtype_from_name(std::string_view name, DType& out) {
   return false;
 }
 
+// Built by appending: GCC 12 at -O3 reports a false -Wrestrict (GCC bug
+// 105329) inside libstdc++ for `"literal" + std::string&&`.
 std::string describe_range(uint64_t begin, uint64_t end) {
-  return "[" + std::to_string(begin) + ", " + std::to_string(end) + "]";
+  std::string s = "[";
+  s.append(std::to_string(begin)).append(", ").append(std::to_string(end)).append("]");
+  return s;
 }
 
 std::string describe_shape(const std::vector<uint64_t>& shape) {

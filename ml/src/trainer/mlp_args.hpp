@@ -27,11 +27,6 @@ struct KernelArgs {
   const int32_t* labels = nullptr;
 };
 
-// Which compute path float kernels use: the AVX2+FMA one when this CPU has
-// it and EDGEFED_TRAINER_ISA is not "generic", else the portable baseline.
-// Read once per process. Returns "avx2" or "generic".
-const char* kernel_isa();
-
 // The compute functions. Double always runs the portable code (tests only).
 KernelStats mlp_run(const KernelArgs<float>& args);
 KernelStats mlp_run(const KernelArgs<double>& args);

@@ -1,6 +1,7 @@
 // The portable (x86-64-v2 baseline) compute path, float and double, and the
 // runtime choice of path for float.
 #define EDGEFED_MLP_ISA generic
+#include "edgefed/ml/trainer.hpp"
 #include "trainer/mlp_compute.hpp"
 
 #include <cstdlib>

@@ -3,7 +3,7 @@
 // the ModelLayout order (W0 [out,in], b0, W1, b1, ...). A template so the
 // gradient-check tests run it in double; the trainer uses float, which runs
 // the AVX2+FMA code on CPUs that have it and the portable code elsewhere
-// (see kernel_isa() in mlp_args.hpp).
+// (see kernel_isa() in edgefed/ml/trainer.hpp).
 //
 // Workspaces are allocated by reserve() and reused: run() allocates nothing
 // of its own. Not thread-safe (one kernel per thread).

@@ -36,6 +36,11 @@
 
 namespace edgefed::ml {
 
+// Which compute path the float kernels use: "avx2" (AVX2+FMA) when this CPU
+// has it and EDGEFED_TRAINER_ISA is not "generic", else "generic" (the
+// portable baseline). Read once per process; thread-safe.
+const char* kernel_isa();
+
 struct TrainOptions {
   int epochs = 1;                // passes over the data; ignored when steps > 0
   int64_t steps = 0;             // optimizer steps (cycling through the data); 0 = use epochs

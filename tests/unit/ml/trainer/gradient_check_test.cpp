@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <random>
 
+#include "edgefed/ml/trainer.hpp"
 #include "trainer/mlp_kernel.hpp"
 #include "trainer/sgd.hpp"
 
