@@ -185,7 +185,10 @@ TEST_CASE("open refuses bad options", "[unit][engine]") {
     mutate(copy);
     return Engine::open(copy, nullptr).status().code();
   };
-  CHECK(bad([](EngineOptions& x) { x.staleness_a = -1; }) == Code::kInvalidArgument);
+  CHECK(bad([](EngineOptions& x) {
+          x.staleness_fn = server::StalenessKind::kPolynomial;
+          x.staleness_a = -1;
+        }) == Code::kInvalidArgument);
   CHECK(bad([](EngineOptions& x) { x.trim_beta = 0.5; }) == Code::kInvalidArgument);
   CHECK(bad([](EngineOptions& x) {
           x.server_optimizer = server::ServerOptimizerKind::kFedAdam;
