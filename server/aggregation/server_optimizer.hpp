@@ -53,7 +53,7 @@ class SgdServerOptimizer final : public ServerOptimizer {
   std::string state() const override { return {}; }
   Status restore(std::string_view) override { return Status::ok(); }
   void reset() override {}
-  std::string_view name() const override { return "sgd"; }
+  std::string_view name() const override { return enum_name(ServerOptimizerKind::kSgd); }
   double lr() const { return lr_; }
 
  private:
