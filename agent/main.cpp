@@ -36,9 +36,9 @@ void watch_signals(sigset_t set) {
 
 int main(int argc, char** argv) {
   using namespace edgefed;
-  Options options = agent::make_agent_options();
-  agent::AgentConfig config;
-  bool once = false;
+  agent::AgentCommandLine command_line;
+  const agent::AgentConfig& config = command_line.config;
+  Options options = agent::make_agent_options(command_line);
   try {
     options.parse(argc, argv, environ);
     if (options.help_requested()) {
@@ -46,10 +46,9 @@ int main(int argc, char** argv) {
       return 0;
     }
     log::set_component("agent");
-    log::set_level(log::parse_level(options.get("log-level")));
-    config = agent::agent_config_from(options, environ);
-    once = options.get_bool("once");
-    if (options.get_bool("check-config")) {
+    log::set_level(command_line.log_level);
+    agent::finish_agent_config(command_line, environ);
+    if (command_line.check_config) {
       agent::check_agent_config(config);
       for (const auto& [k, v] : options.values())
         std::cout << k << " = " << v << "  (" << options.source(k) << ")\n";
@@ -84,6 +83,7 @@ int main(int argc, char** argv) {
   }
   g_agent = agent->get();
   if (g_stop_requested) (*agent)->stop();
+  const bool once = command_line.once;
   Status st = once ? (*agent)->run_once() : (*agent)->run();
   g_agent = nullptr;
   if (once) {

@@ -18,11 +18,10 @@
 #include "edgefed/model_layout.hpp"
 #include "edgefed/options.hpp"
 #include "edgefed/tls.hpp"
-#include "server/engine/aggregation_flags.hpp"
 #include "server/engine/engine.hpp"
 #include "server/http/server.hpp"
-#include "server/http/server_config.hpp"
 #include "server/observability.hpp"
+#include "server/server_options.hpp"
 
 extern char** environ;
 
@@ -34,8 +33,6 @@ namespace srv = edgefed::server;
 // Everything that can be checked without binding or opening the database.
 void validate(const srv::ServerConfig& c) {
   if (c.engine.state_dir.empty()) throw ConfigError("--state-dir is required");
-  if (c.engine.mode != "sync" && c.engine.mode != "async")
-    throw ConfigError("--mode must be sync or async, got '" + c.engine.mode + "'");
   if (auto layout = edgefed::ModelLayout::mlp(c.engine.model_init); !layout)
     throw ConfigError("--model-init: " + layout.status().message());
   if (c.http.tls.cert_file.empty() || c.http.tls.key_file.empty())
@@ -62,7 +59,7 @@ void write_port_file(const std::string& path, uint16_t port) {
   std::filesystem::rename(tmp, path);
 }
 
-int serve(srv::ServerConfig config, const srv::ObservabilityConfig& observability) {
+int serve(srv::ServerConfig config) {
   // Signals are taken by sigwait() below; block them before any thread starts
   // so that no other thread receives them.
   sigset_t signals;
@@ -75,7 +72,7 @@ int serve(srv::ServerConfig config, const srv::ObservabilityConfig& observabilit
   auto registry = std::make_shared<prometheus::Registry>();
   auto engine = srv::Engine::open(config.engine, registry);
   if (!engine) throw ConfigError("cannot open the engine: " + engine.status().to_string());
-  srv::Observability watch(observability, **engine, registry, config.http);
+  srv::Observability watch(config.observability, **engine, registry, config.http);
   auto server = srv::http::Server::start(config.http, **engine, registry);
   if (!server) throw ConfigError(server.status().message());
   const uint16_t port = (*server)->port();
@@ -102,34 +99,30 @@ int serve(srv::ServerConfig config, const srv::ObservabilityConfig& observabilit
 
 int main(int argc, char** argv) {
   edgefed::log::set_component("server");
-  edgefed::Options options("edgefed-server",
-                           "The edgefed aggregator: serves the global model over HTTPS (TLS 1.3, mTLS), accepts "
-                           "model updates and merges them (sync FedAvg rounds or async FedBuff).");
-  srv::declare_server_options(options);
-  srv::declare_aggregation_options(options);
-  srv::declare_observability_options(options);
   srv::ServerConfig config;
-  srv::ObservabilityConfig observability;
+  edgefed::Options options = srv::make_server_options(config);
   try {
-    options.parse(argc, argv, environ);
-    if (options.help_requested()) {
-      std::cout << options.help_text();
-      return 0;
-    }
-    edgefed::log::set_level(edgefed::log::parse_level(options.get("log-level")));
-    config = srv::read_server_options(options);
-    srv::read_aggregation_options(options, config.engine);
-    observability = srv::read_observability_options(options);
-    // The plain listener has no credentials: what it shows is what anonymous
-    // callers may see, so serving the status there needs that said explicitly.
-    if (observability.status_on_metrics_port && config.http.status_anonymous == srv::http::StatusAnonymous::kNone)
-      throw ConfigError("--status-on-metrics-port serves anonymous callers: set --status-anonymous to summary "
-                        "(no agent named) or full");
+    options.read(argc, argv, environ);
   } catch (const std::exception& e) {
     std::cerr << "edgefed-server: " << e.what() << "\n";
     return 2;
   }
-  if (options.get_bool("check-config")) {
+  if (options.help_requested()) {
+    std::cout << options.help_text();
+    return 0;
+  }
+  // A value the table refuses is an invalid configuration like any other:
+  // exit 1 for --check-config (apply() fills every other field, that flag
+  // included), 2 at start-up.
+  try {
+    options.apply();
+    srv::finish_server_config(config);
+  } catch (const std::exception& e) {
+    std::cerr << "edgefed-server: " << (config.check_config ? "invalid configuration: " : "") << e.what() << "\n";
+    return config.check_config ? 1 : 2;
+  }
+  edgefed::log::set_level(config.log_level);
+  if (config.check_config) {
     try {
       validate(config);
     } catch (const std::exception& e) {
@@ -143,7 +136,7 @@ int main(int argc, char** argv) {
   }
   try {
     validate(config);
-    return serve(config, observability);
+    return serve(config);
   } catch (const std::exception& e) {
     std::cerr << "edgefed-server: " << e.what() << "\n";
     return 2;

@@ -1,6 +1,6 @@
-// The server's observability beyond the engine's own metrics: options
-// (--eval-data, --outlier-*, --quarantine-after, --status-on-metrics-port)
-// and the objects that run while the server serves: process collector,
+// The server's observability beyond the engine's own metrics: its
+// configuration (flags --eval-data, --outlier-*, --quarantine-after in
+// server_options.cpp) and the objects that run while the server serves: process collector,
 // fleet telemetry, outlier monitor (auto-quarantine), held-out evaluation
 // and the version follower that feeds the last two. main() owns one.
 #pragma once
@@ -9,7 +9,6 @@
 
 #include <prometheus/registry.h>
 
-#include "edgefed/options.hpp"
 #include "server/engine/engine.hpp"
 #include "server/eval/version_evaluator.hpp"
 #include "server/http/http_options.hpp"
@@ -20,12 +19,7 @@ namespace edgefed::server {
 struct ObservabilityConfig {
   eval::EvalOptions eval;  // data_dir "" = no held-out evaluation
   monitor::OutlierOptions outliers;
-  bool status_on_metrics_port = false;
 };
-
-void declare_observability_options(Options& options);
-// Throws ConfigError on bad values.
-ObservabilityConfig read_observability_options(const Options& options);
 
 class Observability {
  public:

@@ -29,62 +29,75 @@ std::string default_server_bin() {
   return EDGEFED_DEFAULT_SERVER_BIN;
 }
 
-edgefed::Options make_options() {
-  edgefed::sim::SimConfig d;
+// What the command line sets: the run's config and the flags that are
+// checked against each other once all are read.
+struct SimCommandLine {
+  edgefed::sim::SimConfig config;
+  std::string corrupt_agents;  // "0,3"
+  std::string attack_agents;   // "0,3" or "0-3"
+  edgefed::log::Level log_level = edgefed::log::Level::kInfo;
+};
+
+// The sim's one table: every flag, bound to its field (whose value is the default).
+edgefed::Options make_options(SimCommandLine& cl) {
+  edgefed::sim::SimConfig& c = cl.config;
+  c.certs_tool = EDGEFED_DEFAULT_CERTS_TOOL;
   edgefed::Options o("edgefed-sim",
                      "Runs N real edgefed agents (threads, each with its own outbox, certificate and TLS\n"
                      "connection) against a real edgefed-server on 127.0.0.1, with slow devices and\n"
                      "scripted link faults, and reports how the fleet learned.");
-  o.add("agents", std::to_string(d.agents), "number of agents")
-      .add("work-dir", d.work_dir, "directory for certificates, server state, agent outboxes and results")
-      .add("json-summary", "", "write the JSON summary here (default WORK_DIR/summary.json)")
-      .add("server", "", "use this server (https://HOST:PORT) instead of starting one; needs WORK_DIR/certs from its CA")
-      .add("server-bin", "", "edgefed-server binary to start (default: next to edgefed-sim)")
-      .add("certs-tool", EDGEFED_DEFAULT_CERTS_TOOL, "the edgefed-certs tool")
-      .add("data-dir", d.data_dir, "Fashion-MNIST IDX files (Debian package dataset-fashion-mnist)")
-      .add("mode", d.mode, "server merging mode: sync (FedAvg rounds of 80% of the agents, 10 s timeout, unless --server-arg sets --min-updates / --round-timeout) or async (FedBuff)")
-      .add("model", d.model, "model layout the server initialises")
-      .add("partition", d.partition, "how the training set is split: iid, dirichlet:ALPHA or shards:K")
-      .add("corrupt-agents", "", "test seam: agent indices (e.g. '0,3') that train on corrupted data")
-      .add("corrupt-mode", d.corrupt_mode, "how --corrupt-agents' data is corrupted: labels (random) or noise")
-      .add("attack-agents", "", "test seam: agent indices (e.g. '0,3' or '0-3') that send hostile updates")
-      .add("attack-mode", d.attack_mode,
-           "what --attack-agents send: sign-flip, scale:FACTOR, noise[:STDDEV] (agent --attack), or mixed "
-           "(sign-flip, scale:10, noise in turn)")
-      .add("seed", std::to_string(d.seed), "seed of the partition, devices, outages and training")
-      .add("device-mix", d.device_mix, "device classes NAME:SHARE:SLOWDOWN, comma-separated")
-      .add("encoding", d.encoding, "update encoding the agents are told to use: f32, f16, int8, topk")
-      .add("duration", "240", "seconds of training before the drain")
-      .add("target-accuracy", "0", "stop training once the global model reaches this test accuracy (0 = run the full duration)")
-      .add("versions", "0", "stop training once the global model reaches this version and report its accuracy (0 = no limit)")
-      .add_bool("keep-running", false, "keep training after the duration until interrupted")
-      .add("eval-interval", "2", "evaluate the global model at most every this many seconds")
-      .add("outage-interval", "90", "mean seconds between one agent's random link outages (0 = none)")
-      .add("outage-duration", "8", "mean length of a random outage in seconds")
-      .add("fleet-outages", d.fleet_outages, "whole-fleet link outages AT:DURATION in seconds, comma-separated ('' = none)")
-      .add("server-restarts", d.server_restarts, "SIGKILL and restart the server at these seconds, comma-separated ('' = none)")
-      .add("drain-timeout", "90", "seconds to wait for every outbox to empty at the end")
-      .add("server-threads", "2", "I/O threads of the server we start")
-      .add("server-arg", "", "extra flags for our server, ';'-separated (e.g. '--buffer-k=10;--server-lr=0.25')")
-      .add("log-level", "info", "debug, info, warn or error");
+  o.bind("agents", &c.agents, "number of agents").in(1, 10000);
+  o.bind("work-dir", &c.work_dir, "directory for certificates, server state, agent outboxes and results");
+  o.bind("json-summary", &c.json_summary, "write the JSON summary here (default WORK_DIR/summary.json)");
+  o.bind("server", &c.server_url, "use this server (https://HOST:PORT) instead of starting one; needs WORK_DIR/certs from its CA");
+  o.bind("server-bin", &c.server_bin, "edgefed-server binary to start (default: next to edgefed-sim)");
+  o.bind("certs-tool", &c.certs_tool, "the edgefed-certs tool");
+  o.bind("data-dir", &c.data_dir, "Fashion-MNIST IDX files (Debian package dataset-fashion-mnist)");
+  o.bind("mode", &c.mode, "server merging mode: sync (FedAvg rounds of 80% of the agents, 10 s timeout, unless --server-arg sets --min-updates / --round-timeout) or async (FedBuff)");
+  o.bind("model", &c.model, "model layout the server initialises");
+  o.bind("partition", &c.partition, "how the training set is split: iid, dirichlet:ALPHA or shards:K");
+  o.bind("corrupt-agents", &cl.corrupt_agents, "test seam: agent indices (e.g. '0,3') that train on corrupted data");
+  o.bind("corrupt-mode", &c.corrupt_mode, "how --corrupt-agents' data is corrupted: labels (random) or noise");
+  o.bind("attack-agents", &cl.attack_agents, "test seam: agent indices (e.g. '0,3' or '0-3') that send hostile updates");
+  o.bind("attack-mode", &c.attack_mode,
+         "what --attack-agents send: sign-flip, scale:FACTOR, noise[:STDDEV] (agent --attack), or mixed "
+         "(sign-flip, scale:10, noise in turn)");
+  o.bind("seed", &c.seed, "seed of the partition, devices, outages and training");
+  o.bind("device-mix", &c.device_mix, "device classes NAME:SHARE:SLOWDOWN, comma-separated");
+  o.bind("encoding", &c.encoding, "update encoding the agents are told to use");
+  o.bind("duration", &c.duration_s, "seconds of training before the drain").above(0);
+  o.bind("target-accuracy", &c.target_accuracy, "stop training once the global model reaches this test accuracy (0 = run the full duration)");
+  o.bind("versions", &c.stop_version, "stop training once the global model reaches this version and report its accuracy (0 = no limit)")
+      .at_least(0);
+  o.bind("keep-running", &c.keep_running, "keep training after the duration until interrupted");
+  o.bind("eval-interval", &c.eval_interval_s, "evaluate the global model at most every this many seconds");
+  o.bind("outage-interval", &c.outage_mean_interval_s, "mean seconds between one agent's random link outages (0 = none)");
+  o.bind("outage-duration", &c.outage_mean_duration_s, "mean length of a random outage in seconds");
+  o.bind("fleet-outages", &c.fleet_outages, "whole-fleet link outages AT:DURATION in seconds, comma-separated ('' = none)");
+  o.bind("server-restarts", &c.server_restarts, "SIGKILL and restart the server at these seconds, comma-separated ('' = none)");
+  o.bind("drain-timeout", &c.drain_timeout_s, "seconds to wait for every outbox to empty at the end");
+  o.bind("server-threads", &c.server_threads, "I/O threads of the server we start");
+  o.bind_text("server-arg", "", "extra flags for our server, ';'-separated (e.g. '--buffer-k=10;--server-lr=0.25')",
+              [&c](const std::string& text) {
+                c.server_args.clear();
+                std::string extra = text;
+                for (size_t p = 0; !extra.empty();) {
+                  p = extra.find(';');
+                  if (!extra.substr(0, p).empty()) c.server_args.push_back(extra.substr(0, p));
+                  extra = p == std::string::npos ? "" : extra.substr(p + 1);
+                }
+              });
+  o.bind("log-level", &cl.log_level, "log verbosity");
   return o;
 }
 
-edgefed::sim::SimConfig config_from(const edgefed::Options& o) {
-  edgefed::sim::SimConfig c;
-  c.agents = static_cast<int>(o.get_int("agents"));
-  if (c.agents < 1 || c.agents > 10000) throw edgefed::ConfigError("--agents must be in 1..10000");
-  c.work_dir = o.get("work-dir");
-  c.json_summary = o.get("json-summary").empty() ? c.work_dir + "/summary.json" : o.get("json-summary");
-  c.server_url = o.get("server");
-  c.server_bin = o.get("server-bin").empty() ? default_server_bin() : o.get("server-bin");
-  c.certs_tool = o.get("certs-tool");
-  c.data_dir = o.get("data-dir");
-  c.mode = o.get("mode");
-  if (c.mode != "sync" && c.mode != "async") throw edgefed::ConfigError("--mode must be sync or async");
-  c.model = o.get("model");
-  c.partition = o.get("partition");
-  std::stringstream agents_list(o.get("corrupt-agents"));
+// After the table is applied: the derived fields and the checks that need
+// several flags.
+void finish_config(SimCommandLine& cl) {
+  edgefed::sim::SimConfig& c = cl.config;
+  if (c.json_summary.empty()) c.json_summary = c.work_dir + "/summary.json";
+  if (c.server_bin.empty()) c.server_bin = default_server_bin();
+  std::stringstream agents_list(cl.corrupt_agents);
   for (std::string t; std::getline(agents_list, t, ',');) {
     if (t.empty()) continue;
     int i = -1;
@@ -95,54 +108,30 @@ edgefed::sim::SimConfig config_from(const edgefed::Options& o) {
     if (i < 0 || i >= c.agents) throw edgefed::ConfigError("--corrupt-agents: bad agent index '" + t + "'");
     c.corrupt_agents.insert(i);
   }
-  c.corrupt_mode = o.get("corrupt-mode");
   if (c.corrupt_mode != "labels" && c.corrupt_mode != "noise")
     throw edgefed::ConfigError("--corrupt-mode must be labels or noise");
-  auto hostile = edgefed::sim::parse_agent_indices(o.get("attack-agents"), c.agents);
+  auto hostile = edgefed::sim::parse_agent_indices(cl.attack_agents, c.agents);
   if (!hostile) throw edgefed::ConfigError("--attack-agents: " + hostile.status().message());
-  c.attack_mode = o.get("attack-mode");
   auto attacks = edgefed::sim::assign_attacks(*hostile, c.attack_mode);
   if (!attacks) throw edgefed::ConfigError(attacks.status().message());
   c.attacks = *attacks;
-  c.stop_version = o.get_int("versions");
-  if (c.stop_version < 0) throw edgefed::ConfigError("--versions must be >= 0");
-  c.seed = static_cast<uint64_t>(o.get_int("seed"));
-  c.device_mix = o.get("device-mix");
-  c.encoding = o.get("encoding");
-  c.duration_s = o.get_double("duration");
-  c.target_accuracy = o.get_double("target-accuracy");
-  c.keep_running = o.get_bool("keep-running");
-  c.eval_interval_s = o.get_double("eval-interval");
-  c.outage_mean_interval_s = o.get_double("outage-interval");
-  c.outage_mean_duration_s = o.get_double("outage-duration");
-  c.fleet_outages = o.get("fleet-outages");
-  c.server_restarts = o.get("server-restarts");
-  c.drain_timeout_s = o.get_double("drain-timeout");
-  c.server_threads = static_cast<int>(o.get_int("server-threads"));
-  std::string extra = o.get("server-arg");
-  for (size_t p = 0; !extra.empty();) {
-    p = extra.find(';');
-    if (!extra.substr(0, p).empty()) c.server_args.push_back(extra.substr(0, p));
-    extra = p == std::string::npos ? "" : extra.substr(p + 1);
-  }
-  if (c.duration_s <= 0) throw edgefed::ConfigError("--duration must be positive");
-  return c;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   edgefed::log::set_component("sim");
-  edgefed::sim::SimConfig config;
+  SimCommandLine command_line;
+  const edgefed::sim::SimConfig& config = command_line.config;
   try {
-    edgefed::Options options = make_options();
+    edgefed::Options options = make_options(command_line);
     options.parse(argc, argv, environ);
     if (options.help_requested()) {
       std::cout << options.help_text();
       return 0;
     }
-    edgefed::log::set_level(edgefed::log::parse_level(options.get("log-level")));
-    config = config_from(options);
+    edgefed::log::set_level(command_line.log_level);
+    finish_config(command_line);
   } catch (const edgefed::ConfigError& e) {
     std::fprintf(stderr, "edgefed-sim: %s\n", e.what());
     return 2;
@@ -159,7 +148,8 @@ int main(int argc, char** argv) {
   const std::string csv = config.work_dir + "/curve.csv", png = config.work_dir + "/curve.png";
   edgefed::sim::write_curve_csv(csv, summary->curve);
   const std::string plot_error = edgefed::sim::plot_curves(
-      csv, png, "edgefed: " + std::to_string(config.agents) + " agents, " + config.mode + ", " + config.partition);
+      csv, png, "edgefed: " + std::to_string(config.agents) + " agents, " + std::string(edgefed::enum_name(config.mode)) + ", " +
+               config.partition);
   std::ofstream(config.json_summary) << edgefed::sim::to_json(*summary).dump(2) << "\n";
   std::cout << edgefed::sim::to_text(*summary);
   std::cout << "  results: " << config.json_summary << ", " << csv << ", "

@@ -58,7 +58,7 @@ Status ServerProcess::spawn(uint16_t port) {
       "--tls-key=" + c + "/server.key",
       "--client-ca=" + c + "/ca.pem",
       "--state-dir=" + options_.state_dir,
-      "--mode=" + options_.mode,
+      "--mode=" + std::string(enum_name(options_.mode)),
       "--model-init=" + options_.model,
       "--threads=" + std::to_string(options_.threads),
       "--port-file=" + port_file,

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "edgefed/protocol.hpp"
 #include "edgefed/status.hpp"
 
 namespace edgefed::sim {
@@ -19,7 +20,7 @@ struct ServerProcessOptions {
   std::string certs_dir;   // from edgefed-certs init (ca.pem, server.pem, server.key)
   std::string state_dir;
   std::string log_file;    // stdout and stderr, appended
-  std::string mode = "async";
+  MergeMode mode = MergeMode::kAsync;
   std::string model = "mlp:784-128-10";
   int threads = 2;
   std::vector<std::string> extra_args;  // "--flag=value"

@@ -1,5 +1,5 @@
 // What one edgefed-sim run does: the fleet, its devices, its faults, its
-// server. Parsed from flags in sim_options.cpp; every field has its default.
+// server. Parsed from flags by the table in main.cpp; every field has its default.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "agent/test_seam/attack.hpp"
+#include "edgefed/protocol.hpp"
 
 namespace edgefed::sim {
 
@@ -20,7 +21,7 @@ struct SimConfig {
   std::string server_bin;                   // edgefed-server to start ("" = next to edgefed-sim)
   std::string certs_tool;                   // deploy/certs/edgefed-certs
   std::string data_dir = "/usr/share/datasets/fashion-mnist";
-  std::string mode = "async";               // server mode: sync | async
+  MergeMode mode = MergeMode::kAsync;       // server mode
   std::string model = "mlp:784-128-10";
   std::string partition = "dirichlet:0.5";  // iid | dirichlet:A | shards:K
   // Test seam: agent indices whose data is corrupted ("0,3") and how
@@ -32,7 +33,7 @@ struct SimConfig {
   std::string attack_mode = "mixed";
   uint64_t seed = 1;
   std::string device_mix = "celeron:0.3:4,i3:0.3:2,i5:0.3:1,i7:0.1:0.7";  // name:share:slowdown
-  std::string encoding = "f32";             // update encoding the agents use
+  Encoding encoding = Encoding::kF32;       // update encoding the agents use
   double duration_s = 240;                  // training time limit (then drain)
   double target_accuracy = 0;               // stop early once reached (0 = never)
   // Stop training once the global model reaches this version (0 = never),

@@ -75,7 +75,7 @@ Result<RunSummary> run_simulation(const SimConfig& c, const std::atomic<bool>& i
     so.model = c.model;
     so.threads = c.server_threads;
     so.extra_args = c.server_args;
-    so.extra_args.push_back("--task-encoding=" + c.encoding);
+    so.extra_args.push_back("--task-encoding=" + std::string(enum_name(c.encoding)));
     // An independent PyTorch simulation of this workload (docs/engine.md): a
     // safe FedBuff server learning rate is about
     // buffer_k / concurrency (up to 2.5x that); 0.25 with 100 agents all
@@ -93,14 +93,14 @@ Result<RunSummary> run_simulation(const SimConfig& c, const std::atomic<bool>& i
     // waits for 80% of the fleet, so it does not idle on the slowest fifth
     // or on agents that are offline; the stragglers' updates join the next
     // round, staleness-weighted; a round closes after 10 s regardless.
-    if (c.mode == "sync" && !min_given) {
+    if (c.mode == MergeMode::kSync && !min_given) {
       const int min_updates = std::max(1, (c.agents * 4 + 4) / 5);
       so.extra_args.push_back("--min-updates=" + std::to_string(min_updates));
       if (!timeout_given) so.extra_args.push_back("--round-timeout=10");
       log::info("sim_round_size").kv("min_updates", static_cast<int64_t>(min_updates))
           .kv("reason", "80% of the agents per sync round");
     }
-    if (!lr_given && c.mode == "async") {
+    if (!lr_given && c.mode == MergeMode::kAsync) {
       const double lr = std::min(0.25, 10.0 / c.agents);
       so.extra_args.push_back("--server-lr=" + std::to_string(lr));
       log::info("sim_server_lr").kv("server_lr", lr).kv("reason", "buffer_k / agents, at most 0.25");

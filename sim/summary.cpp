@@ -91,7 +91,7 @@ std::string to_text(const RunSummary& s) {
   std::ostringstream o;
   char buf[256];
   std::snprintf(buf, sizeof buf, "edgefed-sim summary: %d agents, %s mode, %s, %.0f s\n", s.agents,
-                s.mode.c_str(), s.partition.c_str(), s.seconds);
+                std::string(enum_name(s.mode)).c_str(), s.partition.c_str(), s.seconds);
   o << buf;
   std::snprintf(buf, sizeof buf,
                 "  accuracy: final %.4f, best %.4f (version %lld), mean of last 5 %.4f; loss %.4f\n",

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "curve_recorder.hpp"
+#include "edgefed/protocol.hpp"
 #include "ledger_audit.hpp"
 #include "version_eval.hpp"
 
@@ -22,7 +23,7 @@ struct Milestone {
 };
 
 struct RunSummary {
-  std::string mode;
+  MergeMode mode = MergeMode::kAsync;
   int agents = 0;
   std::string partition;
   double seconds = 0;                 // wall time of the run, drain included

@@ -179,7 +179,7 @@ bool AgentLoop::should_train() const {
     if (queued && *queued >= config_.offline_updates_per_version) return false;
   }
   if (!sync_->has_model() || !sync_->has_task()) return false;
-  if (sync_->task().mode != "sync") return true;
+  if (sync_->task().mode != MergeMode::kSync) return true;
   // Sync: one update per version, and only for the version the plan names.
   return sync_->version() > last_sync_version_ && sync_->version() >= sync_->task().model_version;
 }
@@ -214,7 +214,7 @@ Status AgentLoop::tolerate(Status st, const char* what) {
 Status AgentLoop::iterate() {
   if (!config_.health_file.empty()) touch_file(config_.health_file);
   const int64_t started = clock_->monotonic_ms();
-  const bool sync_waiting = sync_->has_task() && sync_->task().mode == "sync" && !should_train();
+  const bool sync_waiting = sync_->has_task() && sync_->task().mode == MergeMode::kSync && !should_train();
   refresh_plan(sync_waiting);
   bool trained = false;
   if (should_train() && !stop_) {

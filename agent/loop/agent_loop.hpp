@@ -12,7 +12,7 @@
 // holds (also after a restart: the model is cached in the state dir) and
 // queues updates and telemetry in the outbox; when the link recovers it
 // forwards everything, oldest first, and fetches the newer model.
-// Sync mode (task.mode == "sync"): one update per model version; then it
+// Sync mode (task.mode == MergeMode::kSync): one update per model version; then it
 // long-polls for the next version. Async mode: trains back to back.
 //
 // Thread safety: run()/run_once() on one thread; stop() and snapshot() from

@@ -21,54 +21,67 @@ std::string env_value(const char* const* env, const std::string& key) {
   return "";
 }
 
-int64_t positive(const Options& o, const std::string& name, int64_t min = 1) {
-  const int64_t v = o.get_int(name);
-  if (v < min) throw ConfigError("option --" + name + " must be >= " + std::to_string(min));
-  return v;
-}
-
 }  // namespace
 
-Options make_agent_options() {
+Options make_agent_options(AgentCommandLine& cl) {
+  AgentConfig& c = cl.config;
+  cl.outbox_max_mb = c.outbox_limits.max_bytes >> 20;
   Options o("edgefed-agent",
             "Federated-learning edge agent: pulls the global model from edgefed-server, trains on\n"
             "local data, pushes the update; keeps updates and telemetry in a SQLite outbox while\n"
             "the link is down and forwards them when it recovers.");
-  o.add("server", "", "server URL, https://HOST:PORT (required)")
-      .add("ca", "", "CA certificate (PEM) that signed the server certificate (required)")
-      .add("cert", "", "this agent's client certificate (PEM); its CN is the agent id (required)")
-      .add("key", "", "the client certificate's private key (PEM, mode 0600) (required)")
-      .add("server-name", "", "name the server certificate must carry (default: the URL's host)")
-      .add("data", "", "local data: idx:DIR[:I/N][:iid|dirichlet:A|shards:K][:seed=S], csv:PATH[:label=COL], stream:PATH|- (required)")
-      .add("state-dir", "", "directory for the outbox, the last model and the lock (required)")
-      .add("agent-id", "", "agent id (default: the certificate CN, then $NODE_NAME)")
-      .add_bool("once", false, "train one round, forward everything, then exit (0: all acknowledged)")
-      .add_bool("check-config", false, "check the configuration and the files it names, then exit")
-      .add("log-level", "info", "debug, info, warn or error")
-      .add("outbox-max-updates", "32", "updates kept while offline; the oldest are dropped beyond it")
-      .add("offline-updates-per-version", "0", "while offline, stop training once this many updates on the current model are queued (0 = keep training)")
-      .add("outbox-max-telemetry", "20000", "telemetry records kept while offline (oldest dropped)")
-      .add("outbox-max-mb", "64", "outbox payload budget in MiB (telemetry dropped first, then old updates)")
-      .add_bool("outbox-fsync", true, "fsync every outbox commit (survives power loss; false: process crashes only)")
-      .add("backoff-initial-ms", "500", "first reconnect delay")
-      .add("backoff-max-ms", "30000", "longest reconnect delay")
-      .add("backoff-multiplier", "2", "reconnect delay growth per failure")
-      .add("backoff-jitter", "0.5", "random share of each reconnect delay, 0..1")
-      .add("connect-timeout-ms", "5000", "TCP connect timeout")
-      .add("handshake-timeout-ms", "5000", "TLS handshake timeout")
-      .add("request-timeout-ms", "30000", "timeout for writing a request and reading its answer")
-      .add("telemetry-interval-ms", "10000", "interval of system telemetry records; telemetry is posted at least this often")
-      .add("telemetry-batch", "200", "telemetry records per POST")
-      .add("round-interval-ms", "0", "minimum time between training rounds")
-      .add("idle-ms", "1000", "wait between polls when there is nothing to train on")
-      .add("model-wait-s", "5", "sync mode: long-poll seconds for the next model version")
-      .add("accumulation-steps", "1", "micro-batches per optimizer step (bounds memory)")
-      .add("seed", "0", "training data order seed (0: derived from the agent id)")
-      .add("health-file", "", "file touched every loop iteration, for liveness probes")
-      .add("once-timeout-ms", "120000", "--once: give up after this long")
-      .add_test_only("attack", "none",
-                     "TEST ONLY: send hostile updates (for testing robust aggregation): none, sign-flip, "
-                     "scale:FACTOR, noise (Gaussian, stddev 10) or noise:STDDEV");
+  o.bind("server", &c.link.server_url, "server URL, https://HOST:PORT (required)");
+  o.bind("ca", &c.link.tls.ca_file, "CA certificate (PEM) that signed the server certificate (required)");
+  o.bind("cert", &c.link.tls.cert_file, "this agent's client certificate (PEM); its CN is the agent id (required)");
+  o.bind("key", &c.link.tls.key_file, "the client certificate's private key (PEM, mode 0600) (required)");
+  o.bind("server-name", &c.link.server_name, "name the server certificate must carry (default: the URL's host)");
+  o.bind("data", &c.data_spec,
+         "local data: idx:DIR[:I/N][:iid|dirichlet:A|shards:K][:seed=S], csv:PATH[:label=COL], stream:PATH|- "
+         "(required)");
+  o.bind("state-dir", &c.state_dir, "directory for the outbox, the last model and the lock (required)");
+  o.bind("agent-id", &c.agent_id, "agent id (default: the certificate CN, then $NODE_NAME)");
+  o.bind("once", &cl.once, "train one round, forward everything, then exit (0: all acknowledged)");
+  o.bind("check-config", &cl.check_config, "check the configuration and the files it names, then exit");
+  o.bind("log-level", &cl.log_level, "log verbosity");
+  o.bind("outbox-max-updates", &c.outbox_limits.max_updates, "updates kept while offline; the oldest are dropped beyond it")
+      .at_least(1);
+  o.bind("offline-updates-per-version", &c.offline_updates_per_version,
+         "while offline, stop training once this many updates on the current model are queued (0 = keep training)")
+      .at_least(0);
+  o.bind("outbox-max-telemetry", &c.outbox_limits.max_telemetry, "telemetry records kept while offline (oldest dropped)")
+      .at_least(1);
+  o.bind("outbox-max-mb", &cl.outbox_max_mb, "outbox payload budget in MiB (telemetry dropped first, then old updates)")
+      .at_least(1);
+  o.bind("outbox-fsync", &c.outbox_full_sync, "fsync every outbox commit (survives power loss; false: process crashes only)");
+  o.bind("backoff-initial-ms", &c.link.backoff.initial_ms, "first reconnect delay").at_least(1);
+  o.bind("backoff-max-ms", &c.link.backoff.max_ms, "longest reconnect delay").at_least(1);
+  o.bind("backoff-multiplier", &c.link.backoff.multiplier, "reconnect delay growth per failure");
+  o.bind("backoff-jitter", &c.link.backoff.jitter, "random share of each reconnect delay, 0..1");
+  o.bind("connect-timeout-ms", &c.link.connect_timeout, "TCP connect timeout").at_least(1);
+  o.bind("handshake-timeout-ms", &c.link.handshake_timeout, "TLS handshake timeout").at_least(1);
+  o.bind("request-timeout-ms", &c.link.request_timeout, "timeout for writing a request and reading its answer")
+      .at_least(1);
+  o.bind("telemetry-interval-ms", &c.telemetry_interval_ms,
+         "interval of system telemetry records; telemetry is posted at least this often")
+      .at_least(1);
+  o.bind("telemetry-batch", &c.forward.telemetry_batch, "telemetry records per POST").in(1, 1000);
+  o.bind("round-interval-ms", &c.min_round_interval_ms, "minimum time between training rounds").at_least(0);
+  o.bind("idle-ms", &c.idle_ms, "wait between polls when there is nothing to train on").at_least(1);
+  o.bind("model-wait-s", &c.model_wait_s, "sync mode: long-poll seconds for the next model version").at_least(0);
+  o.bind("accumulation-steps", &c.round.accumulation_steps, "micro-batches per optimizer step (bounds memory)")
+      .at_least(1);
+  o.bind("seed", &c.seed, "training data order seed (0: derived from the agent id)");
+  o.bind("health-file", &c.health_file, "file touched every loop iteration, for liveness probes");
+  o.bind("once-timeout-ms", &c.once_timeout_ms, "--once: give up after this long").at_least(1);
+  o.bind_text("attack", to_string(c.attack),
+              "TEST ONLY: send hostile updates (for testing robust aggregation): none, sign-flip, "
+              "scale:FACTOR, noise (Gaussian, stddev 10) or noise:STDDEV",
+              [&c](const std::string& v) {
+                auto attack = parse_attack(v);
+                if (!attack) throw ConfigError("--" + attack.status().message());
+                c.attack = *attack;
+              })
+      .test_only();
   return o;
 }
 
@@ -83,53 +96,26 @@ std::string certificate_file_common_name(const std::string& cert_file) {
   return cn;
 }
 
-AgentConfig agent_config_from(const Options& o, const char* const* env) {
-  for (const char* name : {"server", "ca", "cert", "key", "data", "state-dir"})
-    if (o.get(name).empty()) throw ConfigError(std::string("--") + name + " is required (see --help)");
-  AgentConfig c;
-  c.link.server_url = o.get("server");
+void finish_agent_config(AgentCommandLine& cl, const char* const* env) {
+  AgentConfig& c = cl.config;
+  for (const auto& [name, value] : {std::pair<const char*, const std::string*>{"server", &c.link.server_url},
+                                    {"ca", &c.link.tls.ca_file},
+                                    {"cert", &c.link.tls.cert_file},
+                                    {"key", &c.link.tls.key_file},
+                                    {"data", &c.data_spec},
+                                    {"state-dir", &c.state_dir}})
+    if (value->empty()) throw ConfigError(std::string("--") + name + " is required (see --help)");
   if (auto url = parse_server_url(c.link.server_url); !url)
     throw ConfigError("--server: " + url.status().message());
-  c.link.server_name = o.get("server-name");
-  c.link.tls = {o.get("ca"), o.get("cert"), o.get("key")};
-  c.link.connect_timeout = std::chrono::milliseconds(positive(o, "connect-timeout-ms"));
-  c.link.handshake_timeout = std::chrono::milliseconds(positive(o, "handshake-timeout-ms"));
-  c.link.request_timeout = std::chrono::milliseconds(positive(o, "request-timeout-ms"));
-  c.link.backoff.initial_ms = positive(o, "backoff-initial-ms");
-  c.link.backoff.max_ms = positive(o, "backoff-max-ms");
-  c.link.backoff.multiplier = o.get_double("backoff-multiplier");
-  c.link.backoff.jitter = o.get_double("backoff-jitter");
   if (Status st = validate(c.link.backoff); !st.is_ok()) throw ConfigError(st.message());
 
-  c.agent_id = o.get("agent-id");
   if (c.agent_id.empty()) c.agent_id = certificate_file_common_name(c.link.tls.cert_file);
   if (c.agent_id.empty()) c.agent_id = env_value(env, "NODE_NAME");
   if (c.agent_id.empty())
     throw ConfigError("no agent id: give --agent-id, a certificate with a CN, or NODE_NAME");
   if (!valid_agent_id(c.agent_id))
     throw ConfigError("bad agent id '" + c.agent_id + "' (1-64 of [A-Za-z0-9._-], starting alphanumeric)");
-
-  c.state_dir = o.get("state-dir");
-  c.data_spec = o.get("data");
-  c.outbox_limits.max_updates = positive(o, "outbox-max-updates");
-  c.outbox_limits.max_telemetry = positive(o, "outbox-max-telemetry");
-  c.outbox_limits.max_bytes = positive(o, "outbox-max-mb") << 20;
-  c.outbox_full_sync = o.get_bool("outbox-fsync");
-  c.forward.telemetry_batch = static_cast<size_t>(positive(o, "telemetry-batch"));
-  if (c.forward.telemetry_batch > 1000) throw ConfigError("option --telemetry-batch must be <= 1000");
-  c.telemetry_interval_ms = positive(o, "telemetry-interval-ms");
-  c.min_round_interval_ms = positive(o, "round-interval-ms", 0);
-  c.idle_ms = positive(o, "idle-ms");
-  c.offline_updates_per_version = positive(o, "offline-updates-per-version", 0);
-  c.model_wait_s = static_cast<int>(positive(o, "model-wait-s", 0));
-  c.round.accumulation_steps = static_cast<int>(positive(o, "accumulation-steps"));
-  c.seed = static_cast<uint64_t>(positive(o, "seed", 0));
-  c.health_file = o.get("health-file");
-  c.once_timeout_ms = positive(o, "once-timeout-ms");
-  auto attack = parse_attack(o.get("attack"));
-  if (!attack) throw ConfigError("--" + attack.status().message());
-  c.attack = *attack;
-  return c;
+  c.outbox_limits.max_bytes = cl.outbox_max_mb << 20;
 }
 
 void check_agent_config(const AgentConfig& c) {

@@ -37,7 +37,7 @@ Status AgentLoop::train_round() {
     sleep_ms(static_cast<int64_t>((seams_.slowdown - 1.0) * wall_s * 1000.0));
   if (stop_) return Status::ok();
 
-  if (task.mode == "sync") {
+  if (task.mode == MergeMode::kSync) {
     // Written before the update exists: a crash in between skips this
     // version rather than sending two updates for it.
     last_sync_version_ = base;
@@ -46,12 +46,7 @@ Status AgentLoop::train_round() {
   }
 
   EncodeOptions enc;
-  auto encoding = parse_encoding(task.encoding);
-  if (encoding) {
-    enc.encoding = *encoding;
-  } else {
-    log::warn("unknown_encoding").kv("agent", config_.agent_id).kv("encoding", task.encoding);
-  }
+  enc.encoding = task.encoding;  // parse_task() refused any other name
   enc.topk_fraction = task.topk_fraction;
   RoundResult& r = *result;
   if (config_.attack.kind != Attack::Kind::kNone) apply_attack(config_.attack, r.delta, seed);

@@ -159,28 +159,32 @@ double median_of(std::vector<double> v) {
   return n == 0 ? 0.0 : n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-Setup setup_from(const Options& opt) {
+// The command line; the initial values are the defaults.
+struct Flags {
+  int64_t clients = 100, params = 1000000, threads = 1, repeat = 5, krum_f = -1, krum_m = 0;
+  std::string method = "fedavg";
+  bool hugepages = true, stream = false, json = false;
+  double beta = 0.1;
+  uint64_t seed = 1;
+};
+
+Setup setup_from(const Flags& opt) {
   Setup s;
-  s.method = opt.get("method");
+  s.method = opt.method;
   if (s.method != "fedavg" && s.method != "median" && s.method != "trimmed" && s.method != "krum")
     throw ConfigError("--method must be fedavg, median, trimmed or krum");
-  const auto positive = [&](const char* name) {
-    const int64_t v = opt.get_int(name);
-    if (v < 1) throw ConfigError(std::string("--") + name + " must be >= 1");
-    return v;
-  };
-  s.clients = static_cast<size_t>(positive("clients"));
-  s.params = static_cast<size_t>(positive("params"));
-  s.threads = static_cast<int>(positive("threads"));
-  s.repeat = static_cast<int>(positive("repeat"));
-  s.stream = opt.get_bool("stream");
-  s.hugepages = opt.get_bool("hugepages");
+  s.clients = static_cast<size_t>(opt.clients);
+  s.params = static_cast<size_t>(opt.params);
+  s.threads = static_cast<int>(opt.threads);
+  s.repeat = static_cast<int>(opt.repeat);
+  s.stream = opt.stream;
+  s.hugepages = opt.hugepages;
   if (s.stream && s.method != "fedavg")
     throw ConfigError("--stream is for fedavg: median, trimmed mean and Krum need all K updates at once");
-  s.beta = opt.get_double("beta");
+  s.beta = opt.beta;
   const auto cut = static_cast<size_t>(s.beta * double(s.clients));
   if (!(s.beta >= 0 && s.beta < 0.5) || s.clients < 2 * cut + 1) throw ConfigError("--beta must be in [0, 0.5)");
-  const int64_t f = opt.get_int("krum-f"), m = opt.get_int("krum-m");
+  const int64_t f = opt.krum_f, m = opt.krum_m;
   s.krum_f = f >= 0 ? static_cast<size_t>(f) : s.clients / 10;
   s.krum_m = m > 0 ? static_cast<size_t>(m) : s.clients - std::min(s.clients - 1, s.krum_f);
   if (s.method == "krum" && (s.clients <= 2 * s.krum_f + 2 || s.krum_m > s.clients))
@@ -188,10 +192,10 @@ Setup setup_from(const Options& opt) {
   return s;
 }
 
-int run(const Options& opt) {
+int run(const Flags& opt) {
   const Setup s = setup_from(opt);
   const auto t0 = Clock::now();
-  const bench::SyntheticUpdates gen(s.params, static_cast<uint64_t>(opt.get_int("seed")));
+  const bench::SyntheticUpdates gen(s.params, opt.seed);
   const Timing t = s.stream ? run_stream(s, gen) : run_held(s, gen);
   const double total_s = since(t0);
   std::vector<double> sorted = t.seconds;
@@ -206,7 +210,7 @@ int run(const Options& opt) {
               cpu_s, s.repeat, bytes / median_s / 1e9);
   std::printf("peak RSS %.1f MiB (one update %.1f MiB)%s\n", peak, update_mb,
               s.stream ? (peak < 4 * update_mb + 20 ? ", under 4 x update + 20 MiB" : ", OVER 4 x update + 20 MiB") : "");
-  if (opt.get_bool("json")) {
+  if (opt.json) {
     nlohmann::json j{{"method", s.method},
                      {"clients", s.clients},
                      {"params", s.params},
@@ -234,25 +238,26 @@ int run(const Options& opt) {
 
 int main(int argc, char** argv) {
   edgefed::Options opt("edgefed-bench-aggregate", "Speed and memory of the aggregation kernels.");
-  opt.add("clients", "100", "number of client updates N")
-      .add("params", "1000000", "floats per update D")
-      .add("method", "fedavg", "fedavg, median, trimmed or krum")
-      .add("threads", "1", "threads the kernel may use")
-      .add("repeat", "5", "aggregations to time; the median is reported")
-      .add_bool("hugepages", true, "held matrix: madvise(MADV_HUGEPAGE), as numpy does for large arrays")
-      .add_bool("stream", false, "fedavg: produce and accumulate updates one at a time (O(D) memory)")
-      .add("beta", "0.1", "trimmed mean: fraction cut at each end")
-      .add("krum-f", "-1", "multi-Krum: assumed hostile clients (-1: clients / 10)")
-      .add("krum-m", "0", "multi-Krum: updates averaged (0: clients - f)")
-      .add("seed", "1", "data seed")
-      .add_bool("json", false, "print one JSON object on the last line");
+  Flags flags;
+  opt.bind("clients", &flags.clients, "number of client updates N").at_least(1);
+  opt.bind("params", &flags.params, "floats per update D").at_least(1);
+  opt.bind("method", &flags.method, "fedavg, median, trimmed or krum");
+  opt.bind("threads", &flags.threads, "threads the kernel may use").at_least(1);
+  opt.bind("repeat", &flags.repeat, "aggregations to time; the median is reported").at_least(1);
+  opt.bind("hugepages", &flags.hugepages, "held matrix: madvise(MADV_HUGEPAGE), as numpy does for large arrays");
+  opt.bind("stream", &flags.stream, "fedavg: produce and accumulate updates one at a time (O(D) memory)");
+  opt.bind("beta", &flags.beta, "trimmed mean: fraction cut at each end");
+  opt.bind("krum-f", &flags.krum_f, "multi-Krum: assumed hostile clients (-1: clients / 10)");
+  opt.bind("krum-m", &flags.krum_m, "multi-Krum: updates averaged (0: clients - f)");
+  opt.bind("seed", &flags.seed, "data seed");
+  opt.bind("json", &flags.json, "print one JSON object on the last line");
   try {
     opt.parse(argc, argv, environ);
     if (opt.help_requested()) {
       std::cout << opt.help_text();
       return 0;
     }
-    return run(opt);
+    return run(flags);
   } catch (const edgefed::ConfigError& e) {
     std::cerr << "edgefed-bench-aggregate: " << e.what() << "\n";
     return 2;

@@ -80,19 +80,23 @@ struct Shared {
 
 int main(int argc, char** argv) {
   Options o("edgefed-bench-ingest", "Pushes updates (or opaque bodies with --sink) over TLS 1.3 as fast as acknowledged.");
-  o.add("url", "https://127.0.0.1:8443", "server URL (path used by --sink)")
-      .add("ca", "", "CA certificate of the server")
-      .add("cert", "", "client certificate (one agent for all connections)")
-      .add("key", "", "its key")
-      .add("pki", "", "edgefed-certs directory: connection i uses agents/agent-<i>.pem (overrides --cert/--key)")
-      .add("connections", "50", "concurrent TLS connections")
-      .add("seconds", "10", "duration")
-      .add("server-pid", "0", "pid of the server, to report its CPU seconds per update")
-      .add_bool("sink", false, "post opaque --size byte bodies to --url, counting any 2xx")
-      .add("size", "409600", "--sink body size in bytes")
-      .add_bool("json", false, "print one JSON object on the last line");
-  int connections = 0;
-  double seconds = 0;
+  std::string url = "https://127.0.0.1:8443", ca, cert, key, pki;
+  int connections = 50;
+  double seconds = 10;
+  int64_t server_pid = 0;
+  bool sink = false, json = false;
+  uint64_t size = 409600;
+  o.bind("url", &url, "server URL (path used by --sink)");
+  o.bind("ca", &ca, "CA certificate of the server");
+  o.bind("cert", &cert, "client certificate (one agent for all connections)");
+  o.bind("key", &key, "its key");
+  o.bind("pki", &pki, "edgefed-certs directory: connection i uses agents/agent-<i>.pem (overrides --cert/--key)");
+  o.bind("connections", &connections, "concurrent TLS connections").at_least(1);
+  o.bind("seconds", &seconds, "duration").above(0);
+  o.bind("server-pid", &server_pid, "pid of the server, to report its CPU seconds per update");
+  o.bind("sink", &sink, "post opaque --size byte bodies to --url, counting any 2xx");
+  o.bind("size", &size, "--sink body size in bytes");
+  o.bind("json", &json, "print one JSON object on the last line");
   Target target;
   try {
     o.parse(argc, argv, environ);
@@ -100,27 +104,23 @@ int main(int argc, char** argv) {
       std::cout << o.help_text();
       return 0;
     }
-    target = parse_url(o.get("url"));
-    connections = static_cast<int>(o.get_int("connections"));
-    seconds = o.get_double("seconds");
-    if (connections < 1 || seconds <= 0) throw ConfigError("--connections and --seconds must be positive");
+    target = parse_url(url);
   } catch (const std::exception& e) {
     std::cerr << "edgefed-bench-ingest: " << e.what() << "\n";
     return 2;
   }
-  const bool sink = o.get_bool("sink");
   auto client_options = [&](int i) {
     HttpsClientOptions c;
     c.host = target.host;
     c.port = target.port;
-    c.tls.ca_file = o.get("ca");
-    c.tls.cert_file = o.get("cert");
-    c.tls.key_file = o.get("key");
-    if (!o.get("pki").empty()) {
+    c.tls.ca_file = ca;
+    c.tls.cert_file = cert;
+    c.tls.key_file = key;
+    if (!pki.empty()) {
       char id[32];
       std::snprintf(id, sizeof id, "agent-%03d", i);
-      c.tls.cert_file = o.get("pki") + "/agents/" + id + ".pem";
-      c.tls.key_file = o.get("pki") + "/agents/" + id + ".key";
+      c.tls.cert_file = pki + "/agents/" + id + ".pem";
+      c.tls.key_file = pki + "/agents/" + id + ".key";
     }
     return c;
   };
@@ -140,8 +140,7 @@ int main(int argc, char** argv) {
     layout = m->model.layout;
     base_version = m->version;
   }
-  const std::string sink_body(static_cast<size_t>(sink ? o.get_int("size") : 0), 'x');
-  const long server_pid = static_cast<long>(o.get_int("server-pid"));
+  const std::string sink_body(sink ? size : 0, 'x');
   const double cpu0 = server_pid > 0 ? cpu_seconds(server_pid) : 0;
 
   Shared shared;
@@ -214,7 +213,7 @@ int main(int argc, char** argv) {
               mbps, pct(0.50), pct(0.99), static_cast<long long>(shared.errors.load()));
   if (server_pid > 0 && shared.ok > 0) std::printf("  server CPU %.2f ms per update\n", cpu * 1000 / shared.ok);
   if (!shared.first_error.empty()) std::printf("  first error: %s\n", shared.first_error.c_str());
-  if (o.get_bool("json")) {
+  if (json) {
     nlohmann::json j{{"mode", sink ? "sink" : "updates"}, {"connections", connections}, {"seconds", elapsed},
                      {"body_bytes", body_kb * 1000}, {"updates_per_s", ups}, {"mb_per_s", mbps},
                      {"p50_ms", pct(0.50)}, {"p99_ms", pct(0.99)}, {"errors", shared.errors.load()},

@@ -122,18 +122,23 @@ double now_s(std::chrono::steady_clock::time_point t0) {
 
 int main(int argc, char** argv) {
   Options o("edgefed-bench-scale", "Many concurrent agent connections: push latency of active agents while the rest idle.");
-  o.add("url", "https://127.0.0.1:8443", "server URL (IP address and port)")
-      .add("pki", "", "edgefed-certs directory: ca.pem + ca.key issue the agents' certificates, admin.pem reads the model")
-      .add("idle", "9900", "idle connections (long poll + telemetry)")
-      .add("active", "100", "agents pushing updates")
-      .add("push-interval", "1", "seconds between one active agent's pushes (jittered 0.5-1.5x; 0 = closed loop)")
-      .add("poll-wait", "10", "idle long-poll wait in seconds; one telemetry post follows each poll")
-      .add("ramp-rate", "400", "new idle connections per second")
-      .add("max-handshakes", "128", "idle connections connecting at once")
-      .add("measure", "30", "seconds of each measurement window")
-      .add("settle", "10", "seconds to wait after the ramp before measuring")
-      .add("server-pid", "0", "pid of the server (RSS, CPU)")
-      .add_bool("json", false, "print one JSON object on the last line");
+  std::string url = "https://127.0.0.1:8443", pki;
+  int idle_n = 9900, active_n = 100;
+  double push_interval = 1, poll_wait = 10, rate = 400, measure = 30, settle = 10;
+  int64_t max_hs = 128, server_pid = 0;
+  bool json = false;
+  o.bind("url", &url, "server URL (IP address and port)");
+  o.bind("pki", &pki, "edgefed-certs directory: ca.pem + ca.key issue the agents' certificates, admin.pem reads the model");
+  o.bind("idle", &idle_n, "idle connections (long poll + telemetry)").at_least(0);
+  o.bind("active", &active_n, "agents pushing updates").at_least(0);
+  o.bind("push-interval", &push_interval, "seconds between one active agent's pushes (jittered 0.5-1.5x; 0 = closed loop)");
+  o.bind("poll-wait", &poll_wait, "idle long-poll wait in seconds; one telemetry post follows each poll");
+  o.bind("ramp-rate", &rate, "new idle connections per second");
+  o.bind("max-handshakes", &max_hs, "idle connections connecting at once");
+  o.bind("measure", &measure, "seconds of each measurement window");
+  o.bind("settle", &settle, "seconds to wait after the ramp before measuring");
+  o.bind("server-pid", &server_pid, "pid of the server (RSS, CPU)");
+  o.bind("json", &json, "print one JSON object on the last line");
   try {
     o.parse(argc, argv, environ);
     if (o.help_requested()) return std::cout << o.help_text(), 0;
@@ -141,21 +146,15 @@ int main(int argc, char** argv) {
     return std::cerr << "edgefed-bench-scale: " << e.what() << "\n", 2;
   }
   const int64_t nofile = raise_nofile();
-  const int idle_wanted = static_cast<int>(o.get_int("idle")) + static_cast<int>(o.get_int("active"));
+  const int idle_wanted = idle_n + active_n;
   if (nofile >= 0 && nofile < idle_wanted + 64)
     std::fprintf(stderr, "edgefed-bench-scale: RLIMIT_NOFILE is %lld, too few for %d connections (raise the hard limit)\n",
                  static_cast<long long>(nofile), idle_wanted);
-  const std::string url = o.get("url");
   const auto colon = url.rfind(':');
   if (url.rfind("https://", 0) != 0 || colon == std::string::npos)
     return std::cerr << "edgefed-bench-scale: --url must be https://IP:PORT\n", 2;
   const std::string host = url.substr(8, colon - 8);
   const auto port = static_cast<uint16_t>(std::stoi(url.substr(colon + 1)));
-  const std::string pki = o.get("pki");
-  const int idle_n = static_cast<int>(o.get_int("idle"));
-  const int active_n = static_cast<int>(o.get_int("active"));
-  const double measure = o.get_double("measure");
-  const long server_pid = static_cast<long>(o.get_int("server-pid"));
 
   // The current model: layout for the pushes, version for the polls.
   HttpsClientOptions probe;
@@ -172,8 +171,8 @@ int main(int argc, char** argv) {
   FleetConfig cfg;
   cfg.server = net::ip::tcp::endpoint(net::ip::make_address(host), port);
   cfg.start = std::chrono::steady_clock::now();
-  cfg.poll_wait_s = o.get_double("poll-wait");
-  cfg.push_interval_s = o.get_double("push-interval");
+  cfg.poll_wait_s = poll_wait;
+  cfg.push_interval_s = push_interval;
   cfg.layout = std::make_shared<const ModelLayout>(model->model.layout);
   cfg.run_id = std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
   const int64_t version = model->version;
@@ -225,8 +224,6 @@ int main(int argc, char** argv) {
 
   // (2) ramp: start idle agents at --ramp-rate, at most --max-handshakes at once.
   const auto r0 = std::chrono::steady_clock::now();
-  const double rate = o.get_double("ramp-rate");
-  const int64_t max_hs = o.get_int("max-handshakes");
   int started = 0;
   double last_print = 0;
   while (started < idle_n) {
@@ -252,7 +249,7 @@ int main(int argc, char** argv) {
   std::printf("phase 2: %lld of %d idle connections up in %.1f s (%lld connect failures)\n",
               static_cast<long long>(idle_stats.connected.load()), idle_n, ramp_s,
               static_cast<long long>(idle_stats.connect_failures.load()));
-  std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int64_t>(o.get_double("settle") * 1000)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int64_t>(settle * 1000)));
 
   // (3) everything at once.
   const int64_t idle_up = idle_stats.connected;
@@ -268,7 +265,7 @@ int main(int argc, char** argv) {
               static_cast<long long>(active_stats.errors.load()), static_cast<long long>(idle_stats.errors.load()));
   if (!active_stats.first_error.empty()) std::printf("  first active error: %s\n", active_stats.first_error.c_str());
   if (!idle_stats.first_error.empty()) std::printf("  first idle error: %s\n", idle_stats.first_error.c_str());
-  if (o.get_bool("json")) {
+  if (json) {
     nlohmann::json j{{"active", active_n}, {"idle_requested", idle_n}, {"idle_connected", idle_up},
                      {"ramp_s", ramp_s}, {"connect_failures", idle_stats.connect_failures.load()},
                      {"server_rss_mb_base", fb.rss_mb}, {"server_rss_mb", fl.rss_mb}, {"server_peak_rss_mb", loaded.p1.hwm_mb},

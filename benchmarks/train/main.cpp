@@ -31,26 +31,36 @@ struct Loaded {
   Dataset test;  // empty unless --central
 };
 
+// The command line; the initial values are the defaults.
+struct Flags {
+  std::string layers = "784,128,10", data, data_dir = "/usr/share/datasets/fashion-mnist", lr_schedule = "constant";
+  int batch = 32, threads = 1, epochs = 1;
+  int64_t samples = 0;
+  bool central = false, json = false;
+  double lr = 0.05, momentum = 0.9, weight_decay = 0;
+  uint64_t seed = 1;
+};
+
 // The training set as the benchmark asks for it: an agent's --data slice, the
 // first --samples images, or all 60,000 (only the kept images are held).
-Loaded load(const Options& opt) {
+Loaded load(const Flags& opt) {
   Loaded out;
-  const std::string dir = opt.get("data-dir");
-  if (!opt.get("data").empty()) {
-    auto spec = parse_data_spec(opt.get("data"));
+  const std::string dir = opt.data_dir;
+  if (!opt.data.empty()) {
+    auto spec = parse_data_spec(opt.data);
     if (!spec) throw ConfigError(spec.status().to_string());
     auto local = load_local_data(*spec);
     if (!local) throw ConfigError(local.status().to_string());
     out.train = std::move(local->train);
   } else {
-    const int64_t samples = opt.get_int("samples");
+    const int64_t samples = opt.samples;
     std::vector<uint32_t> rows(static_cast<size_t>(std::max<int64_t>(samples, 0)));
     std::iota(rows.begin(), rows.end(), 0u);
     auto store = load_idx(dir, IdxSplit::kTrain, samples > 0 ? &rows : nullptr);
     if (!store) throw ConfigError(store.status().to_string());
     out.train = Dataset::own(std::move(store).value());
   }
-  if (opt.get_bool("central")) {
+  if (opt.central) {
     auto test = load_idx(dir, IdxSplit::kTest);
     if (!test) throw ConfigError(test.status().to_string());
     out.test = Dataset::own(std::move(test).value());
@@ -58,12 +68,12 @@ Loaded load(const Options& opt) {
   return out;
 }
 
-int run(const Options& opt) {
-  std::string layers = opt.get("layers");
+int run(const Flags& opt) {
+  std::string layers = opt.layers;
   std::replace(layers.begin(), layers.end(), ',', '-');
   auto layout = ModelLayout::mlp(layers);
   if (!layout) throw ConfigError(layout.status().to_string());
-  const int threads = static_cast<int>(opt.get_int("threads"));
+  const int threads = opt.threads;
   Eigen::setNbThreads(threads);  // Eigen without OpenMP runs its products on one thread anyway
   auto trainer = Trainer::create(*layout);
   if (!trainer) throw ConfigError(trainer.status().to_string());
@@ -74,14 +84,14 @@ int run(const Options& opt) {
 
   TrainOptions o;
   o.epochs = 1;  // one epoch per call, so the central run can evaluate after each
-  o.batch_size = static_cast<int>(opt.get_int("batch"));
-  o.lr = static_cast<float>(opt.get_double("lr"));
-  o.momentum = static_cast<float>(opt.get_double("momentum"));
-  o.weight_decay = static_cast<float>(opt.get_double("weight-decay"));
-  const int epochs = static_cast<int>(opt.get_int("epochs"));
-  const uint64_t seed = static_cast<uint64_t>(opt.get_int("seed"));
+  o.batch_size = opt.batch;
+  o.lr = static_cast<float>(opt.lr);
+  o.momentum = static_cast<float>(opt.momentum);
+  o.weight_decay = static_cast<float>(opt.weight_decay);
+  const int epochs = opt.epochs;
+  const uint64_t seed = opt.seed;
   Model model = init_mlp(*layout, seed);
-  const std::string schedule = opt.get("lr-schedule");
+  const std::string schedule = opt.lr_schedule;
   if (schedule != "constant" && schedule != "cosine") throw ConfigError("--lr-schedule must be constant or cosine");
   const bool cosine = schedule == "cosine";
   const double base_lr = o.lr;
@@ -119,7 +129,7 @@ int run(const Options& opt) {
   std::printf("  %.0f samples/s over %.2f s of training; peak RSS %.1f MiB\n", sps, train_s, peak);
   if (!data.test.empty()) std::printf("  test accuracy after %d epochs: %.4f\n", epochs, last_eval.accuracy);
   std::fflush(stdout);
-  if (opt.get_bool("json")) {
+  if (opt.json) {
     nlohmann::json j = {{"benchmark", "train"}, {"layers", layout->describe()}, {"batch", o.batch_size},
                         {"threads", threads}, {"arch", EDGEFED_BENCH_ARCH}, {"kernel_isa", kernel_isa()}, {"epochs", epochs},
                         {"train_samples", data.train.size()}, {"samples_per_s", sps}, {"seconds", train_s},
@@ -140,27 +150,28 @@ int run(const Options& opt) {
 
 int main(int argc, char** argv) {
   edgefed::Options opt("edgefed-bench-train", "Local training speed, accuracy and memory of the agent's trainer.");
-  opt.add("layers", "784,128,10", "MLP layer sizes")
-      .add("batch", "32", "minibatch size")
-      .add("threads", "1", "Eigen threads (the agent trains on one)")
-      .add("epochs", "1", "passes over the training data")
-      .add("samples", "0", "train on the first N training images (0 = all 60,000)")
-      .add("data", "", "an agent --data spec to train on instead (e.g. idx:DIR:3/100:iid)")
-      .add("data-dir", "/usr/share/datasets/fashion-mnist", "Fashion-MNIST directory")
-      .add_bool("central", false, "evaluate on the 10,000 test images after every epoch")
-      .add("lr", "0.05", "learning rate")
-      .add("lr-schedule", "constant", "constant, or cosine: lr x (1 + cos(pi e / epochs)) / 2 in epoch e")
-      .add("momentum", "0.9", "SGD momentum")
-      .add("weight-decay", "0", "L2 weight decay")
-      .add("seed", "1", "initialisation and data-order seed")
-      .add_bool("json", false, "print one JSON object on the last line");
+  Flags flags;
+  opt.bind("layers", &flags.layers, "MLP layer sizes");
+  opt.bind("batch", &flags.batch, "minibatch size");
+  opt.bind("threads", &flags.threads, "Eigen threads (the agent trains on one)");
+  opt.bind("epochs", &flags.epochs, "passes over the training data");
+  opt.bind("samples", &flags.samples, "train on the first N training images (0 = all 60,000)");
+  opt.bind("data", &flags.data, "an agent --data spec to train on instead (e.g. idx:DIR:3/100:iid)");
+  opt.bind("data-dir", &flags.data_dir, "Fashion-MNIST directory");
+  opt.bind("central", &flags.central, "evaluate on the 10,000 test images after every epoch");
+  opt.bind("lr", &flags.lr, "learning rate");
+  opt.bind("lr-schedule", &flags.lr_schedule, "constant, or cosine: lr x (1 + cos(pi e / epochs)) / 2 in epoch e");
+  opt.bind("momentum", &flags.momentum, "SGD momentum");
+  opt.bind("weight-decay", &flags.weight_decay, "L2 weight decay");
+  opt.bind("seed", &flags.seed, "initialisation and data-order seed");
+  opt.bind("json", &flags.json, "print one JSON object on the last line");
   try {
     opt.parse(argc, argv, environ);
     if (opt.help_requested()) {
       std::cout << opt.help_text();
       return 0;
     }
-    return run(opt);
+    return run(flags);
   } catch (const edgefed::ConfigError& e) {
     std::cerr << "edgefed-bench-train: " << e.what() << "\n";
     return 2;

@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "edgefed/enum_names.hpp"
 #include "edgefed/status.hpp"
 
 namespace edgefed::detail {
@@ -35,6 +36,10 @@ struct Range {
   bool contains(double v) const;
   std::string describe() const;  // ">= 0", "in [0, 1)"
 };
+
+// A short rendering of a value for messages: truncated, invalid UTF-8 replaced
+// (messages may quote hostile input and end up in JSON error bodies).
+std::string short_dump(const nlohmann::json& v);
 
 class Fields {
  public:
@@ -60,6 +65,22 @@ class Fields {
                  Need need = Need::kRequired);
   Fields& one_of(std::string_view key, std::string& out, std::initializer_list<std::string_view> allowed,
                  Need need = Need::kRequired);
+  // One of the enum's names (enum_names.hpp), stored as its value.
+  template <NamedEnum E>
+  Fields& one_of(std::string_view key, E& out, Need need = Need::kRequired) {
+    const nlohmann::json* v = find(key, need);
+    if (v == nullptr) return *this;
+    if (v->is_string()) {
+      if (auto e = parse_enum<E>(v->get_ref<const std::string&>())) {
+        out = *e;
+        return *this;
+      }
+    }
+    std::string list;
+    for (const auto& n : names_of<E>()) list += (list.empty() ? "\"" : ", \"") + std::string(n.name) + "\"";
+    fail(key, "must be one of " + list + ", got " + short_dump(*v));
+    return *this;
+  }
   // The member if present and of type `type` (array or object), else nullptr
   // (failing when it was required or of another type).
   const nlohmann::json* member(std::string_view key, nlohmann::json::value_t type,
@@ -78,10 +99,6 @@ class Fields {
   std::string where_;
   Status status_;
 };
-
-// A short rendering of a value for messages: truncated, invalid UTF-8 replaced
-// (messages may quote hostile input and end up in JSON error bodies).
-std::string short_dump(const nlohmann::json& v);
 
 // A JSON number as an int64 if it has an integral value in range.
 std::optional<int64_t> as_int64(const nlohmann::json& v);

@@ -21,16 +21,6 @@ Settings& settings() {
 }
 std::atomic<int> g_level{static_cast<int>(Level::kInfo)};
 
-const char* level_name(Level l) {
-  switch (l) {
-    case Level::kDebug: return "debug";
-    case Level::kInfo: return "info";
-    case Level::kWarn: return "warn";
-    case Level::kError: return "error";
-  }
-  return "info";
-}
-
 std::string now_iso8601() {
   using namespace std::chrono;
   const auto now = system_clock::now();
@@ -51,12 +41,6 @@ void set_component(std::string component) {
   settings().component = std::move(component);
 }
 void set_level(Level level) { g_level = static_cast<int>(level); }
-Level parse_level(std::string_view name) {
-  if (name == "debug") return Level::kDebug;
-  if (name == "warn") return Level::kWarn;
-  if (name == "error") return Level::kError;
-  return Level::kInfo;
-}
 void set_global_field(const std::string& key, const nlohmann::json& value) {
   std::lock_guard lock(settings().mu);
   settings().globals[key] = value;
@@ -66,7 +50,7 @@ Event::Event(Level level, std::string_view name)
     : enabled_(static_cast<int>(level) >= g_level.load()), fields_(nlohmann::json::object()) {
   if (!enabled_) return;
   fields_["ts"] = now_iso8601();
-  fields_["level"] = level_name(level);
+  fields_["level"] = level;
   fields_["event"] = std::string(name);
 }
 

@@ -103,7 +103,7 @@ Result<Task> parse_task(const json& j) {
   f.string("agent_id", t.agent_id, 64, valid_agent_id, "an agent id ([A-Za-z0-9._-], 1-64 chars)")
       .integer("model_version", t.model_version, 0)
       .string("layout_fingerprint", t.layout_fingerprint, 16, valid_fingerprint, "16 lowercase hex digits")
-      .one_of("mode", t.mode, {"sync", "async"})
+      .one_of("mode", t.mode)
       .integer("round", t.round, 0, std::numeric_limits<int64_t>::max(), Need::kOptional)
       .integer("epochs", t.epochs, 0, kMaxEpochs)
       .integer("steps", t.steps, 0)
@@ -113,7 +113,7 @@ Result<Task> parse_task(const json& j) {
       .number("weight_decay", t.weight_decay, Range::at_least(0), Need::kOptional)
       .number("proximal_mu", t.proximal_mu, Range::at_least(0), Need::kOptional)
       .number("clip_norm", t.clip_norm, Range::at_least(0), Need::kOptional)
-      .one_of("encoding", t.encoding, {"f32", "f16", "int8", "topk"})
+      .one_of("encoding", t.encoding)
       .number("topk_fraction", t.topk_fraction, Range::open_closed(0, 1), Need::kOptional)
       .integer("deadline_unix_ms", t.deadline_unix_ms, 0, std::numeric_limits<int64_t>::max(), Need::kOptional);
   if (f.ok() && t.epochs == 0 && t.steps == 0) f.fail("epochs", "epochs or steps must be > 0");

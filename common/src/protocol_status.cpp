@@ -122,7 +122,7 @@ Result<ServerStatus> parse_server_status(const json& j) {
   Fields f(j, "status");
   f.one_of("view", s.view, {"full", "summary"}, Need::kOptional)
       .integer("model_version", s.model_version, 0)
-      .one_of("mode", s.mode, {"sync", "async"})
+      .one_of("mode", s.mode)
       .string("layout", s.layout, 256)
       .integer("updates_accepted", s.updates_accepted, 0)
       .integer("updates_merged", s.updates_merged, 0)

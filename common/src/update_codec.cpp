@@ -113,23 +113,6 @@ Status encode_topk(std::span<const float> delta, double fraction, Staging& s) {
 
 }  // namespace
 
-std::string_view encoding_name(Encoding e) {
-  switch (e) {
-    case Encoding::kF32: return "f32";
-    case Encoding::kF16: return "f16";
-    case Encoding::kInt8: return "int8";
-    case Encoding::kTopK: return "topk";
-  }
-  return "f32";
-}
-
-Result<Encoding> parse_encoding(std::string_view name) {
-  for (Encoding e : {Encoding::kF32, Encoding::kF16, Encoding::kInt8, Encoding::kTopK})
-    if (encoding_name(e) == name) return e;
-  return Status(Code::kInvalidArgument,
-                "unknown encoding " + detail::quote_name(std::string(name)) + " (want f32, f16, int8, topk)");
-}
-
 Result<std::string> encode_update(const ModelLayout& layout, std::span<const float> delta, UpdateMetadata meta,
                                   const EncodeOptions& options) {
   if (delta.size() != static_cast<size_t>(layout.size()))
@@ -143,7 +126,7 @@ Result<std::string> encode_update(const ModelLayout& layout, std::span<const flo
       return Status(Code::kInvalidArgument, "delta value " + detail::format_float(delta[k]) + " at " +
                                                 where(layout, k) + " is beyond the f16 range (65504)");
   }
-  meta.encoding = std::string(encoding_name(options.encoding));
+  meta.encoding = options.encoding;
   meta.layout_fingerprint = layout.fingerprint();
   auto md = to_metadata(meta);
   // Refuse to write what decode_update would refuse to read.

@@ -33,7 +33,7 @@ Status non_finite(const std::string& tensor, size_t k, float v) {
 Status check_dtype(const TensorView& t, DType want, Encoding e) {
   if (t.dtype == want) return Status::ok();
   return Status(Code::kInvalidArgument, "tensor " + quote_name(t.name) + " is " + std::string(dtype_name(t.dtype)) +
-                                            " but encoding " + std::string(encoding_name(e)) + " stores " +
+                                            " but encoding " + std::string(enum_name(e)) + " stores " +
                                             std::string(dtype_name(want)));
 }
 
@@ -168,16 +168,13 @@ Result<DecodedUpdate> decode_update(std::span<const uint8_t> bytes, const ModelL
     return Status(Code::kDimensionMismatch, "update is for layout " + meta->layout_fingerprint +
                                                 ", the model's layout is " + layout.fingerprint() + " (" +
                                                 layout.describe() + ")");
-  auto encoding = parse_encoding(meta->encoding);
-  if (!encoding) return encoding.status();
-
   DecodedUpdate out;
   out.meta = std::move(meta.value());
   out.delta.assign(static_cast<size_t>(layout.size()), 0.0f);
-  if (*encoding == Encoding::kTopK) {
+  if (out.meta.encoding == Encoding::kTopK) {
     EDGEFED_RETURN_IF_ERROR(decode_topk(*file, out.delta));
   } else {
-    EDGEFED_RETURN_IF_ERROR(decode_dense(*file, layout, *encoding, out.delta));
+    EDGEFED_RETURN_IF_ERROR(decode_dense(*file, layout, out.meta.encoding, out.delta));
   }
   return out;
 }

@@ -69,7 +69,7 @@ std::map<std::string, std::string> to_metadata(const UpdateMetadata& m) {
       {"base_version", std::to_string(m.base_version)},
       {"num_samples", std::to_string(m.num_samples)},
       {"train_loss", detail::format_double(m.train_loss)},
-      {"encoding", m.encoding},
+      {"encoding", std::string(enum_name(m.encoding))},
       {"layout_fingerprint", m.layout_fingerprint},
   };
 }
@@ -87,9 +87,8 @@ Result<UpdateMetadata> parse_update_metadata(const std::map<std::string, std::st
     else m.train_loss = *d;
   }
   if (const std::string* v = r.get("encoding")) {
-    if (*v != "f32" && *v != "f16" && *v != "int8" && *v != "topk")
-      r.fail("encoding", "must be one of f32, f16, int8, topk", v);
-    else m.encoding = *v;
+    if (auto e = parse_enum<Encoding>(*v)) m.encoding = *e;
+    else r.fail("encoding", "must be one of " + enum_choices<Encoding>(", ", ", "), v);
   }
   if (const std::string* v = r.get("layout_fingerprint")) {
     if (!is_fingerprint(*v)) r.fail("layout_fingerprint", "must be 16 lower-case hex digits", v);

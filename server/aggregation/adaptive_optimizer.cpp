@@ -9,30 +9,18 @@ namespace edgefed::server {
 AdaptiveServerOptimizer::AdaptiveServerOptimizer(Kind kind, const ServerOptimizerOptions& options)
     : kind_(kind), o_(options) {}
 
-std::string_view AdaptiveServerOptimizer::name() const {
-  switch (kind_) {
-    case Kind::kAvgM:
-      return "fedavgm";
-    case Kind::kAdagrad:
-      return "fedadagrad";
-    case Kind::kAdam:
-      return "fedadam";
-    case Kind::kYogi:
-      return "fedyogi";
-  }
-  return "?";
-}
+std::string_view AdaptiveServerOptimizer::name() const { return enum_name(kind_); }
 
 void AdaptiveServerOptimizer::apply(std::span<float> params, std::span<const float> delta) {
   const size_t n = params.size();
   if (m_.size() != n) {
     // First step (or a new size, which reset() should have announced).
     m_.assign(n, 0.0f);
-    if (kind_ != Kind::kAvgM) v_.assign(n, static_cast<float>(o_.tau * o_.tau));
+    if (kind_ != Kind::kFedAvgM) v_.assign(n, static_cast<float>(o_.tau * o_.tau));
     steps_ = 0;
   }
   const double lr = o_.lr;
-  if (kind_ == Kind::kAvgM) {
+  if (kind_ == Kind::kFedAvgM) {
     const double mu = o_.momentum;
     for (size_t i = 0; i < n; ++i) {
       m_[i] = static_cast<float>(mu * m_[i] + delta[i]);
@@ -46,16 +34,17 @@ void AdaptiveServerOptimizer::apply(std::span<float> params, std::span<const flo
       const double v = v_[i];
       double next_v = v;
       switch (kind_) {
-        case Kind::kAdagrad:
+        case Kind::kFedAdagrad:
           next_v = v + d2;
           break;
-        case Kind::kAdam:
+        case Kind::kFedAdam:
           next_v = b2 * v + (1 - b2) * d2;
           break;
-        case Kind::kYogi:
+        case Kind::kFedYogi:
           next_v = v - (1 - b2) * d2 * static_cast<double>((v > d2) - (v < d2));
           break;
-        case Kind::kAvgM:
+        case Kind::kFedAvgM:
+        case Kind::kSgd:
           break;
       }
       m_[i] = static_cast<float>(b1 * m_[i] + (1 - b1) * d);
@@ -72,7 +61,7 @@ std::string AdaptiveServerOptimizer::state() const {
   s.name = std::string(name());
   s.steps = steps_;
   s.slots.push_back(m_);
-  if (kind_ != Kind::kAvgM) s.slots.push_back(v_);
+  if (kind_ != Kind::kFedAvgM) s.slots.push_back(v_);
   return encode_optimizer_state(s);
 }
 
@@ -84,7 +73,7 @@ Status AdaptiveServerOptimizer::restore(std::string_view bytes) {
   if (s->name != name()) {
     return Status(Code::kInvalidArgument, "optimizer state was written by " + s->name + ", not " + std::string(name()));
   }
-  const size_t slots = kind_ == Kind::kAvgM ? 1 : 2;
+  const size_t slots = kind_ == Kind::kFedAvgM ? 1 : 2;
   if (s->slots.size() != slots) return Status(Code::kInvalidArgument, "optimizer state has the wrong slot count");
   steps_ = s->steps;
   m_ = std::move(s->slots[0]);

@@ -20,8 +20,8 @@ namespace edgefed::server {
 
 class AdaptiveServerOptimizer final : public ServerOptimizer {
  public:
-  enum class Kind { kAvgM, kAdagrad, kAdam, kYogi };
-  // REQUIRES: options validated (make_server_optimizer does).
+  using Kind = ServerOptimizerKind;
+  // REQUIRES: options validated (make_server_optimizer does), kind not kSgd.
   AdaptiveServerOptimizer(Kind kind, const ServerOptimizerOptions& options);
 
   void apply(std::span<float> params, std::span<const float> delta) override;

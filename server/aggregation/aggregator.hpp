@@ -14,9 +14,18 @@
 #include <string_view>
 #include <vector>
 
+#include "edgefed/enum_names.hpp"
 #include "edgefed/status.hpp"
 
 namespace edgefed::server {
+
+// The merge strategies (docs/aggregation.md); the names are --aggregator's.
+enum class AggregatorKind { kFedAvg, kMedian, kTrimmedMean, kKrum };
+inline constexpr EnumName<AggregatorKind> kAggregatorNames[] = {{AggregatorKind::kFedAvg, "fedavg"},
+                                                                {AggregatorKind::kMedian, "median"},
+                                                                {AggregatorKind::kTrimmedMean, "trimmed-mean"},
+                                                                {AggregatorKind::kKrum, "krum"}};
+constexpr std::span<const EnumName<AggregatorKind>> enum_names(AggregatorKind) { return kAggregatorNames; }
 
 // One update as a strategy sees it.
 struct Contribution {
@@ -57,9 +66,9 @@ class Aggregator {
   virtual std::string_view name() const = 0;
 };
 
-// How the engine configures its strategy (validated by make_aggregator).
+// How the engine configures its strategy (check_aggregator validates it).
 struct AggregatorOptions {
-  std::string name = "fedavg";       // fedavg | median | trimmed-mean | krum
+  AggregatorKind kind = AggregatorKind::kFedAvg;
   double trim_beta = 0.1;            // trimmed-mean: drop floor(beta n) per side, [0, 0.5)
   int64_t krum_f = 1;                // krum: hostile updates assumed per version, >= 0
   int64_t krum_m = 0;                // krum: updates averaged after selection (0 = n - f)
@@ -70,10 +79,13 @@ struct AggregatorOptions {
   int64_t expected_count = 0;        // K: updates per version (buffer sizing; DP denominator)
 };
 
-// kInvalidArgument (naming the field) for unknown names, values out of range
-// and combinations the mathematics does not allow.
+// kInvalidArgument (naming the field) for values out of range and
+// combinations the mathematics does not allow. Pure: builds nothing.
+Status check_aggregator(const AggregatorOptions& options);
+// check_aggregator(), then the strategy for `dim` floats (reset() moves it
+// to another dimension).
 Result<std::unique_ptr<Aggregator>> make_aggregator(const AggregatorOptions& options, size_t dim);
-// Plain `name` with default options.
-Result<std::unique_ptr<Aggregator>> make_aggregator(const std::string& name, size_t dim);
+// Plain `kind` with default options.
+Result<std::unique_ptr<Aggregator>> make_aggregator(AggregatorKind kind, size_t dim);
 
 }  // namespace edgefed::server

@@ -1,4 +1,4 @@
-// make_aggregator: option checks and the composition of a strategy with
+// check_aggregator and make_aggregator: option checks and the composition of a strategy with
 // clipping (a wrapper) or DP (its own aggregator: clipping is part of it).
 #include <cmath>
 
@@ -15,10 +15,9 @@ using AggregatorResult = Result<std::unique_ptr<Aggregator>>;
 
 Status bad(const std::string& message) { return Status(Code::kInvalidArgument, message); }
 
-Status check(const AggregatorOptions& o) {
-  if (o.name != "fedavg" && o.name != "median" && o.name != "trimmed-mean" && o.name != "krum") {
-    return bad("aggregator must be fedavg, median, trimmed-mean or krum, not '" + o.name + "'");
-  }
+}  // namespace
+
+Status check_aggregator(const AggregatorOptions& o) {
   if (!(o.trim_beta >= 0 && o.trim_beta < 0.5)) {
     return bad("trim_beta must be in [0, 0.5): trimming beta n from each side must leave a value");
   }
@@ -32,39 +31,42 @@ Status check(const AggregatorOptions& o) {
   if (o.expected_count < 0) return bad("expected_count must be >= 0");
   if (o.dp_noise_multiplier > 0) {
     if (o.clip_norm <= 0) return bad("dp_noise_multiplier needs clip_norm > 0 (the noise is scaled to it)");
-    if (o.name != "fedavg") {
+    if (o.kind != AggregatorKind::kFedAvg) {
       return bad("dp_noise_multiplier works with the fedavg aggregator only: the Gaussian noise is calibrated "
-                 "to the sensitivity of a sum, not of a " + o.name);
+                 "to the sensitivity of a sum, not of a " + std::string(enum_name(o.kind)));
     }
   }
   return Status::ok();
 }
 
-}  // namespace
-
 Result<std::unique_ptr<Aggregator>> make_aggregator(const AggregatorOptions& o, size_t dim) {
-  if (Status st = check(o); !st.is_ok()) return st;
+  if (Status st = check_aggregator(o); !st.is_ok()) return st;
   if (o.dp_noise_multiplier > 0) {
     return std::unique_ptr<Aggregator>(std::make_unique<DpFedAvgAggregator>(
         dim, o.clip_norm, o.dp_noise_multiplier, std::max<int64_t>(o.expected_count, 1), o.dp_seed));
   }
   std::unique_ptr<Aggregator> a;
-  if (o.name == "fedavg") {
-    a = std::make_unique<FedAvgAggregator>(dim);
-  } else if (o.name == "median") {
-    a = std::make_unique<MedianAggregator>(dim, o.expected_count, o.threads);
-  } else if (o.name == "trimmed-mean") {
-    a = std::make_unique<TrimmedMeanAggregator>(dim, o.expected_count, o.threads, o.trim_beta);
-  } else {
-    a = std::make_unique<MultiKrumAggregator>(dim, o.expected_count, o.threads, o.krum_f, o.krum_m);
+  switch (o.kind) {
+    case AggregatorKind::kFedAvg:
+      a = std::make_unique<FedAvgAggregator>(dim);
+      break;
+    case AggregatorKind::kMedian:
+      a = std::make_unique<MedianAggregator>(dim, o.expected_count, o.threads);
+      break;
+    case AggregatorKind::kTrimmedMean:
+      a = std::make_unique<TrimmedMeanAggregator>(dim, o.expected_count, o.threads, o.trim_beta);
+      break;
+    case AggregatorKind::kKrum:
+      a = std::make_unique<MultiKrumAggregator>(dim, o.expected_count, o.threads, o.krum_f, o.krum_m);
+      break;
   }
   if (o.clip_norm > 0) a = std::make_unique<ClippingAggregator>(std::move(a), o.clip_norm);
   return a;
 }
 
-Result<std::unique_ptr<Aggregator>> make_aggregator(const std::string& name, size_t dim) {
+Result<std::unique_ptr<Aggregator>> make_aggregator(AggregatorKind kind, size_t dim) {
   AggregatorOptions o;
-  o.name = name;
+  o.kind = kind;
   return make_aggregator(o, dim);
 }
 

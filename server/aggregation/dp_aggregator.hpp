@@ -36,7 +36,7 @@ class DpFedAvgAggregator final : public Aggregator {
   Result<Aggregate> finish(int64_t round) override;
   void reset(size_t dim) override;
   size_t memory_bytes() const override { return sum_.dim() * (sizeof(double) + sizeof(float)); }
-  std::string_view name() const override { return "fedavg"; }
+  std::string_view name() const override { return enum_name(AggregatorKind::kFedAvg); }
 
  private:
   double clip_norm_;

@@ -19,7 +19,7 @@ class FedAvgAggregator final : public Aggregator {
   Result<Aggregate> finish(int64_t round) override;
   void reset(size_t dim) override { acc_.reset(dim); }
   size_t memory_bytes() const override { return acc_.dim() * sizeof(double); }
-  std::string_view name() const override { return "fedavg"; }
+  std::string_view name() const override { return enum_name(AggregatorKind::kFedAvg); }
 
  private:
   WeightedAccumulator acc_;

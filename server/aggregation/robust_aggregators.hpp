@@ -18,7 +18,7 @@ namespace edgefed::server {
 class MedianAggregator final : public BufferedAggregator {
  public:
   using BufferedAggregator::BufferedAggregator;
-  std::string_view name() const override { return "median"; }
+  std::string_view name() const override { return enum_name(AggregatorKind::kMedian); }
 
  private:
   void combine(const kernels::UpdateMatrix& u, std::span<const double> w, std::span<float> out) override;
@@ -29,7 +29,7 @@ class TrimmedMeanAggregator final : public BufferedAggregator {
   // REQUIRES: 0 <= beta < 0.5 (so at least one value per coordinate remains).
   TrimmedMeanAggregator(size_t dim, int64_t expected_count, int threads, double beta)
       : BufferedAggregator(dim, expected_count, threads), beta_(beta) {}
-  std::string_view name() const override { return "trimmed-mean"; }
+  std::string_view name() const override { return enum_name(AggregatorKind::kTrimmedMean); }
 
  private:
   void combine(const kernels::UpdateMatrix& u, std::span<const double> w, std::span<float> out) override;
@@ -41,7 +41,7 @@ class MultiKrumAggregator final : public BufferedAggregator {
   // REQUIRES: f >= 0, m >= 0 (0 = n - f).
   MultiKrumAggregator(size_t dim, int64_t expected_count, int threads, int64_t f, int64_t m)
       : BufferedAggregator(dim, expected_count, threads), f_(f), m_(m) {}
-  std::string_view name() const override { return "krum"; }
+  std::string_view name() const override { return enum_name(AggregatorKind::kKrum); }
   int64_t min_count() const override { return 2 * f_ + 3; }
   // Indices chosen by the last finish() (ascending score), for tests and logs.
   const std::vector<size_t>& selected() const { return selected_; }

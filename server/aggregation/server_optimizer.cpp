@@ -8,8 +8,6 @@ namespace edgefed::server {
 
 namespace {
 
-using OptimizerResult = Result<std::unique_ptr<ServerOptimizer>>;
-
 bool unit_interval(double x) { return std::isfinite(x) && x >= 0 && x < 1; }
 
 }  // namespace
@@ -21,30 +19,35 @@ void SgdServerOptimizer::apply(std::span<float> params, std::span<const float> d
   }
 }
 
-Result<std::unique_ptr<ServerOptimizer>> make_server_optimizer(const ServerOptimizerOptions& o) {
-  if (!(std::isfinite(o.lr) && o.lr > 0)) return OptimizerResult(Code::kInvalidArgument, "server_lr must be > 0");
-  using Kind = AdaptiveServerOptimizer::Kind;
-  Kind kind;
-  if (o.name == "sgd") {
-    return std::unique_ptr<ServerOptimizer>(std::make_unique<SgdServerOptimizer>(o.lr));
-  } else if (o.name == "fedavgm") {
-    kind = Kind::kAvgM;
-    if (!unit_interval(o.momentum)) return OptimizerResult(Code::kInvalidArgument, "server_momentum must be in [0, 1)");
-  } else if (o.name == "fedadagrad" || o.name == "fedadam" || o.name == "fedyogi") {
-    kind = o.name == "fedadagrad" ? Kind::kAdagrad : o.name == "fedadam" ? Kind::kAdam : Kind::kYogi;
-    if (!unit_interval(o.beta1)) return OptimizerResult(Code::kInvalidArgument, "server_beta1 must be in [0, 1)");
-    if (!unit_interval(o.beta2)) return OptimizerResult(Code::kInvalidArgument, "server_beta2 must be in [0, 1)");
-    if (!(std::isfinite(o.tau) && o.tau > 0)) return OptimizerResult(Code::kInvalidArgument, "server_tau must be > 0");
-  } else {
-    return OptimizerResult(Code::kInvalidArgument, "server optimizer must be sgd, fedavgm, fedadagrad, fedadam or "
-                                                   "fedyogi, not '" + o.name + "'");
+Status check_server_optimizer(const ServerOptimizerOptions& o) {
+  auto bad = [](const std::string& message) { return Status(Code::kInvalidArgument, message); };
+  if (!(std::isfinite(o.lr) && o.lr > 0)) return bad("server_lr must be > 0");
+  switch (o.kind) {
+    case ServerOptimizerKind::kSgd:
+      break;
+    case ServerOptimizerKind::kFedAvgM:
+      if (!unit_interval(o.momentum)) return bad("server_momentum must be in [0, 1)");
+      break;
+    case ServerOptimizerKind::kFedAdagrad:
+    case ServerOptimizerKind::kFedAdam:
+    case ServerOptimizerKind::kFedYogi:
+      if (!unit_interval(o.beta1)) return bad("server_beta1 must be in [0, 1)");
+      if (!unit_interval(o.beta2)) return bad("server_beta2 must be in [0, 1)");
+      if (!(std::isfinite(o.tau) && o.tau > 0)) return bad("server_tau must be > 0");
+      break;
   }
-  return std::unique_ptr<ServerOptimizer>(std::make_unique<AdaptiveServerOptimizer>(kind, o));
+  return Status::ok();
 }
 
-Result<std::unique_ptr<ServerOptimizer>> make_server_optimizer(const std::string& name, double lr) {
+Result<std::unique_ptr<ServerOptimizer>> make_server_optimizer(const ServerOptimizerOptions& o) {
+  if (Status st = check_server_optimizer(o); !st.is_ok()) return st;
+  if (o.kind == ServerOptimizerKind::kSgd) return std::unique_ptr<ServerOptimizer>(std::make_unique<SgdServerOptimizer>(o.lr));
+  return std::unique_ptr<ServerOptimizer>(std::make_unique<AdaptiveServerOptimizer>(o.kind, o));
+}
+
+Result<std::unique_ptr<ServerOptimizer>> make_server_optimizer(ServerOptimizerKind kind, double lr) {
   ServerOptimizerOptions o;
-  o.name = name;
+  o.kind = kind;
   o.lr = lr;
   return make_server_optimizer(o);
 }

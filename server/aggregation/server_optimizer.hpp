@@ -12,9 +12,22 @@
 #include <string>
 #include <string_view>
 
+#include "edgefed/enum_names.hpp"
 #include "edgefed/status.hpp"
 
 namespace edgefed::server {
+
+// The server optimizers; the names are --server-optimizer's.
+enum class ServerOptimizerKind { kSgd, kFedAvgM, kFedAdagrad, kFedAdam, kFedYogi };
+inline constexpr EnumName<ServerOptimizerKind> kServerOptimizerNames[] = {
+    {ServerOptimizerKind::kSgd, "sgd"},
+    {ServerOptimizerKind::kFedAvgM, "fedavgm"},
+    {ServerOptimizerKind::kFedAdagrad, "fedadagrad"},
+    {ServerOptimizerKind::kFedAdam, "fedadam"},
+    {ServerOptimizerKind::kFedYogi, "fedyogi"}};
+constexpr std::span<const EnumName<ServerOptimizerKind>> enum_names(ServerOptimizerKind) {
+  return kServerOptimizerNames;
+}
 
 class ServerOptimizer {
  public:
@@ -40,7 +53,7 @@ class SgdServerOptimizer final : public ServerOptimizer {
   std::string state() const override { return {}; }
   Status restore(std::string_view) override { return Status::ok(); }
   void reset() override {}
-  std::string_view name() const override { return "sgd"; }
+  std::string_view name() const override { return enum_name(ServerOptimizerKind::kSgd); }
   double lr() const { return lr_; }
 
  private:
@@ -48,8 +61,7 @@ class SgdServerOptimizer final : public ServerOptimizer {
 };
 
 struct ServerOptimizerOptions {
-  // "sgd" | "fedavgm" | "fedadagrad" | "fedadam" | "fedyogi".
-  std::string name = "sgd";
+  ServerOptimizerKind kind = ServerOptimizerKind::kSgd;
   double lr = 1.0;         // > 0
   double momentum = 0.9;   // fedavgm, [0, 1)
   double beta1 = 0.9;      // adaptive first moment, [0, 1)
@@ -57,9 +69,11 @@ struct ServerOptimizerOptions {
   double tau = 1e-3;       // adaptivity (> 0): step = lr m / (sqrt(v) + tau)
 };
 
-// kInvalidArgument for unknown names or parameters out of range.
+// kInvalidArgument for parameters out of range. Pure: builds nothing.
+Status check_server_optimizer(const ServerOptimizerOptions& options);
+// check_server_optimizer(), then the optimizer.
 Result<std::unique_ptr<ServerOptimizer>> make_server_optimizer(const ServerOptimizerOptions& options);
-// SGD shorthand kept for callers that only know a name and a rate.
-Result<std::unique_ptr<ServerOptimizer>> make_server_optimizer(const std::string& name, double lr);
+// Shorthand for callers that only know a kind and a rate.
+Result<std::unique_ptr<ServerOptimizer>> make_server_optimizer(ServerOptimizerKind kind, double lr);
 
 }  // namespace edgefed::server

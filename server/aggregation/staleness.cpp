@@ -5,24 +5,20 @@
 
 namespace edgefed::server {
 
-Result<StalenessFunction> StalenessFunction::create(const std::string& kind, double a, double b) {
+Status StalenessFunction::check(Kind kind, double a, double b) {
+  if (kind != Kind::kConstant && !(std::isfinite(a) && a >= 0)) {
+    return Status(Code::kInvalidArgument, "staleness a must be finite and >= 0");
+  }
+  if (kind == Kind::kHinge && !(std::isfinite(b) && b >= 0)) {
+    return Status(Code::kInvalidArgument, "staleness b must be finite and >= 0");
+  }
+  return Status::ok();
+}
+
+Result<StalenessFunction> StalenessFunction::create(Kind kind, double a, double b) {
+  if (Status st = check(kind, a, b); !st.is_ok()) return st;
   StalenessFunction f;
-  if (kind == "constant") {
-    f.kind_ = Kind::kConstant;
-  } else if (kind == "polynomial") {
-    f.kind_ = Kind::kPolynomial;
-  } else if (kind == "hinge") {
-    f.kind_ = Kind::kHinge;
-  } else {
-    return Result<StalenessFunction>(Code::kInvalidArgument,
-                                     "staleness function must be constant, polynomial or hinge, not '" + kind + "'");
-  }
-  if (f.kind_ != Kind::kConstant && !(std::isfinite(a) && a >= 0)) {
-    return Result<StalenessFunction>(Code::kInvalidArgument, "staleness a must be finite and >= 0");
-  }
-  if (f.kind_ == Kind::kHinge && !(std::isfinite(b) && b >= 0)) {
-    return Result<StalenessFunction>(Code::kInvalidArgument, "staleness b must be finite and >= 0");
-  }
+  f.kind_ = kind;
   f.a_ = a;
   f.b_ = b;
   return f;
@@ -43,15 +39,15 @@ double StalenessFunction::operator()(int64_t tau) const {
 
 std::string StalenessFunction::describe() const {
   std::ostringstream out;
+  out << enum_name(kind_);
   switch (kind_) {
     case Kind::kConstant:
-      out << "constant";
       break;
     case Kind::kPolynomial:
-      out << "polynomial(a=" << a_ << ")";
+      out << "(a=" << a_ << ")";
       break;
     case Kind::kHinge:
-      out << "hinge(a=" << a_ << ",b=" << b_ << ")";
+      out << "(a=" << a_ << ",b=" << b_ << ")";
       break;
   }
   return out.str();

@@ -10,18 +10,28 @@
 #include <cstdint>
 #include <string>
 
+#include "edgefed/enum_names.hpp"
 #include "edgefed/status.hpp"
 
 namespace edgefed::server {
 
+// The discount functions; the names are --staleness-fn's.
+enum class StalenessKind { kConstant, kPolynomial, kHinge };
+inline constexpr EnumName<StalenessKind> kStalenessNames[] = {{StalenessKind::kConstant, "constant"},
+                                                              {StalenessKind::kPolynomial, "polynomial"},
+                                                              {StalenessKind::kHinge, "hinge"}};
+constexpr std::span<const EnumName<StalenessKind>> enum_names(StalenessKind) { return kStalenessNames; }
+
 class StalenessFunction {
  public:
-  enum class Kind { kConstant, kPolynomial, kHinge };
+  using Kind = StalenessKind;
 
   StalenessFunction() = default;  // constant
-  // kind: "constant" | "polynomial" | "hinge". Fails with kInvalidArgument on
-  // an unknown kind, a < 0 (polynomial, hinge) or b < 0 (hinge).
-  static Result<StalenessFunction> create(const std::string& kind, double a, double b);
+  // kInvalidArgument for a < 0 or not finite (polynomial, hinge) or b < 0
+  // (hinge). Pure: builds nothing.
+  static Status check(Kind kind, double a, double b);
+  // check(), then the function.
+  static Result<StalenessFunction> create(Kind kind, double a, double b);
 
   // s(tau) in (0, 1]; tau < 0 is treated as 0.
   double operator()(int64_t tau) const;

@@ -1,7 +1,5 @@
 #include "server/engine/engine_options.hpp"
 
-#include "server/aggregation/staleness.hpp"
-#include "edgefed/update_codec.hpp"
 
 namespace edgefed::server {
 
@@ -12,16 +10,16 @@ Status bad(const std::string& message) { return Status(Code::kInvalidArgument, m
 // The aggregation strategy and server optimizer, alone and with the mode.
 // Messages name the command-line flags: this is what an operator sees.
 Status validate_strategy(const EngineOptions& o) {
-  const std::string k_flag = o.mode == "sync" ? "--min-updates" : "--buffer-k";
+  const std::string k_flag = o.mode == MergeMode::kSync ? "--min-updates" : "--buffer-k";
   const int64_t k = updates_per_version(o);
   if (o.dp_noise_multiplier > 0 && !(o.clip_norm > 0)) {
     return bad("--dp-noise-multiplier needs --clip-norm > 0: the noise is calibrated to the clip norm");
   }
-  if (o.dp_noise_multiplier > 0 && o.aggregator != "fedavg") {
+  if (o.dp_noise_multiplier > 0 && o.aggregator != AggregatorKind::kFedAvg) {
     return bad("--dp-noise-multiplier works with --aggregator fedavg only: the noise is calibrated to the "
-               "sensitivity of a sum, not of " + o.aggregator);
+               "sensitivity of a sum, not of " + std::string(enum_name(o.aggregator)));
   }
-  if (o.aggregator == "krum") {
+  if (o.aggregator == AggregatorKind::kKrum) {
     if (o.krum_f >= 0 && k <= 2 * o.krum_f + 2) {
       return bad("--aggregator krum needs " + k_flag + " > 2 x --krum-f + 2 = " + std::to_string(2 * o.krum_f + 2) +
                  " (multi-Krum scores each update by its n - f - 2 nearest others), got " + std::to_string(k));
@@ -31,28 +29,20 @@ Status validate_strategy(const EngineOptions& o) {
                  std::to_string(k - o.krum_f) + ": the average would include a hostile update");
     }
   }
-  auto a = make_aggregator(aggregator_options(o), 0);
-  if (!a.is_ok()) return a.status();
+  EDGEFED_RETURN_IF_ERROR(check_aggregator(aggregator_options(o)));
   if (!(o.server_lr >= 0 && o.server_lr < 1e6)) return bad("server_lr must be >= 0 (0 = the default)");
-  auto opt = make_server_optimizer(server_optimizer_options(o));
-  if (!opt.is_ok()) return opt.status();
-  return Status::ok();
+  return check_server_optimizer(server_optimizer_options(o));
 }
 
 }  // namespace
 
 Status validate(const EngineOptions& o) {
   if (o.state_dir.empty()) return bad("state_dir is required");
-  if (o.mode != "sync" && o.mode != "async") return bad("mode must be sync or async, not '" + o.mode + "'");
-  if (o.sync_stale_policy != "weight" && o.sync_stale_policy != "refuse") {
-    return bad("sync_stale_policy must be weight or refuse");
-  }
   if (o.min_updates < 1) return bad("min_updates must be >= 1");
   if (o.min_updates_on_timeout < 1) return bad("min_updates_on_timeout must be >= 1");
   if (o.round_timeout_s < 0 || o.buffer_timeout_s < 0) return bad("timeouts must be >= 0");
   if (o.buffer_k < 1) return bad("buffer_k must be >= 1");
-  auto fn = StalenessFunction::create(o.staleness_fn, o.staleness_a, o.staleness_b);
-  if (!fn.is_ok()) return fn.status();
+  EDGEFED_RETURN_IF_ERROR(StalenessFunction::check(o.staleness_fn, o.staleness_a, o.staleness_b));
   if (o.max_staleness < 0) return bad("max_staleness must be >= 0");
   if (!(o.server_lr >= 0 && o.server_lr < 1e6)) return bad("server_lr must be >= 0 (0 = the mode's default)");
   if (o.task_epochs < 0 || o.task_steps < 0 || (o.task_epochs == 0 && o.task_steps == 0)) {
@@ -61,7 +51,6 @@ Status validate(const EngineOptions& o) {
   if (o.task_batch_size < 1) return bad("task_batch_size must be >= 1");
   if (!(o.task_lr > 0)) return bad("task_lr must be > 0");
   if (o.task_momentum < 0 || o.task_momentum >= 1) return bad("task_momentum must be in [0, 1)");
-  if (!parse_encoding(o.task_encoding).is_ok()) return bad("task_encoding must be f32, f16, int8 or topk");
   if (o.keep_last_n < 1) return bad("keep_last_n must be >= 1");
   if (o.keep_every_m < 0) return bad("keep_every_m must be >= 0");
   if (o.max_db_mb < 0) return bad("max_db_mb must be >= 0");
@@ -72,17 +61,27 @@ Status validate(const EngineOptions& o) {
 
 double effective_server_lr(const EngineOptions& o) {
   if (o.server_lr > 0) return o.server_lr;
-  const double sgd = o.mode == "sync" ? 1.0 : 0.25;
-  if (o.server_optimizer == "sgd") return sgd;
-  if (o.server_optimizer == "fedavgm") return o.server_momentum > 0 ? sgd * (1 - o.server_momentum) : sgd;
+  const double sgd = o.mode == MergeMode::kSync ? 1.0 : 0.25;
+  switch (o.server_optimizer) {
+    case ServerOptimizerKind::kSgd:
+      return sgd;
+    case ServerOptimizerKind::kFedAvgM:
+      return o.server_momentum > 0 ? sgd * (1 - o.server_momentum) : sgd;
+    case ServerOptimizerKind::kFedAdagrad:
+    case ServerOptimizerKind::kFedAdam:
+    case ServerOptimizerKind::kFedYogi:
+      break;
+  }
   return 0.01;
 }
 
-int64_t updates_per_version(const EngineOptions& o) { return o.mode == "sync" ? o.min_updates : o.buffer_k; }
+int64_t updates_per_version(const EngineOptions& o) {
+  return o.mode == MergeMode::kSync ? o.min_updates : o.buffer_k;
+}
 
 AggregatorOptions aggregator_options(const EngineOptions& o) {
   AggregatorOptions a;
-  a.name = o.aggregator;
+  a.kind = o.aggregator;
   a.trim_beta = o.trim_beta;
   a.krum_f = o.krum_f;
   a.krum_m = o.krum_m;
@@ -96,7 +95,7 @@ AggregatorOptions aggregator_options(const EngineOptions& o) {
 
 ServerOptimizerOptions server_optimizer_options(const EngineOptions& o) {
   ServerOptimizerOptions s;
-  s.name = o.server_optimizer;
+  s.kind = o.server_optimizer;
   s.lr = effective_server_lr(o);
   s.momentum = o.server_momentum;
   s.beta1 = o.server_beta1;

@@ -8,19 +8,28 @@
 #include <memory>
 #include <string>
 
+#include "edgefed/clock.hpp"
+#include "edgefed/enum_names.hpp"
+#include "edgefed/protocol.hpp"
 #include "edgefed/status.hpp"
 #include "server/aggregation/aggregator.hpp"
 #include "server/aggregation/server_optimizer.hpp"
-#include "edgefed/clock.hpp"
+#include "server/aggregation/staleness.hpp"
 
 namespace edgefed::server {
+
+// Sync rounds: what happens to an update computed from an older version.
+enum class SyncStalePolicy { kWeight, kRefuse };
+inline constexpr EnumName<SyncStalePolicy> kSyncStalePolicyNames[] = {{SyncStalePolicy::kWeight, "weight"},
+                                                                      {SyncStalePolicy::kRefuse, "refuse"}};
+constexpr std::span<const EnumName<SyncStalePolicy>> enum_names(SyncStalePolicy) { return kSyncStalePolicyNames; }
 
 struct EngineOptions {
   // Directory of the state; the database is <state_dir>/edgefed.sqlite (mode
   // 0600, WAL). Created (0700) if missing. Required.
   std::string state_dir;
-  // "async" (FedBuff: buffered, staleness-weighted) or "sync" (FedAvg rounds).
-  std::string mode = "async";
+  // async (FedBuff: buffered, staleness-weighted) or sync (FedAvg rounds).
+  MergeMode mode = MergeMode::kAsync;
   // Initial model when the state is empty: "mlp:784-128-10". Ignored when the
   // database already holds a version.
   std::string model_init = "mlp:784-128-10";
@@ -35,9 +44,9 @@ struct EngineOptions {
   double round_timeout_s = 60.0;
   // Updates needed to close a round once round_timeout_s passed (>= 1).
   int64_t min_updates_on_timeout = 1;
-  // Updates computed from an older version: "weight" merges them with weight
-  // num_samples x s(tau); "refuse" answers kTooStale (410).
-  std::string sync_stale_policy = "weight";
+  // Updates computed from an older version: weight merges them with weight
+  // num_samples x s(tau); refuse answers kTooStale (410).
+  SyncStalePolicy sync_stale_policy = SyncStalePolicy::kWeight;
 
   // ---- async mode (FedBuff) ----
   // A new version every buffer_k accepted updates...
@@ -47,10 +56,10 @@ struct EngineOptions {
 
   // ---- both modes ----
   // Staleness discount s(tau), tau = server version - base_version:
-  //   "constant"   s = 1
-  //   "polynomial" s = (1 + tau)^-staleness_a
-  //   "hinge"      s = 1 for tau <= staleness_b, else 1 / (staleness_a (tau - b) + 1)
-  std::string staleness_fn = "polynomial";
+  //   constant   s = 1
+  //   polynomial s = (1 + tau)^-staleness_a
+  //   hinge      s = 1 for tau <= staleness_b, else 1 / (staleness_a (tau - b) + 1)
+  StalenessKind staleness_fn = StalenessKind::kPolynomial;
   double staleness_a = 0.5;   // polynomial exponent / hinge slope
   double staleness_b = 4.0;   // hinge: staleness tolerated without discount
   // Updates with tau > max_staleness are refused with kTooStale (410).
@@ -67,10 +76,10 @@ struct EngineOptions {
   double server_lr = 0.0;
 
   // ---- aggregation strategy and server optimizer (docs/aggregation.md) ----
-  // How a version's updates are merged: "fedavg" (streaming weighted mean),
-  // "median", "trimmed-mean" or "krum" (multi-Krum). The last three keep all
-  // K updates of a version in memory (K x model size floats).
-  std::string aggregator = "fedavg";
+  // How a version's updates are merged: fedavg (streaming weighted mean),
+  // median, trimmed-mean or krum (multi-Krum). The last three keep all K
+  // updates of a version in memory (K x model size floats).
+  AggregatorKind aggregator = AggregatorKind::kFedAvg;
   double trim_beta = 0.1;       // trimmed-mean: fraction dropped per side, [0, 0.5)
   int64_t krum_f = 1;           // krum: hostile updates assumed per version; K > 2f + 2
   int64_t krum_m = 0;           // krum: updates averaged after selection (0 = n - f)
@@ -82,9 +91,9 @@ struct EngineOptions {
   // the fedavg aggregator. 0 = off.
   double dp_noise_multiplier = 0.0;
   uint64_t dp_seed = 0;  // noise seed; 0 = std::random_device (reproducible tests only)
-  // Applied to the merged delta: "sgd", "fedavgm", "fedadagrad", "fedadam"
-  // or "fedyogi" (Reddi et al. 2021); their state is stored with each version.
-  std::string server_optimizer = "sgd";
+  // Applied to the merged delta: sgd, fedavgm, fedadagrad, fedadam or
+  // fedyogi (Reddi et al. 2021); their state is stored with each version.
+  ServerOptimizerKind server_optimizer = ServerOptimizerKind::kSgd;
   double server_momentum = 0.9;  // fedavgm
   double server_beta1 = 0.9;     // adaptive: first moment decay
   double server_beta2 = 0.99;    // fedadam / fedyogi: second moment decay
@@ -99,7 +108,7 @@ struct EngineOptions {
   double task_weight_decay = 0.0;
   double task_proximal_mu = 0.0;   // FedProx mu; 0 = plain FedAvg
   double task_clip_norm = 0.0;     // 0 = off
-  std::string task_encoding = "f32";  // "f32" | "f16" | "int8" | "topk"
+  Encoding task_encoding = Encoding::kF32;
   double task_deadline_s = 0;      // 0 = no deadline in the task
 
   // ---- checkpoints ----
@@ -143,7 +152,9 @@ struct EngineOptions {
   int timer_tick_ms = 100;
 };
 
-// kInvalidArgument naming the first bad field.
+// kInvalidArgument naming the first bad field (the flag, for the strategy
+// combinations an operator picks). Pure: builds no strategy; the engine
+// builds each once, when it opens (VersionKeeper::open).
 Status validate(const EngineOptions& options);
 // server_lr, or when it is 0 the default of the optimizer and mode:
 //   sgd         sync 1.0, async 0.25 (see server_lr)

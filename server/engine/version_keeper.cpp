@@ -21,12 +21,17 @@ std::span<const uint8_t> as_bytes(const std::string& s) {
 Result<std::unique_ptr<VersionKeeper>> VersionKeeper::open(const EngineOptions& options, Clock& clock,
                                                            AgentRegistry& agents) {
   std::unique_ptr<VersionKeeper> k(new VersionKeeper(options, clock, agents));
+  // The strategy objects, built once for the keeper's life: recover() and
+  // commit_version() reset them (a new layout, a rollback), never rebuild.
   auto fn = StalenessFunction::create(options.staleness_fn, options.staleness_a, options.staleness_b);
   if (!fn.is_ok()) return fn.status();
   k->staleness_ = *fn;
   auto opt = make_server_optimizer(server_optimizer_options(options));
   if (!opt.is_ok()) return opt.status();
   k->optimizer_ = std::move(opt).value();
+  auto agg = make_aggregator(aggregator_options(options), 0);  // sized by recover() once the layout is known
+  if (!agg.is_ok()) return agg.status();
+  k->aggregator_ = std::move(agg).value();
   auto store = Store::open(options.state_dir, {.fsync_full = options.fsync_full,
                                                .max_bytes = options.max_db_mb << 20,
                                                .vfs = options.store_vfs});
@@ -72,7 +77,7 @@ Result<UpdateAck> VersionKeeper::accept(const IncomingUpdate& u) {
     return Status(Code::kTooStale, "update is " + std::to_string(tau) + " versions old, max_staleness is " +
                                        std::to_string(options_.max_staleness));
   }
-  if (options_.mode == "sync" && options_.sync_stale_policy == "refuse" && tau > 0) {
+  if (options_.mode == MergeMode::kSync && options_.sync_stale_policy == SyncStalePolicy::kRefuse && tau > 0) {
     return Status(Code::kTooStale, "round " + std::to_string(v) + " accepts updates for version " +
                                        std::to_string(v) + " only, got base_version " +
                                        std::to_string(u.meta.base_version));
@@ -97,7 +102,7 @@ Result<UpdateAck> VersionKeeper::accept(const IncomingUpdate& u) {
                                                                 : id.status();
   EDGEFED_RETURN_IF_ERROR(store_->agents().touch(e.agent, now_ms, 1, tau, 0));
   agents_.touch(e.agent, now_ms, 1, tau, 0);
-  if (options_.mode == "async" && aggregator_->count() == 0) opened_at_s_ = clock_.monotonic_s();
+  if (options_.mode == MergeMode::kAsync && aggregator_->count() == 0) opened_at_s_ = clock_.monotonic_s();
   aggregator_->add({u.delta, ack.weight, u.meta.train_loss, staleness_(tau)});
   ++updates_accepted_;
   auto created = created_ms_.find(u.meta.base_version);
@@ -113,7 +118,7 @@ bool VersionKeeper::merge_due() const {
   // waits for them (validate() makes K itself large enough).
   if (n < aggregator_->min_count()) return false;
   const double waited = clock_.monotonic_s() - opened_at_s_;
-  if (options_.mode == "sync") {
+  if (options_.mode == MergeMode::kSync) {
     if (n >= options_.min_updates) return true;
     return options_.round_timeout_s > 0 && waited >= options_.round_timeout_s &&
            n >= options_.min_updates_on_timeout;

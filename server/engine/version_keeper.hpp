@@ -115,7 +115,6 @@ class VersionKeeper {
   Status recover();
   Status create_initial_version();
   Status load_pending();
-  Status make_strategy();  // a fresh aggregator for the current layout
   // Inserts the version row + checkpoint, prunes, updates memory.
   Status commit_version(VersionRecord record, Model model);
   void remember(const VersionRecord& record);

@@ -67,7 +67,7 @@ Status VersionKeeper::recover() {
 Status VersionKeeper::load_pending() {
   // Acknowledged but unmerged updates: feed them back into the buffer with
   // the weights recorded at accept. The round / buffer timer restarts now.
-  EDGEFED_RETURN_IF_ERROR(make_strategy());
+  aggregator_->reset(static_cast<size_t>(layout_->size()));
   opened_at_s_ = clock_.monotonic_s();
   int64_t replayed = 0;
   EDGEFED_RETURN_IF_ERROR(store_->ledger().for_each_pending(
@@ -90,19 +90,12 @@ Status VersionKeeper::load_pending() {
   return Status::ok();
 }
 
-Status VersionKeeper::make_strategy() {
-  auto agg = make_aggregator(aggregator_options(options_), static_cast<size_t>(layout_->size()));
-  if (!agg.is_ok()) return agg.status();
-  aggregator_ = std::move(agg).value();
-  return Status::ok();
-}
-
 Status VersionKeeper::create_initial_version() {
   auto layout = ModelLayout::mlp(options_.model_init);
   if (!layout.is_ok()) return Status(Code::kInvalidArgument, "model_init: " + layout.status().message());
   Model model = init_mlp(*layout, options_.init_seed);
   layout_ = std::make_shared<const ModelLayout>(*layout);
-  EDGEFED_RETURN_IF_ERROR(make_strategy());
+  aggregator_->reset(static_cast<size_t>(layout_->size()));
   agents_.load({});
   updates_accepted_ = updates_merged_ = 0;
   VersionRecord r;

@@ -9,6 +9,7 @@
 #include <memory>
 #include <vector>
 
+#include "edgefed/enum_names.hpp"
 #include "edgefed/tls.hpp"
 
 namespace prometheus {
@@ -25,6 +26,9 @@ enum class StatusAnonymous {
   kSummary,  // the page and a summary that names no agent (no agent_list)
   kFull,     // everything, agent ids included (a closed network only)
 };
+inline constexpr EnumName<StatusAnonymous> kStatusAnonymousNames[] = {
+    {StatusAnonymous::kNone, "none"}, {StatusAnonymous::kSummary, "summary"}, {StatusAnonymous::kFull, "full"}};
+constexpr std::span<const EnumName<StatusAnonymous>> enum_names(StatusAnonymous) { return kStatusAnonymousNames; }
 
 struct HttpOptions {
   // Where the HTTPS API listens; port 0 picks a free port (see Server::port()).

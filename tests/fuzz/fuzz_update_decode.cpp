@@ -26,7 +26,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (back->meta.update_id != u->meta.update_id || back->meta.train_loss != u->meta.train_loss)
     bug("metadata changed");
 
-  const Encoding own = parse_encoding(u->meta.encoding).value();
+  const Encoding own = u->meta.encoding;
   auto again = encode_update(layout, u->delta, u->meta, {own, 0.5});
   if (!again) bug("a decoded update does not re-encode in its own encoding");
   auto back2 = decode_update(fuzz::bytes_of(*again), layout);

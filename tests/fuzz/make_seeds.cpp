@@ -85,7 +85,7 @@ int main(int argc, char** argv) {
   const auto d = delta(static_cast<size_t>(layout.size()));
   for (Encoding e : {Encoding::kF32, Encoding::kF16, Encoding::kInt8, Encoding::kTopK}) {
     const std::string bytes = encode_update(layout, d, meta, {e, 0.25}).value();
-    const std::string name = "update_" + std::string(encoding_name(e)) + ".safetensors";
+    const std::string name = "update_" + std::string(enum_name(e)) + ".safetensors";
     put(up / name, bytes);
     put(st / name, bytes);
   }

@@ -57,7 +57,7 @@ void tasks(const ModelLayout& layout) {
   emit("task", "defaults", to_json(t));
   t.agent_id = "edge.node_7-b";
   t.model_version = 42;
-  t.mode = "sync";
+  t.mode = MergeMode::kSync;
   t.round = 9;
   t.epochs = 0;
   t.steps = 200;
@@ -67,7 +67,7 @@ void tasks(const ModelLayout& layout) {
   t.weight_decay = 5e-4;
   t.proximal_mu = 0.01;
   t.clip_norm = 10;
-  t.encoding = "topk";
+  t.encoding = Encoding::kTopK;
   t.topk_fraction = 1;
   t.deadline_unix_ms = 1790000000000;
   emit("task", "sync_steps_topk", to_json(t));
@@ -91,11 +91,11 @@ void telemetry() {
 
 void statuses() {
   ServerStatus s;
-  s.mode = "async";
+  s.mode = MergeMode::kAsync;
   s.layout = "784-128-10";
   emit("status", "fresh_server", to_json(s));
   s.model_version = 120;
-  s.mode = "sync";
+  s.mode = MergeMode::kSync;
   s.updates_accepted = 1000;
   s.updates_merged = 990;
   s.telemetry_records = 50000;
@@ -137,7 +137,7 @@ void metadata(const ModelLayout& layout) {
   for (Encoding e : {Encoding::kF32, Encoding::kF16, Encoding::kInt8, Encoding::kTopK}) {
     auto bytes = encode_update(layout, delta, m, {e, 0.25});
     if (!bytes) throw std::runtime_error("encode_update: " + bytes.status().to_string());
-    emit("update-metadata", "encoded_" + std::string(encoding_name(e)), metadata_of(*bytes));
+    emit("update-metadata", "encoded_" + std::string(enum_name(e)), metadata_of(*bytes));
   }
   m.layout_fingerprint = layout.fingerprint();
   m.train_loss = 1e-30;

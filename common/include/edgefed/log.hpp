@@ -11,14 +11,19 @@
 
 #include <nlohmann/json.hpp>
 
+#include "edgefed/enum_names.hpp"
+
 namespace edgefed::log {
 
 enum class Level { kDebug, kInfo, kWarn, kError };
+// The names of --log-level and of the "level" field.
+inline constexpr EnumName<Level> kLevelNames[] = {
+    {Level::kDebug, "debug"}, {Level::kInfo, "info"}, {Level::kWarn, "warn"}, {Level::kError, "error"}};
+constexpr std::span<const EnumName<Level>> enum_names(Level) { return kLevelNames; }
 
 // Process-wide settings, set once in main().
 void set_component(std::string component);  // "server", "agent", "sim"
 void set_level(Level level);
-Level parse_level(std::string_view name);  // "debug"|"info"|"warn"|"error"; else kInfo
 // Fields added to every line (e.g. "agent": "agent-007").
 void set_global_field(const std::string& key, const nlohmann::json& value);
 

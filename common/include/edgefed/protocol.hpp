@@ -21,9 +21,25 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "edgefed/enum_names.hpp"
 #include "edgefed/status.hpp"
 
 namespace edgefed {
+
+// How the server merges updates: "async" (FedBuff: buffered,
+// staleness-weighted) or "sync" (FedAvg rounds). The names are wire text
+// (task.mode, status.mode) and the server's --mode values.
+enum class MergeMode { kAsync, kSync };
+inline constexpr EnumName<MergeMode> kMergeModeNames[] = {{MergeMode::kAsync, "async"}, {MergeMode::kSync, "sync"}};
+constexpr std::span<const EnumName<MergeMode>> enum_names(MergeMode) { return kMergeModeNames; }
+
+// How an update's delta is encoded on the wire (update_codec.hpp describes
+// each). The names are wire text (update metadata, task.encoding) and the
+// --task-encoding values.
+enum class Encoding { kF32, kF16, kInt8, kTopK };
+inline constexpr EnumName<Encoding> kEncodingNames[] = {
+    {Encoding::kF32, "f32"}, {Encoding::kF16, "f16"}, {Encoding::kInt8, "int8"}, {Encoding::kTopK, "topk"}};
+constexpr std::span<const EnumName<Encoding>> enum_names(Encoding) { return kEncodingNames; }
 
 // Agent ids: 1-64 chars of [A-Za-z0-9._-], starting alphanumeric. They come
 // from certificate CNs and Kubernetes node names and become SQLite keys,
@@ -40,7 +56,7 @@ struct UpdateMetadata {
   int64_t base_version = 0;  // >= 0
   int64_t num_samples = 0;   // >= 1
   double train_loss = 0.0;   // finite, >= 0
-  std::string encoding = "f32";
+  Encoding encoding = Encoding::kF32;
   std::string layout_fingerprint;  // 16 hex digits
 };
 std::map<std::string, std::string> to_metadata(const UpdateMetadata& m);
@@ -61,7 +77,7 @@ struct Task {
   std::string agent_id;
   int64_t model_version = 0;
   std::string layout_fingerprint;
-  std::string mode = "async";  // "sync" | "async"
+  MergeMode mode = MergeMode::kAsync;
   int64_t round = 0;           // sync: the round this plan is for
   int epochs = 1;              // >= 0; epochs or steps (or both) > 0
   int64_t steps = 0;           // 0 = whole epochs
@@ -71,7 +87,7 @@ struct Task {
   double weight_decay = 0.0;   // >= 0
   double proximal_mu = 0.0;    // >= 0 (FedProx)
   double clip_norm = 0.0;      // 0 = off
-  std::string encoding = "f32";
+  Encoding encoding = Encoding::kF32;
   int64_t deadline_unix_ms = 0;  // 0 = none
   double topk_fraction = 0.1;    // (0, 1]: share kept when encoding is "topk"
 };
@@ -144,7 +160,7 @@ struct ServerStatus {
   // viewer or admin role may get: agent_states, no agent_list).
   std::string view = "full";
   int64_t model_version = 0;
-  std::string mode;
+  MergeMode mode = MergeMode::kAsync;
   std::string layout;  // "784-128-10"
   int64_t updates_accepted = 0;
   int64_t updates_merged = 0;

@@ -31,10 +31,7 @@
 
 namespace edgefed {
 
-enum class Encoding { kF32, kF16, kInt8, kTopK };
-std::string_view encoding_name(Encoding e);  // "f32", "f16", "int8", "topk"
-Result<Encoding> parse_encoding(std::string_view name);
-
+// Encoding and its names (f32, f16, int8, topk) are in protocol.hpp.
 struct EncodeOptions {
   Encoding encoding = Encoding::kF32;
   double topk_fraction = 0.1;  // share of entries kept by topk, in (0, 1]

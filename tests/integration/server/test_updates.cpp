@@ -18,7 +18,7 @@ std::string make_update(const ModelLayout& layout, const std::string& agent_id, 
   meta.base_version = base_version;
   meta.num_samples = num_samples;
   meta.train_loss = 0.5;
-  meta.encoding = "f32";
+  meta.encoding = Encoding::kF32;
   meta.layout_fingerprint = layout.fingerprint();
   auto body = encode_update(layout, delta, meta);
   if (!body) throw std::runtime_error("encode_update: " + body.status().to_string());

@@ -87,7 +87,7 @@ int write(const fs::path& dir) {
       fail(file.status().to_string());
       return 1;
     }
-    write_file(dir / ("edgefed_update_" + std::string(encoding_name(e)) + ".safetensors"), *file);
+    write_file(dir / ("edgefed_update_" + std::string(enum_name(e)) + ".safetensors"), *file);
   }
   return g_failures ? 1 : 0;
 }
@@ -105,8 +105,8 @@ int check(const fs::path& dir) {
     if (model->version != 9) fail("python_model version " + std::to_string(model->version) + ", want 9");
     if (model->metadata["writer"] != "write_safetensors.py") fail("python_model lost its metadata");
   }
-  for (const char* e : {"f32", "f16", "int8", "topk"}) {
-    const std::string name = std::string("python_update_") + e;
+  for (Encoding e : {Encoding::kF32, Encoding::kF16, Encoding::kInt8, Encoding::kTopK}) {
+    const std::string name = "python_update_" + std::string(enum_name(e));
     const std::string bytes = read_file(dir / (name + ".safetensors"));
     auto u = decode_update(bytes_of(bytes), layout);
     if (!u) {

@@ -33,7 +33,7 @@ DecodedUpdate round_trip(const ModelLayout& layout, const std::vector<float>& de
   CHECK(d->meta.base_version == 12);
   CHECK(d->meta.num_samples == 600);
   CHECK(d->meta.train_loss == 0.4312345678901234);  // exact through the decimal string
-  CHECK(d->meta.encoding == encoding_name(opt.encoding));
+  CHECK(d->meta.encoding == opt.encoding);
   CHECK(d->meta.layout_fingerprint == layout.fingerprint());
   REQUIRE(d->delta.size() == delta.size());
   return std::move(d.value());

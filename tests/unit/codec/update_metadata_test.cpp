@@ -21,7 +21,7 @@ TEST_CASE("to_metadata then parse_update_metadata gives the fields back", "[unit
   m.base_version = 9007199254740993;  // not representable as a double
   m.num_samples = 60000;
   m.train_loss = 2.302585092994046;
-  m.encoding = "int8";
+  m.encoding = Encoding::kInt8;
   m.layout_fingerprint = "fedcba9876543210";
   auto md = to_metadata(m);
   CHECK(md.at("base_version") == "9007199254740993");

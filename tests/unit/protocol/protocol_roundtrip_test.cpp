@@ -48,7 +48,7 @@ TEST_CASE("task round trips", "[unit][protocol]") {
   t.agent_id = "agent-007";
   t.model_version = 9;
   t.layout_fingerprint = "0123456789abcdef";
-  t.mode = "sync";
+  t.mode = MergeMode::kSync;
   t.round = 4;
   t.epochs = 2;
   t.steps = 100;
@@ -58,7 +58,7 @@ TEST_CASE("task round trips", "[unit][protocol]") {
   t.weight_decay = 1e-4;
   t.proximal_mu = 0.01;
   t.clip_norm = 5;
-  t.encoding = "topk";
+  t.encoding = Encoding::kTopK;
   t.topk_fraction = 0.05;
   t.deadline_unix_ms = 1790000000000;
   auto r = parse_task(wire(to_json(t)));
@@ -97,7 +97,7 @@ TEST_CASE("telemetry batch and ack round trip", "[unit][protocol]") {
 TEST_CASE("server status round trips with and without optionals", "[unit][protocol]") {
   ServerStatus s;
   s.model_version = 12;
-  s.mode = "async";
+  s.mode = MergeMode::kAsync;
   s.layout = "784-128-10";
   s.updates_accepted = 100;
   s.updates_merged = 96;

@@ -98,7 +98,7 @@ TEST_CASE("agent in sync mode sends one update per model version", "[unit]") {
   edgefed::testing::ScratchDir dir;
   FakeServerState server;
   init_server(server);
-  server.mode = "sync";
+  server.mode = edgefed::MergeMode::kSync;
   auto agent = AgentLoop::create(small_config(dir.path()), small_seams(server));
   REQUIRE(agent.is_ok());
   AgentLoop& a = **agent;

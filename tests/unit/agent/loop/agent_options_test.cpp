@@ -30,9 +30,11 @@ AgentConfig parse(std::vector<std::string> args, std::vector<std::string> env = 
   std::vector<const char*> envp;
   for (auto& e : env) envp.push_back(e.c_str());
   envp.push_back(nullptr);
-  Options o = make_agent_options();
+  AgentCommandLine command_line;
+  Options o = make_agent_options(command_line);
   o.parse(static_cast<int>(argv.size()), argv.data(), envp.data());
-  return agent_config_from(o, envp.data());
+  finish_agent_config(command_line, envp.data());
+  return command_line.config;
 }
 
 }  // namespace
@@ -60,7 +62,8 @@ TEST_CASE("agent options: flags, environment, agent id from the certificate CN",
   CHECK(c.link.backoff.max_ms == 9000);
   CHECK_FALSE(c.outbox_full_sync);
   CHECK(c.attack.kind == Attack::Kind::kNone);  // the test seam is off by default
-  CHECK(make_agent_options().help_text().find("attack") == std::string::npos);  // and not shown to users
+  AgentCommandLine defaults;
+  CHECK(make_agent_options(defaults).help_text().find("attack") == std::string::npos);  // and not shown to users
   CHECK(parse(base, {"EDGEFED_ATTACK=scale:10"}).attack.kind == Attack::Kind::kScale);
   args = base;
   args.insert(args.end(), {"--attack", "sign-flip"});
@@ -90,6 +93,9 @@ TEST_CASE("agent options: bad values are one-line ConfigErrors", "[unit]") {
       {"--outbox-max-updates", "0"},
       {"--telemetry-batch", "5000"},
       {"--agent-id", "bad/id"},
+      {"--log-level", "verbose"},
+      {"--connect-timeout-ms", "0"},
+      {"--outbox-max-mb", "0"},
       {"--cert", "/no/such/cert.pem"},
   }));
   auto args = base;
@@ -103,6 +109,36 @@ TEST_CASE("agent options: bad values are one-line ConfigErrors", "[unit]") {
   INFO(flag << " " << value);
   CHECK_FALSE(message.empty());
   CHECK(message.find('\n') == std::string::npos);
+}
+
+TEST_CASE("agent options: the table's defaults are the config's, and fill it", "[unit]") {
+  edgefed::testing::ScratchDir dir;
+  make_cert(dir, "a7", "/CN=agent-7");
+  AgentCommandLine command_line;
+  Options o = make_agent_options(command_line);
+  const AgentConfig defaults;
+  const std::string help = o.help_text();
+  CHECK(help.find("--outbox-max-mb VALUE\n") != std::string::npos);
+  CHECK(help.find("default: " + std::to_string(defaults.link.backoff.max_ms) + ";") != std::string::npos);
+  CHECK(help.find("--log-level debug|info|warn|error\n") != std::string::npos);
+  const std::vector<std::string> args = {"edgefed-agent", "--server", "https://127.0.0.1:8443", "--ca", dir.file("a7.pem"),
+                                         "--cert", dir.file("a7.pem"), "--key", dir.file("a7.key"), "--data", "csv:/x.csv",
+                                         "--state-dir", dir.file("state"), "--log-level", "debug", "--once",
+                                         "--outbox-max-mb", "3", "--request-timeout-ms", "1234", "--telemetry-batch", "7"};
+  std::vector<const char*> argv;
+  for (const auto& a : args) argv.push_back(a.c_str());
+  o.parse(static_cast<int>(argv.size()), argv.data(), nullptr);
+  finish_agent_config(command_line, nullptr);
+  CHECK(command_line.log_level == edgefed::log::Level::kDebug);
+  CHECK(command_line.once);
+  CHECK_FALSE(command_line.check_config);
+  const AgentConfig& c = command_line.config;
+  CHECK(c.outbox_limits.max_bytes == 3ll << 20);
+  CHECK(c.link.request_timeout == std::chrono::milliseconds(1234));
+  CHECK(c.forward.telemetry_batch == 7);
+  CHECK(c.link.connect_timeout == defaults.link.connect_timeout);
+  CHECK(c.outbox_limits.max_updates == defaults.outbox_limits.max_updates);
+  CHECK(c.idle_ms == defaults.idle_ms);
 }
 
 TEST_CASE("agent options: required flags and deep checks", "[unit]") {

@@ -22,7 +22,7 @@ struct FakeServerState {
   std::mutex mu;
   Model model;
   int64_t version = 1;
-  std::string mode = "async";
+  MergeMode mode = MergeMode::kAsync;
   bool down = false;
   std::set<std::string> updates;          // distinct update ids accepted
   int64_t update_posts = 0;               // including duplicates

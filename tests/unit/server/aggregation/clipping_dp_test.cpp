@@ -59,7 +59,7 @@ TEST_CASE("clipping fedavg: the weighted mean of the clipped updates, clipped co
   for (auto& x : u[4]) x *= 3;        // norm ~2.1
   const auto w = random_weights(6, 9);
   const double c = 1.0;
-  auto a = make_aggregator(AggregatorOptions{.name = "fedavg", .clip_norm = c}, 50).value();
+  auto a = make_aggregator(AggregatorOptions{.kind = AggregatorKind::kFedAvg, .clip_norm = c}, 50).value();
   CHECK(a->memory_bytes() == 50 * (sizeof(double) + sizeof(float)));
   int64_t expected_clipped = 0;
   std::vector<double> ref(50, 0.0);
@@ -86,7 +86,7 @@ TEST_CASE("clipping fedavg: the weighted mean of the clipped updates, clipped co
 TEST_CASE("clipping wraps the robust strategies too", "[unit][aggregation]") {
   auto u = random_updates(5, 20, 8);
   for (auto& x : u[2]) x *= 100;
-  auto a = make_aggregator(AggregatorOptions{.name = "median", .clip_norm = 0.5}, 20).value();
+  auto a = make_aggregator(AggregatorOptions{.kind = AggregatorKind::kMedian, .clip_norm = 0.5}, 20).value();
   CHECK(a->name() == "median");
   Updates clipped_rows;
   for (const auto& row : u) {
@@ -94,7 +94,7 @@ TEST_CASE("clipping wraps the robust strategies too", "[unit][aggregation]") {
     const auto c = clipped(row, 0.5);
     clipped_rows.emplace_back(c.begin(), c.end());
   }
-  auto b = make_aggregator("median", 20).value();
+  auto b = make_aggregator(AggregatorKind::kMedian, 20).value();
   for (const auto& row : clipped_rows) b->add({row, 1.0, 0.0, 1.0});
   auto r = a->finish(1).value();
   CHECK(r.delta == b->finish(1)->delta);
@@ -107,7 +107,7 @@ TEST_CASE("DP-FedAvg: discount-weighted clipped sum over max(n, K) plus N(0, (zC
   const int64_t k_expected = 8;
   auto u = random_updates(5, kDim, 31, 0.01f);  // norms about 1.4: all clipped
   const std::vector<double> discount{1.0, 0.5, 1.0, 0.25, 1.0};
-  AggregatorOptions o{.name = "fedavg", .clip_norm = c, .dp_noise_multiplier = z, .dp_seed = 42,
+  AggregatorOptions o{.kind = AggregatorKind::kFedAvg, .clip_norm = c, .dp_noise_multiplier = z, .dp_seed = 42,
                       .expected_count = k_expected};
   auto a = make_aggregator(o, kDim).value();
   CHECK(a->memory_bytes() == kDim * (sizeof(double) + sizeof(float)));
@@ -160,19 +160,18 @@ TEST_CASE("aggregator options the mathematics does not allow are refused", "[uni
   auto refused = [](AggregatorOptions o) {
     return make_aggregator(o, 4).status().code() == edgefed::Code::kInvalidArgument;
   };
-  CHECK(refused({.name = "mean"}));
   CHECK(refused({.dp_noise_multiplier = 1.0}));  // DP without clipping
-  CHECK(refused({.name = "median", .clip_norm = 1.0, .dp_noise_multiplier = 1.0}));
-  CHECK(refused({.name = "krum", .clip_norm = 1.0, .dp_noise_multiplier = 1.0}));
-  CHECK(refused({.name = "trimmed-mean", .clip_norm = 1.0, .dp_noise_multiplier = 1.0}));
-  CHECK(refused({.name = "trimmed-mean", .trim_beta = 0.5}));
-  CHECK(refused({.name = "trimmed-mean", .trim_beta = -0.1}));
-  CHECK(refused({.name = "krum", .krum_f = -1}));
-  CHECK(refused({.name = "krum", .krum_m = -1}));
+  CHECK(refused({.kind = AggregatorKind::kMedian, .clip_norm = 1.0, .dp_noise_multiplier = 1.0}));
+  CHECK(refused({.kind = AggregatorKind::kKrum, .clip_norm = 1.0, .dp_noise_multiplier = 1.0}));
+  CHECK(refused({.kind = AggregatorKind::kTrimmedMean, .clip_norm = 1.0, .dp_noise_multiplier = 1.0}));
+  CHECK(refused({.kind = AggregatorKind::kTrimmedMean, .trim_beta = 0.5}));
+  CHECK(refused({.kind = AggregatorKind::kTrimmedMean, .trim_beta = -0.1}));
+  CHECK(refused({.kind = AggregatorKind::kKrum, .krum_f = -1}));
+  CHECK(refused({.kind = AggregatorKind::kKrum, .krum_m = -1}));
   CHECK(refused({.threads = 0}));
   CHECK(refused({.clip_norm = -1}));
   CHECK(refused({.clip_norm = NAN}));
   CHECK(refused({.clip_norm = 1, .dp_noise_multiplier = -1}));
   CHECK(make_aggregator(AggregatorOptions{.clip_norm = 1, .dp_noise_multiplier = 1}, 4).is_ok());
-  CHECK(make_aggregator(AggregatorOptions{.name = "krum", .clip_norm = 1}, 4).is_ok());
+  CHECK(make_aggregator(AggregatorOptions{.kind = AggregatorKind::kKrum, .clip_norm = 1}, 4).is_ok());
 }

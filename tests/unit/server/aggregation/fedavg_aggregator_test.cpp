@@ -24,18 +24,19 @@ TEST_CASE("fedavg with nothing added refuses to finish", "[unit][aggregation]") 
   FedAvgAggregator agg(4);
   CHECK(agg.finish(1).status().code() == edgefed::Code::kUnprocessable);
   CHECK(agg.memory_bytes() == 4 * sizeof(double));
-  CHECK(make_aggregator("fedavg", 4).is_ok());
-  CHECK(make_aggregator("median", 4).is_ok());
-  CHECK(!make_aggregator("mean", 4).is_ok());
+  CHECK(make_aggregator(AggregatorKind::kFedAvg, 4).is_ok());
+  CHECK(make_aggregator(AggregatorKind::kMedian, 4).is_ok());
+  CHECK_FALSE(edgefed::parse_enum<AggregatorKind>("mean"));  // --aggregator refuses it
+  CHECK(edgefed::parse_enum<AggregatorKind>("trimmed-mean") == AggregatorKind::kTrimmedMean);
 }
 
 TEST_CASE("sgd server optimizer applies lr x merged delta", "[unit][aggregation]") {
   std::vector<float> params{1.0f, -1.0f};
   const std::vector<float> delta{2.0f, 4.0f};
-  auto opt = make_server_optimizer("sgd", 0.25);
+  auto opt = make_server_optimizer(ServerOptimizerKind::kSgd, 0.25);
   REQUIRE(opt.is_ok());
   (*opt)->apply(params, delta);
   CHECK(params == std::vector<float>{1.5f, 0.0f});
-  CHECK(!make_server_optimizer("sgd", 0).is_ok());
-  CHECK(!make_server_optimizer("adam", 0.1).is_ok());
+  CHECK(!make_server_optimizer(ServerOptimizerKind::kSgd, 0).is_ok());
+  CHECK_FALSE(edgefed::parse_enum<ServerOptimizerKind>("adam"));
 }

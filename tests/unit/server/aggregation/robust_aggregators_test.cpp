@@ -81,7 +81,7 @@ TEST_CASE("coordinate median equals the sorted middle, odd and even K, weights i
   INFO("K = " << k);
   const auto u = random_updates(k, 37, 100 + static_cast<unsigned>(k));
   const auto w = random_weights(k, 5);
-  auto a = make_aggregator(AggregatorOptions{.name = "median", .expected_count = static_cast<int64_t>(k)}, 37).value();
+  auto a = make_aggregator(AggregatorOptions{.kind = AggregatorKind::kMedian, .expected_count = static_cast<int64_t>(k)}, 37).value();
   feed(*a, u, w);
   auto r = a->finish(1);
   REQUIRE(r.is_ok());
@@ -91,7 +91,7 @@ TEST_CASE("coordinate median equals the sorted middle, odd and even K, weights i
   CHECK(a->memory_bytes() == k * 37 * sizeof(float) + 37 * sizeof(double));
 
   // The same updates with other weights: the same median.
-  auto b = make_aggregator("median", 37).value();
+  auto b = make_aggregator(AggregatorKind::kMedian, 37).value();
   feed(*b, u, std::vector<double>(k, 1.0));
   CHECK(b->finish(1)->delta == r->delta);
 }
@@ -101,7 +101,7 @@ TEST_CASE("trimmed mean drops floor(beta n) per side and averages the rest", "[u
   INFO("K = " << k << " beta = " << beta);
   auto u = random_updates(k, 41, 7 + static_cast<unsigned>(k));
   u[0][3] = 1e6f;  // an outlier that must be trimmed when beta n >= 1
-  AggregatorOptions o{.name = "trimmed-mean", .trim_beta = beta, .threads = 2};
+  AggregatorOptions o{.kind = AggregatorKind::kTrimmedMean, .trim_beta = beta, .threads = 2};
   auto a = make_aggregator(o, 41).value();
   feed(*a, u, random_weights(k, 3));
   auto r = a->finish(1);
@@ -119,7 +119,7 @@ TEST_CASE("multi-Krum selects like the reference and averages the chosen by weig
     for (auto& x : u[h]) x = -10.0f * x + 3.0f;
   }
   const auto w = random_weights(k, 19);  // num_samples x s(tau)
-  AggregatorOptions o{.name = "krum", .krum_f = static_cast<int64_t>(f), .krum_m = static_cast<int64_t>(m),
+  AggregatorOptions o{.kind = AggregatorKind::kKrum, .krum_f = static_cast<int64_t>(f), .krum_m = static_cast<int64_t>(m),
                       .threads = 2, .expected_count = static_cast<int64_t>(k)};
   auto a = make_aggregator(o, 29).value();
   CHECK(a->min_count() == static_cast<int64_t>(2 * f + 3));
@@ -137,7 +137,7 @@ TEST_CASE("multi-Krum selects like the reference and averages the chosen by weig
 }
 
 TEST_CASE("multi-Krum with fewer updates than it needs refuses; m is capped at n - f", "[unit][aggregation]") {
-  AggregatorOptions o{.name = "krum", .krum_f = 2, .krum_m = 100, .expected_count = 10};
+  AggregatorOptions o{.kind = AggregatorKind::kKrum, .krum_f = 2, .krum_m = 100, .expected_count = 10};
   auto a = make_aggregator(o, 8).value();
   const auto u = random_updates(7, 8, 3);
   for (size_t i = 0; i < 6; ++i) a->add({u[i], 1.0, 0.0, 1.0});
@@ -157,12 +157,12 @@ TEST_CASE("multi-Krum with fewer updates than it needs refuses; m is capped at n
 TEST_CASE("robust strategies report weighted loss and gradient variance like fedavg", "[unit][aggregation]") {
   const auto u = random_updates(6, 16, 23);
   const auto w = random_weights(6, 29);
-  auto fedavg = make_aggregator("fedavg", 16).value();
+  auto fedavg = make_aggregator(AggregatorKind::kFedAvg, 16).value();
   feed(*fedavg, u, w);
   const auto expected = fedavg->finish(1).value();
-  for (const char* name : {"median", "trimmed-mean", "krum"}) {
-    INFO(name);
-    auto a = make_aggregator(name, 16).value();
+  for (const auto kind : {AggregatorKind::kMedian, AggregatorKind::kTrimmedMean, AggregatorKind::kKrum}) {
+    INFO(edgefed::enum_name(kind));
+    auto a = make_aggregator(kind, 16).value();
     feed(*a, u, w);
     auto r = a->finish(1).value();
     CHECK(r.weighted_loss == Approx(expected.weighted_loss));

@@ -63,7 +63,7 @@ TEST_CASE("stateful server optimizers follow the reference loop over 5 versions"
   const std::string name = GENERATE("fedavgm", "fedadagrad", "fedadam", "fedyogi");
   INFO(name);
   ServerOptimizerOptions o;
-  o.name = name;
+  o.kind = *edgefed::parse_enum<ServerOptimizerKind>(name);
   o.lr = 0.01;
   o.momentum = 0.8;
   o.beta1 = 0.9;
@@ -101,7 +101,7 @@ TEST_CASE("fedadam's first step moves every coordinate by lr in the delta's dire
   // m = (1-b1) d, v = tau^2 b2 + (1-b2) d^2: with b1 = 0.9, b2 = 0.99 and
   // |d| >> tau the ratio m / sqrt(v) is sign(d): the well-known Adam step.
   ServerOptimizerOptions o;
-  o.name = "fedadam";
+  o.kind = ServerOptimizerKind::kFedAdam;
   o.lr = 0.01;
   auto opt = make_server_optimizer(o);
   REQUIRE(opt.is_ok());
@@ -115,7 +115,7 @@ TEST_CASE("state() restored into a fresh optimizer continues bit for bit", "[uni
   const std::string name = GENERATE("fedavgm", "fedadagrad", "fedadam", "fedyogi");
   INFO(name);
   ServerOptimizerOptions o;
-  o.name = name;
+  o.kind = *edgefed::parse_enum<ServerOptimizerKind>(name);
   o.lr = 0.05;
   constexpr size_t kDim = 33;
   const auto deltas = random_deltas(6, kDim, 11);
@@ -144,13 +144,13 @@ TEST_CASE("state() restored into a fresh optimizer continues bit for bit", "[uni
 
 TEST_CASE("restore refuses another optimizer's or corrupt state and starts fresh", "[unit][aggregation]") {
   ServerOptimizerOptions o;
-  o.name = "fedadam";
+  o.kind = ServerOptimizerKind::kFedAdam;
   auto adam = make_server_optimizer(o).value();
   std::vector<float> p(4, 0.0f);
   adam->apply(p, std::vector<float>{1, 2, 3, 4});
   const std::string state = adam->state();
 
-  o.name = "fedyogi";
+  o.kind = ServerOptimizerKind::kFedYogi;
   auto yogi = make_server_optimizer(o).value();
   CHECK(yogi->restore(state).code() == edgefed::Code::kInvalidArgument);
   CHECK(yogi->state().empty());
@@ -175,15 +175,15 @@ TEST_CASE("server optimizer parameters out of range are refused", "[unit][aggreg
     mutate(o);
     return make_server_optimizer(o).status().code() == edgefed::Code::kInvalidArgument;
   };
-  CHECK(refused([](auto& o) { o.name = "adam"; }));
+  CHECK_FALSE(edgefed::parse_enum<ServerOptimizerKind>("adam"));  // --server-optimizer refuses it
   CHECK(refused([](auto& o) { o.lr = 0; }));
-  CHECK(refused([](auto& o) { o.name = "fedavgm"; o.momentum = 1.0; }));
-  CHECK(refused([](auto& o) { o.name = "fedadam"; o.beta1 = -0.1; }));
-  CHECK(refused([](auto& o) { o.name = "fedyogi"; o.beta2 = 1.0; }));
-  CHECK(refused([](auto& o) { o.name = "fedadagrad"; o.tau = 0; }));
+  CHECK(refused([](auto& o) { o.kind = ServerOptimizerKind::kFedAvgM; o.momentum = 1.0; }));
+  CHECK(refused([](auto& o) { o.kind = ServerOptimizerKind::kFedAdam; o.beta1 = -0.1; }));
+  CHECK(refused([](auto& o) { o.kind = ServerOptimizerKind::kFedYogi; o.beta2 = 1.0; }));
+  CHECK(refused([](auto& o) { o.kind = ServerOptimizerKind::kFedAdagrad; o.tau = 0; }));
   for (const char* name : {"sgd", "fedavgm", "fedadagrad", "fedadam", "fedyogi"}) {
     ServerOptimizerOptions o;
-    o.name = name;
+    o.kind = *edgefed::parse_enum<ServerOptimizerKind>(name);
     CHECK(make_server_optimizer(o).is_ok());
   }
 }

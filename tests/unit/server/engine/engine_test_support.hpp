@@ -29,7 +29,7 @@ inline EngineOptions small_options(const std::string& dir, std::shared_ptr<FakeC
   o.state_dir = dir;
   o.model_init = kSpec;
   o.init_seed = 3;
-  o.staleness_fn = "constant";
+  o.staleness_fn = server::StalenessKind::kConstant;
   o.server_lr = 1.0;
   o.buffer_timeout_s = 0;
   o.round_timeout_s = 0;

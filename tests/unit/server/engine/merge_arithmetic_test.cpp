@@ -13,7 +13,7 @@ TEST_CASE("async merge: weighted by num_samples x s(tau), scaled by server_lr", 
   auto o = small_options(dir.path(), clock);
   o.buffer_k = 2;
   o.server_lr = 0.5;
-  o.staleness_fn = "polynomial";
+  o.staleness_fn = server::StalenessKind::kPolynomial;
   o.staleness_a = 1.0;  // s(tau) = 1 / (1 + tau)
   auto engine = Engine::open(o, nullptr);
   REQUIRE(engine.is_ok());
@@ -65,7 +65,7 @@ TEST_CASE("sync merge: FedAvg round closes at min_updates, weights by num_sample
   TempDir dir;
   auto clock = std::make_shared<FakeClock>();
   auto o = small_options(dir.path(), clock);
-  o.mode = "sync";
+  o.mode = edgefed::MergeMode::kSync;
   o.min_updates = 3;
   auto engine = Engine::open(o, nullptr);
   REQUIRE(engine.is_ok());
@@ -91,9 +91,9 @@ TEST_CASE("sync merge: FedAvg round closes at min_updates, weights by num_sample
 TEST_CASE("sync merge: the 'refuse' policy answers 410 for an older base", "[unit][engine]") {
   TempDir dir;
   auto o = small_options(dir.path(), std::make_shared<FakeClock>());
-  o.mode = "sync";
+  o.mode = edgefed::MergeMode::kSync;
   o.min_updates = 1;
-  o.sync_stale_policy = "refuse";
+  o.sync_stale_policy = server::SyncStalePolicy::kRefuse;
   auto engine = Engine::open(o, nullptr);
   REQUIRE(engine.is_ok());
   Engine& e = **engine;
@@ -108,7 +108,7 @@ TEST_CASE("sync round timeout closes with min_updates_on_timeout", "[unit][engin
   TempDir dir;
   auto clock = std::make_shared<FakeClock>();
   auto o = small_options(dir.path(), clock);
-  o.mode = "sync";
+  o.mode = edgefed::MergeMode::kSync;
   o.min_updates = 5;
   o.round_timeout_s = 10;
   o.min_updates_on_timeout = 2;

@@ -18,9 +18,9 @@ namespace {
 
 EngineOptions adaptive_options(const std::string& dir, const std::string& optimizer) {
   auto o = small_options(dir, std::make_shared<FakeClock>());
-  o.mode = "sync";
+  o.mode = edgefed::MergeMode::kSync;
   o.min_updates = 2;
-  o.server_optimizer = optimizer;
+  o.server_optimizer = *edgefed::parse_enum<server::ServerOptimizerKind>(optimizer);
   o.server_lr = 0.1;
   return o;
 }
@@ -100,7 +100,7 @@ TEST_CASE("adaptive server optimizer state survives a restart exactly", "[unit][
   // The check has teeth: a fresh optimizer (state lost at the restart)
   // would have taken another step from v2.
   server::ServerOptimizerOptions so;
-  so.name = optimizer;
+  so.kind = *edgefed::parse_enum<server::ServerOptimizerKind>(optimizer);
   so.lr = 0.1;
   auto fresh = server::make_server_optimizer(so);
   REQUIRE(fresh.is_ok());

@@ -197,7 +197,7 @@ TEST_CASE("task_for hands out the configured plan for the current version", "[un
   CHECK(t->agent_id == "agent-1");
   CHECK(t->model_version == 0);
   CHECK(t->layout_fingerprint == layout_of().fingerprint());
-  CHECK(t->mode == "async");
+  CHECK(t->mode == edgefed::MergeMode::kAsync);
   CHECK(t->lr == 0.05);
   CHECK(t->momentum == 0.9);
   CHECK(t->batch_size == 32);

@@ -141,7 +141,7 @@ TEST_CASE("status reports counters, agents and history; shutdown is idempotent",
   push(*e, "1", 1.0f);
   auto s = e->status();
   CHECK(s.model_version == 1);
-  CHECK(s.mode == "async");
+  CHECK(s.mode == edgefed::MergeMode::kAsync);
   CHECK(s.layout == "4-2");
   CHECK(s.updates_accepted == 1);
   CHECK(s.updates_merged == 1);
@@ -162,7 +162,7 @@ TEST_CASE("server_lr 0 means the mode's default: 1 for sync, 0.25 for async", "[
   EngineOptions o;
   CHECK(o.server_lr == 0);
   CHECK(server::effective_server_lr(o) == 0.25);
-  o.mode = "sync";
+  o.mode = edgefed::MergeMode::kSync;
   CHECK(server::effective_server_lr(o) == 1.0);
   o.server_lr = 0.5;
   CHECK(server::effective_server_lr(o) == 0.5);
@@ -185,8 +185,15 @@ TEST_CASE("open refuses bad options", "[unit][engine]") {
     mutate(copy);
     return Engine::open(copy, nullptr).status().code();
   };
-  CHECK(bad([](EngineOptions& x) { x.mode = "batch"; }) == Code::kInvalidArgument);
-  CHECK(bad([](EngineOptions& x) { x.staleness_fn = "exp"; }) == Code::kInvalidArgument);
+  CHECK(bad([](EngineOptions& x) {
+          x.staleness_fn = server::StalenessKind::kPolynomial;
+          x.staleness_a = -1;
+        }) == Code::kInvalidArgument);
+  CHECK(bad([](EngineOptions& x) { x.trim_beta = 0.5; }) == Code::kInvalidArgument);
+  CHECK(bad([](EngineOptions& x) {
+          x.server_optimizer = server::ServerOptimizerKind::kFedAdam;
+          x.server_tau = 0;
+        }) == Code::kInvalidArgument);
   CHECK(bad([](EngineOptions& x) { x.server_lr = -1; }) == Code::kInvalidArgument);
   CHECK(bad([](EngineOptions& x) { x.buffer_k = 0; }) == Code::kInvalidArgument);
   CHECK(bad([](EngineOptions& x) { x.state_dir = ""; }) == Code::kInvalidArgument);
