@@ -1,11 +1,10 @@
-// Outbox: opening, schema, counters and the journal. The queue operations
-// live in outbox_queue.cpp, the bounding policy in outbox_limits.cpp.
 #include "agent/outbox/outbox.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <array>
+#include <cctype>
 #include <cstdio>
 #include <random>
 
@@ -32,9 +31,6 @@ CREATE TABLE IF NOT EXISTS journal(
   weight REAL, detail TEXT);
 )sql";
 
-// Journal rows kept (the totals in `counters` are kept forever).
-constexpr int64_t kJournalRows = 100000;
-
 std::string random_hex(size_t bytes) {
   std::array<unsigned char, 32> buf{};
   bytes = std::min(bytes, buf.size());
@@ -57,10 +53,24 @@ std::string random_hex(size_t bytes) {
   return out;
 }
 
+bool plausible_agent_id(std::string_view id) {
+  if (id.empty() || id.size() > 64 || !std::isalnum(static_cast<unsigned char>(id[0])))
+    return false;
+  for (char c : id)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-')
+      return false;
+  return true;
+}
+
 }  // namespace
 
 Outbox::Outbox(OutboxOptions options, std::unique_ptr<sqlite::Database> db)
-    : options_(std::move(options)), db_(std::move(db)) {}
+    : options_(std::move(options)),
+      db_(std::move(db)),
+      journal_(*db_),
+      updates_(*db_, journal_),
+      telemetry_(*db_, journal_),
+      bounding_policy_(*db_, journal_, telemetry_, options_.limits) {}
 
 Outbox::~Outbox() = default;
 
@@ -77,19 +87,7 @@ Result<std::unique_ptr<Outbox>> Outbox::open(const OutboxOptions& options) {
 }
 
 Result<std::vector<JournalEntry>> Outbox::read_journal(const std::string& path, std::string_view outcome) {
-  auto db = sqlite::Database::open(path, {.read_only = true});
-  if (!db) return db.status();
-  auto stmt = (*db)->prepare("SELECT kind, ref, outcome FROM journal WHERE outcome = ?1 ORDER BY num");
-  if (!stmt) return stmt.status();
-  stmt->bind(1, outcome);
-  std::vector<JournalEntry> out;
-  for (;;) {
-    auto row = stmt->step();
-    if (!row) return row.status();
-    if (!*row) break;
-    out.push_back({stmt->column_text(0), stmt->column_text(1), stmt->column_text(2)});
-  }
-  return out;
+  return OutboxJournal::read_file(path, outcome);
 }
 
 Status Outbox::init_schema() {
@@ -124,38 +122,115 @@ Status Outbox::init_schema() {
   return tx.commit();
 }
 
-Status Outbox::add_counter(const char* name, int64_t delta) {
-  auto stmt = db_->prepare(
-      "INSERT INTO counters(name, value) VALUES(?1, ?2) "
-      "ON CONFLICT(name) DO UPDATE SET value = value + excluded.value");
-  if (!stmt) return stmt.status();
-  stmt->bind(1, std::string_view(name)).bind(2, delta);
-  return stmt->run();
+// ---- the queues: each mutating call is one transaction ----
+
+Result<std::string> Outbox::add_update(const std::string& agent_id, int64_t base_version,
+                                       int64_t now_ms, const EncodeFn& encode, Dropped* dropped) {
+  if (!plausible_agent_id(agent_id))
+    return Status(Code::kInvalidArgument, "outbox: bad agent id '" + agent_id + "'");
+  std::lock_guard lock(mu_);
+  sqlite::Transaction tx(*db_);
+  EDGEFED_RETURN_IF_ERROR(tx.status());
+  auto update_id = updates_.add(agent_id, incarnation_, base_version, now_ms, encode);
+  if (!update_id) return update_id.status();
+  EDGEFED_RETURN_IF_ERROR(bounding_policy_.enforce(dropped));
+  EDGEFED_RETURN_IF_ERROR(tx.commit());
+  return update_id;
 }
 
-Result<int64_t> Outbox::counter(const char* name) {
-  auto stmt = db_->prepare("SELECT value FROM counters WHERE name = ?1");
-  if (!stmt) return stmt.status();
-  stmt->bind(1, std::string_view(name));
-  auto row = stmt->step();
-  if (!row) return row.status();
-  return *row ? stmt->column_int(0) : int64_t{0};
+Result<int64_t> Outbox::add_telemetry(const TelemetryRecord& record, Dropped* dropped) {
+  std::lock_guard lock(mu_);
+  sqlite::Transaction tx(*db_);
+  EDGEFED_RETURN_IF_ERROR(tx.status());
+  auto seq = telemetry_.add(record);
+  if (!seq) return seq.status();
+  EDGEFED_RETURN_IF_ERROR(bounding_policy_.enforce(dropped));
+  EDGEFED_RETURN_IF_ERROR(tx.commit());
+  return *seq;
 }
 
-Status Outbox::journal_row(std::string_view kind, std::string_view ref, std::string_view outcome,
-                           int64_t now_ms, const UpdateAck* ack, std::string_view detail) {
-  auto stmt = db_->prepare(
-      "INSERT INTO journal(kind, ref, outcome, at_ms, version, staleness, weight, detail) "
-      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
-  if (!stmt) return stmt.status();
-  stmt->bind(1, kind).bind(2, ref).bind(3, outcome).bind(4, now_ms).bind(8, detail);
-  if (ack) stmt->bind(5, ack->version).bind(6, ack->staleness).bind(7, ack->weight);
-  EDGEFED_RETURN_IF_ERROR(stmt->run());
-  auto trim = db_->prepare("DELETE FROM journal WHERE num <= (SELECT MAX(num) FROM journal) - ?1");
-  if (!trim) return trim.status();
-  trim->bind(1, kJournalRows);
-  return trim->run();
+Result<std::vector<PendingUpdate>> Outbox::oldest_updates(size_t max_count) {
+  std::lock_guard lock(mu_);
+  return updates_.oldest(max_count);
 }
+
+Result<std::vector<TelemetryRecord>> Outbox::oldest_telemetry(size_t max_records,
+                                                              size_t max_bytes) {
+  std::lock_guard lock(mu_);
+  return telemetry_.oldest(max_records, max_bytes);
+}
+
+Status Outbox::mark_update_sent(const std::string& update_id) {
+  std::lock_guard lock(mu_);
+  sqlite::Transaction tx(*db_);
+  EDGEFED_RETURN_IF_ERROR(tx.status());
+  EDGEFED_RETURN_IF_ERROR(updates_.mark_sent(update_id));
+  return tx.commit();
+}
+
+Status Outbox::mark_telemetry_sent(int64_t records) {
+  std::lock_guard lock(mu_);
+  sqlite::Transaction tx(*db_);
+  EDGEFED_RETURN_IF_ERROR(tx.status());
+  EDGEFED_RETURN_IF_ERROR(journal_.add_counter("telemetry_sent", records));
+  return tx.commit();
+}
+
+Status Outbox::finish_update(const std::string& update_id, const char* counter_name,
+                             std::string_view outcome, int64_t now_ms, const UpdateAck* ack,
+                             std::string_view detail) {
+  std::lock_guard lock(mu_);
+  sqlite::Transaction tx(*db_);
+  EDGEFED_RETURN_IF_ERROR(tx.status());
+  auto finished = updates_.finish(update_id, counter_name, outcome, now_ms, ack, detail);
+  if (!finished) return finished.status();
+  if (!*finished) return Status::ok();  // already finished: nothing to count
+  return tx.commit();
+}
+
+Status Outbox::ack_update(const std::string& update_id, const UpdateAck& ack, int64_t now_ms) {
+  return finish_update(update_id, "updates_acked", "acked", now_ms, &ack,
+                       ack.duplicate ? "duplicate" : "");
+}
+
+Status Outbox::reject_update(const std::string& update_id, const Status& reason,
+                             int64_t now_ms) {
+  return finish_update(update_id, "updates_rejected", "rejected", now_ms, nullptr,
+                       reason.to_string());
+}
+
+Result<int64_t> Outbox::delete_telemetry_through(int64_t through, const char* counter_name,
+                                                 std::string_view outcome, int64_t now_ms) {
+  std::lock_guard lock(mu_);
+  sqlite::Transaction tx(*db_);
+  EDGEFED_RETURN_IF_ERROR(tx.status());
+  auto n = telemetry_.remove_through(through, counter_name, outcome, now_ms);
+  if (!n) return n.status();
+  if (*n == 0) return int64_t{0};
+  EDGEFED_RETURN_IF_ERROR(tx.commit());
+  return n;
+}
+
+Result<int64_t> Outbox::ack_telemetry(int64_t through, int64_t now_ms) {
+  return delete_telemetry_through(through, "telemetry_acked", "acked", now_ms);
+}
+
+Result<int64_t> Outbox::reject_telemetry(int64_t through, int64_t now_ms) {
+  return delete_telemetry_through(through, "telemetry_rejected", "rejected", now_ms);
+}
+
+Result<bool> Outbox::report_drops(int64_t now_ms) {
+  std::lock_guard lock(mu_);
+  sqlite::Transaction tx(*db_);
+  EDGEFED_RETURN_IF_ERROR(tx.status());
+  auto reported = bounding_policy_.report_drops(now_ms);
+  if (!reported) return reported.status();
+  if (!*reported) return false;
+  EDGEFED_RETURN_IF_ERROR(tx.commit());
+  return true;
+}
+
+// ---- reads ----
 
 Result<OutboxDepth> Outbox::depth() {
   std::lock_guard lock(mu_);
@@ -174,51 +249,17 @@ Result<OutboxDepth> Outbox::depth() {
 
 Result<int64_t> Outbox::pending_updates_on(int64_t base_version) {
   std::lock_guard lock(mu_);
-  auto stmt = db_->prepare("SELECT COUNT(*) FROM updates WHERE base_version = ?1");
-  if (!stmt) return stmt.status();
-  stmt->bind(1, base_version);
-  auto row = stmt->step();
-  if (!row) return row.status();
-  return stmt->column_int(0);
+  return updates_.count_on(base_version);
 }
 
 Result<JournalCounts> Outbox::journal() {
   std::lock_guard lock(mu_);
-  auto stmt = db_->prepare("SELECT name, value FROM counters");
-  if (!stmt) return stmt.status();
-  JournalCounts j;
-  const std::pair<const char*, int64_t*> fields[] = {
-      {"updates_created", &j.updates_created},     {"updates_sent", &j.updates_sent},
-      {"updates_acked", &j.updates_acked},         {"updates_duplicate", &j.updates_duplicate},
-      {"updates_rejected", &j.updates_rejected},   {"updates_dropped", &j.updates_dropped},
-      {"telemetry_created", &j.telemetry_created}, {"telemetry_sent", &j.telemetry_sent},
-      {"telemetry_acked", &j.telemetry_acked},     {"telemetry_rejected", &j.telemetry_rejected},
-      {"telemetry_dropped", &j.telemetry_dropped},
-  };
-  for (;;) {
-    auto row = stmt->step();
-    if (!row) return row.status();
-    if (!*row) break;
-    const std::string name = stmt->column_text(0);
-    for (const auto& [n, p] : fields)
-      if (name == n) *p = stmt->column_int(1);
-  }
-  return j;
+  return journal_.counts();
 }
 
 Result<std::vector<std::string>> Outbox::acked_update_ids() {
   std::lock_guard lock(mu_);
-  auto stmt = db_->prepare(
-      "SELECT ref FROM journal WHERE kind = 'update' AND outcome = 'acked' ORDER BY num");
-  if (!stmt) return stmt.status();
-  std::vector<std::string> ids;
-  for (;;) {
-    auto row = stmt->step();
-    if (!row) return row.status();
-    if (!*row) break;
-    ids.push_back(stmt->column_text(0));
-  }
-  return ids;
+  return journal_.acked_update_ids();
 }
 
 }  // namespace edgefed::agent

@@ -20,6 +20,11 @@
 // for a full disk, a failed write or fsync, or a busy file: the call changed
 // nothing and may be retried; kIo for an unusable file), kInvalidArgument for
 // bad arguments, kNonFinite for NaN/Inf telemetry values. Never throws.
+//
+// Inside: Outbox opens the file (schema, incarnation), holds the lock and
+// makes each call one transaction over its parts, one class per file pair:
+// UpdateQueue and TelemetryQueue (the two queues), OutboxJournal (counters
+// and journal) and BoundingPolicy (the limits and drop reports).
 #pragma once
 
 #include <functional>
@@ -29,7 +34,11 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/outbox/bounding_policy.hpp"
+#include "agent/outbox/outbox_journal.hpp"
 #include "agent/outbox/outbox_types.hpp"
+#include "agent/outbox/telemetry_queue.hpp"
+#include "agent/outbox/update_queue.hpp"
 #include "edgefed/protocol.hpp"
 #include "edgefed/sqlite/database.hpp"
 #include "edgefed/status.hpp"
@@ -53,7 +62,7 @@ class Outbox {
   // stores it, all in one transaction, then applies the bounding policy.
   // REQUIRES: valid_agent_id(agent_id). An encode failure is returned and
   // nothing is stored (the id is not consumed).
-  using EncodeFn = std::function<Result<std::string>(const std::string& update_id)>;
+  using EncodeFn = UpdateQueue::EncodeFn;
   Result<std::string> add_update(const std::string& agent_id, int64_t base_version,
                                  int64_t now_ms, const EncodeFn& encode,
                                  Dropped* dropped = nullptr);
@@ -94,7 +103,7 @@ class Outbox {
   Result<int64_t> pending_updates_on(int64_t base_version);
   Result<JournalCounts> journal();
   // The ids the server acknowledged, in the order of their acks (the
-  // journal keeps the newest config::kJournalRows entries).
+  // journal keeps the newest 100,000 rows, FORMAT.md).
   Result<std::vector<std::string>> acked_update_ids();
 
   ~Outbox();
@@ -104,23 +113,22 @@ class Outbox {
  private:
   Outbox(OutboxOptions options, std::unique_ptr<sqlite::Database> db);
   Status init_schema();
-  Status add_counter(const char* name, int64_t delta);
-  Result<int64_t> counter(const char* name);
-  Status journal_row(std::string_view kind, std::string_view ref, std::string_view outcome,
-                     int64_t now_ms, const UpdateAck* ack, std::string_view detail);
-  Result<int64_t> insert_telemetry(const TelemetryRecord& record);  // inside a transaction
+  // UpdateQueue::finish in a transaction of its own.
   Status finish_update(const std::string& update_id, const char* counter_name,
                        std::string_view outcome, int64_t now_ms, const UpdateAck* ack,
                        std::string_view detail);
-  Status drop_update(int64_t num, const std::string& update_id, Dropped* dropped);
+  // TelemetryQueue::remove_through in a transaction of its own.
   Result<int64_t> delete_telemetry_through(int64_t through, const char* counter_name,
                                            std::string_view outcome, int64_t now_ms);
-  Status enforce_limits(Dropped* dropped);  // inside a transaction
 
   OutboxOptions options_;
-  std::mutex mu_;
+  std::mutex mu_;  // serialises every call: the parts are not thread-safe
   std::unique_ptr<sqlite::Database> db_;
   std::string incarnation_;
+  OutboxJournal journal_;
+  UpdateQueue updates_;
+  TelemetryQueue telemetry_;
+  BoundingPolicy bounding_policy_;
 };
 
 }  // namespace edgefed::agent

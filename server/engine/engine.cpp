@@ -1,50 +1,220 @@
 #include "server/engine/engine.hpp"
 
-#include "server/engine/engine_core.hpp"
+#include "edgefed/float_sums.hpp"
+#include "edgefed/log.hpp"
+#include "edgefed/model_io.hpp"
+#include "edgefed/sha256.hpp"
+#include "edgefed/update_codec.hpp"
+#include "server/engine/agent_registry.hpp"
+#include "server/engine/engine_metrics.hpp"
+#include "server/engine/group_commit_writer.hpp"
+#include "server/engine/published_state.hpp"
+#include "server/engine/version_keeper.hpp"
 
 namespace edgefed::server {
 
-Engine::Engine(std::unique_ptr<EngineCore> core) : core_(std::move(core)) {}
+using Job = GroupCommitWriter::Job;
+
+Engine::Engine(const EngineOptions& options, std::shared_ptr<prometheus::Registry> metrics)
+    : options_(options),
+      clock_(options.clock ? options.clock : std::make_shared<SystemClock>()),
+      metrics_(std::make_unique<EngineMetrics>(std::move(metrics))),
+      agents_(std::make_unique<AgentRegistry>(options.agent_active_s, options.agent_offline_s)),
+      state_(std::make_unique<PublishedState>(options_, *clock_, *metrics_, *agents_)),
+      writer_(std::make_unique<GroupCommitWriter>(options_, *clock_, *metrics_, *agents_, *state_)) {}
+
 Engine::~Engine() { shutdown(); }
 
 Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& options,
                                              std::shared_ptr<prometheus::Registry> metrics) {
-  auto core = EngineCore::open(options, std::move(metrics));
-  if (!core.is_ok()) return core.status();
-  return std::unique_ptr<Engine>(new Engine(std::move(core).value()));
+  EDGEFED_RETURN_IF_ERROR(validate(options));
+  std::unique_ptr<Engine> engine(new Engine(options, std::move(metrics)));
+  auto keeper = VersionKeeper::open(options, *engine->clock_, *engine->agents_);
+  if (!keeper.is_ok()) return keeper.status();
+  auto telemetry = (*keeper)->store().telemetry().count();
+  if (!telemetry.is_ok()) return telemetry.status();
+  engine->state_->count_telemetry(*telemetry);
+  (void)(*keeper)->take_effects();
+  engine->state_->publish(**keeper);
+  // Logged before the writer thread takes the keeper over.
+  log::info("engine_open").kv("mode", options.mode).kv("version", (*keeper)->version())
+      .kv("buffered", (*keeper)->buffered()).kv("layout", (*keeper)->layout()->describe())
+      .kv("aggregator", std::string((*keeper)->aggregator_name()))
+      .kv("server_optimizer", std::string((*keeper)->optimizer_name()))
+      .kv("server_lr", effective_server_lr(options));
+  engine->writer_->start(std::move(keeper).value());
+  return engine;
 }
+
+void Engine::shutdown() {
+  writer_->stop();  // in-flight calls complete, then the database is closed
+  state_->drop_waiters();
+}
+
+bool Engine::ready() const { return writer_->ready(); }
+
+int64_t Engine::now_ms() const { return clock_->unix_ms(); }
 
 Result<UpdateAck> Engine::submit_update(const std::string& cert_agent_id, std::span<const uint8_t> body) {
   std::vector<float> delta;
-  auto ack = core_->submit_update(cert_agent_id, body, observer_ ? &delta : nullptr);
+  auto ack = submit_decoded(cert_agent_id, body, observer_ ? &delta : nullptr);
+  if (ack.is_ok()) {
+    metrics_->count_update(ack->duplicate ? "duplicate" : "accepted");
+  } else {
+    metrics_->count_update(ack.status());
+  }
   if (observer_ && ack.is_ok() && !ack->duplicate) observer_->on_update(cert_agent_id, delta, *ack);
   return ack;
 }
+
+Result<UpdateAck> Engine::submit_decoded(const std::string& cert_agent_id, std::span<const uint8_t> body,
+                                         std::vector<float>* decoded_delta) {
+  if (!ready()) return Status(Code::kUnavailable, "the engine is not accepting updates");
+  if (agents_->quarantined(cert_agent_id)) {
+    return Status(Code::kPermissionDenied, "agent " + cert_agent_id + " is quarantined");
+  }
+  std::shared_ptr<const ModelLayout> layout = state_->layout();
+  // The CPU-heavy part, on the caller's thread and outside every lock.
+  auto decoded = decode_update(body, *layout);
+  if (!decoded.is_ok()) return decoded.status();
+  if (decoded->meta.agent_id != cert_agent_id) {
+    return Status(Code::kPermissionDenied, "update metadata says agent " + decoded->meta.agent_id +
+                                               " but the client certificate is " + cert_agent_id);
+  }
+  IncomingUpdate u;
+  u.meta = decoded->meta;
+  u.delta = decoded->delta;
+  u.body = body;
+  u.body_sha256 = sha256_hex({reinterpret_cast<const char*>(body.data()), body.size()});
+  u.layout_fingerprint = layout->fingerprint();
+  u.norm2 = sum_squares(decoded->delta);
+  Job job;
+  job.kind = Job::Kind::kUpdate;
+  job.update = &u;
+  EDGEFED_RETURN_IF_ERROR(writer_->run(job));
+  if (decoded_delta) *decoded_delta = std::move(decoded->delta);
+  return job.ack;
+}
+
 Result<TelemetryAck> Engine::submit_telemetry(const std::string& cert_agent_id, const TelemetryBatch& batch) {
+  if (!ready()) return Status(Code::kUnavailable, "the engine is not accepting telemetry");
+  if (batch.agent_id != cert_agent_id) {
+    return Status(Code::kPermissionDenied, "telemetry batch says agent " + batch.agent_id +
+                                               " but the client certificate is " + cert_agent_id);
+  }
+  if (batch.records.empty() || batch.records.size() > options_.telemetry_max_records) {
+    return Status(Code::kInvalidArgument, "a telemetry batch holds 1.." +
+                                              std::to_string(options_.telemetry_max_records) + " records");
+  }
+  for (size_t i = 0; i < batch.records.size(); ++i) {
+    if (batch.records[i].seq < 1 || (i > 0 && batch.records[i].seq <= batch.records[i - 1].seq)) {
+      return Status(Code::kInvalidArgument, "telemetry seq must be >= 1 and strictly increasing");
+    }
+  }
+  Job job;
+  job.kind = Job::Kind::kTelemetry;
+  job.agent = cert_agent_id;
+  job.telemetry = &batch;
+  EDGEFED_RETURN_IF_ERROR(writer_->run(job));
+  // The observer sees only the records this call stored (not those already there).
   TelemetryBatch stored;
-  auto ack = core_->submit_telemetry(cert_agent_id, batch, observer_ ? &stored : nullptr);
-  if (observer_ && ack.is_ok() && !stored.records.empty()) observer_->on_telemetry(stored);
-  return ack;
+  stored.agent_id = batch.agent_id;
+  stored.records = std::move(job.telemetry_stored);
+  if (observer_ && !stored.records.empty()) observer_->on_telemetry(stored);
+  return job.telemetry_ack;
 }
-ModelSnapshot Engine::current_model() const { return core_->current_model(); }
+
+ModelSnapshot Engine::current_model() const { return state_->current_model(); }
+
 uint64_t Engine::on_version_after(int64_t after, std::function<void(ModelSnapshot)> cb) {
-  return core_->on_version_after(after, std::move(cb));
+  return state_->on_version_after(after, std::move(cb));
 }
-void Engine::cancel(uint64_t id) { core_->cancel(id); }
-Result<Task> Engine::task_for(const std::string& agent_id) { return core_->task_for(agent_id); }
+
+void Engine::cancel(uint64_t id) { state_->cancel(id); }
+
+Result<Task> Engine::task_for(const std::string& agent_id) {
+  if (!valid_agent_id(agent_id)) return Status(Code::kInvalidArgument, "invalid agent id");
+  if (agents_->quarantined(agent_id)) return Status(Code::kPermissionDenied, "agent " + agent_id + " is quarantined");
+  Task t;
+  t.agent_id = agent_id;
+  {
+    const PublishedState::Current current = state_->current();
+    t.model_version = current.model.version;
+    t.layout_fingerprint = current.layout->fingerprint();
+  }
+  t.mode = options_.mode;
+  t.round = t.model_version;
+  t.epochs = options_.task_epochs;
+  t.steps = options_.task_steps;
+  t.batch_size = options_.task_batch_size;
+  t.lr = options_.task_lr;
+  t.momentum = options_.task_momentum;
+  t.weight_decay = options_.task_weight_decay;
+  t.proximal_mu = options_.task_proximal_mu;
+  t.clip_norm = options_.task_clip_norm;
+  t.encoding = options_.task_encoding;
+  if (options_.task_deadline_s > 0) {
+    t.deadline_unix_ms = now_ms() + static_cast<int64_t>(options_.task_deadline_s * 1000);
+  }
+  return t;
+}
+
 ServerStatus Engine::status() const {
-  ServerStatus s = core_->status();
+  ServerStatus s = state_->status();
   if (observer_) observer_->decorate(s);
   return s;
 }
-Status Engine::set_model(std::span<const uint8_t> safetensors) { return core_->set_model(safetensors); }
-Status Engine::init_model(const std::string& spec, uint64_t seed) { return core_->init_model(spec, seed); }
-Status Engine::rollback(int64_t version) { return core_->rollback(version); }
-Status Engine::set_quarantine(const std::string& agent, bool quarantined, const std::string& reason) {
-  return core_->set_quarantine(agent, quarantined, reason);
+
+std::vector<AgentStatus> Engine::agents() const { return agents_->list(now_ms()); }
+
+// ---- admin: each call runs as a job of its own on the writer thread, inside
+// one transaction ----
+
+Status Engine::run_admin(std::function<Status(VersionKeeper&)> fn) {
+  if (!ready()) return Status(Code::kUnavailable, "the engine is not ready");
+  Job job;
+  job.kind = Job::Kind::kAdmin;
+  job.admin = std::move(fn);
+  return writer_->run(job);
 }
-std::vector<AgentStatus> Engine::agents() const { return core_->agents(); }
-bool Engine::ready() const { return core_->ready(); }
-void Engine::shutdown() { core_->shutdown(); }
+
+Status Engine::set_model(std::span<const uint8_t> safetensors) {
+  auto decoded = decode_model(safetensors);  // decoding off the writer thread
+  if (!decoded.is_ok()) return decoded.status();
+  auto model = std::make_shared<Model>(std::move(decoded->model));
+  return run_admin([model](VersionKeeper& k) { return k.replace_model(std::move(*model), "set", k.version()); });
+}
+
+Status Engine::init_model(const std::string& spec, uint64_t seed) {
+  auto layout = ModelLayout::mlp(spec);
+  if (!layout.is_ok()) return layout.status();
+  auto model = std::make_shared<Model>(init_mlp(*layout, seed));
+  return run_admin([model](VersionKeeper& k) { return k.replace_model(std::move(*model), "init", k.version()); });
+}
+
+Status Engine::rollback(int64_t version) {
+  return run_admin([version](VersionKeeper& k) -> Status {
+    if (version < 0 || version > k.version()) {
+      return Status(Code::kNotFound, "no version " + std::to_string(version));
+    }
+    auto model = k.load_version(version);
+    if (!model.is_ok()) return model.status();
+    return k.replace_model(std::move(model).value(), "rollback", version);
+  });
+}
+
+Status Engine::set_quarantine(const std::string& agent, bool quarantined, const std::string& reason) {
+  if (!valid_agent_id(agent)) return Status(Code::kInvalidArgument, "invalid agent id");
+  const int64_t now = now_ms();
+  Status st = run_admin([&](VersionKeeper& k) -> Status {
+    EDGEFED_RETURN_IF_ERROR(k.store().agents().set_quarantine(agent, quarantined, reason, now));
+    agents_->set_quarantine(agent, quarantined, reason, now);
+    return Status::ok();
+  });
+  if (st.is_ok()) {
+    log::warn(quarantined ? "agent_quarantined" : "agent_released").kv("agent", agent).kv("reason", reason);
+  }
+  return st;
+}
 
 }  // namespace edgefed::server

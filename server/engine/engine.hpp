@@ -21,6 +21,14 @@
 // ack, is computed at accept time and equals the merge-time value.
 // Versions only grow: rollback(N) commits a NEW version whose parameters are
 // those of N (parent N), so ETags and long polls never go backwards.
+//
+// Inside (docs/engine.md, "Threads"): Engine validates and decodes on the
+// caller's thread and turns each call into a job for the GroupCommitWriter
+// (group_commit_writer.hpp: the job queue and the one writer thread, which
+// owns the VersionKeeper and commits jobs in groups); readers are answered
+// from the PublishedState (published_state.hpp: what the writer published
+// after its last commit, and the long-poll waiters). AgentRegistry and
+// EngineMetrics are shared by both.
 #pragma once
 
 #include <cstdint>
@@ -42,7 +50,11 @@ class Registry;
 
 namespace edgefed::server {
 
-class EngineCore;  // the implementation (engine_core.hpp)
+class AgentRegistry;
+class EngineMetrics;
+class GroupCommitWriter;
+class PublishedState;
+class VersionKeeper;
 
 class Engine {
  public:
@@ -126,8 +138,21 @@ class Engine {
   void shutdown();
 
  private:
-  explicit Engine(std::unique_ptr<EngineCore> core);
-  std::unique_ptr<EngineCore> core_;
+  Engine(const EngineOptions& options, std::shared_ptr<prometheus::Registry> metrics);
+  // submit_update without the metrics and the observer; `decoded_delta`, when
+  // given, receives the dense delta of an accepted update.
+  Result<UpdateAck> submit_decoded(const std::string& cert_agent_id, std::span<const uint8_t> body,
+                                   std::vector<float>* decoded_delta);
+  // Runs fn as a job of its own on the writer thread, inside one transaction.
+  Status run_admin(std::function<Status(VersionKeeper&)> fn);
+  int64_t now_ms() const;
+
+  const EngineOptions options_;
+  std::shared_ptr<Clock> clock_;
+  std::unique_ptr<EngineMetrics> metrics_;
+  std::unique_ptr<AgentRegistry> agents_;
+  std::unique_ptr<PublishedState> state_;
+  std::unique_ptr<GroupCommitWriter> writer_;  // after the parts it uses: destroyed first
   std::shared_ptr<EngineObserver> observer_;
 };
 

@@ -1,19 +1,11 @@
-// Api handlers of the admin calls. Each is audit-logged (who, what, result).
-//   POST /v1/admin/model                  safetensors body -> new version
-//   POST /v1/admin/model/init             {"spec":"mlp:784-128-10","seed":1}
-//   POST /v1/admin/rollback               {"version":N}
-//   POST /v1/admin/agents/{id}/quarantine {"reason":"..."} (body optional)
-//   POST /v1/admin/agents/{id}/release
-//   GET  /v1/admin/agents
-// Success: 200 {"version":V} for model calls, {"agent":..,"state":..} for
-// quarantine calls, {"agents":[...]} for the list.
+#include "server/http/admin_routes.hpp"
+
 #include <span>
 
 #include <nlohmann/json.hpp>
 
 #include "edgefed/log.hpp"
 #include "edgefed/protocol.hpp"
-#include "server/http/api.hpp"
 
 namespace edgefed::server::http {
 namespace {
@@ -45,23 +37,23 @@ Result<int64_t> int_field(const nlohmann::json& j, const char* name) {
 
 }  // namespace
 
-void Api::admin(ApiRequest& req, const Principal& who, Responder done) {
+void AdminRoutes::handle(ApiRequest& req, const Principal& who, Responder done) {
   const RouteId id = req.route.id;
   if (id == RouteId::kAdminAgents) {
     nlohmann::json list = nlohmann::json::array();
-    for (const auto& a : engine_.agents()) list.push_back(agent_json(a));
+    for (const auto& a : ctx_.engine().agents()) list.push_back(agent_json(a));
     return done(ApiResponse::json(200, nlohmann::json{{"agents", list}}.dump()));
   }
-  run_blocking(std::move(done), [this, id, who, body = req.body, agent = req.route.agent_param,
+  ctx_.run_blocking(std::move(done), [this, id, who, body = req.body, agent = req.route.agent_param,
                                  label = std::string(req.route.label)] {
     Status st;
     nlohmann::json answer;
     nlohmann::json detail = nlohmann::json::object();
     if (id == RouteId::kAdminModel) {
-      st = engine_.set_model({reinterpret_cast<const uint8_t*>(body->data()), body->size()});
+      st = ctx_.engine().set_model({reinterpret_cast<const uint8_t*>(body->data()), body->size()});
       detail["bytes"] = body->size();
     } else if (id == RouteId::kAdminModelInit) {
-      auto j = body_object(*body, false, options_.json_body_limit);
+      auto j = body_object(*body, false, ctx_.options().json_body_limit);
       if (!j) return ApiResponse::error(j.status());
       auto spec = j->find("spec");
       if (spec == j->end() || !spec->is_string())
@@ -74,28 +66,28 @@ void Api::admin(ApiRequest& req, const Principal& who, Responder done) {
       }
       detail["spec"] = spec->get<std::string>();
       detail["seed"] = seed;
-      st = engine_.init_model(spec->get<std::string>(), static_cast<uint64_t>(seed));
+      st = ctx_.engine().init_model(spec->get<std::string>(), static_cast<uint64_t>(seed));
     } else if (id == RouteId::kAdminRollback) {
-      auto j = body_object(*body, false, options_.json_body_limit);
+      auto j = body_object(*body, false, ctx_.options().json_body_limit);
       if (!j) return ApiResponse::error(j.status());
       auto v = int_field(*j, "version");
       if (!v) return ApiResponse::error(v.status());
       detail["to_version"] = *v;
-      st = engine_.rollback(*v);
+      st = ctx_.engine().rollback(*v);
     } else {
       const bool quarantine = id == RouteId::kAdminQuarantine;
-      auto j = body_object(*body, true, options_.json_body_limit);
+      auto j = body_object(*body, true, ctx_.options().json_body_limit);
       if (!j) return ApiResponse::error(j.status());
       std::string reason = quarantine ? "admin" : "";
       if (auto r = j->find("reason"); r != j->end() && r->is_string()) reason = r->get<std::string>();
       detail["agent"] = agent;
       detail["reason"] = reason;
-      st = engine_.set_quarantine(agent, quarantine, reason);
+      st = ctx_.engine().set_quarantine(agent, quarantine, reason);
       answer = {{"agent", agent}, {"state", quarantine ? "quarantined" : "released"}};
     }
     log::info("audit").kv("who", who.who).kv("action", label).kv("detail", detail).kv("result", st.to_string());
     if (!st.is_ok()) return ApiResponse::error(st);
-    if (answer.is_null()) answer = {{"version", engine_.current_model().version}};
+    if (answer.is_null()) answer = {{"version", ctx_.engine().current_model().version}};
     return ApiResponse::json(200, answer.dump());
   });
 }

@@ -1,13 +1,13 @@
-// Api handlers of the agent calls: GET /v1/model (ETag, long poll),
-// GET /v1/task, POST /v1/updates, POST /v1/telemetry.
+#include "server/http/agent_routes.hpp"
+
 #include <charconv>
 #include <span>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "edgefed/log.hpp"
 #include "edgefed/protocol.hpp"
-#include "server/http/api.hpp"
 #include "server/http/long_poll.hpp"
 
 namespace edgefed::server::http {
@@ -46,7 +46,7 @@ ApiResponse model_response(const Engine::ModelSnapshot& snap, bool not_modified)
   return r;
 }
 
-void Api::get_model(ApiRequest& req, Responder done) {
+void AgentRoutes::get_model(ApiRequest& req, Responder done) {
   const auto query = parse_query(req.target);
   std::optional<int64_t> after;
   double wait_s = 0;
@@ -57,9 +57,9 @@ void Api::get_model(ApiRequest& req, Responder done) {
   if (auto it = query.find("wait"); it != query.end()) {
     const auto w = parse_seconds(it->second);
     if (!w) return done(ApiResponse::error(Status(Code::kInvalidArgument, "wait must be seconds >= 0")));
-    wait_s = std::min(*w, options_.max_long_poll_s);
+    wait_s = std::min(*w, ctx_.options().max_long_poll_s);
   }
-  const Engine::ModelSnapshot snap = engine_.current_model();
+  const Engine::ModelSnapshot snap = ctx_.engine().current_model();
   const bool etag_matches = !req.if_none_match.empty() && req.if_none_match == snap.etag;
   // The version the client already has: ?after=V, else the one its ETag names.
   const bool has_current = after ? snap.version <= *after : etag_matches;
@@ -71,12 +71,12 @@ void Api::get_model(ApiRequest& req, Responder done) {
   // runs after start(), so it is set by then.
   auto key = std::make_shared<LongPoll*>(nullptr);
   auto poll = std::make_shared<LongPoll>(
-      ioc_, engine_, since, std::chrono::milliseconds(static_cast<int64_t>(wait_s * 1000)),
+      ioc_, ctx_.engine(), since, std::chrono::milliseconds(static_cast<int64_t>(wait_s * 1000)),
       [this, key, done = std::move(done)](LongPoll::Outcome outcome, Engine::ModelSnapshot fresh) mutable {
         forget_poll(*key);
         switch (outcome) {
           case LongPoll::Outcome::kNewVersion: done(model_response(fresh, false)); break;
-          case LongPoll::Outcome::kTimeout: done(model_response(engine_.current_model(), true)); break;
+          case LongPoll::Outcome::kTimeout: done(model_response(ctx_.engine().current_model(), true)); break;
           case LongPoll::Outcome::kDrained: {
             ApiResponse r = ApiResponse::error(Status(Code::kUnavailable, "server is shutting down"));
             r.close = true;
@@ -91,20 +91,35 @@ void Api::get_model(ApiRequest& req, Responder done) {
     polls_[poll.get()] = poll;
   }
   poll->start();
-  if (draining_) poll->cancel();
+  if (ctx_.draining()) poll->cancel();
 }
 
-void Api::get_task(const Principal& who, Responder done) {
-  run_blocking(std::move(done), [this, agent = who.agent_id] {
-    auto task = engine_.task_for(agent);
+void AgentRoutes::cancel_polls() {
+  std::vector<std::shared_ptr<LongPoll>> polls;
+  {
+    std::lock_guard lock(polls_mu_);
+    for (auto& [ptr, weak] : polls_)
+      if (auto p = weak.lock()) polls.push_back(std::move(p));
+  }
+  for (auto& p : polls) p->cancel();
+}
+
+void AgentRoutes::forget_poll(LongPoll* poll) {
+  std::lock_guard lock(polls_mu_);
+  polls_.erase(poll);
+}
+
+void AgentRoutes::get_task(const Principal& who, Responder done) {
+  ctx_.run_blocking(std::move(done), [this, agent = who.agent_id] {
+    auto task = ctx_.engine().task_for(agent);
     if (!task) return ApiResponse::error(task.status());
     return ApiResponse::json(200, to_json(*task).dump());
   });
 }
 
-void Api::post_update(ApiRequest& req, const Principal& who, Responder done) {
-  run_blocking(std::move(done), [this, agent = who.agent_id, body = req.body] {
-    auto ack = engine_.submit_update(agent, bytes_of(*body));
+void AgentRoutes::post_update(ApiRequest& req, const Principal& who, Responder done) {
+  ctx_.run_blocking(std::move(done), [this, agent = who.agent_id, body = req.body] {
+    auto ack = ctx_.engine().submit_update(agent, bytes_of(*body));
     if (!ack) {
       log::info("update_refused").kv("agent", agent).kv("reason", ack.status().to_string());
       return ApiResponse::error(ack.status());
@@ -113,13 +128,13 @@ void Api::post_update(ApiRequest& req, const Principal& who, Responder done) {
   });
 }
 
-void Api::post_telemetry(ApiRequest& req, const Principal& who, Responder done) {
-  run_blocking(std::move(done), [this, agent = who.agent_id, body = req.body] {
-    auto json = parse_json(*body, options_.json_body_limit);
+void AgentRoutes::post_telemetry(ApiRequest& req, const Principal& who, Responder done) {
+  ctx_.run_blocking(std::move(done), [this, agent = who.agent_id, body = req.body] {
+    auto json = parse_json(*body, ctx_.options().json_body_limit);
     if (!json) return ApiResponse::error(json.status());
     auto batch = parse_telemetry_batch(*json);
     if (!batch) return ApiResponse::error(batch.status());
-    auto ack = engine_.submit_telemetry(agent, *batch);
+    auto ack = ctx_.engine().submit_telemetry(agent, *batch);
     if (!ack) return ApiResponse::error(ack.status());
     return ApiResponse::json(200, to_json(*ack).dump());
   });

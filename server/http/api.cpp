@@ -1,43 +1,23 @@
 #include "server/http/api.hpp"
 
 #include <algorithm>
-
 #include <chrono>
 
-#include <boost/asio/post.hpp>
-#include <boost/asio/thread_pool.hpp>
-
 #include "edgefed/log.hpp"
-#include "server/http/long_poll.hpp"
 
 namespace edgefed::server::http {
-
-ApiResponse ApiResponse::json(int status, std::string body) {
-  ApiResponse r;
-  r.status = status;
-  r.body = std::make_shared<const std::string>(std::move(body));
-  return r;
-}
-
-ApiResponse ApiResponse::error(const Status& status) {
-  ApiResponse r = json(http_status_for(status.code()), error_body(status));
-  // Every 503 is temporary (overload, shutdown, a full disk or a failed
-  // fsync in the store): tell the client when to come back. Agents retry
-  // with their own backoff either way; this is for everyone else.
-  if (r.status == 503) r.headers.emplace_back("Retry-After", "1");
-  return r;
-}
 
 Api::Api(const HttpOptions& options, Engine& engine, std::shared_ptr<prometheus::Registry> registry,
          HttpMetrics& metrics, boost::asio::io_context& ioc, boost::asio::thread_pool& workers)
     : options_(options),
       engine_(engine),
-      registry_(std::move(registry)),
       metrics_(metrics),
-      ioc_(ioc),
-      workers_(workers),
       auth_(options.admin_token, options.status_anonymous),
-      limiter_(options.rate_limit_rps, options.rate_limit_burst) {}
+      limiter_(options.rate_limit_rps, options.rate_limit_burst),
+      context_(options, engine, workers),
+      agent_routes_(context_, ioc),
+      admin_routes_(context_),
+      info_routes_(context_, std::move(registry)) {}
 
 Api::~Api() = default;
 
@@ -79,7 +59,7 @@ std::optional<ApiResponse> Api::admit(const ApiRequest& req, Principal& who) {
     return r;
   }
   const RouteId id = req.route.id;
-  if (draining_ && id != RouteId::kHealthz && id != RouteId::kReadyz && id != RouteId::kMetrics) {
+  if (context_.draining() && id != RouteId::kHealthz && id != RouteId::kReadyz && id != RouteId::kMetrics) {
     ApiResponse r = ApiResponse::error(Status(Code::kUnavailable, "server is shutting down"));
     r.close = true;
     return r;
@@ -126,53 +106,29 @@ void Api::handle(ApiRequest req, Principal who, Responder respond) {
 
 void Api::dispatch(ApiRequest& req, const Principal& who, Responder& done) {
   switch (req.route.id) {
-    case RouteId::kModel: return get_model(req, std::move(done));
-    case RouteId::kTask: return get_task(who, std::move(done));
-    case RouteId::kUpdates: return post_update(req, who, std::move(done));
-    case RouteId::kTelemetry: return post_telemetry(req, who, std::move(done));
-    case RouteId::kMetrics: return done(metrics_text());
-    case RouteId::kHealthz: return done(health(false));
-    case RouteId::kReadyz: return done(health(true));
-    case RouteId::kStatus: return done(status_json(who.full_status));
-    case RouteId::kIndex: return done(index_page());
+    case RouteId::kModel: return agent_routes_.get_model(req, std::move(done));
+    case RouteId::kTask: return agent_routes_.get_task(who, std::move(done));
+    case RouteId::kUpdates: return agent_routes_.post_update(req, who, std::move(done));
+    case RouteId::kTelemetry: return agent_routes_.post_telemetry(req, who, std::move(done));
+    case RouteId::kMetrics: return done(info_routes_.metrics_text());
+    case RouteId::kHealthz: return done(info_routes_.health(false));
+    case RouteId::kReadyz: return done(info_routes_.health(true));
+    case RouteId::kStatus: return done(info_routes_.status_json(who.full_status));
+    case RouteId::kIndex: return done(info_routes_.index_page());
     case RouteId::kAdminModel:
     case RouteId::kAdminModelInit:
     case RouteId::kAdminRollback:
     case RouteId::kAdminQuarantine:
     case RouteId::kAdminRelease:
-    case RouteId::kAdminAgents: return admin(req, who, std::move(done));
+    case RouteId::kAdminAgents: return admin_routes_.handle(req, who, std::move(done));
     case RouteId::kNone: break;
   }
   done(ApiResponse::error(Status(Code::kNotFound, "no such route")));
 }
 
-void Api::run_blocking(Responder done, std::function<ApiResponse()> work) {
-  boost::asio::post(workers_, [done = std::move(done), work = std::move(work)]() mutable {
-    ApiResponse r;
-    try {
-      r = work();
-    } catch (const std::exception& e) {
-      log::error("handler_exception").kv("what", e.what());
-      r = ApiResponse::error(Status(Code::kInternal, "internal error"));
-    }
-    done(std::move(r));
-  });
-}
-
 void Api::begin_drain() {
-  draining_ = true;
-  std::vector<std::shared_ptr<LongPoll>> polls;
-  {
-    std::lock_guard lock(polls_mu_);
-    for (auto& [ptr, weak] : polls_)
-      if (auto p = weak.lock()) polls.push_back(std::move(p));
-  }
-  for (auto& p : polls) p->cancel();
-}
-
-void Api::forget_poll(LongPoll* poll) {
-  std::lock_guard lock(polls_mu_);
-  polls_.erase(poll);
+  context_.begin_drain();
+  agent_routes_.cancel_polls();
 }
 
 }  // namespace edgefed::server::http

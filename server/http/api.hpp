@@ -1,8 +1,11 @@
-// The request handlers of wire contract v1 behind one entry point. The
-// session hands over a complete request (ApiRequest) and a Responder; Api
-// authorises it, applies the per-agent rate limit, and answers inline (cheap
-// in-memory calls), on the worker pool (anything that decodes or touches
-// SQLite), or later (long polls). Every answer, errors included, is counted in
+// The one entry point of wire contract v1 for the sessions. The session
+// hands over a complete request (ApiRequest) and a Responder; Api authorises
+// it, applies the per-agent rate limit and the body and in-flight limits, and
+// dispatches it to the route handlers: AgentRoutes (agent_routes.hpp),
+// AdminRoutes (admin_routes.hpp) and InfoRoutes (info_routes.hpp), which
+// answer inline (cheap in-memory calls), on the worker pool (anything that
+// decodes or touches SQLite: RouteContext::run_blocking), or later (long
+// polls). Every answer, errors included, is counted in
 // edgefed_http_requests_total{route,code} and the duration histogram.
 //
 // Thread safety: handle() may be called from any thread concurrently. The
@@ -13,17 +16,19 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string_view>
-#include <unordered_map>
 
 #include "server/engine/engine.hpp"
+#include "server/http/admin_routes.hpp"
+#include "server/http/agent_routes.hpp"
 #include "server/http/api_types.hpp"
 #include "server/http/auth.hpp"
 #include "server/http/http_metrics.hpp"
 #include "server/http/http_options.hpp"
+#include "server/http/info_routes.hpp"
 #include "server/http/rate_limiter.hpp"
+#include "server/http/route_context.hpp"
 
 namespace boost::asio {
 class io_context;
@@ -31,8 +36,6 @@ class thread_pool;
 }  // namespace boost::asio
 
 namespace edgefed::server::http {
-
-class LongPoll;
 
 class Api {
  public:
@@ -62,7 +65,7 @@ class Api {
   // Shutdown: /readyz turns 503, pending long polls are answered (503), new
   // requests are refused with 503 and "Connection: close".
   void begin_drain();
-  bool draining() const { return draining_.load(); }
+  bool draining() const { return context_.draining(); }
   // Requests handed to handle() and not yet answered.
   int64_t in_flight() const { return in_flight_.load(); }
 
@@ -73,42 +76,18 @@ class Api {
   // Size of the current model's serialized bytes (the update limits derive from it).
   uint64_t model_bytes() const;
   void dispatch(ApiRequest& req, const Principal& who, Responder& done);
-  // Runs `work` on the worker pool and answers with its result; exceptions
-  // become a 500 JSON error.
-  void run_blocking(Responder done, std::function<ApiResponse()> work);
-
-  // agent_routes.cpp
-  void get_model(ApiRequest& req, Responder done);
-  void get_task(const Principal& who, Responder done);
-  void post_update(ApiRequest& req, const Principal& who, Responder done);
-  void post_telemetry(ApiRequest& req, const Principal& who, Responder done);
-  // admin_routes.cpp
-  void admin(ApiRequest& req, const Principal& who, Responder done);
-  // info_routes.cpp
-  ApiResponse metrics_text() const;
-  // full: with agent_list; else the anonymous summary (names no agent).
-  ApiResponse status_json(bool full) const;
-  ApiResponse index_page() const;
-  ApiResponse health(bool readiness) const;
-
-  void forget_poll(LongPoll* poll);
 
   const HttpOptions& options_;
   Engine& engine_;
-  std::shared_ptr<prometheus::Registry> registry_;
   HttpMetrics& metrics_;
-  boost::asio::io_context& ioc_;
-  boost::asio::thread_pool& workers_;
   Authenticator auth_;
   RateLimiter limiter_;
-  std::atomic<bool> draining_{false};
+  RouteContext context_;
+  AgentRoutes agent_routes_;
+  AdminRoutes admin_routes_;
+  InfoRoutes info_routes_;
   std::atomic<int64_t> in_flight_{0};
   std::atomic<uint64_t> update_bytes_in_flight_{0};
-  std::mutex polls_mu_;
-  std::unordered_map<LongPoll*, std::weak_ptr<LongPoll>> polls_;
 };
-
-// Model responses (200 with the bytes, or 304) with ETag and X-Model-Version.
-ApiResponse model_response(const Engine::ModelSnapshot& snap, bool not_modified);
 
 }  // namespace edgefed::server::http

@@ -1,5 +1,5 @@
-// Api handlers of the public read-only calls: /metrics, /healthz, /readyz,
-// /v1/status and the index page.
+#include "server/http/info_routes.hpp"
+
 #include <prometheus/registry.h>
 #include <prometheus/collectable.h>
 #include <prometheus/text_serializer.h>
@@ -7,17 +7,16 @@
 #include <nlohmann/json.hpp>
 
 #include "edgefed/protocol.hpp"
-#include "server/http/api.hpp"
 #include "server/web/web_assets.hpp"
 
 namespace edgefed::server::http {
 
-ApiResponse Api::metrics_text() const {
+ApiResponse InfoRoutes::metrics_text() const {
   prometheus::TextSerializer serializer;
   ApiResponse r;
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
   auto families = registry_->Collect();
-  for (const auto& c : options_.extra_collectables) {
+  for (const auto& c : ctx_.options().extra_collectables) {
     auto more = c->Collect();
     families.insert(families.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
   }
@@ -25,13 +24,13 @@ ApiResponse Api::metrics_text() const {
   return r;
 }
 
-ApiResponse Api::status_json(bool full) const {
-  ServerStatus s = engine_.status();
+ApiResponse InfoRoutes::status_json(bool full) const {
+  ServerStatus s = ctx_.engine().status();
   if (!full) s = anonymous_summary(std::move(s));
   return ApiResponse::json(200, to_json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
-ApiResponse Api::index_page() const {
+ApiResponse InfoRoutes::index_page() const {
   ApiResponse r;
   r.content_type = "text/html; charset=utf-8";
   // The embedded page (server/web); static, so no copy per request.
@@ -40,10 +39,10 @@ ApiResponse Api::index_page() const {
   return r;
 }
 
-ApiResponse Api::health(bool readiness) const {
+ApiResponse InfoRoutes::health(bool readiness) const {
   if (!readiness) return ApiResponse::json(200, R"({"status":"ok"})");
-  if (draining_) return ApiResponse::error(Status(Code::kUnavailable, "shutting down"));
-  if (!engine_.ready()) return ApiResponse::error(Status(Code::kUnavailable, "engine not ready"));
+  if (ctx_.draining()) return ApiResponse::error(Status(Code::kUnavailable, "shutting down"));
+  if (!ctx_.engine().ready()) return ApiResponse::error(Status(Code::kUnavailable, "engine not ready"));
   return ApiResponse::json(200, R"({"status":"ready"})");
 }
 

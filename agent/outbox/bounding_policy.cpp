@@ -1,10 +1,8 @@
-// Outbox: the bounding policy (FORMAT.md, "When the outbox is full"). Runs
-// inside the transaction of the insert that pushed the outbox over a limit,
-// so the limits hold after every committed transaction.
-#include <chrono>
-#include <vector>
+#include "agent/outbox/bounding_policy.hpp"
 
-#include "agent/outbox/outbox.hpp"
+#include <chrono>
+#include <utility>
+#include <vector>
 
 namespace edgefed::agent {
 namespace {
@@ -19,25 +17,25 @@ int64_t unix_ms_now() {
 
 }  // namespace
 
-Status Outbox::drop_update(int64_t num, const std::string& update_id, Dropped* dropped) {
-  auto del = db_->prepare("DELETE FROM updates WHERE num = ?1");
+Status BoundingPolicy::drop_update(int64_t num, const std::string& update_id, Dropped* dropped) {
+  auto del = db_.prepare("DELETE FROM updates WHERE num = ?1");
   if (!del) return del.status();
   del->bind(1, num);
   EDGEFED_RETURN_IF_ERROR(del->run());
-  EDGEFED_RETURN_IF_ERROR(add_counter("updates_dropped", 1));
-  EDGEFED_RETURN_IF_ERROR(add_counter("unreported_dropped_updates", 1));
-  EDGEFED_RETURN_IF_ERROR(journal_row("update", update_id, "dropped", unix_ms_now(), nullptr, "outbox full"));
+  EDGEFED_RETURN_IF_ERROR(journal_.add_counter("updates_dropped", 1));
+  EDGEFED_RETURN_IF_ERROR(journal_.add_counter("unreported_dropped_updates", 1));
+  EDGEFED_RETURN_IF_ERROR(journal_.add_row("update", update_id, "dropped", unix_ms_now(), nullptr, "outbox full"));
   if (dropped) ++dropped->updates;
   return Status::ok();
 }
 
-Status Outbox::enforce_limits(Dropped* dropped) {
-  const OutboxLimits& lim = options_.limits;
+Status BoundingPolicy::enforce(Dropped* dropped) {
+  const OutboxLimits& lim = limits_;
   // 1. Keep the newest max_updates updates.
-  auto n_updates = db_->query_int("SELECT COUNT(*) FROM updates");
+  auto n_updates = db_.query_int("SELECT COUNT(*) FROM updates");
   if (!n_updates) return n_updates.status();
   if (*n_updates > lim.max_updates) {
-    auto old = db_->prepare("SELECT num, update_id FROM updates ORDER BY num LIMIT ?1");
+    auto old = db_.prepare("SELECT num, update_id FROM updates ORDER BY num LIMIT ?1");
     if (!old) return old.status();
     old->bind(1, *n_updates - lim.max_updates);
     std::vector<std::pair<int64_t, std::string>> victims;
@@ -50,25 +48,25 @@ Status Outbox::enforce_limits(Dropped* dropped) {
     for (const auto& [num, id] : victims) EDGEFED_RETURN_IF_ERROR(drop_update(num, id, dropped));
   }
   // 2. Keep the newest max_telemetry records.
-  auto n_tel = db_->query_int("SELECT COUNT(*) FROM telemetry");
+  auto n_tel = db_.query_int("SELECT COUNT(*) FROM telemetry");
   if (!n_tel) return n_tel.status();
   int64_t tel_dropped = 0;
   if (*n_tel > lim.max_telemetry) {
-    auto del = db_->prepare(
+    auto del = db_.prepare(
         "DELETE FROM telemetry WHERE seq IN (SELECT seq FROM telemetry ORDER BY seq LIMIT ?1)");
     if (!del) return del.status();
     del->bind(1, *n_tel - lim.max_telemetry);
     EDGEFED_RETURN_IF_ERROR(del->run());
-    tel_dropped += db_->changes();
+    tel_dropped += db_.changes();
   }
   // 3. Bytes: oldest telemetry first, then the oldest updates but the newest.
-  auto bytes = db_->query_int(
+  auto bytes = db_.query_int(
       "SELECT (SELECT IFNULL(SUM(size), 0) FROM updates) + "
       "(SELECT IFNULL(SUM(size), 0) FROM telemetry)");
   if (!bytes) return bytes.status();
   int64_t excess = *bytes - lim.max_bytes;
   while (excess > 0) {
-    auto old = db_->prepare("SELECT seq, size FROM telemetry ORDER BY seq LIMIT ?1");
+    auto old = db_.prepare("SELECT seq, size FROM telemetry ORDER BY seq LIMIT ?1");
     if (!old) return old.status();
     old->bind(1, kScanRows);
     int64_t through = -1;
@@ -81,14 +79,14 @@ Status Outbox::enforce_limits(Dropped* dropped) {
     }
     old = sqlite::Statement();
     if (through < 0) break;  // no telemetry left
-    auto del = db_->prepare("DELETE FROM telemetry WHERE seq <= ?1");
+    auto del = db_.prepare("DELETE FROM telemetry WHERE seq <= ?1");
     if (!del) return del.status();
     del->bind(1, through);
     EDGEFED_RETURN_IF_ERROR(del->run());
-    tel_dropped += db_->changes();
+    tel_dropped += db_.changes();
   }
   while (excess > 0) {
-    auto old = db_->prepare(
+    auto old = db_.prepare(
         "SELECT num, update_id, size FROM updates WHERE num < (SELECT MAX(num) FROM updates) "
         "ORDER BY num LIMIT 1");
     if (!old) return old.status();
@@ -102,11 +100,34 @@ Status Outbox::enforce_limits(Dropped* dropped) {
     EDGEFED_RETURN_IF_ERROR(drop_update(num, id, dropped));
   }
   if (tel_dropped > 0) {
-    EDGEFED_RETURN_IF_ERROR(add_counter("telemetry_dropped", tel_dropped));
-    EDGEFED_RETURN_IF_ERROR(add_counter("unreported_dropped_telemetry", tel_dropped));
+    EDGEFED_RETURN_IF_ERROR(journal_.add_counter("telemetry_dropped", tel_dropped));
+    EDGEFED_RETURN_IF_ERROR(journal_.add_counter("unreported_dropped_telemetry", tel_dropped));
     if (dropped) dropped->telemetry += tel_dropped;
   }
   return Status::ok();
+}
+
+Result<bool> BoundingPolicy::report_drops(int64_t now_ms) {
+  auto u = journal_.counter("unreported_dropped_updates");
+  auto t = journal_.counter("unreported_dropped_telemetry");
+  auto ut = journal_.counter("updates_dropped");
+  auto tt = journal_.counter("telemetry_dropped");
+  for (const auto* r : {&u, &t, &ut, &tt})
+    if (!*r) return r->status();
+  if (*u == 0 && *t == 0) return false;
+  TelemetryRecord rec;
+  rec.ts_ms = now_ms;
+  rec.kind = "dropped";
+  rec.values = {{"updates", static_cast<double>(*u)},
+                {"telemetry", static_cast<double>(*t)},
+                {"updates_total", static_cast<double>(*ut)},
+                {"telemetry_total", static_cast<double>(*tt)}};
+  auto seq = telemetry_.add(rec);
+  if (!seq) return seq.status();
+  EDGEFED_RETURN_IF_ERROR(journal_.add_counter("unreported_dropped_updates", -*u));
+  EDGEFED_RETURN_IF_ERROR(journal_.add_counter("unreported_dropped_telemetry", -*t));
+  EDGEFED_RETURN_IF_ERROR(enforce(nullptr));
+  return true;
 }
 
 }  // namespace edgefed::agent

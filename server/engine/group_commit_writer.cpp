@@ -1,0 +1,193 @@
+#include "server/engine/group_commit_writer.hpp"
+
+#include <chrono>
+
+#include "edgefed/log.hpp"
+
+namespace edgefed::server {
+
+namespace {
+
+// A failure that aborts the whole transaction (a refused update does not).
+// kUnavailable inside a transaction can only come from the store (disk full,
+// failed write or fsync, busy: edgefed/sqlite/error.hpp): the batch fails
+// with it, so every call in it answers 503 and may be retried.
+bool fatal(const Status& s) {
+  return s.code() == Code::kIo || s.code() == Code::kInternal || s.code() == Code::kUnavailable;
+}
+
+}  // namespace
+
+GroupCommitWriter::GroupCommitWriter(const EngineOptions& options, Clock& clock, EngineMetrics& metrics,
+                                     AgentRegistry& agents, PublishedState& state)
+    : options_(options), clock_(clock), metrics_(metrics), agents_(agents), state_(state) {}
+
+GroupCommitWriter::~GroupCommitWriter() { stop(); }
+
+void GroupCommitWriter::start(std::unique_ptr<VersionKeeper> keeper) {
+  keeper_ = std::move(keeper);
+  writer_ = std::thread([this] { writer_loop(); });
+  ready_ = true;
+}
+
+void GroupCommitWriter::stop() {
+  std::lock_guard<std::mutex> once(stop_mu_);
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    if (stopping_ && !writer_.joinable()) return;
+    stopping_ = true;
+    ready_ = false;
+  }
+  queue_cv_.notify_all();
+  if (writer_.joinable()) writer_.join();  // drains the queue: in-flight calls complete
+  keeper_.reset();  // closes the database
+}
+
+Status GroupCommitWriter::run(Job& job) {
+  std::future<void> done = job.done.get_future();
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    if (stopping_) return Status(Code::kUnavailable, "the engine is shutting down");
+    if (job.kind == Job::Kind::kUpdate) {
+      if (queued_updates_ >= options_.max_queued_updates) {
+        return Status(Code::kUnavailable, "too many updates waiting to be stored; retry later");
+      }
+      ++queued_updates_;
+    }
+    queue_.push_back(&job);
+  }
+  queue_cv_.notify_one();
+  done.wait();
+  return job.status;
+}
+
+void GroupCommitWriter::writer_loop() {
+  std::unique_lock<std::mutex> lock(queue_mu_);
+  for (;;) {
+    queue_cv_.wait_for(lock, std::chrono::milliseconds(options_.timer_tick_ms),
+                       [&] { return !queue_.empty() || stopping_; });
+    std::vector<Job*> batch = take_batch();
+    const bool stopping = stopping_;
+    lock.unlock();
+    if (!batch.empty()) run_batch(batch);
+    if (!stopping) run_timers();
+    lock.lock();
+    if (stopping_ && queue_.empty()) return;
+  }
+}
+
+std::vector<GroupCommitWriter::Job*> GroupCommitWriter::take_batch() {
+  std::vector<Job*> batch;
+  // Admin jobs run alone; updates and telemetry share transactions.
+  while (!queue_.empty() && static_cast<int64_t>(batch.size()) < options_.group_commit_max) {
+    Job* j = queue_.front();
+    if (j->kind == Job::Kind::kAdmin && !batch.empty()) break;
+    queue_.pop_front();
+    if (j->kind == Job::Kind::kUpdate) --queued_updates_;
+    batch.push_back(j);
+    if (j->kind == Job::Kind::kAdmin) break;
+  }
+  return batch;
+}
+
+void GroupCommitWriter::run_batch(const std::vector<Job*>& batch) {
+  int64_t telemetry_stored = 0;
+  Status st = keeper_->begin();
+  for (size_t i = 0; st.is_ok() && i < batch.size(); ++i) {
+    Job& job = *batch[i];
+    job.status = handle(job, telemetry_stored);
+    if (fatal(job.status)) st = job.status;
+    // Close the version as soon as it is full, so the next update in this
+    // batch is acknowledged against the new version.
+    if (st.is_ok() && job.kind == Job::Kind::kUpdate) {
+      auto merged = keeper_->merge_if_due();
+      if (!merged.is_ok()) st = merged.status();
+    }
+  }
+  if (st.is_ok()) st = keeper_->commit();
+  if (!st.is_ok()) {
+    log::error("transaction_failed").kv("error", st.to_string()).kv("jobs", batch.size());
+    Status reloaded = keeper_->abort();
+    if (!reloaded.is_ok()) {
+      log::error("state_reload_failed").kv("error", reloaded.to_string());
+      ready_ = false;  // refuse further work; the process should restart
+    }
+    for (Job* j : batch) {
+      j->status = st;
+      j->telemetry_stored.clear();  // rolled back: nothing was stored
+    }
+    telemetry_stored = 0;
+  } else {
+    metrics_.observe_commit(batch.size());
+  }
+  after_commit(telemetry_stored);
+  for (Job* j : batch) j->done.set_value();
+}
+
+Status GroupCommitWriter::handle(Job& job, int64_t& telemetry_stored) {
+  switch (job.kind) {
+    case Job::Kind::kUpdate: {
+      auto ack = keeper_->accept(*job.update);
+      if (!ack.is_ok()) return ack.status();
+      job.ack = *ack;
+      return Status::ok();
+    }
+    case Job::Kind::kTelemetry: {
+      // The store alone decides what is new (INSERT OR IGNORE on (agent, seq)):
+      // the metrics and the observers count exactly these records.
+      auto inserted = keeper_->store().telemetry().insert(job.agent, job.telemetry->records);
+      if (!inserted.is_ok()) return inserted.status();
+      job.telemetry_stored = std::move(inserted).value();
+      const auto stored = static_cast<int64_t>(job.telemetry_stored.size());
+      const int64_t now = now_ms();
+      EDGEFED_RETURN_IF_ERROR(keeper_->store().agents().touch(job.agent, now, 0, std::nullopt, stored));
+      agents_.touch(job.agent, now, 0, std::nullopt, stored);
+      telemetry_stored += stored;
+      job.telemetry_ack.acked_through = job.telemetry->records.back().seq;
+      return Status::ok();
+    }
+    case Job::Kind::kAdmin:
+      return job.admin(*keeper_);
+  }
+  return Status(Code::kInternal, "unknown job");
+}
+
+void GroupCommitWriter::run_timers() {
+  if (keeper_->merge_due()) {
+    Status st = keeper_->begin();
+    if (st.is_ok()) st = keeper_->merge();
+    if (st.is_ok()) st = keeper_->commit();
+    if (!st.is_ok()) {
+      log::error("timed_merge_failed").kv("error", st.to_string());
+      if (!keeper_->abort().is_ok()) ready_ = false;
+    }
+    after_commit(0);
+  }
+  const double now = clock_.monotonic_s();
+  if (now >= next_agent_metrics_s_) {
+    next_agent_metrics_s_ = now + 1.0;
+    auto c = agents_.counts(now_ms());
+    metrics_.set_agents(c.active, c.idle, c.offline, c.quarantined);
+  }
+}
+
+void GroupCommitWriter::after_commit(int64_t telemetry_stored) {
+  KeeperEffects effects = keeper_->take_effects();
+  for (const auto& a : effects.accepted) metrics_.observe_accepted(a.staleness, a.age_seconds);
+  for (const auto& m : effects.merged) metrics_.observe_merge(m.clipped, m.noise_stddev);
+  if (telemetry_stored > 0) metrics_.count_telemetry(telemetry_stored);
+  for (const auto& v : effects.versions) {
+    if (v.kind == "merge") {
+      metrics_.observe_aggregation(v.merge_seconds);
+      log::info("version_committed").kv("version", v.version).kv("updates", v.num_updates)
+          .kv("weight", v.total_weight).kv("train_loss", v.train_loss.value_or(0.0))
+          .kv("gradient_variance", v.gradient_variance).kv("seconds", v.merge_seconds);
+    } else {
+      log::info("model_replaced").kv("version", v.version).kv("kind", v.kind).kv("parent", v.parent.value_or(-1));
+    }
+  }
+  state_.count_telemetry(telemetry_stored);
+  state_.publish(*keeper_);
+}
+
+}  // namespace edgefed::server

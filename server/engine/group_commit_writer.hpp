@@ -1,0 +1,107 @@
+// The engine's writer thread and the job queue in front of it. Caller
+// threads queue a Job (an update, a telemetry batch or an admin call) and
+// wait; the one writer thread owns the VersionKeeper (and so the SQLite
+// connection). It takes up to group_commit_max queued jobs at a time and runs
+// them in ONE transaction (group commit: one fsync for the batch), closes
+// versions when the count or the clock says so, reports what the commit
+// changed (metrics, logs) and publishes the new state to PublishedState, then
+// completes the batch's jobs. Without jobs it wakes every timer_tick_ms for
+// the time-based closing.
+//
+// Thread safety: run(), ready() and stop() may be called from any thread;
+// everything else happens on the writer thread.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "edgefed/clock.hpp"
+#include "edgefed/protocol.hpp"
+#include "edgefed/status.hpp"
+#include "server/engine/agent_registry.hpp"
+#include "server/engine/engine_metrics.hpp"
+#include "server/engine/engine_options.hpp"
+#include "server/engine/published_state.hpp"
+#include "server/engine/version_keeper.hpp"
+
+namespace edgefed::server {
+
+class GroupCommitWriter {
+ public:
+  // A unit of work for the writer thread. The caller owns the job (on its
+  // stack), passes it to run() and waits; the writer fills in the results
+  // before completing it.
+  struct Job {
+    enum class Kind { kUpdate, kTelemetry, kAdmin };
+    Kind kind = Kind::kUpdate;
+    const IncomingUpdate* update = nullptr;      // kUpdate
+    std::string agent;                           // kTelemetry
+    const TelemetryBatch* telemetry = nullptr;   // kTelemetry
+    std::function<Status(VersionKeeper&)> admin; // kAdmin, runs inside the transaction
+    // Results.
+    Status status;
+    UpdateAck ack;
+    TelemetryAck telemetry_ack;
+    std::vector<TelemetryRecord> telemetry_stored;  // kTelemetry: the records stored now
+    std::promise<void> done;
+  };
+
+  // All references must outlive the writer.
+  GroupCommitWriter(const EngineOptions& options, Clock& clock, EngineMetrics& metrics, AgentRegistry& agents,
+                    PublishedState& state);
+  ~GroupCommitWriter();  // calls stop()
+  GroupCommitWriter(const GroupCommitWriter&) = delete;
+  GroupCommitWriter& operator=(const GroupCommitWriter&) = delete;
+
+  // Takes over the opened keeper and starts the writer thread; ready() turns
+  // true. Called once.
+  void start(std::unique_ptr<VersionKeeper> keeper);
+  // Queues the job and waits until the writer completed it. kUnavailable if
+  // the writer is stopping or too many updates are queued already.
+  Status run(Job& job);
+  // True from start() until stop() begins, or until a failed transaction
+  // could not reload the state (the process should restart).
+  bool ready() const { return ready_.load(); }
+  // Refuses new jobs, lets the writer finish everything already queued,
+  // joins it and closes the database. Idempotent; safe from any thread except
+  // the writer.
+  void stop();
+
+ private:
+  void writer_loop();
+  std::vector<Job*> take_batch();  // REQUIRES: queue_mu_ held
+  void run_batch(const std::vector<Job*>& batch);
+  Status handle(Job& job, int64_t& telemetry_stored);
+  void run_timers();
+  // Metrics and logs of what the commit changed, then publishes the state.
+  void after_commit(int64_t telemetry_stored);
+  int64_t now_ms() const { return clock_.unix_ms(); }
+
+  const EngineOptions& options_;
+  Clock& clock_;
+  EngineMetrics& metrics_;
+  AgentRegistry& agents_;
+  PublishedState& state_;
+  std::unique_ptr<VersionKeeper> keeper_;  // the writer thread's once started
+
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::deque<Job*> queue_;
+  int64_t queued_updates_ = 0;
+  bool stopping_ = false;
+  std::atomic<bool> ready_{false};
+  double next_agent_metrics_s_ = 0;  // writer thread only
+  std::mutex stop_mu_;
+  std::thread writer_;
+};
+
+}  // namespace edgefed::server

@@ -1,0 +1,95 @@
+#include "server/engine/published_state.hpp"
+
+#include "server/engine/version_keeper.hpp"
+
+namespace edgefed::server {
+
+void PublishedState::publish(const VersionKeeper& keeper) {
+  ModelSnapshot snap = keeper.snapshot();
+  bool changed;
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    changed = snapshot_.version != snap.version || snapshot_.bytes != snap.bytes;
+    snapshot_ = snap;
+    layout_ = keeper.layout();
+    updates_accepted_ = keeper.updates_accepted();
+    updates_merged_ = keeper.updates_merged();
+    if (changed) {
+      history_.clear();
+      for (const auto& r : keeper.history()) {
+        VersionPoint p;
+        p.version = r.version;
+        p.unix_ms = r.created_unix_ms;
+        p.loss = r.train_loss;
+        p.gradient_variance = r.gradient_variance;
+        p.updates = r.num_updates;
+        history_.push_back(p);
+        if (r.train_loss) {
+          global_loss_ = r.train_loss;
+          gradient_variance_ = r.gradient_variance;
+        }
+      }
+    }
+  }
+  metrics_.set_buffered(keeper.buffered());
+  metrics_.set_aggregator_memory(keeper.aggregator_memory_bytes());
+  if (!changed) return;
+  metrics_.set_version(snap.version);
+  if (global_loss_) metrics_.set_global_loss(*global_loss_);
+  metrics_.set_gradient_variance(gradient_variance_);
+  waiters_.publish(snap);
+}
+
+void PublishedState::count_telemetry(int64_t records) {
+  std::lock_guard<std::mutex> lock(state_mu_);
+  telemetry_records_ += records;
+}
+
+ModelSnapshot PublishedState::current_model() const {
+  std::lock_guard<std::mutex> lock(state_mu_);
+  return snapshot_;
+}
+
+PublishedState::Current PublishedState::current() const {
+  std::lock_guard<std::mutex> lock(state_mu_);
+  return {snapshot_, layout_};
+}
+
+std::shared_ptr<const ModelLayout> PublishedState::layout() const {
+  std::lock_guard<std::mutex> lock(state_mu_);
+  return layout_;
+}
+
+uint64_t PublishedState::on_version_after(int64_t after, std::function<void(ModelSnapshot)> cb) {
+  // Registering and checking against the published snapshot must not race
+  // with publish(): hold state_mu_ across both, callbacks run outside it.
+  std::unique_lock<std::mutex> lock(state_mu_);
+  ModelSnapshot snap = snapshot_;
+  if (snap.version > after) {
+    lock.unlock();
+    return waiters_.add(after, std::move(cb), snap);
+  }
+  return waiters_.add(after, std::move(cb), snap);  // only registers: snap.version <= after
+}
+
+ServerStatus PublishedState::status() const {
+  ServerStatus s;
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    s.model_version = snapshot_.version;
+    s.layout = layout_->describe();
+    s.updates_accepted = updates_accepted_;
+    s.updates_merged = updates_merged_;
+    s.telemetry_records = telemetry_records_;
+    s.global_loss = global_loss_;
+    s.gradient_variance = gradient_variance_;
+    s.history = history_;
+  }
+  s.mode = options_.mode;
+  s.loss_source = "reported";
+  s.agent_list = agents_.list(now_ms());
+  s.agents = static_cast<int64_t>(s.agent_list.size());
+  return s;
+}
+
+}  // namespace edgefed::server
