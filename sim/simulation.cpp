@@ -10,11 +10,13 @@
 #include "edgefed/log.hpp"
 #include "fleet.hpp"
 #include "progress.hpp"
-#include "server_process.hpp"
+#include "server/process/server_process.hpp"
 #include "version_eval.hpp"
 
 namespace edgefed::sim {
 namespace fs = std::filesystem;
+using server::ServerProcess;
+using server::ServerProcessOptions;
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -68,14 +70,16 @@ Result<RunSummary> run_simulation(const SimConfig& c, const std::atomic<bool>& i
   if (url.empty()) {
     ServerProcessOptions so;
     so.bin = c.server_bin;
-    so.certs_dir = certs;
+    so.tls_cert = certs + "/server.pem";
+    so.tls_key = certs + "/server.key";
+    so.client_ca = certs + "/ca.pem";
     so.state_dir = c.work_dir + "/server";
+    so.port_file = so.state_dir + "/port";
     so.log_file = c.work_dir + "/server.log";
-    so.mode = c.mode;
-    so.model = c.model;
-    so.threads = c.server_threads;
-    so.extra_args = c.server_args;
-    so.extra_args.push_back("--task-encoding=" + std::string(enum_name(c.encoding)));
+    so.args = {std::string("--mode=").append(enum_name(c.mode)), "--model-init=" + c.model,
+               "--threads=" + std::to_string(c.server_threads)};
+    so.args.insert(so.args.end(), c.server_args.begin(), c.server_args.end());
+    so.args.push_back(std::string("--task-encoding=").append(enum_name(c.encoding)));
     // An independent PyTorch simulation of this workload (docs/engine.md): a
     // safe FedBuff server learning rate is about
     // buffer_k / concurrency (up to 2.5x that); 0.25 with 100 agents all
@@ -95,19 +99,18 @@ Result<RunSummary> run_simulation(const SimConfig& c, const std::atomic<bool>& i
     // round, staleness-weighted; a round closes after 10 s regardless.
     if (c.mode == MergeMode::kSync && !min_given) {
       const int min_updates = std::max(1, (c.agents * 4 + 4) / 5);
-      so.extra_args.push_back("--min-updates=" + std::to_string(min_updates));
-      if (!timeout_given) so.extra_args.push_back("--round-timeout=10");
+      so.args.push_back("--min-updates=" + std::to_string(min_updates));
+      if (!timeout_given) so.args.push_back("--round-timeout=10");
       log::info("sim_round_size").kv("min_updates", static_cast<int64_t>(min_updates))
           .kv("reason", "80% of the agents per sync round");
     }
     if (!lr_given && c.mode == MergeMode::kAsync) {
       const double lr = std::min(0.25, 10.0 / c.agents);
-      so.extra_args.push_back("--server-lr=" + std::to_string(lr));
+      so.args.push_back("--server-lr=" + std::to_string(lr));
       log::info("sim_server_lr").kv("server_lr", lr).kv("reason", "buffer_k / agents, at most 0.25");
     }
-    auto s = ServerProcess::start(so);
-    if (!s) return s.status();
-    server = std::move(*s);
+    server = std::make_unique<ServerProcess>(so);
+    EDGEFED_RETURN_IF_ERROR(server->start());
     url = "https://127.0.0.1:" + std::to_string(server->port());
     log::info("sim_server_started").kv("url", url).kv("pid", static_cast<int64_t>(server->pid()))
         .kv("log", so.log_file);

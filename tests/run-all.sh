@@ -41,8 +41,11 @@ fi
 step "tests"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-# Unit tests in parallel; everything that starts real servers and measures
-# time (integration, security, e2e, deploy) one at a time. Each run stops the
-# script on failure; the last CTest summary closes the output.
+# Unit tests in parallel, then the rest (integration, security, e2e, deploy,
+# schema). Tests that start real servers and measure time are RUN_SERIAL
+# (tests/CMakeLists.txt, e2e, deploy): CTest runs each of them alone, so -j
+# only pairs up the static checks (deploy lints, corpus replays; about a
+# minute one at a time). Each run stops the script on failure; the last CTest
+# summary closes the output.
 ctest --test-dir "$build" -L unit -j"$jobs" --output-on-failure --timeout 900
-ctest --test-dir "$build" -LE unit -j1 --output-on-failure --timeout 900
+ctest --test-dir "$build" -LE unit -j"$jobs" --output-on-failure --timeout 900

@@ -1,7 +1,6 @@
 #include "server_process.hpp"
 
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,9 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <sstream>
 #include <stdexcept>
-#include <thread>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -52,13 +49,6 @@ Pki make_pki(const std::string& prefix, int agents) {
                               std::to_string(agents)});
   if (rc != 0) throw std::runtime_error("edgefed-certs init failed with " + std::to_string(rc));
   return p;
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 }  // namespace
@@ -100,117 +90,50 @@ int run_command(const std::vector<std::string>& argv) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+namespace {
+
+server::ServerProcessOptions fixture_options(const Pki& pki, const std::string& state_dir,
+                                             std::vector<std::string> extra) {
+  server::ServerProcessOptions o;
+  o.bin = EDGEFED_SERVER_BIN;
+  o.tls_cert = pki.server_cert();
+  o.tls_key = pki.server_key();
+  o.client_ca = pki.ca();
+  o.state_dir = state_dir;
+  o.args = {"--admin-token-file", state_dir + ".token", "--threads", "2", "--workers", "2", "--fsync-full=false"};
+  o.args.insert(o.args.end(), extra.begin(), extra.end());
+  return o;
+}
+
+}  // namespace
+
 ServerProcess::ServerProcess(const Pki& pki, std::string state_dir, std::vector<std::string> extra)
-    : pki_(pki), state_dir_(std::move(state_dir)), extra_(std::move(extra)) {
-  port_file_ = state_dir_ + ".port";
-  log_file_ = state_dir_ + ".log";
-  token_ = "test-admin-token-0123456789abcdef";
-  const std::string token_file = state_dir_ + ".token";
+    : pki_(pki),
+      token_("test-admin-token-0123456789abcdef"),
+      process_(fixture_options(pki, state_dir, std::move(extra))) {
+  const std::string token_file = state_dir + ".token";
   std::ofstream(token_file) << token_ << "\n";
   chmod(token_file.c_str(), 0600);
 }
 
 ServerProcess::~ServerProcess() {
-  kill9();
+  process_.kill();
   std::error_code ec;
-  std::filesystem::remove(port_file_, ec);
+  std::filesystem::remove(process_.options().port_file, ec);
 }
 
 void ServerProcess::start() {
-  if (pid_ > 0) throw std::runtime_error("server already running");
-  std::error_code ec;
-  std::filesystem::remove(port_file_, ec);
-  std::vector<std::string> argv = {EDGEFED_SERVER_BIN,
-                                   "--listen", "127.0.0.1:0",
-                                   "--port-file", port_file_,
-                                   "--tls-cert", pki_.server_cert(),
-                                   "--tls-key", pki_.server_key(),
-                                   "--client-ca", pki_.ca(),
-                                   "--state-dir", state_dir_,
-                                   "--admin-token-file", state_dir_ + ".token",
-                                   "--threads", "2",
-                                   "--workers", "2",
-                                   "--fsync-full=false"};
-  argv.insert(argv.end(), extra_.begin(), extra_.end());
-  const int log_fd = open(log_file_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-  // Built before fork(): a child of this threaded process must not allocate
-  // (another thread may hold the allocator's lock; the child would hang).
-  std::vector<char*> args;
-  for (auto& a : argv) args.push_back(a.data());
-  args.push_back(nullptr);
-  const pid_t pid = fork();
-  if (pid < 0) throw std::runtime_error("fork failed");
-  if (pid == 0) {
-    if (log_fd >= 0) {
-      dup2(log_fd, STDERR_FILENO);
-      dup2(log_fd, STDOUT_FILENO);
-    }
-    execv(args[0], args.data());
-    _exit(127);
-  }
-  if (log_fd >= 0) close(log_fd);
-  pid_ = pid;
-  ++starts_;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (std::chrono::steady_clock::now() < deadline) {
-    std::ifstream in(port_file_);
-    int port = 0;
-    if (in >> port && port > 0) {
-      port_ = static_cast<uint16_t>(port);
-      return;
-    }
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      throw std::runtime_error("edgefed-server exited during start-up:\n" + log());
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  kill9();
-  throw std::runtime_error("edgefed-server did not write its port file in 60 s:\n" + log());
+  const Status st = process_.start();
+  if (!st.is_ok()) throw std::runtime_error(st.message());
+}
+
+std::string ServerProcess::start_error() {
+  const Status st = process_.start();
+  return st.is_ok() ? "" : st.message();
 }
 
 int ServerProcess::terminate(std::chrono::seconds timeout) {
-  if (pid_ <= 0) return -1;
-  ::kill(pid_, SIGTERM);
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  kill9();
-  return -1;
-}
-
-void ServerProcess::kill9() {
-  if (pid_ <= 0) return;
-  ::kill(pid_, SIGKILL);
-  int status = 0;
-  waitpid(pid_, &status, 0);
-  pid_ = -1;
-}
-
-std::string ServerProcess::log() const { return read_file(log_file_); }
-
-std::string ServerProcess::start_error() {
-  try {
-    start();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
-
-uint16_t ServerProcess::metrics_port() const {
-  const std::string text = log();
-  const std::string key = "\"metrics_port\":";
-  const auto at = text.find(key);
-  if (at == std::string::npos) return 0;
-  return static_cast<uint16_t>(std::stoi(text.substr(at + key.size())));
+  return process_.terminate(static_cast<double>(timeout.count()));
 }
 
 std::string plain_get(uint16_t port, const std::string& path) {
@@ -229,7 +152,7 @@ std::string plain_get(uint16_t port, const std::string& path) {
 HttpsClientOptions ServerProcess::anonymous_options() const {
   HttpsClientOptions o;
   o.host = "127.0.0.1";
-  o.port = port_;
+  o.port = port();
   o.tls.ca_file = pki_.ca();
   o.request_timeout = std::chrono::milliseconds(30000);
   return o;

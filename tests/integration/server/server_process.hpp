@@ -1,17 +1,18 @@
 // Test support: a certificate fleet made with deploy/certs/edgefed-certs, and
-// the real edgefed-server binary started with fork/exec on 127.0.0.1:0,
-// found through its --port-file, and killed by pid when the guard goes out of
-// scope. Every wait is bounded.
+// the real edgefed-server binary on 127.0.0.1:0 with that fleet's
+// certificates: the tests' fixture around server::ServerProcess
+// (server/process/, the launcher edgefed-sim uses too), killed by pid when it
+// goes out of scope. Every wait is bounded.
 #pragma once
-
-#include <sys/types.h>
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "edgefed/https_client.hpp"
+#include "server/process/server_process.hpp"
 
 namespace edgefed::testing {
 
@@ -42,30 +43,34 @@ std::string plain_get(uint16_t port, const std::string& path);
 // Runs a command, returns its exit status (-1 if it could not run).
 int run_command(const std::vector<std::string>& argv);
 
+// The real binary with the test defaults (--threads 2 --workers 2
+// --fsync-full=false, an admin token file) before the test's own flags.
 class ServerProcess {
  public:
   // extra: additional flags, e.g. {"--mode", "sync", "--min-updates", "3"}.
+  // The port file and the log are <state_dir>.port and <state_dir>.log.
   ServerProcess(const Pki& pki, std::string state_dir, std::vector<std::string> extra = {});
   ~ServerProcess();  // SIGKILL if still running, then reap
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
 
-  // Starts the binary and waits (<= 20 s) until it wrote its port file.
-  // Throws std::runtime_error with the server log on failure.
+  // Starts the binary on a new ephemeral port and waits (<= 60 s) until it
+  // wrote its port file. Throws std::runtime_error with the server's log on
+  // failure.
   void start();
   // start() for a server that should refuse to start: "" if it started,
-  // else the failure message (with the server's log).
+  // else the failure message (with the end of the server's log).
   std::string start_error();
-  uint16_t port() const { return port_; }
+  uint16_t port() const { return process_.port(); }
   // The port of the plain --metrics-listen listener, read from the start-up
   // log; 0 if the server has none.
-  uint16_t metrics_port() const;
-  bool running() const { return pid_ > 0; }
+  uint16_t metrics_port() const { return process_.metrics_port(); }
+  bool running() const { return process_.running(); }
   // SIGTERM and wait (<= timeout); returns the exit status, or -1 (then SIGKILLed).
   int terminate(std::chrono::seconds timeout = std::chrono::seconds(30));
-  void kill9();
+  void kill9() { process_.kill(); }
   // The server's stderr so far (structured logs).
-  std::string log() const;
+  std::string log() const { return process_.log(); }
   const std::string& admin_token() const { return token_; }
 
   HttpsClientOptions agent_options(int i) const;
@@ -77,14 +82,8 @@ class ServerProcess {
 
  private:
   const Pki& pki_;
-  std::string state_dir_;
-  std::vector<std::string> extra_;
-  std::string port_file_;
-  std::string log_file_;
   std::string token_;
-  pid_t pid_ = -1;
-  uint16_t port_ = 0;
-  int starts_ = 0;
+  server::ServerProcess process_;
 };
 
 }  // namespace edgefed::testing
