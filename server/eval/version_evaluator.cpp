@@ -8,13 +8,15 @@
 #include <chrono>
 
 #include "edgefed/log.hpp"
+#include "edgefed/ml/evaluator.hpp"
 
 namespace edgefed::server::eval {
 namespace {
 constexpr size_t kKeep = 2000;  // versions whose results /v1/status can show
 }  // namespace
 
-VersionEvaluator::VersionEvaluator(ml::Evaluator evaluator, std::shared_ptr<prometheus::Registry> registry)
+VersionEvaluator::VersionEvaluator(std::unique_ptr<ml::Evaluator> evaluator,
+                                   std::shared_ptr<prometheus::Registry> registry)
     : registry_(registry ? std::move(registry) : std::make_shared<prometheus::Registry>()),
       evaluator_(std::move(evaluator)) {
   auto& r = *registry_;
@@ -38,14 +40,17 @@ Result<std::unique_ptr<VersionEvaluator>> VersionEvaluator::open(const EvalOptio
                                                                  std::shared_ptr<prometheus::Registry> registry) {
   auto evaluator = ml::Evaluator::open_idx_test(options.data_dir, options.max_samples);
   if (!evaluator.is_ok()) return evaluator.status();
-  return std::unique_ptr<VersionEvaluator>(new VersionEvaluator(std::move(evaluator).value(), std::move(registry)));
+  return std::unique_ptr<VersionEvaluator>(new VersionEvaluator(
+      std::make_unique<ml::Evaluator>(std::move(evaluator).value()), std::move(registry)));
 }
 
-int64_t VersionEvaluator::samples() const { return evaluator_.samples(); }
+VersionEvaluator::~VersionEvaluator() = default;
+
+int64_t VersionEvaluator::samples() const { return evaluator_->samples(); }
 
 Status VersionEvaluator::evaluate(int64_t version, const Model& model) {
   const auto t0 = std::chrono::steady_clock::now();
-  auto r = evaluator_.evaluate(model);
+  auto r = evaluator_->evaluate(model);
   if (!r.is_ok()) return r.status();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   loss_->Set(r->loss);

@@ -17,7 +17,6 @@
 #include <optional>
 #include <string>
 
-#include "edgefed/ml/evaluator.hpp"
 #include "edgefed/model_layout.hpp"
 #include "edgefed/protocol.hpp"
 #include "edgefed/status.hpp"
@@ -27,6 +26,11 @@ class Registry;
 class Gauge;
 class Histogram;
 }  // namespace prometheus
+
+// Declared only: edgefed_ml (and Eigen) stay private to this component.
+namespace edgefed::ml {
+class Evaluator;
+}  // namespace edgefed::ml
 
 namespace edgefed::server::eval {
 
@@ -45,6 +49,7 @@ class VersionEvaluator {
   // Loads the held-out set: kIo / kInvalidArgument from the IDX reader.
   static Result<std::unique_ptr<VersionEvaluator>> open(const EvalOptions& options,
                                                  std::shared_ptr<prometheus::Registry> registry);
+  ~VersionEvaluator();
 
   // Evaluates one version; errors (layout not an MLP, input width differs
   // from the data) are returned and logged by the caller.
@@ -54,14 +59,14 @@ class VersionEvaluator {
   int64_t samples() const;
 
  private:
-  VersionEvaluator(ml::Evaluator evaluator, std::shared_ptr<prometheus::Registry> registry);
+  VersionEvaluator(std::unique_ptr<ml::Evaluator> evaluator, std::shared_ptr<prometheus::Registry> registry);
 
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Gauge* loss_;
   prometheus::Gauge* accuracy_;
   prometheus::Gauge* version_;
   prometheus::Histogram* seconds_;
-  ml::Evaluator evaluator_;  // used by evaluate()'s one thread only
+  std::unique_ptr<ml::Evaluator> evaluator_;  // used by evaluate()'s one thread only
   mutable std::mutex mu_;
   std::map<int64_t, EvalPoint> results_;  // bounded: newest kKeep
   std::optional<int64_t> newest_;

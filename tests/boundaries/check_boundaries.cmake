@@ -1,0 +1,97 @@
+# Run by the CTest test boundaries.includes (tests/boundaries/CMakeLists.txt):
+#   cmake -DCXX=<compiler> -DDIR=<binary dir> -DSOURCE_DIR=<repo> -P check_boundaries.cmake
+set(failures 0)
+
+# 1. The generated probes, one per component target, with its include flags.
+file(STRINGS ${DIR}/targets.txt targets)
+foreach(t IN LISTS targets)
+  execute_process(COMMAND ${CXX} -std=c++20 -E -o /dev/null @${DIR}/probe/${t}.flags ${DIR}/probe/${t}.cpp
+                  WORKING_DIRECTORY ${DIR} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+  if(rc EQUAL 0)
+    message(STATUS "ok    ${t}: reaches exactly its own headers and the public headers of what it links")
+  else()
+    string(REGEX MATCHALL "#error \"[^\n]*\"" errors "${out}")
+    list(REMOVE_DUPLICATES errors)
+    if(NOT errors)
+      set(errors "${out}")
+    endif()
+    list(JOIN errors "\n        " errors)
+    message(SEND_ERROR "FAIL  ${t}:\n        ${errors}")
+    math(EXPR failures "${failures} + 1")
+  endif()
+endforeach()
+
+# 2. Real wrong-way includes must fail to compile, for want of the file; the
+# allowed include next to each, with the same flags, must preprocess.
+file(STRINGS ${DIR}/wrong_way.txt pairs)
+file(MAKE_DIRECTORY ${DIR}/wrong_way)
+set(n 0)
+foreach(p IN LISTS pairs)
+  string(REPLACE "|" ";" parts "${p}")
+  list(GET parts 0 t)
+  list(GET parts 1 bad)
+  list(GET parts 2 good)
+  if(t STREQUAL "STALE")
+    message(SEND_ERROR "FAIL  wrong-way include of ${bad}: no such header any more; "
+                       "pick another in tests/boundaries/CMakeLists.txt")
+    math(EXPR failures "${failures} + 1")
+    continue()
+  endif()
+  math(EXPR n "${n} + 1")
+  file(WRITE ${DIR}/wrong_way/bad_${n}.cpp "#include \"${bad}\"\n")
+  file(WRITE ${DIR}/wrong_way/good_${n}.cpp "#include \"${good}\"\n")
+  execute_process(COMMAND ${CXX} -std=c++20 -fsyntax-only @${DIR}/probe/${t}.flags ${DIR}/wrong_way/bad_${n}.cpp
+                  WORKING_DIRECTORY ${DIR} RESULT_VARIABLE bad_rc OUTPUT_VARIABLE bad_out ERROR_VARIABLE bad_out)
+  execute_process(COMMAND ${CXX} -std=c++20 -E -o /dev/null @${DIR}/probe/${t}.flags ${DIR}/wrong_way/good_${n}.cpp
+                  WORKING_DIRECTORY ${DIR} RESULT_VARIABLE good_rc OUTPUT_VARIABLE good_out ERROR_VARIABLE good_out)
+  string(FIND "${bad_out}" "${bad}" named)
+  if(bad_rc EQUAL 0 OR named EQUAL -1 OR NOT bad_out MATCHES "No such file|file not found")
+    message(SEND_ERROR "FAIL  ${t}: #include \"${bad}\" did not fail for want of the file:\n${bad_out}")
+    math(EXPR failures "${failures} + 1")
+  elseif(NOT good_rc EQUAL 0)
+    message(SEND_ERROR "FAIL  ${t}: the allowed #include \"${good}\" does not preprocess:\n${good_out}")
+    math(EXPR failures "${failures} + 1")
+  else()
+    message(STATUS "ok    ${t}: #include \"${bad}\" fails to compile, #include \"${good}\" is found")
+  endif()
+endforeach()
+
+# 3. No #include "..." reaches another folder relative to the including file.
+set(crossing)
+foreach(top common ml server agent sim)
+  file(GLOB_RECURSE files ${SOURCE_DIR}/${top}/*.cpp ${SOURCE_DIR}/${top}/*.hpp ${SOURCE_DIR}/${top}/*.h
+                          ${SOURCE_DIR}/${top}/*.inc)
+  foreach(f IN LISTS files)
+    file(STRINGS ${f} lines REGEX "^[ \t]*#[ \t]*include[ \t]*\"")
+    get_filename_component(here ${f} DIRECTORY)
+    foreach(line IN LISTS lines)
+      string(REGEX REPLACE "^[ \t]*#[ \t]*include[ \t]*\"([^\"]*)\".*" "\\1" name "${line}")
+      if(name MATCHES "^/" OR (name MATCHES "/" AND EXISTS ${here}/${name}))
+        file(RELATIVE_PATH rel ${SOURCE_DIR} ${f})
+        list(APPEND crossing "${rel}: #include \"${name}\"")
+      endif()
+    endforeach()
+  endforeach()
+endforeach()
+if(crossing)
+  list(JOIN crossing "\n        " crossing)
+  message(SEND_ERROR "FAIL  includes relative to the including file that leave its folder:\n        ${crossing}")
+  math(EXPR failures "${failures} + 1")
+else()
+  message(STATUS "ok    no #include \"...\" in common/ ml/ server/ agent/ sim/ leaves its folder relative to the file")
+endif()
+
+# 4. No target has the repository root or a component folder as an include
+# directory (written by tests/boundaries/CMakeLists.txt at configure time).
+file(STRINGS ${DIR}/source_include_dirs.txt exporting)
+if(exporting)
+  list(JOIN exporting "\n        " exporting)
+  message(SEND_ERROR "FAIL  include directories that bypass edgefed_component_headers():\n        ${exporting}")
+  math(EXPR failures "${failures} + 1")
+else()
+  message(STATUS "ok    no target has the repository root or a server/, agent/ or sim/ folder as include directory")
+endif()
+
+if(failures GREATER 0)
+  message(FATAL_ERROR "${failures} component boundary check(s) failed (docs/DEVELOPING.md, Layout rules)")
+endif()
