@@ -7,6 +7,8 @@
 #include <ctime>
 #include <mutex>
 
+#include <nlohmann/json.hpp>
+
 namespace edgefed::log {
 namespace {
 
@@ -41,30 +43,63 @@ void set_component(std::string component) {
   settings().component = std::move(component);
 }
 void set_level(Level level) { g_level = static_cast<int>(level); }
-void set_global_field(const std::string& key, const nlohmann::json& value) {
+void set_global_field(std::string_view key, std::string_view value) {
   std::lock_guard lock(settings().mu);
-  settings().globals[key] = value;
+  settings().globals[std::string(key)] = std::string(value);
 }
 
-Event::Event(Level level, std::string_view name)
-    : enabled_(static_cast<int>(level) >= g_level.load()), fields_(nlohmann::json::object()) {
+struct Event::Fields {
+  nlohmann::json json = nlohmann::json::object();
+};
+
+Event::Event(Level level, std::string_view name) : enabled_(static_cast<int>(level) >= g_level.load()) {
   if (!enabled_) return;
-  fields_["ts"] = now_iso8601();
-  fields_["level"] = level;
-  fields_["event"] = std::string(name);
+  fields_ = std::make_unique<Fields>();
+  fields_->json["ts"] = now_iso8601();
+  fields_->json["level"] = level;
+  fields_->json["event"] = std::string(name);
+}
+
+Event& Event::kv(std::string_view key, std::string_view value) {
+  if (enabled_) fields_->json[std::string(key)] = std::string(value);
+  return *this;
+}
+Event& Event::kv(std::string_view key, bool value) {
+  if (enabled_) fields_->json[std::string(key)] = value;
+  return *this;
+}
+Event& Event::kv(std::string_view key, double value) {
+  if (enabled_) fields_->json[std::string(key)] = value;
+  return *this;
+}
+Event& Event::kv_json(std::string_view key, std::string_view json_text) {
+  if (!enabled_) return *this;
+  auto value = nlohmann::json::parse(json_text, nullptr, /*allow_exceptions=*/false);
+  if (value.is_discarded()) value = std::string(json_text);
+  fields_->json[std::string(key)] = std::move(value);
+  return *this;
+}
+Event& Event::kv_int(std::string_view key, int64_t value) {
+  if (enabled_) fields_->json[std::string(key)] = value;
+  return *this;
+}
+Event& Event::kv_uint(std::string_view key, uint64_t value) {
+  if (enabled_) fields_->json[std::string(key)] = value;
+  return *this;
 }
 
 Event::~Event() {
   if (!enabled_) return;
+  const nlohmann::json& fields = fields_->json;
   nlohmann::json line = nlohmann::json::object();
-  line["ts"] = fields_["ts"];
-  line["level"] = fields_["level"];
+  line["ts"] = fields["ts"];
+  line["level"] = fields["level"];
   {
     std::lock_guard lock(settings().mu);
     line["component"] = settings().component;
     for (auto& [k, v] : settings().globals.items()) line[k] = v;
   }
-  for (auto& [k, v] : fields_.items()) line[k] = v;
+  for (auto& [k, v] : fields.items()) line[k] = v;
   std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   text.push_back('\n');
   // One write per line: lines from concurrent threads never interleave.

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <utility>
 
+#include <nlohmann/json.hpp>
+
 #include "edgefed/log.hpp"
 #include "edgefed/model_io.hpp"
 

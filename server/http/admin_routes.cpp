@@ -85,7 +85,7 @@ void AdminRoutes::handle(ApiRequest& req, const Principal& who, Responder done) 
       st = ctx_.engine().set_quarantine(agent, quarantine, reason);
       answer = {{"agent", agent}, {"state", quarantine ? "quarantined" : "released"}};
     }
-    log::info("audit").kv("who", who.who).kv("action", label).kv("detail", detail).kv("result", st.to_string());
+    log::info("audit").kv("who", who.who).kv("action", label).kv_json("detail", detail.dump()).kv("result", st.to_string());
     if (!st.is_ok()) return ApiResponse::error(st);
     if (answer.is_null()) answer = {{"version", ctx_.engine().current_model().version}};
     return ApiResponse::json(200, answer.dump());

@@ -5,11 +5,11 @@
 // Never pass secrets (keys, tokens) as fields.
 #pragma once
 
+#include <concepts>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "edgefed/enum_names.hpp"
 
@@ -25,24 +25,46 @@ constexpr std::span<const EnumName<Level>> enum_names(Level) { return kLevelName
 void set_component(std::string component);  // "server", "agent", "sim"
 void set_level(Level level);
 // Fields added to every line (e.g. "agent": "agent-007").
-void set_global_field(const std::string& key, const nlohmann::json& value);
+void set_global_field(std::string_view key, std::string_view value);
 
-// One event; emitted when it goes out of scope.
+// One event; emitted when it goes out of scope. Field values are strings,
+// booleans, integers, floating-point numbers and named enums (written as
+// their name). The JSON encoding lives in log.cpp, so this header does not
+// pull the JSON library into every file that logs.
 class Event {
  public:
   Event(Level level, std::string_view name);
   ~Event();
   Event(const Event&) = delete;
   Event& operator=(const Event&) = delete;
-  template <typename T>
-  Event& kv(const std::string& key, T&& value) {
-    if (enabled_) fields_[key] = std::forward<T>(value);
-    return *this;
-  }
+
+  Event& kv(std::string_view key, std::string_view value);
+  Event& kv(std::string_view key, const char* value) { return kv(key, std::string_view(value)); }
+  Event& kv(std::string_view key, const std::string& value) { return kv(key, std::string_view(value)); }
+  Event& kv(std::string_view key, bool value);
+  Event& kv(std::string_view key, double value);
+  template <std::signed_integral T>
+    requires(!std::same_as<T, bool>)
+  Event& kv(std::string_view key, T value) { return kv_int(key, static_cast<int64_t>(value)); }
+  template <std::unsigned_integral T>
+    requires(!std::same_as<T, bool>)
+  Event& kv(std::string_view key, T value) { return kv_uint(key, static_cast<uint64_t>(value)); }
+  template <std::floating_point T>
+    requires(!std::same_as<T, double>)
+  Event& kv(std::string_view key, T value) { return kv(key, static_cast<double>(value)); }
+  template <NamedEnum E>
+  Event& kv(std::string_view key, E value) { return kv(key, enum_name(value)); }
+  // A nested value: `json_text` is JSON the caller serialised (an object or
+  // array, e.g. the audit log's "detail"); text that does not parse is
+  // logged as a string.
+  Event& kv_json(std::string_view key, std::string_view json_text);
 
  private:
+  struct Fields;  // the JSON object (log.cpp)
+  Event& kv_int(std::string_view key, int64_t value);
+  Event& kv_uint(std::string_view key, uint64_t value);
   bool enabled_;
-  nlohmann::json fields_;
+  std::unique_ptr<Fields> fields_;  // null when the level is disabled
 };
 
 inline Event debug(std::string_view name) { return Event(Level::kDebug, name); }
