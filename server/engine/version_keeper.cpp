@@ -8,11 +8,11 @@
 
 #include "edgefed/log.hpp"
 #include "edgefed/model_io.hpp"
+#include "server/engine/version_loader.hpp"
 
 namespace edgefed::server {
 
 namespace {
-
 
 std::span<const uint8_t> as_bytes(const std::string& s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
@@ -43,6 +43,73 @@ Result<std::unique_ptr<VersionKeeper>> VersionKeeper::open(const EngineOptions& 
   return k;
 }
 
+Status VersionKeeper::recover() {
+  effects_ = {};
+  history_.clear();
+  created_ms_.clear();
+  optimizer_->reset();
+  VersionLoader loader(*store_, options_);
+  auto newest = loader.newest();
+  if (!newest.is_ok()) return newest.status();
+  if (!newest->has_value()) return create_initial_version();
+
+  record_ = **newest;
+  auto ck = loader.newest_checkpoint(record_);
+  if (!ck.is_ok()) return ck.status();
+  model_ = std::move(ck->model);
+  layout_ = std::make_shared<const ModelLayout>(model_.layout);
+  if (Status st = optimizer_->restore(record_.optimizer_state); !st.is_ok()) {
+    // Another optimizer wrote it (the operator switched --server-optimizer):
+    // its moments mean nothing to this one, so it starts fresh, as after a
+    // rollback.
+    log::warn("optimizer_state_reset").kv("optimizer", std::string(optimizer_->name())).kv("reason", st.message());
+  }
+  snapshot_ = {record_.version, std::move(ck->bytes),
+               "\"v" + std::to_string(record_.version) + "-" + layout_->fingerprint() + "\""};
+
+  auto history = loader.history();
+  if (!history.is_ok()) return history.status();
+  for (const auto& r : *history) remember(r);
+
+  auto agents = loader.agents();
+  if (!agents.is_ok()) return agents.status();
+  agents_.load(*agents);
+  auto counts = loader.ledger_counts();
+  if (!counts.is_ok()) return counts.status();
+  updates_accepted_ = counts->accepted;
+  updates_merged_ = counts->merged;
+  return replay_pending();
+}
+
+Status VersionKeeper::replay_pending() {
+  // The round / buffer timer restarts now.
+  aggregator_->reset(static_cast<size_t>(layout_->size()));
+  opened_at_s_ = clock_.monotonic_s();
+  return VersionLoader(*store_, options_).replay_pending(record_.version, *layout_, staleness_, *aggregator_);
+}
+
+Status VersionKeeper::create_initial_version() {
+  auto model = VersionLoader(*store_, options_).initial_model();
+  if (!model.is_ok()) return model.status();
+  layout_ = std::make_shared<const ModelLayout>(model->layout);
+  aggregator_->reset(static_cast<size_t>(layout_->size()));
+  agents_.load({});
+  updates_accepted_ = updates_merged_ = 0;
+  VersionRecord r;
+  r.version = 0;
+  r.kind = "init";
+  EDGEFED_RETURN_IF_ERROR(begin());
+  Status st = commit_version(std::move(r), std::move(model).value());
+  if (st.is_ok()) st = commit();
+  if (!st.is_ok()) {
+    store_->db().rollback();
+    return st;
+  }
+  effects_ = {};
+  log::info("model_initialised").kv("layout", layout_->describe()).kv("seed", options_.init_seed);
+  return Status::ok();
+}
+
 Status VersionKeeper::begin() { return store_->db().begin(); }
 
 Status VersionKeeper::commit() { return store_->db().commit(); }
@@ -50,6 +117,10 @@ Status VersionKeeper::commit() { return store_->db().commit(); }
 Status VersionKeeper::abort() {
   store_->db().rollback();
   return recover();
+}
+
+Result<Model> VersionKeeper::load_version(int64_t version) {
+  return VersionLoader(*store_, options_).load_version(version);
 }
 
 KeeperEffects VersionKeeper::take_effects() { return std::exchange(effects_, {}); }

@@ -112,9 +112,11 @@ class VersionKeeper {
  private:
   VersionKeeper(const EngineOptions& options, Clock& clock, AgentRegistry& agents)
       : options_(options), clock_(clock), agents_(agents) {}
+  // Reloads every member from the store through a VersionLoader, adopting
+  // each read as it succeeds; an empty store gets version 0.
   Status recover();
   Status create_initial_version();
-  Status load_pending();
+  Status replay_pending();
   // Inserts the version row + checkpoint, prunes, updates memory.
   Status commit_version(VersionRecord record, Model model);
   void remember(const VersionRecord& record);
