@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -13,8 +15,10 @@
 #include "edgefed/ml/data_spec.hpp"
 #include "agent/link/model_cache.hpp"
 #include "agent/loop/system_probe.hpp"
+#include "agent/loop/telemetry_recorder.hpp"
 #include "edgefed/log.hpp"
 #include "edgefed/sqlite/error.hpp"
+#include "edgefed/update_codec.hpp"
 
 namespace edgefed::agent {
 namespace {
@@ -50,6 +54,7 @@ AgentLoop::AgentLoop(AgentConfig config, AgentSeams seams)
       clock_(seams_.clock ? seams_.clock : &SystemClock::instance()) {}
 
 AgentLoop::~AgentLoop() {
+  recorder_.reset();
   forwarder_.reset();
   link_.reset();
   outbox_.reset();
@@ -90,6 +95,7 @@ Status AgentLoop::init() {
   }
   forwarder_ = std::make_unique<Forwarder>(*outbox_, *link_, *clock_, config_.agent_id,
                                            config_.forward);
+  recorder_ = std::make_unique<TelemetryRecorder>(*outbox_, *link_, *clock_);
 
   if (seams_.data) {
     trainer_ = RoundTrainer::with_data(std::move(*seams_.data), config_.round);
@@ -184,6 +190,77 @@ bool AgentLoop::should_train() const {
   return sync_->version() > last_sync_version_ && sync_->version() >= sync_->task().model_version;
 }
 
+Status AgentLoop::train_round() {
+  const Model& global = sync_->model();
+  const Task& task = sync_->task();
+  const int64_t base = sync_->version();
+  auto journal = outbox_->journal();
+  if (!journal) return journal.status();
+  // The round index survives restarts, so data order does not repeat.
+  const uint64_t seed = config_.seed + static_cast<uint64_t>(journal->updates_created);
+
+  const auto wall0 = std::chrono::steady_clock::now();
+  auto result = trainer_->train(global, task, seed, stop_);
+  const double wall_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+  if (!result) {
+    if (result.status().code() != Code::kUnavailable)
+      log::error("training_failed")
+          .kv("agent", config_.agent_id)
+          .kv("base_version", base)
+          .kv("error", result.status().to_string());
+    sleep_ms(config_.idle_ms);
+    return Status::ok();  // a bad round is not fatal; the next model may fix it
+  }
+  if (seams_.slowdown > 1.0)
+    sleep_ms(static_cast<int64_t>((seams_.slowdown - 1.0) * wall_s * 1000.0));
+  if (stop_) return Status::ok();
+
+  if (task.mode == MergeMode::kSync) {
+    // Written before the update exists: a crash in between skips this
+    // version rather than sending two updates for it.
+    last_sync_version_ = base;
+    Status st = write_file_atomic(config_.state_dir + "/sync_version", std::to_string(base));
+    if (!st.is_ok()) return st;
+  }
+
+  EncodeOptions enc;
+  enc.encoding = task.encoding;  // parse_task() refused any other name
+  enc.topk_fraction = task.topk_fraction;
+  RoundResult& r = *result;
+  if (config_.attack.kind != Attack::Kind::kNone) apply_attack(config_.attack, r.delta, seed);
+  auto update_id = outbox_->add_update(
+      config_.agent_id, base, clock_->unix_ms(), [&](const std::string& uid) {
+        UpdateMetadata meta;
+        meta.agent_id = config_.agent_id;
+        meta.update_id = uid;
+        meta.base_version = base;
+        meta.num_samples = r.num_samples;
+        meta.train_loss = std::isfinite(r.train_loss) && r.train_loss >= 0 ? r.train_loss : 0.0;
+        return encode_update(global.layout, r.delta, meta, enc);
+      });
+  if (!update_id) {
+    // The outbox's own failures end the round with their Status (run()
+    // decides whether they are transient); an encoding failure does not.
+    const Code code = update_id.status().code();
+    if (code == Code::kIo || code == Code::kInternal || code == Code::kUnavailable) return update_id.status();
+    log::error("update_not_encoded")
+        .kv("agent", config_.agent_id)
+        .kv("error", update_id.status().to_string());
+    return Status::ok();
+  }
+  ++rounds_;
+  last_loss_ = r.train_loss;
+  log::debug("round_trained")
+      .kv("agent", config_.agent_id)
+      .kv("update_id", *update_id)
+      .kv("base_version", base)
+      .kv("loss", r.train_loss)
+      .kv("samples", r.num_samples)
+      .kv("seconds", r.seconds);
+  return recorder_->record_train(r, *update_id, base);
+}
+
 Status AgentLoop::forward(bool flush_telemetry) {
   if (!link_->ready()) return Status::ok();
   auto reported = outbox_->report_drops(clock_->unix_ms());
@@ -221,9 +298,10 @@ Status AgentLoop::iterate() {
     EDGEFED_RETURN_IF_ERROR(tolerate(train_round(), "train"));
     trained = true;
   }
-  EDGEFED_RETURN_IF_ERROR(tolerate(record_link_change(), "link telemetry"));
+  EDGEFED_RETURN_IF_ERROR(tolerate(recorder_->record_link_change(), "link telemetry"));
   if (training_ && clock_->monotonic_ms() >= next_system_ms_) {
-    EDGEFED_RETURN_IF_ERROR(tolerate(record_system(), "system telemetry"));
+    EDGEFED_RETURN_IF_ERROR(
+        tolerate(recorder_->record_system(rounds_.load(), model_version_.load()), "system telemetry"));
     next_system_ms_ = clock_->monotonic_ms() + config_.telemetry_interval_ms;
   }
   EDGEFED_RETURN_IF_ERROR(tolerate(forward(false), "forward"));
@@ -261,7 +339,7 @@ Status AgentLoop::run_once() {
   auto before = outbox_->journal();
   if (!before) return before.status();
   EDGEFED_RETURN_IF_ERROR(train_round());
-  EDGEFED_RETURN_IF_ERROR(record_system());
+  EDGEFED_RETURN_IF_ERROR(recorder_->record_system(rounds_.load(), model_version_.load()));
   for (;;) {
     EDGEFED_RETURN_IF_ERROR(forward(true));
     auto d = outbox_->depth();

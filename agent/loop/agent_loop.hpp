@@ -39,6 +39,8 @@
 
 namespace edgefed::agent {
 
+class TelemetryRecorder;  // telemetry_recorder.hpp (private to this component)
+
 struct AgentSnapshot {
   LinkState link = LinkState::kUnknown;
   int64_t rounds = 0;          // rounds trained since start
@@ -87,10 +89,10 @@ class AgentLoop {
   Status tolerate(Status st, const char* what);
   void refresh_plan(bool long_poll);
   bool should_train() const;
-  Status train_round();       // agent_round.cpp
-  Status record_train(const RoundResult& r, const std::string& update_id, int64_t base);
-  Status record_system();
-  Status record_link_change();
+  // Trains on the model held, stores the encoded update and its train
+  // record in the outbox. A failed round is logged and skipped (ok); the
+  // outbox's failures are returned.
+  Status train_round();
   Status forward(bool flush_telemetry);
   void sleep_ms(int64_t ms);
   const Clock& clock() const { return *clock_; }
@@ -104,11 +106,11 @@ class AgentLoop {
   std::unique_ptr<Forwarder> forwarder_;
   std::unique_ptr<RoundTrainer> trainer_;
   std::unique_ptr<ModelSync> sync_;
+  std::unique_ptr<TelemetryRecorder> recorder_;  // borrows outbox_ and link_
   int64_t last_sync_version_ = -1;   // sync mode: version already trained
   int64_t next_system_ms_ = 0;       // monotonic
   int64_t next_telemetry_ms_ = 0;    // monotonic: next telemetry POST due
   int64_t task_fetched_ms_ = -1;     // monotonic time of the last GET /v1/task
-  LinkState reported_link_ = LinkState::kUnknown;
   std::string last_plan_error_;
 
   std::atomic<bool> stop_{false};

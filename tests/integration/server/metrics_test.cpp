@@ -29,7 +29,7 @@ std::map<std::string, double> scrape(const ServerProcess& server) {
 
 double value(const std::map<std::string, double>& s, const std::string& series) { return metric_value(s, series); }
 
-// Records shaped like the ones edgefed-agent writes (agent/loop/agent_round.cpp).
+// Records shaped like the ones edgefed-agent writes (agent/loop/telemetry_recorder.cpp).
 TelemetryRecord train(int64_t seq) {
   return {seq, 1700000000000 + seq, "train",
           {{"loss", 0.7}, {"samples_per_s", 5000}, {"cpu_temp_c", 55}, {"outbox_updates", 1}},

@@ -1,0 +1,49 @@
+// The agent's own telemetry records, written into the outbox journal (the
+// forwarder sends them later, in batches):
+//   train   one per stored update: the round's figures, the device, the
+//           outbox depth, the link state and the update id
+//   system  periodic: the device, the outbox, the link, rounds and model
+//   link    when the link state changed since the last link record
+// Fields per kind: agent/loop/README.md, "Telemetry records". Values that are
+// not finite are left out. (`dropped` records are written by the outbox.)
+//
+// Thread safety: not thread-safe (the agent's thread). Ownership: the outbox,
+// link and clock are borrowed and must outlive the recorder.
+// Errors: the outbox's Status when it could not store the record (kIo:
+// unusable; kUnavailable: transient, e.g. disk full); nothing is stored then.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "agent/link/link.hpp"
+#include "agent/loop/round_trainer.hpp"
+#include "agent/outbox/outbox.hpp"
+#include "edgefed/clock.hpp"
+#include "edgefed/status.hpp"
+
+namespace edgefed::agent {
+
+class TelemetryRecorder {
+ public:
+  TelemetryRecorder(Outbox& outbox, const Link& link, const Clock& clock);
+
+  // The `train` record of round `r`, stored as update `update_id` trained on
+  // model version `base_version`.
+  Status record_train(const RoundResult& r, const std::string& update_id, int64_t base_version);
+  // A `system` record; `rounds` trained since start, `model_version` held.
+  Status record_system(int64_t rounds, int64_t model_version);
+  // A `link` record if the link state differs from the last one recorded
+  // (the first call records any state but kUnknown); else nothing.
+  Status record_link_change();
+
+ private:
+  Outbox& outbox_;
+  const Link& link_;
+  const Clock& clock_;
+  // The state the last link record reported. Updated before the record is
+  // stored, so a failed store is not retried for the same change.
+  LinkState reported_link_ = LinkState::kUnknown;
+};
+
+}  // namespace edgefed::agent
