@@ -9,7 +9,6 @@ usage: outlier_e2e.py --sim PATH [--mode labels|noise]
 import argparse
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from e2e_support import Fleet, get, wait_for, workdir  # noqa: E402
@@ -20,6 +19,7 @@ QUARANTINE_AFTER = 2
 # The window needs 8 fleet updates before it scores (about 2 updates of the
 # bad agent), then 2 outlier updates in a row: allow some slack for noise.
 MAX_BAD_UPDATES = 12
+HONEST_MORE = 2
 
 
 def main():
@@ -43,9 +43,18 @@ def main():
         bad = wait_for(f"{BAD} quarantined", bad_quarantined, a.duration)
         print(f"{BAD} quarantined after {bad['updates']} updates, score {bad['outlier_score']:.1f}")
         assert bad["updates"] <= MAX_BAD_UPDATES, bad
-        # Honest agents keep training for a while and must stay free.
-        time.sleep(10)
-        s = fleet.status()
+        # The honest agents go on training after the quarantine and stay
+        # free: wait until each has HONEST_MORE more updates accepted (or
+        # one of them is quarantined, which fails below).
+        before = {ag["agent_id"]: ag["updates"] for ag in fleet.status()["agent_list"] if ag["agent_id"] != BAD}
+
+        def honest_progressed():
+            s = fleet.status()
+            now = {ag["agent_id"]: ag for ag in s["agent_list"] if ag["agent_id"] != BAD}
+            if any(ag["state"] == "quarantined" for ag in now.values()):
+                return s
+            return s if all(now[i]["updates"] >= n + HONEST_MORE for i, n in before.items() if i in now) else None
+        s = wait_for(f"{HONEST_MORE} more updates from each honest agent", honest_progressed, 30)
         honest = [ag for ag in s["agent_list"] if ag["agent_id"] != BAD]
         assert len(honest) == AGENTS - 1, s["agent_list"]
         for ag in honest:

@@ -7,6 +7,9 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
+#include <functional>
+#include <iterator>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -20,34 +23,66 @@
 namespace edgefed::testing {
 namespace {
 
-std::string make_temp_dir(const std::string& prefix) {
-  const char* base = std::getenv("TMPDIR");
-  std::string tmpl = std::string(base && *base ? base : "/tmp") + "/" + prefix + "-XXXXXX";
-  if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-  return tmpl;
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-// Removes the PKI directories when the test binary exits.
-struct TempDirs {
-  std::vector<std::string> dirs;
-  ~TempDirs() {
-    std::error_code ec;
-    for (const auto& d : dirs) std::filesystem::remove_all(d, ec);
+// The edgefed-certs command that every PKI step runs.
+std::vector<std::string> certs_command(std::vector<std::string> args) {
+  args.insert(args.begin(), std::string(EDGEFED_SOURCE_DIR) + "/deploy/certs/edgefed-certs");
+  return args;
+}
+
+}  // namespace
+
+std::string shared_pki_dir(const std::string& name, const std::vector<std::vector<std::string>>& steps) {
+  // The key: what the PKI is made with (the script, the steps) and the UTC
+  // day, so that a build tree kept for days never serves certificates or a
+  // CRL near their end.
+  std::string recipe = read_file(std::string(EDGEFED_SOURCE_DIR) + "/deploy/certs/edgefed-certs");
+  for (const auto& step : steps)
+    for (const auto& a : step) recipe += "\n" + a;
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char day[16];
+  std::strftime(day, sizeof day, "%Y%m%d", &utc);
+  char key[64];
+  std::snprintf(key, sizeof key, "-%s-%016zx", day, std::hash<std::string>{}(recipe));
+  const std::string parent = std::string(EDGEFED_BINARY_DIR) + "/test-pki";
+  const std::string dir = parent + "/" + name + key;
+  if (std::filesystem::exists(dir + "/ca.pem")) return dir;
+
+  std::filesystem::create_directories(parent);
+  std::string tmp = parent + "/." + name + "-XXXXXX";
+  if (!mkdtemp(tmp.data())) throw std::runtime_error("mkdtemp under " + parent + " failed");
+  const std::string out = tmp + "/pki";
+  for (auto step : steps) {
+    for (auto& a : step)
+      if (a == "{dir}") a = out;
+    const int rc = run_command(certs_command(step));
+    if (rc != 0) {
+      std::error_code ec;
+      std::filesystem::remove_all(tmp, ec);
+      throw std::runtime_error("edgefed-certs " + step.at(0) + " failed with " + std::to_string(rc));
+    }
   }
-};
-TempDirs& temp_dirs() {
-  static TempDirs t;
-  return t;
+  // rename() is atomic: another test process either finds the finished
+  // directory or none; if one got there first, its PKI is used and ours goes.
+  if (std::rename(out.c_str(), dir.c_str()) != 0 && !std::filesystem::exists(dir + "/ca.pem"))
+    throw std::runtime_error("cannot move the test PKI to " + dir);
+  std::error_code ec;
+  std::filesystem::remove_all(tmp, ec);
+  return dir;
 }
 
-Pki make_pki(const std::string& prefix, int agents) {
+namespace {
+
+Pki make_pki(const std::string& name, int agents) {
   Pki p;
-  p.dir = make_temp_dir(prefix);
-  temp_dirs().dirs.push_back(p.dir);
-  const std::string tool = std::string(EDGEFED_SOURCE_DIR) + "/deploy/certs/edgefed-certs";
-  const int rc = run_command({tool, "init", "--out", p.dir, "--server-san", "127.0.0.1,localhost", "--agents",
-                              std::to_string(agents)});
-  if (rc != 0) throw std::runtime_error("edgefed-certs init failed with " + std::to_string(rc));
+  p.dir = shared_pki_dir(name, {{"init", "--out", "{dir}", "--server-san", "127.0.0.1,localhost", "--agents",
+                                 std::to_string(agents)}});
   return p;
 }
 
@@ -62,11 +97,11 @@ std::string Pki::agent_cert(int i) const { return dir + "/agents/" + agent_id(i)
 std::string Pki::agent_key(int i) const { return dir + "/agents/" + agent_id(i) + ".key"; }
 
 const Pki& fleet_pki() {
-  static const Pki p = make_pki("edgefed-pki", 24);
+  static const Pki p = make_pki("fleet", 24);
   return p;
 }
 const Pki& foreign_pki() {
-  static const Pki p = make_pki("edgefed-foreign-pki", 1);
+  static const Pki p = make_pki("foreign", 1);
   return p;
 }
 

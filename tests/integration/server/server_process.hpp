@@ -16,7 +16,7 @@
 
 namespace edgefed::testing {
 
-// Certificates for one test binary, made once (agents agent-000..agent-023).
+// A certificate fleet (deploy/certs/edgefed-certs), read only once made.
 struct Pki {
   std::string dir;
   std::string ca() const { return dir + "/ca.pem"; }
@@ -31,7 +31,15 @@ struct Pki {
   std::string agent_key(int i) const;
   static std::string agent_id(int i);  // "agent-007"
 };
-// The shared fleet (made on first use under $TMPDIR, removed at exit).
+// The directory of a PKI made by running edgefed-certs with each of `steps`
+// ("{dir}" stands for the directory), once per build tree, recipe and UTC
+// day: under $EDGEFED_BINARY_DIR/test-pki/, shared by every test process
+// (CTest runs each test case as a process of its own, and making a 24-agent
+// fleet with the openssl CLI took 2-5 s of each). Safe when several
+// processes ask at once. Throws std::runtime_error if a step fails.
+std::string shared_pki_dir(const std::string& name, const std::vector<std::vector<std::string>>& steps);
+
+// The shared fleet: agents agent-000..agent-023, the admin and the viewer.
 const Pki& fleet_pki();
 // A second, unrelated CA with one agent (for "cert from another CA").
 const Pki& foreign_pki();
