@@ -6,6 +6,7 @@
 #include <chrono>
 #include <ctime>
 #include <mutex>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -60,32 +61,22 @@ Event::Event(Level level, std::string_view name) : enabled_(static_cast<int>(lev
   fields_->json["event"] = std::string(name);
 }
 
-Event& Event::kv(std::string_view key, std::string_view value) {
-  if (enabled_) fields_->json[std::string(key)] = std::string(value);
+template <class V>
+Event& Event::set(std::string_view key, V&& value) {
+  if (enabled_) fields_->json[std::string(key)] = std::forward<V>(value);
   return *this;
 }
-Event& Event::kv(std::string_view key, bool value) {
-  if (enabled_) fields_->json[std::string(key)] = value;
-  return *this;
-}
-Event& Event::kv(std::string_view key, double value) {
-  if (enabled_) fields_->json[std::string(key)] = value;
-  return *this;
-}
+
+Event& Event::kv(std::string_view key, std::string_view value) { return set(key, std::string(value)); }
+Event& Event::kv(std::string_view key, bool value) { return set(key, value); }
+Event& Event::kv(std::string_view key, double value) { return set(key, value); }
+Event& Event::kv_int(std::string_view key, int64_t value) { return set(key, value); }
+Event& Event::kv_uint(std::string_view key, uint64_t value) { return set(key, value); }
 Event& Event::kv_json(std::string_view key, std::string_view json_text) {
   if (!enabled_) return *this;
   auto value = nlohmann::json::parse(json_text, nullptr, /*allow_exceptions=*/false);
   if (value.is_discarded()) value = std::string(json_text);
-  fields_->json[std::string(key)] = std::move(value);
-  return *this;
-}
-Event& Event::kv_int(std::string_view key, int64_t value) {
-  if (enabled_) fields_->json[std::string(key)] = value;
-  return *this;
-}
-Event& Event::kv_uint(std::string_view key, uint64_t value) {
-  if (enabled_) fields_->json[std::string(key)] = value;
-  return *this;
+  return set(key, std::move(value));
 }
 
 Event::~Event() {

@@ -23,11 +23,6 @@ using namespace edgefed::testing;
 
 namespace {
 
-RawTlsOptions agent_tls(int i) {
-  const Pki& p = security_pki();
-  return {p.ca(), p.agent_cert(i), p.agent_key(i)};
-}
-
 std::string post_head(const std::string& path, const std::string& extra) {
   return "POST " + path + " HTTP/1.1\r\nHost: localhost\r\n" + extra + "\r\n";
 }

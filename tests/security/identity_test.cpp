@@ -22,11 +22,6 @@ using namespace edgefed::testing;
 
 namespace {
 
-RawTlsOptions agent_tls(int i) {
-  const Pki& p = security_pki();
-  return {p.ca(), p.agent_cert(i), p.agent_key(i)};
-}
-
 bool healthy(const ServerProcess& s) {
   auto c = s.agent(0);
   auto r = c->get("/healthz");

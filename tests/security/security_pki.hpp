@@ -7,6 +7,7 @@
 #include <string>
 
 #include "../integration/server/server_process.hpp"
+#include "raw_tls.hpp"
 
 namespace edgefed::testing {
 
@@ -17,5 +18,11 @@ inline std::string expired_key() { return security_pki().dir + "/agents/agent-ex
 
 // Server flags that make the security fleet's CRL effective.
 std::vector<std::string> crl_flags();
+
+// The raw TLS client options of security_pki()'s agent i.
+inline RawTlsOptions agent_tls(int i) {
+  const Pki& p = security_pki();
+  return {p.ca(), p.agent_cert(i), p.agent_key(i)};
+}
 
 }  // namespace edgefed::testing

@@ -63,6 +63,10 @@ class Event {
   struct Fields;  // the JSON object (log.cpp)
   Event& kv_int(std::string_view key, int64_t value);
   Event& kv_uint(std::string_view key, uint64_t value);
+  // The one setter behind every kv(): writes the field if the event is
+  // enabled (defined and used in log.cpp only).
+  template <class V>
+  Event& set(std::string_view key, V&& value);
   bool enabled_;
   std::unique_ptr<Fields> fields_;  // null when the level is disabled
 };

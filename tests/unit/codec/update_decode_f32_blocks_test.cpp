@@ -18,7 +18,7 @@ namespace {
 // layers.0.weight is 10 x 1000 = 10,000 floats: three blocks, the last partial.
 ModelLayout wide_layout() { return ModelLayout::mlp("mlp:1000-10").value(); }
 
-UpdateMetadata meta() {
+UpdateMetadata blocks_meta() {
   UpdateMetadata m;
   m.agent_id = "agent-001";
   m.update_id = "u-1";
@@ -29,7 +29,7 @@ UpdateMetadata meta() {
 }
 
 std::string encode(const ModelLayout& layout, const std::vector<float>& delta) {
-  auto file = encode_update(layout, delta, meta(), {Encoding::kF32, 0.1});
+  auto file = encode_update(layout, delta, blocks_meta(), {Encoding::kF32, 0.1});
   REQUIRE(file.is_ok());
   return *file;
 }

@@ -9,13 +9,13 @@ using namespace edgefed::agent;
 
 namespace {
 
-std::unique_ptr<Outbox> open_box(const std::string& path, OutboxLimits limits) {
+std::unique_ptr<Outbox> open_limited_box(const std::string& path, OutboxLimits limits) {
   auto box = Outbox::open({.path = path, .limits = limits, .full_sync = false});
   REQUIRE(box.is_ok());
   return std::move(*box);
 }
 
-std::string add_update(Outbox& box, size_t body_bytes = 10, Dropped* dropped = nullptr) {
+std::string add_limited_update(Outbox& box, size_t body_bytes = 10, Dropped* dropped = nullptr) {
   auto id = box.add_update(
       "agent-1", 1, 1, [&](const std::string&) { return Result<std::string>(std::string(body_bytes, 'u')); },
       dropped);
@@ -45,10 +45,10 @@ void check_balance(Outbox& box) {
 
 TEST_CASE("outbox keeps the newest N updates", "[unit]") {
   edgefed::testing::ScratchDir dir;
-  auto box = open_box(dir.file("o.db"), {.max_updates = 3, .max_telemetry = 100, .max_bytes = 1 << 20});
+  auto box = open_limited_box(dir.file("o.db"), {.max_updates = 3, .max_telemetry = 100, .max_bytes = 1 << 20});
   std::vector<std::string> ids;
   Dropped dropped;
-  for (int i = 0; i < 5; ++i) ids.push_back(add_update(*box, 10, &dropped));
+  for (int i = 0; i < 5; ++i) ids.push_back(add_limited_update(*box, 10, &dropped));
   CHECK(dropped.updates == 2);
   auto left = box->oldest_updates(10);
   REQUIRE(left->size() == 3);
@@ -60,7 +60,7 @@ TEST_CASE("outbox keeps the newest N updates", "[unit]") {
 
 TEST_CASE("outbox keeps the newest N telemetry records", "[unit]") {
   edgefed::testing::ScratchDir dir;
-  auto box = open_box(dir.file("o.db"), {.max_updates = 3, .max_telemetry = 10, .max_bytes = 1 << 20});
+  auto box = open_limited_box(dir.file("o.db"), {.max_updates = 3, .max_telemetry = 10, .max_bytes = 1 << 20});
   for (int i = 0; i < 25; ++i) add_record(*box);
   auto recs = box->oldest_telemetry(100, 1 << 20);
   REQUIRE(recs->size() == 10);
@@ -72,29 +72,29 @@ TEST_CASE("outbox keeps the newest N telemetry records", "[unit]") {
 
 TEST_CASE("outbox over its byte budget drops telemetry first, then old updates", "[unit]") {
   edgefed::testing::ScratchDir dir;
-  auto box = open_box(dir.file("o.db"), {.max_updates = 100, .max_telemetry = 1000, .max_bytes = 3000});
+  auto box = open_limited_box(dir.file("o.db"), {.max_updates = 100, .max_telemetry = 1000, .max_bytes = 3000});
   for (int i = 0; i < 20; ++i) add_record(*box);  // ~50 bytes each
   const int64_t record_bytes = box->depth()->bytes / 20;
   REQUIRE(record_bytes * 20 <= 1400);
-  add_update(*box, 800);
-  add_update(*box, 800);
+  add_limited_update(*box, 800);
+  add_limited_update(*box, 800);
   CHECK(box->depth()->telemetry == 20);  // still fits
   Dropped dropped;
-  add_update(*box, 1400, &dropped);  // exactly the telemetry's bytes too many
+  add_limited_update(*box, 1400, &dropped);  // exactly the telemetry's bytes too many
   CHECK(dropped.updates == 0);
   CHECK(dropped.telemetry == 20);
   CHECK(box->depth()->updates == 3);
   CHECK(box->depth()->telemetry == 0);
 
   Dropped more;
-  const auto newest = add_update(*box, 2500, &more);  // only the newest fits
+  const auto newest = add_limited_update(*box, 2500, &more);  // only the newest fits
   CHECK(more.updates == 3);
   auto left = box->oldest_updates(10);
   REQUIRE(left->size() == 1);
   CHECK(left->front().update_id == newest);
 
   Dropped huge;
-  const auto biggest = add_update(*box, 5000, &huge);  // over budget alone: still kept
+  const auto biggest = add_limited_update(*box, 5000, &huge);  // over budget alone: still kept
   CHECK(huge.updates == 1);
   CHECK(box->oldest_updates(10)->front().update_id == biggest);
   CHECK(record_bytes > 0);
@@ -103,9 +103,9 @@ TEST_CASE("outbox over its byte budget drops telemetry first, then old updates",
 
 TEST_CASE("outbox reports drops as one telemetry record of kind dropped", "[unit]") {
   edgefed::testing::ScratchDir dir;
-  auto box = open_box(dir.file("o.db"), {.max_updates = 2, .max_telemetry = 5, .max_bytes = 1 << 20});
+  auto box = open_limited_box(dir.file("o.db"), {.max_updates = 2, .max_telemetry = 5, .max_bytes = 1 << 20});
   CHECK(*box->report_drops(1) == false);
-  for (int i = 0; i < 4; ++i) add_update(*box);
+  for (int i = 0; i < 4; ++i) add_limited_update(*box);
   for (int i = 0; i < 7; ++i) add_record(*box);
   REQUIRE(*box->report_drops(99) == true);
   auto recs = box->oldest_telemetry(100, 1 << 20);

@@ -9,8 +9,8 @@ using namespace edgefed::ml;
 using edgefed::test::TempDir;
 
 namespace {
-const char* kFashion = "/usr/share/datasets/fashion-mnist";
-bool have_fashion() { return std::filesystem::exists(std::string(kFashion) + "/train-images-idx3-ubyte.gz"); }
+const char* kFashionDir = "/usr/share/datasets/fashion-mnist";
+bool have_fashion() { return std::filesystem::exists(std::string(kFashionDir) + "/train-images-idx3-ubyte.gz"); }
 }  // namespace
 
 TEST_CASE("an agent loads only its slice, the same one a shared full set gives", "[unit][local_data]") {
@@ -18,7 +18,7 @@ TEST_CASE("an agent loads only its slice, the same one a shared full set gives",
     WARN("Fashion-MNIST not installed; skipped");
     return;
   }
-  auto spec = parse_data_spec(std::string("idx:") + kFashion + ":3/100:dirichlet:0.5:seed=7");
+  auto spec = parse_data_spec(std::string("idx:") + kFashionDir + ":3/100:dirichlet:0.5:seed=7");
   REQUIRE(spec.is_ok());
   auto mine = load_local_data(*spec);
   REQUIRE(mine.is_ok());
@@ -26,7 +26,7 @@ TEST_CASE("an agent loads only its slice, the same one a shared full set gives",
   CHECK(mine->train.store()->size() == total);  // nothing but the slice is held
   CHECK(mine->validation.size() == static_cast<int64_t>(std::llround(0.1 * static_cast<double>(total))));
 
-  auto full = load_idx(kFashion, IdxSplit::kTrain);
+  auto full = load_idx(kFashionDir, IdxSplit::kTrain);
   REQUIRE(full.is_ok());
   auto shared = std::make_shared<const DataStore>(std::move(full).value());
   auto view = slice_local_data(shared, *spec);
