@@ -28,19 +28,14 @@ std::string read_file(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-// The edgefed-certs command that every PKI step runs.
-std::vector<std::string> certs_command(std::vector<std::string> args) {
-  args.insert(args.begin(), std::string(EDGEFED_SOURCE_DIR) + "/deploy/certs/edgefed-certs");
-  return args;
-}
-
 }  // namespace
 
 std::string shared_pki_dir(const std::string& name, const std::vector<std::vector<std::string>>& steps) {
   // The key: what the PKI is made with (the script, the steps) and the UTC
   // day, so that a build tree kept for days never serves certificates or a
   // CRL near their end.
-  std::string recipe = read_file(std::string(EDGEFED_SOURCE_DIR) + "/deploy/certs/edgefed-certs");
+  const std::string tool = std::string(EDGEFED_SOURCE_DIR) + "/deploy/certs/edgefed-certs";
+  std::string recipe = read_file(tool);
   for (const auto& step : steps)
     for (const auto& a : step) recipe += "\n" + a;
   const std::time_t now = std::time(nullptr);
@@ -58,10 +53,10 @@ std::string shared_pki_dir(const std::string& name, const std::vector<std::vecto
   std::string tmp = parent + "/." + name + "-XXXXXX";
   if (!mkdtemp(tmp.data())) throw std::runtime_error("mkdtemp under " + parent + " failed");
   const std::string out = tmp + "/pki";
-  for (auto step : steps) {
-    for (auto& a : step)
-      if (a == "{dir}") a = out;
-    const int rc = run_command(certs_command(step));
+  for (const auto& step : steps) {
+    std::vector<std::string> argv = {tool};
+    for (const auto& a : step) argv.push_back(a == "{dir}" ? out : a);
+    const int rc = run_command(argv);
     if (rc != 0) {
       std::error_code ec;
       std::filesystem::remove_all(tmp, ec);
