@@ -6,6 +6,7 @@
 # a PNG plot under out/demo/. Extra arguments go to edgefed-sim, e.g.
 #   ./deploy/demo.sh --keep-running        # keep training until Ctrl-C
 #   ./deploy/demo.sh --mode sync --duration 600
+#   ./deploy/demo.sh --model cnn-fmnist      # any preset or a model spec FILE.json
 # Environment: EDGEFED_DEMO_DIR (default out/demo), EDGEFED_METRICS_PORT (9464).
 # The status page (https://127.0.0.1:PORT/, printed at start) needs the viewer
 # or admin role: import out/demo/certs/viewer.p12 (empty password) into the

@@ -15,7 +15,7 @@
 #include <prometheus/registry.h>
 
 #include "edgefed/log.hpp"
-#include "edgefed/model_layout.hpp"
+#include "edgefed/ml/model_spec.hpp"
 #include "edgefed/options.hpp"
 #include "edgefed/tls.hpp"
 #include "server/engine/engine.hpp"
@@ -33,8 +33,8 @@ namespace srv = edgefed::server;
 // Everything that can be checked without binding or opening the database.
 void validate(const srv::ServerConfig& c) {
   if (c.engine.state_dir.empty()) throw ConfigError("--state-dir is required");
-  if (auto layout = edgefed::ModelLayout::mlp(c.engine.model_init); !layout)
-    throw ConfigError("--model-init: " + layout.status().message());
+  if (auto spec = edgefed::ml::ModelSpec::load(c.engine.model_init); !spec)
+    throw ConfigError("--model-init: " + spec.status().message());
   if (c.http.tls.cert_file.empty() || c.http.tls.key_file.empty())
     throw ConfigError("--tls-cert and --tls-key are required");
   if (c.http.tls.client_ca_file.empty()) throw ConfigError("--client-ca is required (agents use mTLS)");

@@ -38,7 +38,9 @@ Options make_server_options(ServerConfig& c) {
   o.bind("crl", &h.tls.crl_file, "optional CRL of revoked client certificates, PEM");
   o.bind("state-dir", &e.state_dir, "directory of the SQLite state (created if missing)");
   o.bind("mode", &e.mode, "merging mode: sync = FedAvg rounds, async = FedBuff");
-  o.bind("model-init", &e.model_init, "initial model when the state is empty, e.g. mlp:784-128-10");
+  o.bind("model-init", &e.model_init,
+         "initial model when the state is empty: a preset (mlp:784-128-10, cnn-fmnist, forecast-cnn1d[:W], "
+         "autoencoder[:N]) or a model spec FILE.json");
   o.bind("init-seed", &e.init_seed, "seed of the initial weights");
   o.bind("admin-token-file", &c.admin_token_file,
          "file holding the admin bearer token (>= 16 chars); empty = admin certificates only");

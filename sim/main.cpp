@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "edgefed/log.hpp"
+#include "edgefed/ml/model_spec.hpp"
 #include "attack_mix.hpp"
 #include "edgefed/options.hpp"
 #include "simulation.hpp"
@@ -54,7 +55,8 @@ edgefed::Options make_options(SimCommandLine& cl) {
   o.bind("certs-tool", &c.certs_tool, "the edgefed-certs tool");
   o.bind("data-dir", &c.data_dir, "Fashion-MNIST IDX files (Debian package dataset-fashion-mnist)");
   o.bind("mode", &c.mode, "server merging mode: sync (FedAvg rounds of 80% of the agents, 10 s timeout, unless --server-arg sets --min-updates / --round-timeout) or async (FedBuff)");
-  o.bind("model", &c.model, "model layout the server initialises");
+  o.bind("model", &c.model,
+         "model the server initialises: a preset (mlp:784-128-10, cnn-fmnist, ...) or a model spec FILE.json");
   o.bind("partition", &c.partition, "how the training set is split: iid, dirichlet:ALPHA or shards:K");
   o.bind("corrupt-agents", &cl.corrupt_agents, "test seam: agent indices (e.g. '0,3') that train on corrupted data");
   o.bind("corrupt-mode", &c.corrupt_mode, "how --corrupt-agents' data is corrupted: labels (random) or noise");
@@ -110,6 +112,15 @@ void finish_config(SimCommandLine& cl) {
   }
   if (c.corrupt_mode != "labels" && c.corrupt_mode != "noise")
     throw edgefed::ConfigError("--corrupt-mode must be labels or noise");
+  auto spec = edgefed::ml::ModelSpec::load(c.model);
+  if (!spec) throw edgefed::ConfigError("--model: " + spec.status().message());
+  // The fleet trains on Fashion-MNIST images.
+  if (spec->task() != edgefed::ml::TaskType::kClassification || spec->input_size() != 784 || spec->output_size() < 10)
+    throw edgefed::ConfigError("--model: " + spec->describe() +
+                               " does not fit Fashion-MNIST (784 inputs, 10 classes, softmax_cross_entropy)");
+  // The server runs in another directory: it gets the file by absolute path.
+  if (c.model.size() > 5 && c.model.compare(c.model.size() - 5, 5, ".json") == 0)
+    c.model = std::filesystem::absolute(c.model).string();
   auto hostile = edgefed::sim::parse_agent_indices(cl.attack_agents, c.agents);
   if (!hostile) throw edgefed::ConfigError("--attack-agents: " + hostile.status().message());
   auto attacks = edgefed::sim::assign_attacks(*hostile, c.attack_mode);

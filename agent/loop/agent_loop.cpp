@@ -172,8 +172,15 @@ void AgentLoop::refresh_plan(bool long_poll) {
   const bool transient = code == Code::kUnavailable || code == Code::kRateLimited ||
                          code == Code::kInternal;  // the link logs those
   const std::string err = r.error.is_ok() ? "" : r.error.to_string();
-  if (!r.error.is_ok() && !transient && err != last_plan_error_)
+  if (!r.error.is_ok() && !transient && err != last_plan_error_) {
     log::warn("plan_refused").kv("agent", config_.agent_id).kv("error", err);
+    // Once per distinct refusal, not at every poll of the same model.
+    if (r.refused) {
+      Status st = recorder_->record_model_event("refused", r.refused_version,
+                                                sync_->has_model() ? sync_->version() : -1, r.error.message());
+      if (!st.is_ok()) log::warn("telemetry_not_stored").kv("agent", config_.agent_id).kv("error", st.to_string());
+    }
+  }
   last_plan_error_ = err;
 }
 

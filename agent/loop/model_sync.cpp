@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "edgefed/log.hpp"
+#include "edgefed/ml/model_spec.hpp"
 #include "edgefed/model_io.hpp"
 
 namespace edgefed::agent {
@@ -49,6 +50,11 @@ Status ModelSync::adopt_model(std::string bytes, std::string etag, bool store) {
   auto decoded = decode_model(
       std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
   if (!decoded) return decoded.status();
+  // The architecture must be one this agent can train before the model may
+  // replace the last good one (a newer server may use layers it lacks).
+  if (auto spec = ml::ModelSpec::of_layout(decoded->model.layout); !spec)
+    return Status(Code::kInvalidArgument, "model version " + std::to_string(decoded->version) +
+                                              " cannot be trained here: " + spec.status().message());
   if (store) {
     Status st = cache_.store({bytes, etag});
     if (!st.is_ok())  // training can go on from memory; only the restart copy is lost
@@ -69,10 +75,13 @@ RefreshResult ModelSync::refresh(Link& link, int wait_s, bool want_task) {
   }
   if (!fetched->not_modified) {
     const int64_t before = version_;
+    const int64_t offered = fetched->version;
     Status st = adopt_model(std::move(fetched->bytes), std::move(fetched->etag), true);
     if (!st.is_ok()) {
-      log::error("model_refused").kv("agent", agent_id_).kv("error", st.to_string());
+      log::error("model_refused").kv("agent", agent_id_).kv("version", offered).kv("error", st.to_string());
       out.error = st;
+      out.refused = true;
+      out.refused_version = offered;
       return out;
     }
     out.new_model = version_ != before;
@@ -88,8 +97,17 @@ RefreshResult ModelSync::refresh(Link& link, int wait_s, bool want_task) {
     out.error = task.status();
     return out;
   }
-  out.task_ok = true;
   out.task_fetched = true;
+  if (!task->model_spec.empty()) {
+    if (auto spec = ml::ModelSpec::parse(task->model_spec); !spec) {
+      out.error = Status(Code::kInvalidArgument, "task for version " + std::to_string(task->model_version) +
+                                                     " cannot be trained here: " + spec.status().message());
+      out.refused = true;
+      log::error("task_refused").kv("agent", agent_id_).kv("error", out.error.to_string());
+      return out;
+    }
+  }
+  out.task_ok = true;
   if (!task_ || to_json(*task_) != to_json(*task)) {
     Status st = write_file_atomic(state_dir_ + "/task.json", to_json(*task).dump());
     if (!st.is_ok())

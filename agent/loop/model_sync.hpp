@@ -26,6 +26,12 @@ struct RefreshResult {
   bool task_fetched = false;  // GET /v1/task was made and answered
   bool new_model = false;   // a model newer than the one held came back
   Status error;             // why not (kUnavailable: link down; else server refusal)
+  // The server's model or task has an architecture this agent cannot run
+  // (unknown layer type or loss, tensors that do not match the spec): the
+  // version refused (-1 if the task was), with the reason in `error`. The
+  // last good model and task stay in use.
+  bool refused = false;
+  int64_t refused_version = -1;
 };
 
 class ModelSync {

@@ -83,4 +83,17 @@ Status TelemetryRecorder::record_link_change() {
   return seq ? Status::ok() : seq.status();
 }
 
+Status TelemetryRecorder::record_model_event(const std::string& event, int64_t version, int64_t held_version,
+                                             const std::string& reason) {
+  TelemetryRecord rec;
+  rec.ts_ms = clock_.unix_ms();
+  rec.kind = "model";
+  if (version >= 0) put(rec, "version", static_cast<double>(version));
+  put(rec, "held_version", static_cast<double>(held_version));
+  rec.labels["event"] = event;
+  rec.labels["reason"] = reason.substr(0, kMaxTelemetryLabelBytes);
+  auto seq = outbox_.add_telemetry(rec);
+  return seq ? Status::ok() : seq.status();
+}
+
 }  // namespace edgefed::agent

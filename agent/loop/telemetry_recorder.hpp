@@ -4,6 +4,8 @@
 //           outbox depth, the link state and the update id
 //   system  periodic: the device, the outbox, the link, rounds and model
 //   link    when the link state changed since the last link record
+//   model   a model event: "refused" when a downloaded model or task has an
+//           architecture this agent cannot run (it keeps its last good model)
 // Fields per kind: agent/loop/README.md, "Telemetry records". Values that are
 // not finite are left out. (`dropped` records are written by the outbox.)
 //
@@ -36,6 +38,10 @@ class TelemetryRecorder {
   // A `link` record if the link state differs from the last one recorded
   // (the first call records any state but kUnknown); else nothing.
   Status record_link_change();
+  // A `model` record: `event` ("refused"), the version it concerns, the
+  // version still held (-1: none) and the reason (cut to 256 bytes).
+  Status record_model_event(const std::string& event, int64_t version, int64_t held_version,
+                            const std::string& reason);
 
  private:
   Outbox& outbox_;

@@ -12,9 +12,11 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <numeric>
+#include <optional>
 
 #include "edgefed/ml/idx_reader.hpp"
 #include "edgefed/ml/local_data.hpp"
+#include "edgefed/ml/model_spec.hpp"
 #include "edgefed/ml/trainer.hpp"
 #include "edgefed/options.hpp"
 #include "rss.hpp"
@@ -33,7 +35,7 @@ struct Loaded {
 
 // The command line; the initial values are the defaults.
 struct Flags {
-  std::string layers = "784,128,10", data, data_dir = "/usr/share/datasets/fashion-mnist", lr_schedule = "constant";
+  std::string layers = "784,128,10", model, data, data_dir = "/usr/share/datasets/fashion-mnist", lr_schedule = "constant";
   int batch = 32, threads = 1, epochs = 1;
   int64_t samples = 0;
   bool central = false, json = false;
@@ -71,12 +73,12 @@ Loaded load(const Flags& opt) {
 int run(const Flags& opt) {
   std::string layers = opt.layers;
   std::replace(layers.begin(), layers.end(), ',', '-');
-  auto layout = ModelLayout::mlp(layers);
-  if (!layout) throw ConfigError(layout.status().to_string());
+  // --model (a preset or spec file) or the MLP of --layers.
+  auto spec = ModelSpec::load(opt.model.empty() ? "mlp:" + layers : opt.model);
+  if (!spec) throw ConfigError(spec.status().to_string());
   const int threads = opt.threads;
   Eigen::setNbThreads(threads);  // Eigen without OpenMP runs its products on one thread anyway
-  auto trainer = Trainer::create(*layout);
-  if (!trainer) throw ConfigError(trainer.status().to_string());
+  std::optional<Trainer> trainer(Trainer::create(*spec));
 
   const auto t_load = std::chrono::steady_clock::now();
   Loaded data = load(opt);
@@ -90,14 +92,14 @@ int run(const Flags& opt) {
   o.weight_decay = static_cast<float>(opt.weight_decay);
   const int epochs = opt.epochs;
   const uint64_t seed = opt.seed;
-  Model model = init_mlp(*layout, seed);
+  Model model = spec->init(seed);
   const std::string schedule = opt.lr_schedule;
   if (schedule != "constant" && schedule != "cosine") throw ConfigError("--lr-schedule must be constant or cosine");
   const bool cosine = schedule == "cosine";
   const double base_lr = o.lr;
 
-  std::printf("edgefed-bench-train: MLP %s, %lld training images, batch %d, lr %g (%s), momentum %g, %d thread(s), "
-              "%s build, %s kernel\n", layout->describe().c_str(), static_cast<long long>(data.train.size()),
+  std::printf("edgefed-bench-train: %s, %lld training images, batch %d, lr %g (%s), momentum %g, %d thread(s), "
+              "%s build, %s kernel\n", spec->describe().c_str(), static_cast<long long>(data.train.size()),
               o.batch_size, base_lr, schedule.c_str(), o.momentum, threads, EDGEFED_BENCH_ARCH, kernel_isa());
   std::printf("  data loaded in %.2f s\n", load_s);
   nlohmann::json acc_by_epoch = nlohmann::json::array();
@@ -130,7 +132,8 @@ int run(const Flags& opt) {
   if (!data.test.empty()) std::printf("  test accuracy after %d epochs: %.4f\n", epochs, last_eval.accuracy);
   std::fflush(stdout);
   if (opt.json) {
-    nlohmann::json j = {{"benchmark", "train"}, {"layers", layout->describe()}, {"batch", o.batch_size},
+    nlohmann::json j = {{"benchmark", "train"}, {"layers", opt.model.empty() ? layers : spec->describe()}, {"model", spec->describe()},
+                        {"parameters", spec->num_params()}, {"batch", o.batch_size},
                         {"threads", threads}, {"arch", EDGEFED_BENCH_ARCH}, {"kernel_isa", kernel_isa()}, {"epochs", epochs},
                         {"train_samples", data.train.size()}, {"samples_per_s", sps}, {"seconds", train_s},
                         {"load_seconds", load_s}, {"train_loss", loss}, {"peak_rss_mb", peak},
@@ -152,6 +155,7 @@ int main(int argc, char** argv) {
   edgefed::Options opt("edgefed-bench-train", "Local training speed, accuracy and memory of the agent's trainer.");
   Flags flags;
   opt.bind("layers", &flags.layers, "MLP layer sizes");
+  opt.bind("model", &flags.model, "a model preset (cnn-fmnist, ...) or spec FILE.json instead of --layers");
   opt.bind("batch", &flags.batch, "minibatch size");
   opt.bind("threads", &flags.threads, "Eigen threads (the agent trains on one)");
   opt.bind("epochs", &flags.epochs, "passes over the training data");

@@ -17,6 +17,8 @@ std::string encode_model(const Model& model, int64_t version,
   md["format"] = "edgefed-model";
   md["layout_fingerprint"] = model.layout.fingerprint();
   md["version"] = std::to_string(version);
+  if (!model.layout.architecture().empty()) md["model_spec"] = model.layout.architecture();
+  else md.erase("model_spec");
   std::vector<TensorOut> out;
   out.reserve(model.layout.tensors().size());
   for (size_t i = 0; i < model.layout.tensors().size(); ++i) {
@@ -40,7 +42,8 @@ Result<DecodedModel> decode_model(std::span<const uint8_t> bytes, const ModelLay
                                                 std::string(dtype_name(t.dtype)) + "; model files hold F32");
     specs.push_back({t.name, t.shape});
   }
-  auto layout = ModelLayout::create(std::move(specs));
+  const auto spec = file->metadata.find("model_spec");
+  auto layout = ModelLayout::create(std::move(specs), spec == file->metadata.end() ? "" : spec->second);
   if (!layout) return Status(Code::kInvalidArgument, "model file: " + layout.status().message());
 
   DecodedModel out;

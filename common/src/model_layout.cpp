@@ -5,6 +5,8 @@
 #include <set>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "edgefed/sha256.hpp"
 
 namespace edgefed {
@@ -15,7 +17,7 @@ int64_t TensorSpec::numel() const {
   return n;
 }
 
-Result<ModelLayout> ModelLayout::create(std::vector<TensorSpec> tensors) {
+Result<ModelLayout> ModelLayout::create(std::vector<TensorSpec> tensors, std::string architecture) {
   if (tensors.empty()) return Status(Code::kInvalidArgument, "model layout has no tensors");
   ModelLayout l;
   std::set<std::string> names;
@@ -39,7 +41,14 @@ Result<ModelLayout> ModelLayout::create(std::vector<TensorSpec> tensors) {
     if (l.total_ > (int64_t{1} << 32))
       return Status(Code::kInvalidArgument, "model layout larger than 2^32 parameters");
   }
+  if (!architecture.empty()) {
+    // The name is only for logs; a malformed architecture is ml's to refuse.
+    const auto j = nlohmann::json::parse(architecture, nullptr, false);
+    if (j.is_object() && j.contains("name") && j["name"].is_string()) l.name_ = j["name"].get<std::string>();
+    canon << "spec:" << architecture;
+  }
   l.tensors_ = std::move(tensors);
+  l.architecture_ = std::move(architecture);
   l.fingerprint_ = sha256_hex(canon.str()).substr(0, 16);
   return l;
 }
@@ -88,6 +97,7 @@ std::vector<int> ModelLayout::mlp_sizes() const {
 }
 
 std::string ModelLayout::describe() const {
+  if (!name_.empty()) return name_;
   auto s = mlp_sizes();
   if (s.empty()) return fingerprint_;
   std::string out;

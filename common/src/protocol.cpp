@@ -41,6 +41,7 @@ bool valid_fingerprint(std::string_view s) {
 
 constexpr int64_t kMaxEpochs = 1000;
 constexpr int64_t kMaxBatch = 1 << 20;
+constexpr size_t kMaxModelSpecBytes = 64 * 1024;  // ml::ModelSpec::kMaxTextBytes
 
 }  // namespace
 
@@ -79,7 +80,7 @@ Result<TelemetryAck> parse_telemetry_ack(const json& j) {
 }
 
 json to_json(const Task& t) {
-  return {{"agent_id", t.agent_id},
+  json j = {{"agent_id", t.agent_id},
           {"model_version", t.model_version},
           {"layout_fingerprint", t.layout_fingerprint},
           {"mode", t.mode},
@@ -95,6 +96,11 @@ json to_json(const Task& t) {
           {"encoding", t.encoding},
           {"topk_fraction", t.topk_fraction},
           {"deadline_unix_ms", t.deadline_unix_ms}};
+  if (!t.model_spec.empty()) {
+    json spec = json::parse(t.model_spec, nullptr, false);
+    if (spec.is_object()) j["model_spec"] = std::move(spec);
+  }
+  return j;
 }
 
 Result<Task> parse_task(const json& j) {
@@ -118,6 +124,13 @@ Result<Task> parse_task(const json& j) {
       .integer("deadline_unix_ms", t.deadline_unix_ms, 0, std::numeric_limits<int64_t>::max(), Need::kOptional);
   if (f.ok() && t.epochs == 0 && t.steps == 0) f.fail("epochs", "epochs or steps must be > 0");
   if (!f.ok()) return f.status();
+  if (auto it = j.find("model_spec"); it != j.end()) {
+    // Checked layer by layer by ml::ModelSpec; here only its form and size.
+    if (!it->is_object()) return Status(Code::kInvalidArgument, "task.model_spec: must be a JSON object");
+    t.model_spec = it->dump();
+    if (t.model_spec.size() > kMaxModelSpecBytes)
+      return Status(Code::kInvalidArgument, "task.model_spec: larger than " + std::to_string(kMaxModelSpecBytes) + " bytes");
+  }
   return t;
 }
 

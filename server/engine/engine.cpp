@@ -2,6 +2,7 @@
 
 #include "edgefed/float_sums.hpp"
 #include "edgefed/log.hpp"
+#include "edgefed/ml/model_spec.hpp"
 #include "edgefed/model_io.hpp"
 #include "edgefed/sha256.hpp"
 #include "edgefed/update_codec.hpp"
@@ -141,6 +142,7 @@ Result<Task> Engine::task_for(const std::string& agent_id) {
     const PublishedState::Current current = state_->current();
     t.model_version = current.model.version;
     t.layout_fingerprint = current.layout->fingerprint();
+    t.model_spec = current.layout->architecture();
   }
   t.mode = options_.mode;
   t.round = t.model_version;
@@ -181,14 +183,23 @@ Status Engine::run_admin(std::function<Status(VersionKeeper&)> fn) {
 Status Engine::set_model(std::span<const uint8_t> safetensors) {
   auto decoded = decode_model(safetensors);  // decoding off the writer thread
   if (!decoded.is_ok()) return decoded.status();
+  // A file with a model_spec must carry one this server's agents can train
+  // and tensors that match it; an MLP written before specs gets its spec.
+  if (!decoded->model.layout.architecture().empty()) {
+    if (auto spec = ml::ModelSpec::of_layout(decoded->model.layout); !spec) return spec.status();
+  } else {
+    ml::upgrade_legacy_mlp(decoded->model);
+  }
   auto model = std::make_shared<Model>(std::move(decoded->model));
   return run_admin([model](VersionKeeper& k) { return k.replace_model(std::move(*model), "set", k.version()); });
 }
 
-Status Engine::init_model(const std::string& spec, uint64_t seed) {
-  auto layout = ModelLayout::mlp(spec);
-  if (!layout.is_ok()) return layout.status();
-  auto model = std::make_shared<Model>(init_mlp(*layout, seed));
+Status Engine::init_model(const std::string& spec_text, uint64_t seed) {
+  // A JSON spec or a preset name; never a file name: this comes over HTTP.
+  auto spec = !spec_text.empty() && spec_text.front() == '{' ? ml::ModelSpec::parse(spec_text)
+                                                             : ml::ModelSpec::preset(spec_text);
+  if (!spec.is_ok()) return spec.status();
+  auto model = std::make_shared<Model>(spec->init(seed));
   return run_admin([model](VersionKeeper& k) { return k.replace_model(std::move(*model), "init", k.version()); });
 }
 

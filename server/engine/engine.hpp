@@ -116,7 +116,8 @@ class Engine {
   // Commits a new version with these parameters (any layout; a new layout
   // drops the pending buffer: its deltas cannot apply).
   Status set_model(std::span<const uint8_t> safetensors);
-  // Same, with init_mlp(spec, seed).
+  // Same, with a fresh model from a model spec's JSON text or a preset name
+  // (ModelSpec::parse / ModelSpec::preset; kInvalidArgument with the reason).
   Status init_model(const std::string& spec, uint64_t seed);
   // Commits a new version (newest + 1) with the parameters of `version`,
   // parent = version. The pending buffer is dropped (marked discarded in the

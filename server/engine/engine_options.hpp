@@ -30,10 +30,11 @@ struct EngineOptions {
   std::string state_dir;
   // async (FedBuff: buffered, staleness-weighted) or sync (FedAvg rounds).
   MergeMode mode = MergeMode::kAsync;
-  // Initial model when the state is empty: "mlp:784-128-10". Ignored when the
-  // database already holds a version.
+  // Initial model when the state is empty: a preset ("mlp:784-128-10",
+  // "cnn-fmnist", ...) or a model spec FILE.json (ml::ModelSpec::load).
+  // Ignored when the database already holds a version.
   std::string model_init = "mlp:784-128-10";
-  // Seed of the initial weights (init_mlp).
+  // Seed of the initial weights (ModelSpec::init).
   uint64_t init_seed = 1;
 
   // ---- sync mode (FedAvg rounds; one round = one version) ----

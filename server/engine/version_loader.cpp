@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "edgefed/log.hpp"
+#include "edgefed/ml/model_spec.hpp"
 #include "edgefed/model_io.hpp"
 #include "edgefed/update_codec.hpp"
 
@@ -29,7 +30,14 @@ Result<LoadedCheckpoint> VersionLoader::newest_checkpoint(const VersionRecord& r
     return Status(Code::kIo, "cannot load the newest version " + std::to_string(record.version) + ": " +
                                  decoded.status().message());
   }
-  return LoadedCheckpoint{std::move(bytes), std::move(decoded->model)};
+  Model model = std::move(decoded->model);
+  if (ml::upgrade_legacy_mlp(model)) {
+    // A state directory written before model specs: the same values under
+    // PyTorch's names, served (and checkpointed from now on) with the spec.
+    bytes = std::make_shared<const std::string>(encode_model(model, record.version));
+    log::info("legacy_model_upgraded").kv("version", record.version).kv("layout", model.layout.describe());
+  }
+  return LoadedCheckpoint{std::move(bytes), std::move(model)};
 }
 
 Result<std::vector<VersionRecord>> VersionLoader::history() {
@@ -52,6 +60,9 @@ Status VersionLoader::replay_pending(int64_t version, const ModelLayout& layout,
   // Acknowledged but unmerged updates go back into the buffer with the
   // weights recorded at accept, so a restart merges them exactly once.
   int64_t replayed = 0;
+  // Updates acknowledged before a legacy MLP state was upgraded carry its
+  // old tensor names; their values are in the same order.
+  const std::optional<ModelLayout> legacy = ml::legacy_mlp_layout(layout);
   EDGEFED_RETURN_IF_ERROR(store_.ledger().for_each_pending(
       [&](const LedgerEntry& e, std::span<const uint8_t> payload) -> Status {
         if (e.accepted_version != version) {
@@ -60,6 +71,10 @@ Status VersionLoader::replay_pending(int64_t version, const ModelLayout& layout,
                                              std::to_string(version));
         }
         auto u = decode_update(payload, layout);
+        if (!u.is_ok() && legacy) {
+          auto old = decode_update(payload, *legacy);
+          if (old.is_ok()) u = std::move(old);
+        }
         if (!u.is_ok()) {
           return Status(Code::kIo, "pending update " + e.agent + "/" + e.update_id +
                                        " no longer decodes: " + u.status().message());
@@ -73,9 +88,9 @@ Status VersionLoader::replay_pending(int64_t version, const ModelLayout& layout,
 }
 
 Result<Model> VersionLoader::initial_model() {
-  auto layout = ModelLayout::mlp(options_.model_init);
-  if (!layout.is_ok()) return Status(Code::kInvalidArgument, "model_init: " + layout.status().message());
-  return init_mlp(*layout, options_.init_seed);
+  auto spec = ml::ModelSpec::load(options_.model_init);
+  if (!spec.is_ok()) return Status(Code::kInvalidArgument, "model_init: " + spec.status().message());
+  return spec->init(options_.init_seed);
 }
 
 Result<Model> VersionLoader::load_version(int64_t version) {
@@ -86,6 +101,7 @@ Result<Model> VersionLoader::load_version(int64_t version) {
   }
   auto decoded = decode_model(as_span(**ck));
   if (!decoded.is_ok()) return decoded.status();
+  ml::upgrade_legacy_mlp(decoded->model);
   return std::move(decoded->model);
 }
 

@@ -55,18 +55,21 @@ void AdminRoutes::handle(ApiRequest& req, const Principal& who, Responder done) 
     } else if (id == RouteId::kAdminModelInit) {
       auto j = body_object(*body, false, ctx_.options().json_body_limit);
       if (!j) return ApiResponse::error(j.status());
+      // "spec": a preset name, or the model spec itself as a JSON object.
       auto spec = j->find("spec");
-      if (spec == j->end() || !spec->is_string())
-        return ApiResponse::error(Status(Code::kInvalidArgument, "spec must be a string like mlp:784-128-10"));
+      if (spec == j->end() || !(spec->is_string() || spec->is_object()))
+        return ApiResponse::error(Status(Code::kInvalidArgument,
+                                         "spec must be a preset name like mlp:784-128-10 or a model spec object"));
+      const std::string spec_text = spec->is_string() ? spec->get<std::string>() : spec->dump();
       int64_t seed = 1;
       if (j->contains("seed")) {
         auto s = int_field(*j, "seed");
         if (!s) return ApiResponse::error(s.status());
         seed = *s;
       }
-      detail["spec"] = spec->get<std::string>();
+      detail["spec"] = *spec;
       detail["seed"] = seed;
-      st = ctx_.engine().init_model(spec->get<std::string>(), static_cast<uint64_t>(seed));
+      st = ctx_.engine().init_model(spec_text, static_cast<uint64_t>(seed));
     } else if (id == RouteId::kAdminRollback) {
       auto j = body_object(*body, false, ctx_.options().json_body_limit);
       if (!j) return ApiResponse::error(j.status());

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "edgefed/ml/model_spec.hpp"
 #include "edgefed/model_io.hpp"
 #include "edgefed/model_layout.hpp"
 #include "edgefed/protocol.hpp"
@@ -71,6 +72,24 @@ void tasks(const ModelLayout& layout) {
   t.topk_fraction = 1;
   t.deadline_unix_ms = 1790000000000;
   emit("task", "sync_steps_topk", to_json(t));
+}
+
+// Every preset's canonical spec, and a task that carries one.
+void model_specs() {
+  for (const char* name : {"mlp:784-128-10", "cnn-fmnist", "forecast-cnn1d", "autoencoder:32"}) {
+    auto spec = ml::ModelSpec::preset(name);
+    if (!spec) throw std::runtime_error(spec.status().to_string());
+    std::string file = name;
+    for (char& c : file)
+      if (c == ':') c = '_';
+    emit("model-spec", file, json::parse(spec->canonical_json()));
+  }
+  auto cnn = ml::ModelSpec::preset("cnn-fmnist");
+  Task t;
+  t.agent_id = "camera-12";
+  t.layout_fingerprint = cnn->layout().fingerprint();
+  t.model_spec = cnn->canonical_json();
+  emit("task", "with_model_spec", to_json(t));
 }
 
 void telemetry() {
@@ -165,6 +184,7 @@ int main(int argc, char** argv) {
     if (!layout) throw std::runtime_error(layout.status().to_string());
     acks();
     tasks(*layout);
+    model_specs();
     telemetry();
     statuses();
     errors();

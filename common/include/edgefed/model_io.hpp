@@ -1,7 +1,9 @@
 // Models as safetensors files: what the server serves at GET /v1/model, what
 // checkpoints hold, what an agent keeps on disk to train offline. F32 only.
-// Metadata carries "format"="edgefed-model", "layout_fingerprint", "version"
-// and the caller's extra keys, so Python's safetensors.numpy.load_file opens it.
+// Metadata carries "format"="edgefed-model", "layout_fingerprint", "version",
+// "model_spec" (the architecture, when the layout has one: a file describes
+// itself) and the caller's extra keys, so Python's safetensors.numpy.load_file
+// opens it.
 #pragma once
 
 #include <cstdint>
@@ -24,7 +26,8 @@ struct DecodedModel {
   std::map<std::string, std::string> metadata;
 };
 
-// Rebuilds the layout from the file's tensors (in file order). If `expected`
+// Rebuilds the layout from the file's tensors (in file order) and its
+// "model_spec" metadata (the architecture, not checked here). If `expected`
 // is given, the layout must match it (kDimensionMismatch otherwise). Rejects
 // non-F32 tensors and NaN/Inf values (kNonFinite).
 // Metadata is optional (a plain safetensors file from elsewhere loads, as

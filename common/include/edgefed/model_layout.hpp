@@ -1,6 +1,9 @@
 // The shape of a model: named tensors laid out back to back in one flat
-// float32 buffer. Server and agent compare layouts by fingerprint, so an update
-// computed for another model is refused instead of being merged into garbage.
+// float32 buffer, plus the architecture that computes with them (the model
+// spec's canonical JSON, which ml::ModelSpec parses; common treats it as
+// opaque text). Server and agent compare layouts by fingerprint, which covers
+// both, so an update computed for another model, or for the same tensors
+// wired differently, is refused instead of being merged into garbage.
 #pragma once
 
 #include <cstdint>
@@ -22,7 +25,9 @@ class ModelLayout {
  public:
   ModelLayout() = default;
   // Fails on duplicate or empty names, empty layouts and non-positive dims.
-  static Result<ModelLayout> create(std::vector<TensorSpec> tensors);
+  // `architecture` is the model spec's canonical JSON ("" = unknown, as in a
+  // plain safetensors file from elsewhere or a file written before specs).
+  static Result<ModelLayout> create(std::vector<TensorSpec> tensors, std::string architecture = "");
   // A dense MLP "784-128-10": for each layer i, "layers.i.weight" [out, in]
   // then "layers.i.bias" [out]. Accepts "mlp:784-128-10" or "784-128-10";
   // two sizes give softmax regression.
@@ -33,12 +38,16 @@ class ModelLayout {
   int64_t offset(size_t i) const { return offsets_[i]; }
   // Index of a tensor by name, or -1.
   int index_of(const std::string& name) const;
-  // sha256 over the canonical "name:d0xd1;..." description, first 16 hex
-  // digits. Equal fingerprints mean equal names, order and shapes.
+  // sha256 over the canonical "name:d0xd1;..." description (then
+  // "spec:" and the architecture, when there is one), first 16 hex digits.
+  // Equal fingerprints mean equal names, order, shapes and architecture.
   const std::string& fingerprint() const { return fingerprint_; }
-  // The layer sizes if this is an MLP layout built by mlp(), else empty.
+  const std::string& architecture() const { return architecture_; }
+  // The layer sizes if the tensors are those of mlp() (consecutive
+  // layers.i, the naming before model specs), else empty.
   std::vector<int> mlp_sizes() const;
-  // "784-128-10" for an MLP layout, else the fingerprint.
+  // The spec's "name" when the architecture has one, "784-128-10" for an
+  // mlp() layout, else the fingerprint.
   std::string describe() const;
 
   bool operator==(const ModelLayout& o) const { return fingerprint_ == o.fingerprint_; }
@@ -48,6 +57,8 @@ class ModelLayout {
   std::vector<int64_t> offsets_;
   int64_t total_ = 0;
   std::string fingerprint_;
+  std::string architecture_;
+  std::string name_;  // the architecture's "name", if any
 };
 
 // A model: a layout and its parameters in one flat buffer.

@@ -90,6 +90,10 @@ struct Task {
   Encoding encoding = Encoding::kF32;
   int64_t deadline_unix_ms = 0;  // 0 = none
   double topk_fraction = 0.1;    // (0, 1]: share kept when encoding is "topk"
+  // The model's architecture (ml::ModelSpec's canonical JSON text; "" =
+  // none given), sent as a JSON object: an agent refuses a task whose
+  // layer types or loss it does not know before it downloads anything.
+  std::string model_spec;
 };
 nlohmann::json to_json(const Task& t);
 Result<Task> parse_task(const nlohmann::json& j);
@@ -101,7 +105,7 @@ Result<Task> parse_task(const nlohmann::json& j);
 struct TelemetryRecord {
   int64_t seq = 0;      // >= 1, per agent, stable across agent restarts
   int64_t ts_ms = 0;    // unix milliseconds when measured
-  std::string kind = "train";  // "train" | "link" | "system" | "dropped"
+  std::string kind = "train";  // "train" | "link" | "system" | "dropped" | "model"
   std::map<std::string, double> values;  // finite numbers, e.g. "loss"
   std::map<std::string, std::string> labels;  // e.g. "link_state": "offline"
 };

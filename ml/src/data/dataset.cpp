@@ -25,6 +25,7 @@ Dataset Dataset::subset(std::span<const uint32_t> positions) const {
 
 std::vector<int64_t> Dataset::class_counts() const {
   std::vector<int64_t> counts(static_cast<size_t>(num_classes()), 0);
+  if (!store_ || store_->labels.empty()) return counts;
   for (uint32_t r : rows_) {
     const int32_t y = store_->labels[r];
     if (y >= 0 && y < num_classes()) ++counts[static_cast<size_t>(y)];

@@ -4,6 +4,7 @@
 
 #include "edgefed/ml/corrupt.hpp"
 #include "edgefed/ml/csv_reader.hpp"
+#include "edgefed/ml/series_reader.hpp"
 
 namespace edgefed::ml {
 namespace {
@@ -34,6 +35,8 @@ Result<std::shared_ptr<const DataStore>> read_csv_store(const DataSpec& spec) {
   CsvOptions o;
   o.label = spec.label;
   o.num_classes = spec.num_classes;
+  o.targets = spec.targets;
+  o.columns = spec.columns;
   auto store = read_csv(spec.path, o);
   if (!store) return store.status();
   return std::shared_ptr<const DataStore>(std::make_shared<DataStore>(std::move(store).value()));
@@ -42,6 +45,11 @@ Result<std::shared_ptr<const DataStore>> read_csv_store(const DataSpec& spec) {
 }  // namespace
 
 Result<LocalData> load_local_data(const DataSpec& spec) {
+  if (spec.kind == DataKind::kSeries) {
+    auto table = read_series(spec);
+    if (!table) return table.status();
+    return slice_series(*table, spec);
+  }
   if (spec.kind == DataKind::kCsv) {
     auto store = read_csv_store(spec);
     if (!store) return store.status();
@@ -64,6 +72,20 @@ Result<LocalData> load_local_data(const DataSpec& spec) {
 
 Result<LocalData> slice_local_data(std::shared_ptr<const DataStore> full, const DataSpec& spec) {
   if (!full) return Status(Code::kInvalidArgument, "slice_local_data: no data");
+  if (spec.kind == DataKind::kSeries)
+    return Status(Code::kInvalidArgument, "slice_local_data: a series is sliced with slice_series");
+  if (full->labels.empty()) {
+    // Regression targets: no classes to skew by, so only iid applies.
+    if (spec.partition.scheme != PartitionScheme::kIid)
+      return Status(Code::kInvalidArgument, "--data: " + describe(spec.partition) +
+                                                " partitions by class label; a store without labels is iid only");
+    if (spec.corrupt == "labels")
+      return Status(Code::kInvalidArgument, "--data: corrupt=labels needs class labels");
+    const std::vector<int32_t> one_class(static_cast<size_t>(full->size()), 0);
+    auto rows = partition_one(one_class, 1, spec.partition);
+    if (!rows) return rows.status();
+    return make(std::move(full), *rows, spec);
+  }
   auto rows = partition_one(full->labels, full->num_classes, spec.partition);
   if (!rows) return rows.status();
   return make(std::move(full), *rows, spec);

@@ -7,13 +7,14 @@
 
 #include "edgefed/ml/rng.hpp"
 #include "edgefed/ml/denormals.hpp"
-#include "trainer/mlp_kernel.hpp"
+#include "trainer/network.hpp"
 #include "trainer/sgd.hpp"
 
 namespace edgefed::ml {
 namespace {
 
-constexpr int kEvalBatch = 64;     // rows per forward pass in evaluate()
+constexpr int kEvalBatch = 64;     // rows per forward pass in evaluate(), at most
+constexpr int64_t kEvalFloats = int64_t{1} << 20;  // and at most 4 MB of activations
 constexpr int kMaxBatch = 1 << 16;
 
 Status bad(const std::string& m) { return Status(Code::kInvalidArgument, "train options: " + m); }
@@ -35,52 +36,79 @@ Status validate(const TrainOptions& o) {
 
 struct Trainer::Impl {
   ModelLayout layout;
-  MlpKernel<float> kernel;
+  Network<float> net;
   AlignedVector<float> grad;  // aligned: the clipping norm is a vectorized reduction
   AlignedVector<float> velocity;
+  Rng dropout_rng{0};
   bool online_started = false;
 
-  Impl(ModelLayout l, std::vector<int> sizes) : layout(std::move(l)), kernel(std::move(sizes)) {}
+  Impl(ModelLayout l, const ModelSpec& spec) : layout(std::move(l)), net(spec) {}
+
+  const ModelSpec& spec() const { return net.spec(); }
 
   Status check(const Model& model, const Dataset& data) const {
-    if (!(model.layout == layout) || static_cast<int64_t>(model.params.size()) != kernel.num_params())
+    if (!(model.layout == layout) || static_cast<int64_t>(model.params.size()) != net.num_params())
       return Status(Code::kDimensionMismatch, "model layout " + model.layout.describe() + " is not the trainer's " +
                                                   layout.describe());
-    if (!data.empty() && data.dim() != kernel.sizes().front())
+    if (data.empty()) return Status::ok();
+    if (data.dim() != net.input_size())
       return Status(Code::kDimensionMismatch, "data has " + std::to_string(data.dim()) + " features, model wants " +
-                                                  std::to_string(kernel.sizes().front()));
-    if (data.num_classes() > kernel.sizes().back())
-      return Status(Code::kDimensionMismatch, "data has " + std::to_string(data.num_classes()) +
-                                                  " classes, model outputs " + std::to_string(kernel.sizes().back()));
+                                                  std::to_string(net.input_size()));
+    switch (spec().task()) {
+      case TaskType::kClassification:
+        if (data.target_dim() > 0)
+          return Status(Code::kDimensionMismatch, "a classifier needs labelled data, got " +
+                                                      std::to_string(data.target_dim()) + " regression targets");
+        if (data.num_classes() > net.output_size())
+          return Status(Code::kDimensionMismatch, "data has " + std::to_string(data.num_classes()) +
+                                                      " classes, model outputs " + std::to_string(net.output_size()));
+        break;
+      case TaskType::kRegression:
+        if (data.target_dim() != net.output_size())
+          return Status(Code::kDimensionMismatch, "data has " + std::to_string(data.target_dim()) +
+                                                      " targets per sample, model outputs " +
+                                                      std::to_string(net.output_size()));
+        break;
+      case TaskType::kAutoencoder: break;  // the target is the input itself
+    }
     return Status::ok();
   }
 
-  // Copies the samples at `positions` of `data` into the kernel's input rows.
+  // Copies the samples at `positions` of `data` into the network's input
+  // rows, with their labels or targets.
   Status gather(const Dataset& data, std::span<const uint32_t> positions) {
-    const int d = kernel.sizes().front();
-    const int classes = kernel.sizes().back();
+    const int64_t d = net.input_size();
+    const int64_t outputs = net.output_size();
+    const TaskType task = spec().task();
     for (size_t r = 0; r < positions.size(); ++r) {
-      const int32_t y = data.label(positions[r]);
-      if (y < 0 || y >= classes)
-        return Status(Code::kInvalidArgument, "label " + std::to_string(y) + " outside 0.." + std::to_string(classes - 1));
-      std::copy_n(data.features(positions[r]), d, kernel.input_row(static_cast<int>(r)));
-      kernel.label(static_cast<int>(r)) = y;
+      const int row = static_cast<int>(r);
+      std::copy_n(data.features(positions[r]), d, net.input_row(row));
+      if (task == TaskType::kClassification) {
+        const int32_t y = data.label(positions[r]);
+        if (y < 0 || y >= outputs)
+          return Status(Code::kInvalidArgument,
+                        "label " + std::to_string(y) + " outside 0.." + std::to_string(outputs - 1));
+        net.label(row) = y;
+      } else if (task == TaskType::kRegression) {
+        std::copy_n(data.target(positions[r]), outputs, net.target_row(row));
+      }
     }
     return Status::ok();
   }
 
   // One optimizer step over the samples at `positions`, in micro-batches of
   // batch_size whose gradients are summed, then the SGD update of w.
-  Result<MlpKernel<float>::BatchStats> step(std::vector<float>& w, const Dataset& data,
-                                            std::span<const uint32_t> positions, const TrainOptions& o,
-                                            const float* w_global) {
-    MlpKernel<float>::BatchStats total;
+  Result<KernelStats> step(std::vector<float>& w, const Dataset& data, std::span<const uint32_t> positions,
+                           const TrainOptions& o, const float* w_global) {
+    KernelStats total;
     const float scale = 1.0f / static_cast<float>(positions.size());
     const size_t b = static_cast<size_t>(o.batch_size);
     for (size_t start = 0; start < positions.size(); start += b) {
       const auto micro = positions.subspan(start, std::min(b, positions.size() - start));
       EDGEFED_RETURN_IF_ERROR(gather(data, micro));
-      const auto s = kernel.run(w.data(), static_cast<int>(micro.size()), grad.data(), scale, start == 0);
+      const int rows = static_cast<int>(micro.size());
+      if (net.has_dropout()) net.draw_dropout(dropout_rng, rows);
+      const auto s = net.run(w.data(), rows, grad.data(), scale, start == 0, true);
       total.loss_sum += s.loss_sum;
       total.correct += s.correct;
     }
@@ -100,19 +128,41 @@ struct Trainer::Impl {
   }
 
   void prepare(int batch) {
-    kernel.reserve(batch);
-    grad.resize(static_cast<size_t>(kernel.num_params()));
-    velocity.resize(static_cast<size_t>(kernel.num_params()));
+    net.reserve(batch, true);
+    grad.resize(static_cast<size_t>(net.num_params()));
+    velocity.resize(static_cast<size_t>(net.num_params()));
+  }
+
+  // Forward passes over all of `data` in chunks; `each(stats, first, k)`
+  // sees every chunk's statistics (per-row losses in net.sample_loss()).
+  template <typename F>
+  Status forward_all(const Model& model, const Dataset& data, F&& each) {
+    const int64_t per_sample = std::max<int64_t>(1, net.floats_per_sample());
+    const int chunk_rows = static_cast<int>(std::clamp<int64_t>(kEvalFloats / per_sample, 1, kEvalBatch));
+    net.reserve(chunk_rows, false);
+    const size_t chunk = static_cast<size_t>(std::min(chunk_rows, net.capacity()));
+    std::vector<uint32_t> positions(chunk);
+    const size_t n = static_cast<size_t>(data.size());
+    for (size_t start = 0; start < n; start += chunk) {
+      const size_t k = std::min(chunk, n - start);
+      std::iota(positions.begin(), positions.begin() + static_cast<std::ptrdiff_t>(k), static_cast<uint32_t>(start));
+      EDGEFED_RETURN_IF_ERROR(gather(data, std::span<const uint32_t>(positions).first(k)));
+      each(net.run(model.params.data(), static_cast<int>(k), nullptr, 1.0f, true), start, k);
+    }
+    return Status::ok();
   }
 };
 
 Result<Trainer> Trainer::create(const ModelLayout& layout) {
-  std::vector<int> sizes = layout.mlp_sizes();
-  if (sizes.size() < 2)
-    return Status(Code::kInvalidArgument, "trainer: layout " + layout.describe() +
-                                              " is not a dense MLP (layers.i.weight [out,in], layers.i.bias [out])");
+  auto spec = ModelSpec::of_layout(layout);
+  if (!spec) return Status(Code::kInvalidArgument, "trainer: " + spec.status().message());
   Eigen::setNbThreads(1);
-  return Trainer(std::make_unique<Impl>(layout, std::move(sizes)));
+  return Trainer(std::make_unique<Impl>(layout, *spec));
+}
+
+Trainer Trainer::create(const ModelSpec& spec) {
+  Eigen::setNbThreads(1);
+  return Trainer(std::make_unique<Impl>(spec.layout(), spec));
 }
 
 Trainer::Trainer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -120,6 +170,7 @@ Trainer::Trainer(Trainer&&) noexcept = default;
 Trainer& Trainer::operator=(Trainer&&) noexcept = default;
 Trainer::~Trainer() = default;
 const ModelLayout& Trainer::layout() const { return impl_->layout; }
+const ModelSpec& Trainer::spec() const { return impl_->spec(); }
 
 Result<TrainResult> Trainer::train(const Model& global, const Dataset& data, const TrainOptions& o) {
   EDGEFED_RETURN_IF_ERROR(validate(o));
@@ -131,6 +182,7 @@ Result<TrainResult> Trainer::train(const Model& global, const Dataset& data, con
   im.prepare(o.batch_size);
   std::fill(im.velocity.begin(), im.velocity.end(), 0.0f);
   im.online_started = false;
+  im.dropout_rng = Rng::derive(o.seed, 1);
   std::vector<float> w = global.params;
 
   const size_t n = static_cast<size_t>(data.size());
@@ -175,25 +227,62 @@ Result<EvalResult> Trainer::evaluate(const Model& model, const Dataset& data) {
   EvalResult r;
   if (data.empty()) return r;
   ScopedFlushDenormals ftz;
-  Impl& im = *impl_;
-  im.kernel.reserve(kEvalBatch);
-  const size_t chunk = static_cast<size_t>(im.kernel.capacity());
-  std::vector<uint32_t> positions(chunk);
-  double loss = 0;
-  int64_t correct = 0;
-  const size_t n = static_cast<size_t>(data.size());
-  for (size_t start = 0; start < n; start += chunk) {
-    const size_t k = std::min(chunk, n - start);
-    std::iota(positions.begin(), positions.begin() + static_cast<std::ptrdiff_t>(k), static_cast<uint32_t>(start));
-    EDGEFED_RETURN_IF_ERROR(im.gather(data, std::span<const uint32_t>(positions).first(k)));
-    const auto s = im.kernel.run(model.params.data(), static_cast<int>(k), nullptr, 1.0f, true);
-    loss += s.loss_sum;
-    correct += s.correct;
+  KernelStats total;
+  EDGEFED_RETURN_IF_ERROR(impl_->forward_all(model, data, [&](const KernelStats& s, size_t, size_t) {
+    total.loss_sum += s.loss_sum;
+    total.correct += s.correct;
+    total.abs_err_sum += s.abs_err_sum;
+    total.sq_err_sum += s.sq_err_sum;
+  }));
+  const double n = static_cast<double>(data.size());
+  r.num_samples = data.size();
+  r.loss = total.loss_sum / n;
+  if (impl_->spec().task() == TaskType::kClassification) {
+    r.accuracy = static_cast<double>(total.correct) / n;
+  } else {
+    const double values = n * static_cast<double>(impl_->net.output_size());
+    r.mae = total.abs_err_sum / values;
+    r.rmse = std::sqrt(total.sq_err_sum / values);
   }
-  r.num_samples = static_cast<int64_t>(n);
-  r.loss = loss / static_cast<double>(n);
-  r.accuracy = static_cast<double>(correct) / static_cast<double>(n);
   return r;
+}
+
+Result<std::vector<float>> Trainer::sample_losses(const Model& model, const Dataset& data) {
+  EDGEFED_RETURN_IF_ERROR(impl_->check(model, data));
+  ScopedFlushDenormals ftz;
+  std::vector<float> out(static_cast<size_t>(data.size()));
+  EDGEFED_RETURN_IF_ERROR(impl_->forward_all(model, data, [&](const KernelStats&, size_t first, size_t k) {
+    std::copy_n(impl_->net.sample_loss(), k, out.begin() + static_cast<std::ptrdiff_t>(first));
+  }));
+  return out;
+}
+
+Result<std::vector<float>> Trainer::predict(const Model& model, const Dataset& data) {
+  Impl& im = *impl_;
+  if (!(model.layout == im.layout)) return im.check(model, Dataset());
+  if (!data.empty() && data.dim() != im.net.input_size())
+    return Status(Code::kDimensionMismatch, "data has " + std::to_string(data.dim()) + " features, model wants " +
+                                                std::to_string(im.net.input_size()));
+  ScopedFlushDenormals ftz;
+  const size_t width = static_cast<size_t>(im.net.output_size());
+  std::vector<float> out(static_cast<size_t>(data.size()) * width);
+  // Forward only: labels and targets are not read, so any data fits.
+  const int64_t per_sample = std::max<int64_t>(1, im.net.floats_per_sample());
+  const int chunk_rows = static_cast<int>(std::clamp<int64_t>(kEvalFloats / per_sample, 1, kEvalBatch));
+  im.net.reserve(chunk_rows, false);
+  const int64_t d = im.net.input_size();
+  for (int64_t start = 0; start < data.size(); start += chunk_rows) {
+    const int k = static_cast<int>(std::min<int64_t>(chunk_rows, data.size() - start));
+    for (int r = 0; r < k; ++r) {
+      std::copy_n(data.features(start + r), d, im.net.input_row(r));
+      im.net.label(r) = 0;  // the loss is computed and ignored
+      std::fill_n(im.net.target_row(r), width, 0.0f);
+    }
+    im.net.run(model.params.data(), k, nullptr, 1.0f, true);
+    for (int r = 0; r < k; ++r)
+      std::copy_n(im.net.output_row(r), width, out.begin() + static_cast<std::ptrdiff_t>((start + r) * static_cast<int64_t>(width)));
+  }
+  return out;
 }
 
 Result<StepResult> Trainer::online_step(Model& model, const Dataset& batch, const TrainOptions& o, const Model* anchor) {
@@ -205,7 +294,10 @@ Result<StepResult> Trainer::online_step(Model& model, const Dataset& batch, cons
   ScopedFlushDenormals ftz;
   Impl& im = *impl_;
   im.prepare(o.batch_size);
-  if (!im.online_started) std::fill(im.velocity.begin(), im.velocity.end(), 0.0f);
+  if (!im.online_started) {
+    std::fill(im.velocity.begin(), im.velocity.end(), 0.0f);
+    im.dropout_rng = Rng::derive(o.seed, 1);
+  }
   im.online_started = true;
   std::vector<uint32_t> positions(static_cast<size_t>(batch.size()));
   std::iota(positions.begin(), positions.end(), 0u);

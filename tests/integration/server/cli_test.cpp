@@ -52,6 +52,17 @@ TEST_CASE("command line: help, check-config, bad input exits 2", "[integration][
     bad_config.insert(bad_config.end(), {"--config", dir.file("bad.conf")});
     CHECK(run_command(bad_config) == 2);
   }
+  // --model-init takes a preset or a model spec file, checked at start.
+  auto cnn = check;
+  cnn.insert(cnn.end(), {"--model-init", "cnn-fmnist"});
+  CHECK(run_command(cnn) == 0);
+  std::ofstream(dir.file("lstm.json")) << R"({"input":[4],"layers":[{"type":"lstm","out":2}],"loss":"mse"})";
+  auto unknown_layer = check;
+  unknown_layer.insert(unknown_layer.end(), {"--model-init", dir.file("lstm.json")});
+  CHECK(run_command(unknown_layer) == 1);
+  auto unknown_preset = flags;
+  unknown_preset.insert(unknown_preset.end(), {"--model-init", "resnet50"});
+  CHECK(run_command(unknown_preset) == 2);
   CHECK(run_command({EDGEFED_SERVER_BIN, "--no-such-flag"}) == 2);
   auto bad_listen = flags;
   bad_listen.insert(bad_listen.end(), {"--listen", "127.0.0.1:notaport"});

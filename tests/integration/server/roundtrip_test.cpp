@@ -55,7 +55,7 @@ TEST_CASE("model pull and update push round trip, ETag, idempotent retry", "[int
   REQUIRE(r->header("X-Model-Version"));
   CHECK(*r->header("X-Model-Version") == "0");
   const auto model = decode_model_or_throw(r->body);
-  CHECK(model.model.layout.describe() == "16-8-4");
+  CHECK(model.model.layout.describe() == "mlp:16-8-4");
 
   SECTION("If-None-Match with the current ETag gives 304 on the same connection") {
     auto again = agent->get("/v1/model", {{"If-None-Match", *r->header("ETag")}});

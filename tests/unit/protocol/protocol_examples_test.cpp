@@ -11,6 +11,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "edgefed/ml/model_spec.hpp"
 #include "edgefed/model_io.hpp"
 #include "edgefed/model_layout.hpp"
 #include "edgefed/protocol.hpp"
@@ -70,6 +71,7 @@ const std::map<std::string, Check>& parsers() {
       {"error", [](const json& j) { return parse_error_body(j).status(); }},
       {"update-metadata", update_metadata_check},
       {"model-metadata", model_metadata_check},
+      {"model-spec", [](const json& j) { return edgefed::ml::ModelSpec::parse(j.dump()).status(); }},
   };
   return m;
 }

@@ -2,15 +2,27 @@
 //   idx:DIR[:INDEX/COUNT][:iid|dirichlet:ALPHA|shards:K][:seed=S][:val=F][:split=train|test]
 //       [:corrupt=labels|noise]  (test seam: broken data, corrupt.hpp)
 //       e.g. idx:/usr/share/datasets/fashion-mnist:3/100:dirichlet:0.5:seed=7
-//   csv:PATH[:label=COL][:val=F][:seed=S][:classes=N]
+//   csv:PATH[:INDEX/COUNT][:iid|dirichlet:ALPHA|shards:K][:label=COL|:target=C1[,C2..]]
+//       [:columns=C1,C2..][:val=F][:seed=S][:classes=N][:corrupt=labels|noise]
+//       classification (label=, string labels become sorted categories) or
+//       regression (target=, float targets; iid only, corrupt=noise only);
+//       columns= picks the features, default every other column
+//       e.g. csv:seattle-weather.csv:label=weather:columns=precipitation,temp_max,temp_min,wind
+//   series:PATH[:INDEX/COUNT][:columns=C1,C2..][:target=C1[,C2..]][:window=W][:horizon=H]
+//       [:val=F][:seed=S][:fault=stuck|spikes|drift][:norm=fit|none]
+//       sliding windows over a time series (series_reader.hpp): agent INDEX of
+//       COUNT gets a contiguous time range; columns default to every numeric
+//       column, target to every feature column
 //   stream:PATH|-[:label=COL][:features=D][:classes=N][:batch=B][:buffer=R]
-// Fields are ':'-separated; paths therefore cannot contain ':'. Defaults:
-// 0/1, iid, seed=0, val=0.1 (idx, csv), split=train, label=last, batch=8,
-// buffer=1024 records.
+// Columns are header names or 0-based indices. Fields are ':'-separated;
+// paths therefore cannot contain ':'. Defaults: 0/1, iid, seed=0, val=0.1
+// (idx, csv, series), split=train, label=last, window=24, horizon=1,
+// norm=fit, batch=8, buffer=1024 records.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "edgefed/ml/idx_reader.hpp"
 #include "edgefed/ml/partition.hpp"
@@ -18,20 +30,26 @@
 
 namespace edgefed::ml {
 
-enum class DataKind { kIdx, kCsv, kStream };
+enum class DataKind { kIdx, kCsv, kStream, kSeries };
 
 struct DataSpec {
   DataKind kind = DataKind::kIdx;
-  std::string path;                // directory (idx), file (csv), FIFO/file or "-" (stream)
-  PartitionSpec partition;         // idx and csv: this agent's slice
+  std::string path;                // directory (idx), file (csv, series), FIFO/file or "-" (stream)
+  PartitionSpec partition;         // idx, csv, series: this agent's slice (series: contiguous)
   IdxSplit split = IdxSplit::kTrain;
-  double validation_fraction = 0.1;  // idx, csv: local validation hold-out
+  double validation_fraction = 0.1;  // idx, csv, series: local validation hold-out
   std::string label = "last";      // csv, stream: label column
+  std::vector<std::string> targets;  // csv, series: regression target columns
+  std::vector<std::string> columns;  // csv, series: feature columns; empty = default
   int num_classes = 0;             // csv, stream: 0 = infer (stream: 10)
   int features = 0;                // stream: feature count, 0 = from first record
   int batch = 8;                   // stream: records per online step
   int buffer = 1024;               // stream: bounded record buffer
   std::string corrupt;             // idx, csv: "" | "labels" | "noise" (corrupt.hpp)
+  int window = 24;                 // series: time steps per input window
+  int horizon = 1;                 // series: time steps forecast per window
+  std::string fault;               // series: "" | "stuck" | "spikes" | "drift" (corrupt.hpp)
+  bool normalize = true;           // series: norm=fit (true) or norm=none
 };
 
 // Errors are kInvalidArgument with a message naming the bad field, e.g.

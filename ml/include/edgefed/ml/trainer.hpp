@@ -1,9 +1,11 @@
-// Local training of dense models (softmax regression, ReLU MLPs) with Eigen:
-// forward, backward, minibatch SGD with momentum, weight decay, gradient norm
-// clipping, gradient accumulation and the FedProx proximal term.
+// Local training of any model a ModelSpec describes (dense, convolutional,
+// pooling, activation and dropout layers; softmax cross-entropy, MSE and
+// Huber losses; autoencoders) with Eigen: forward, backward, minibatch SGD
+// with momentum, weight decay, gradient norm clipping, gradient accumulation
+// and the FedProx proximal term.
 //
 // One optimizer step, PyTorch semantics (SGD, dampening 0, no Nesterov):
-//   g  = mean over the step's samples of grad CE   (accumulation_steps
+//   g  = mean over the step's samples of grad loss (accumulation_steps
 //        micro-batches of batch_size each count as one batch of their union)
 //      + proximal_mu * (w - w_global)
 //   g *= min(1, clip_norm / ||g||)                 (if clip_norm > 0)
@@ -12,8 +14,8 @@
 // The momentum buffer starts at zero at each train() call.
 //
 // Deterministic: the same global model, data, options and seed give
-// bit-identical results on one machine (single thread; data order from our
-// own generator). The AVX2 and portable kernels (kernel_isa()) round
+// bit-identical results on one machine (single thread; data order and
+// dropout masks from our own generator). The AVX2 and portable kernels (kernel_isa()) round
 // differently, so results agree across CPUs only to float precision.
 // Denormals are flushed to zero while training (ScopedFlushDenormals).
 //
@@ -21,9 +23,10 @@
 // run in parallel and share Datasets. It keeps no per-agent state between
 // train() calls (only online_step's momentum), so a simulator can keep one
 // Trainer per worker thread for any number of agents. Memory: gradient and
-// momentum (2 x model size) and workspaces for max(batch, 64) rows, kept;
-// the local copy of the parameters (1 x model size) while training. For
-// 784-128-10 at batch 32: about 1.1 MB kept, 0.4 MB more during train().
+// momentum (2 x model size) and activation workspaces for the batch (about
+// 2 x batch x the activations of one sample), kept; the local copy of the
+// parameters (1 x model size) while training. For mlp:784-128-10 at batch
+// 32: about 1.1 MB kept, 0.4 MB more during train().
 #pragma once
 
 #include <cstdint>
@@ -31,6 +34,7 @@
 #include <vector>
 
 #include "edgefed/ml/dataset.hpp"
+#include "edgefed/ml/model_spec.hpp"
 #include "edgefed/model_layout.hpp"
 #include "edgefed/status.hpp"
 
@@ -59,20 +63,22 @@ struct TrainResult {
   int64_t num_samples = 0;       // samples in the local data set
   int64_t samples_seen = 0;      // sample-gradient computations
   int64_t steps = 0;             // optimizer steps taken
-  double train_loss = 0;         // mean cross-entropy over the samples seen, before each step
-  double train_accuracy = 0;     // fraction correct over the samples seen, before each step
+  double train_loss = 0;         // mean loss over the samples seen, before each step
+  double train_accuracy = 0;     // classification: fraction correct over the samples seen, before each step
   double samples_per_s = 0;
   double seconds = 0;
 };
 
 struct EvalResult {
-  double loss = 0;               // mean cross-entropy
-  double accuracy = 0;
+  double loss = 0;               // mean loss (cross-entropy, or MSE/Huber per output)
+  double accuracy = 0;           // classification: fraction correct
+  double mae = 0;                // regression, autoencoder: mean |output - target| over all outputs
+  double rmse = 0;               //   and the root of the mean squared error
   int64_t num_samples = 0;
 };
 
 struct StepResult {
-  double loss = 0;               // mean cross-entropy of the batch before the step
+  double loss = 0;               // mean loss of the batch before the step
   double accuracy = 0;
   int64_t num_samples = 0;
 };
@@ -82,18 +88,33 @@ Status validate(const TrainOptions& options);
 
 class Trainer {
  public:
-  // kInvalidArgument unless the layout is a dense MLP (ModelLayout::mlp_sizes
-  // non-empty). Allocates nothing large until the first call.
+  // The trainer for the layout's architecture (ModelSpec::of_layout: its
+  // model_spec, or the MLP of a layout written before specs); models must
+  // have exactly this layout. kInvalidArgument if the layout has neither.
+  // Allocates nothing large until the first call.
   static Result<Trainer> create(const ModelLayout& layout);
+  static Trainer create(const ModelSpec& spec);
 
   // Trains a copy of `global` on `data` and returns the delta. Errors:
-  // kDimensionMismatch (model layout or data width/classes differ from the
-  // trainer's), kInvalidArgument (bad options, empty data), kNonFinite (the
-  // loss or parameters became NaN/Inf: diverged).
+  // kDimensionMismatch (model layout differs from the trainer's; data width,
+  // classes or targets do not fit the model: a classifier needs labels
+  // below its outputs, a regression model as many targets as outputs),
+  // kInvalidArgument (bad options, empty data), kNonFinite (the loss or
+  // parameters became NaN/Inf: diverged).
   Result<TrainResult> train(const Model& global, const Dataset& data, const TrainOptions& options);
 
-  // Loss and accuracy of `model` on `data` (empty data: zeros).
+  // Loss and the task's metrics of `model` on `data` (empty data: zeros).
   Result<EvalResult> evaluate(const Model& model, const Dataset& data);
+
+  // Each sample's loss, in data order: for an autoencoder its reconstruction
+  // error, the anomaly score. Same errors as evaluate().
+  Result<std::vector<float>> sample_losses(const Model& model, const Dataset& data);
+
+  // The model's outputs for every sample of `data` (data.size() rows of
+  // spec().output_size(), row-major): logits for a classifier, values for
+  // regression, the reconstruction for an autoencoder. Labels and targets
+  // are not needed. Errors: kDimensionMismatch (layout, input width).
+  Result<std::vector<float>> predict(const Model& model, const Dataset& data);
 
   // Online learning on a stream: one optimizer step on `batch` applied to
   // `model` in place. The momentum buffer carries over between calls until
@@ -104,6 +125,7 @@ class Trainer {
   void reset_online();
 
   const ModelLayout& layout() const;
+  const ModelSpec& spec() const;
 
   Trainer(Trainer&&) noexcept;
   Trainer& operator=(Trainer&&) noexcept;

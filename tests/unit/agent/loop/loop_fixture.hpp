@@ -30,7 +30,10 @@ inline ml::LocalData small_data(uint32_t seed = 1) {
   for (uint32_t i = 0; i < 56; ++i) train[i] = i;
   for (uint32_t i = 0; i < 8; ++i) val[i] = 56 + i;
   std::shared_ptr<const ml::DataStore> shared = store;
-  return ml::LocalData{ml::Dataset(shared, train), ml::Dataset(shared, val)};
+  ml::LocalData local;
+  local.train = ml::Dataset(shared, train);
+  local.validation = ml::Dataset(shared, val);
+  return local;
 }
 
 inline void init_server(FakeServerState& s) {

@@ -77,10 +77,94 @@ TEST_CASE("bad --data specs say what is wrong", "[unit][data_spec]") {
       Row{"stream:-:batch=0", "batch=0 must be a positive integer"},
       Row{"stream:-:1/2", "unexpected field '1/2'"},
       Row{"csv:/x.csv:label=", "label= needs a column"},
+      Row{"csv:/x.csv:label=a:target=b", "label= and target= are exclusive"},
+      Row{"csv:/x.csv:target=b:classes=3", "classes= needs class labels"},
+      Row{"csv:/x.csv:target=b:corrupt=labels", "corrupt=labels needs class labels"},
+      Row{"csv:/x.csv:target=b:dirichlet:0.5", "dirichlet:0.5 partitions by class label"},
+      Row{"csv:/x.csv:target=", "target= needs a comma-separated list"},
+      Row{"csv:/x.csv:columns=a,,b", "columns=a,,b needs a comma-separated list"},
+      Row{"csv:/x.csv:columns=a,", "columns=a, needs a comma-separated list"},
+      Row{"csv:/x.csv:columns=a,b,a", "columns=a,b,a names column 'a' twice"},
+      Row{"csv:/x.csv:window=3", "unknown option 'window'"},
+      Row{"idx:/d:columns=a", "unknown option 'columns'"},
+      Row{"stream:-:target=a", "unknown option 'target'"},
+      Row{"series", "'series:' needs a path"},
+      Row{"series:/s.csv:window=0", "window=0 must be a positive integer"},
+      Row{"series:/s.csv:window=-2", "window=-2 must be a positive integer"},
+      Row{"series:/s.csv:window=x", "window=x must be a positive integer"},
+      Row{"series:/s.csv:window=1000001", "window=1000001 must be a positive integer up to 1000000"},
+      Row{"series:/s.csv:horizon=0", "horizon=0 must be a positive integer"},
+      Row{"series:/s.csv:fault=broken", "fault=broken must be stuck, spikes or drift"},
+      Row{"series:/s.csv:fault=", "fault= must be stuck, spikes or drift"},
+      Row{"series:/s.csv:norm=zscore", "norm=zscore must be fit or none"},
+      Row{"series:/s.csv:val=1", "val=1 must be a fraction"},
+      Row{"series:/s.csv:label=a", "unknown option 'label'"},
+      Row{"series:/s.csv:corrupt=noise", "unknown option 'corrupt'"},
+      Row{"series:/s.csv:iid", "unexpected field 'iid'"},
+      Row{"series:/s.csv:dirichlet:0.5", "unexpected field 'dirichlet'"},
+      Row{"series:/s.csv:4/4", "bad partition '4/4'"},
   }));
   CAPTURE(text);
   auto s = parse_data_spec(text);
   REQUIRE_FALSE(s.is_ok());
   CHECK(s.status().code() == edgefed::Code::kInvalidArgument);
   CHECK_THAT(s.status().message(), Catch::StartsWith("--data: ") && Catch::Contains(expected));
+}
+
+TEST_CASE("csv column and target options and series specs parse and round-trip", "[unit][data_spec]") {
+  auto round_trip = [](const DataSpec& s) {
+    auto again = parse_data_spec(to_string(s));
+    REQUIRE(again.is_ok());
+    CHECK(to_string(*again) == to_string(s));
+  };
+  SECTION("csv classification with columns") {
+    auto s = parse_data_spec("csv:/d/w.csv:label=weather:columns=precipitation,temp_max,temp_min,wind");
+    REQUIRE(s.is_ok());
+    CHECK(s->label == "weather");
+    CHECK(s->columns == std::vector<std::string>{"precipitation", "temp_max", "temp_min", "wind"});
+    CHECK(s->targets.empty());
+    CHECK(to_string(*s) ==
+          "csv:/d/w.csv:0/1:iid:seed=0:val=0.1:label=weather:columns=precipitation,temp_max,temp_min,wind");
+    round_trip(*s);
+  }
+  SECTION("csv regression") {
+    auto s = parse_data_spec("csv:/d/w.csv:target=temp_max,temp_min:columns=1,4:2/3:corrupt=noise");
+    REQUIRE(s.is_ok());
+    CHECK(s->targets == std::vector<std::string>{"temp_max", "temp_min"});
+    CHECK(s->columns == std::vector<std::string>{"1", "4"});
+    CHECK(to_string(*s) == "csv:/d/w.csv:2/3:iid:seed=0:val=0.1:target=temp_max,temp_min:columns=1,4:corrupt=noise");
+    round_trip(*s);
+  }
+  SECTION("series defaults") {
+    auto s = parse_data_spec("series:/d/t.csv");
+    REQUIRE(s.is_ok());
+    CHECK(s->kind == DataKind::kSeries);
+    CHECK(s->window == 24);
+    CHECK(s->horizon == 1);
+    CHECK(s->validation_fraction == 0.1);
+    CHECK(s->normalize);
+    CHECK(s->fault.empty());
+    CHECK(s->columns.empty());
+    CHECK(s->targets.empty());
+    CHECK(to_string(*s) == "series:/d/t.csv:0/1:seed=0:val=0.1:window=24:horizon=1:norm=fit");
+    round_trip(*s);
+  }
+  SECTION("series with every option") {
+    auto s = parse_data_spec(
+        "series:/d/t.csv:columns=temp,hum:target=temp:window=48:horizon=6:3/10:val=0.2:seed=9:fault=spikes:norm=none");
+    REQUIRE(s.is_ok());
+    CHECK(s->columns == std::vector<std::string>{"temp", "hum"});
+    CHECK(s->targets == std::vector<std::string>{"temp"});
+    CHECK(s->window == 48);
+    CHECK(s->horizon == 6);
+    CHECK(s->partition.index == 3);
+    CHECK(s->partition.count == 10);
+    CHECK(s->partition.seed == 9);
+    CHECK(s->fault == "spikes");
+    CHECK_FALSE(s->normalize);
+    CHECK(to_string(*s) ==
+          "series:/d/t.csv:3/10:seed=9:val=0.2:window=48:horizon=6:columns=temp,hum:target=temp:fault=spikes:"
+          "norm=none");
+    round_trip(*s);
+  }
 }

@@ -1,11 +1,13 @@
 // Finite-difference checks of every gradient the trainer uses, in double so
 // that central differences with h = 1e-6 are accurate to ~1e-9 relative and a
 // 1e-6 tolerance catches any real mistake (a wrong term is off by O(1)).
+// Every layer type and loss appears in at least one network below.
 #include <catch2/catch.hpp>
 #include <random>
 
+#include "edgefed/ml/model_spec.hpp"
 #include "edgefed/ml/trainer.hpp"
-#include "trainer/mlp_kernel.hpp"
+#include "trainer/network.hpp"
 #include "trainer/sgd.hpp"
 
 using namespace edgefed::ml;
@@ -15,24 +17,36 @@ namespace {
 constexpr double kH = 1e-6;
 constexpr double kTol = 1e-6;
 
-struct Problem {
-  MlpKernel<double> kernel;
+ModelSpec spec_of(const std::string& json) {
+  auto s = ModelSpec::parse(json);
+  INFO(json);
+  REQUIRE(s.is_ok());
+  return *s;
+}
+
+struct GradProblem {
+  Network<double> net;
   std::vector<double> params;
   int rows;
 };
 
-Problem make(std::vector<int> sizes, int rows, unsigned seed) {
-  Problem p{MlpKernel<double>(sizes), {}, rows};
+// Random parameters, inputs, labels or targets; dropout masks drawn once.
+GradProblem make_problem(const ModelSpec& spec, int rows, unsigned seed) {
+  GradProblem p{Network<double>(spec), {}, rows};
   std::mt19937 rng(seed);
   std::normal_distribution<double> n(0.0, 0.7);
-  p.params.resize(static_cast<size_t>(p.kernel.num_params()));
+  p.params.resize(static_cast<size_t>(p.net.num_params()));
   for (double& v : p.params) v = n(rng);
-  p.kernel.reserve(rows);
-  std::uniform_int_distribution<int> label(0, sizes.back() - 1);
+  p.net.reserve(rows, true);
+  std::uniform_int_distribution<int> label(0, static_cast<int>(spec.output_size()) - 1);
   for (int r = 0; r < rows; ++r) {
-    for (int j = 0; j < sizes.front(); ++j) p.kernel.input_row(r)[j] = n(rng);
-    p.kernel.label(r) = label(rng);
+    for (int64_t j = 0; j < spec.input_size(); ++j) p.net.input_row(r)[j] = n(rng);
+    p.net.label(r) = label(rng);
+    // Targets far enough from the outputs that Huber's linear part is used too.
+    for (int64_t j = 0; j < spec.output_size(); ++j) p.net.target_row(r)[j] = 2.0 * n(rng);
   }
+  Rng masks(seed);
+  p.net.draw_dropout(masks, rows);
   return p;
 }
 
@@ -45,37 +59,73 @@ double max_rel_error(const std::vector<double>& analytic, const std::vector<doub
   return worst;
 }
 
-}  // namespace
-
-TEST_CASE("dense, ReLU and softmax cross-entropy gradients match finite differences", "[unit][gradcheck]") {
-  // Softmax regression (one dense layer), one hidden ReLU layer, two hidden.
-  const std::vector<int> sizes = GENERATE(std::vector<int>{6, 4}, std::vector<int>{6, 5, 4}, std::vector<int>{5, 7, 6, 3});
-  CAPTURE(sizes);
-  Problem p = make(sizes, 9, 11);
-  const double scale = 1.0 / p.rows;  // the mean loss, as the trainer uses it
-  std::vector<double> grad(p.params.size(), 0.0);
-  p.kernel.run(p.params.data(), p.rows, grad.data(), scale, true);
+std::vector<double> numeric_gradient(GradProblem& p, double scale) {
   std::vector<double> numeric(p.params.size());
   for (size_t i = 0; i < p.params.size(); ++i) {
     const double saved = p.params[i];
     p.params[i] = saved + kH;
-    const double up = p.kernel.run(p.params.data(), p.rows, nullptr, 1.0, true).loss_sum * scale;
+    const double up = p.net.run(p.params.data(), p.rows, nullptr, 1.0, true, true).loss_sum * scale;
     p.params[i] = saved - kH;
-    const double down = p.kernel.run(p.params.data(), p.rows, nullptr, 1.0, true).loss_sum * scale;
+    const double down = p.net.run(p.params.data(), p.rows, nullptr, 1.0, true, true).loss_sum * scale;
     p.params[i] = saved;
     numeric[i] = (up - down) / (2 * kH);
   }
-  CHECK(max_rel_error(grad, numeric) < kTol);
+  return numeric;
+}
+
+}  // namespace
+
+TEST_CASE("every layer's and loss's gradient matches finite differences", "[unit][gradcheck]") {
+  const std::string json = GENERATE(
+      // softmax regression; an MLP with two hidden ReLU layers
+      std::string(R"({"input":[6],"layers":[{"type":"dense","out":4}],"loss":"softmax_cross_entropy"})"),
+      std::string(R"({"input":[5],"layers":[{"type":"dense","out":7},{"type":"relu"},{"type":"dense","out":6},)"
+                  R"({"type":"relu"},{"type":"dense","out":3}],"loss":"softmax_cross_entropy"})"),
+      // conv2d (padding) + ReLU + max pooling + flatten + dense
+      std::string(R"({"input":[2,6,6],"layers":[{"type":"conv2d","out":3,"kernel":3,"padding":1},{"type":"relu"},)"
+                  R"({"type":"maxpool2d","kernel":2},{"type":"flatten"},{"type":"dense","out":4}],)"
+                  R"("loss":"softmax_cross_entropy"})"),
+      // strided conv2d + tanh + average pooling, MSE on 3 outputs
+      std::string(R"({"input":[2,7,7],"layers":[{"type":"conv2d","out":3,"kernel":3,"stride":2,"padding":1},)"
+                  R"({"type":"tanh"},{"type":"avgpool2d","kernel":2,"stride":1},{"type":"flatten"},)"
+                  R"({"type":"dense","out":3}],"loss":"mse"})"),
+      // conv1d + sigmoid + maxpool1d + strided conv1d + global average pooling, Huber
+      std::string(R"({"input":[2,11],"layers":[{"type":"conv1d","out":3,"kernel":3,"padding":1},{"type":"sigmoid"},)"
+                  R"({"type":"maxpool1d","kernel":2},{"type":"conv1d","out":4,"kernel":2,"stride":2},{"type":"relu"},)"
+                  R"({"type":"global_avgpool"},{"type":"dense","out":2}],"loss":"huber","huber_delta":0.5})"),
+      // a 1x1 convolution (no im2col) and global pooling over a plane
+      std::string(R"({"input":[3,4,5],"layers":[{"type":"conv2d","out":4,"kernel":1},{"type":"relu"},)"
+                  R"({"type":"global_avgpool"},{"type":"dense","out":3}],"loss":"softmax_cross_entropy"})"),
+      // dropout with fixed masks
+      std::string(R"({"input":[6],"layers":[{"type":"dense","out":8},{"type":"relu"},{"type":"dropout","rate":0.3},)"
+                  R"({"type":"dense","out":3}],"loss":"softmax_cross_entropy"})"),
+      // an autoencoder: the target is the input
+      std::string(R"({"input":[6],"layers":[{"type":"dense","out":3},{"type":"tanh"},{"type":"dense","out":6}],)"
+                  R"("loss":"mse","target":"input"})"),
+      // activations straight after flatten, and on the input itself
+      std::string(R"({"input":[2,3],"layers":[{"type":"sigmoid"},{"type":"flatten"},{"type":"tanh"},)"
+                  R"({"type":"dense","out":4},{"type":"sigmoid"},{"type":"tanh"},{"type":"dense","out":2}],"loss":"huber"})"));
+  const ModelSpec spec = spec_of(json);
+  CAPTURE(spec.describe());
+  GradProblem p = make_problem(spec, 7, 11);
+  const double scale = 1.0 / p.rows;  // the mean loss, as the trainer uses it
+  std::vector<double> grad(p.params.size(), 0.0);
+  p.net.run(p.params.data(), p.rows, grad.data(), scale, true, true);
+  CHECK(max_rel_error(grad, numeric_gradient(p, scale)) < kTol);
+  // A gradient that is all zeros would pass trivially against a broken loss.
+  CHECK(std::any_of(grad.begin(), grad.end(), [](double g) { return std::abs(g) > 1e-4; }));
 
   SECTION("accumulating two halves equals one batch") {
+    if (p.net.has_dropout()) return;  // masks are per row position
     std::vector<double> acc(p.params.size(), 0.0);
-    // Rows 0..4 then rows 5..8, by moving the second half to the front.
-    p.kernel.run(p.params.data(), 5, acc.data(), scale, true);
-    for (int r = 5; r < 9; ++r) {
-      std::copy_n(p.kernel.input_row(r), sizes.front(), p.kernel.input_row(r - 5));
-      p.kernel.label(r - 5) = p.kernel.label(r);
+    // Rows 0..3 then rows 4..6, by moving the second half to the front.
+    p.net.run(p.params.data(), 4, acc.data(), scale, true);
+    for (int r = 4; r < 7; ++r) {
+      std::copy_n(p.net.input_row(r), spec.input_size(), p.net.input_row(r - 4));
+      std::copy_n(p.net.target_row(r), spec.output_size(), p.net.target_row(r - 4));
+      p.net.label(r - 4) = p.net.label(r);
     }
-    p.kernel.run(p.params.data(), 4, acc.data(), scale, false);
+    p.net.run(p.params.data(), 3, acc.data(), scale, false);
     CHECK(max_rel_error(acc, grad) < 1e-12);
   }
 }
@@ -111,18 +161,35 @@ TEST_CASE("weight decay and FedProx terms match finite differences", "[unit][gra
   CHECK(max_rel_error(g, numeric) < kTol);
 }
 
-TEST_CASE("the float kernel agrees with the double kernel", "[unit][gradcheck]") {
-  Problem p = make({20, 16, 5}, 32, 3);
-  MlpKernel<float> k({20, 16, 5});
-  k.reserve(32);
-  for (int r = 0; r < 32; ++r) {
-    for (int j = 0; j < 20; ++j) k.input_row(r)[j] = static_cast<float>(p.kernel.input_row(r)[j]);
-    k.label(r) = p.kernel.label(r);
+namespace {
+
+// The same network in float, fed the double problem's inputs.
+Network<float> float_twin(const GradProblem& p, int rows) {
+  Network<float> k(p.net.spec());
+  k.reserve(rows, true);
+  auto& src = const_cast<Network<double>&>(p.net);
+  for (int r = 0; r < rows; ++r) {
+    for (int64_t j = 0; j < k.input_size(); ++j) k.input_row(r)[j] = static_cast<float>(src.input_row(r)[j]);
+    for (int64_t j = 0; j < k.output_size(); ++j) k.target_row(r)[j] = static_cast<float>(src.target_row(r)[j]);
+    k.label(r) = src.label(r);
   }
+  return k;
+}
+
+const char* const kTwinSpec =
+    R"({"input":[2,8,8],"layers":[{"type":"conv2d","out":6,"kernel":3,"padding":1},{"type":"relu"},)"
+    R"({"type":"maxpool2d","kernel":2},{"type":"flatten"},{"type":"dense","out":16},{"type":"relu"},)"
+    R"({"type":"dense","out":5}],"loss":"softmax_cross_entropy"})";
+
+}  // namespace
+
+TEST_CASE("the float network agrees with the double network", "[unit][gradcheck]") {
+  GradProblem p = make_problem(spec_of(kTwinSpec), 32, 3);
+  Network<float> k = float_twin(p, 32);
   std::vector<float> pf(p.params.begin(), p.params.end());
   std::vector<double> gd(p.params.size());
   std::vector<float> gf(p.params.size());
-  const auto sd = p.kernel.run(p.params.data(), 32, gd.data(), 1.0 / 32, true);
+  const auto sd = p.net.run(p.params.data(), 32, gd.data(), 1.0 / 32, true);
   const auto sf = k.run(pf.data(), 32, gf.data(), 1.0f / 32, true);
   CHECK(sf.loss_sum == Approx(sd.loss_sum).epsilon(1e-5));
   CHECK(sf.correct == sd.correct);
@@ -132,17 +199,12 @@ TEST_CASE("the float kernel agrees with the double kernel", "[unit][gradcheck]")
 
 TEST_CASE("the portable and the dispatched float paths agree", "[unit][gradcheck]") {
   INFO("dispatched path: " << kernel_isa());
-  Problem p = make({30, 16, 10}, 32, 21);
-  MlpKernel<float> k({30, 16, 10});
-  k.reserve(32);
-  for (int r = 0; r < 32; ++r) {
-    for (int j = 0; j < 30; ++j) k.input_row(r)[j] = static_cast<float>(p.kernel.input_row(r)[j]);
-    k.label(r) = p.kernel.label(r);
-  }
+  GradProblem p = make_problem(spec_of(kTwinSpec), 32, 21);
+  Network<float> k = float_twin(p, 32);
   std::vector<float> pf(p.params.begin(), p.params.end());
   std::vector<float> g_fast(pf.size()), g_generic(pf.size());
   const auto fast = k.run(pf.data(), 32, g_fast.data(), 1.0f / 32, true);
-  const auto generic = k.run(pf.data(), 32, g_generic.data(), 1.0f / 32, true, /*force_generic=*/true);
+  const auto generic = k.run(pf.data(), 32, g_generic.data(), 1.0f / 32, true, false, /*force_generic=*/true);
   CHECK(fast.loss_sum == Approx(generic.loss_sum).epsilon(1e-5));
   std::vector<double> a(g_fast.begin(), g_fast.end()), b(g_generic.begin(), g_generic.end());
   CHECK(max_rel_error(a, b) < 1e-5);

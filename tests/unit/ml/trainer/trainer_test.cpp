@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 
-#include "trainer/mlp_kernel.hpp"
+#include "trainer/network.hpp"
 #include "synthetic.hpp"
 
 using namespace edgefed;
@@ -95,8 +95,8 @@ TEST_CASE("one optimizer step follows SGD with prox, clipping, weight decay and 
   Trainer t = trainer_for(l);
   const TrainResult r = train_ok(t, global, data, o);
 
-  MlpKernel<double> k(l.mlp_sizes());
-  k.reserve(24);
+  Network<double> k(t.spec());
+  k.reserve(24, true);
   for (int i = 0; i < 24; ++i) {
     for (int j = 0; j < 5; ++j) k.input_row(i)[j] = data.features(i)[j];
     k.label(i) = data.label(i);

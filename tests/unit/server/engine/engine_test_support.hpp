@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "edgefed/log.hpp"
+#include "edgefed/ml/model_spec.hpp"
 #include "edgefed/model_io.hpp"
 #include "edgefed/update_codec.hpp"
 #include "server/engine/engine.hpp"
@@ -43,7 +44,8 @@ inline std::span<const uint8_t> as_span(const std::string& s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
 }
 
-inline ModelLayout layout_of(const std::string& spec = kSpec) { return ModelLayout::mlp(spec).value(); }
+// The layout the engine makes for a preset (with the spec in its fingerprint).
+inline ModelLayout layout_of(const std::string& spec = kSpec) { return ml::ModelSpec::preset(spec).value().layout(); }
 
 inline std::string make_update(const std::string& agent, const std::string& update_id, int64_t base,
                                int64_t num_samples, double loss, const std::vector<float>& delta,

@@ -78,7 +78,7 @@ TEST_CASE("set_model and init_model replace the model and drop the pending buffe
   // A new layout: old-layout updates are refused from now on.
   REQUIRE(e->init_model("mlp:5-3", 9).is_ok());
   CHECK(e->current_model().version == 2);
-  CHECK(e->status().layout == "5-3");
+  CHECK(e->status().layout == "mlp:5-3");
   CHECK(e->submit_update("a", as_span(make_update("a", "2", 2, 1, 0.5, filled(1.0f)))).status().code() ==
         Code::kDimensionMismatch);
   CHECK(e->submit_update("a", as_span(make_update("a", "3", 2, 1, 0.5, filled(1.0f, "mlp:5-3"), "mlp:5-3")))
@@ -142,7 +142,7 @@ TEST_CASE("status reports counters, agents and history; shutdown is idempotent",
   auto s = e->status();
   CHECK(s.model_version == 1);
   CHECK(s.mode == edgefed::MergeMode::kAsync);
-  CHECK(s.layout == "4-2");
+  CHECK(s.layout == "mlp:4-2");
   CHECK(s.updates_accepted == 1);
   CHECK(s.updates_merged == 1);
   CHECK(s.agents == 1);

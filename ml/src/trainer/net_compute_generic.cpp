@@ -1,8 +1,8 @@
 // The portable (x86-64-v2 baseline) compute path, float and double, and the
 // runtime choice of path for float.
-#define EDGEFED_MLP_ISA generic
+#define EDGEFED_NET_ISA generic
 #include "edgefed/ml/trainer.hpp"
-#include "trainer/mlp_compute.hpp"
+#include "trainer/net_compute.hpp"
 
 #include <cstdlib>
 #include <cstring>
@@ -10,7 +10,7 @@
 namespace edgefed::ml {
 
 #ifdef EDGEFED_HAVE_AVX2_KERNEL
-KernelStats mlp_run_avx2(const KernelArgs<float>& args);  // mlp_compute_avx2.cpp
+KernelStats net_run_avx2(const NetArgs<float>& args);  // net_compute_avx2.cpp
 #endif
 
 namespace {
@@ -35,15 +35,15 @@ bool avx2_enabled() {
 
 const char* kernel_isa() { return avx2_enabled() ? "avx2" : "generic"; }
 
-KernelStats mlp_run_generic(const KernelArgs<float>& args) { return generic::run<float>(args); }
+KernelStats net_run_generic(const NetArgs<float>& args) { return generic::run<float>(args); }
 
-KernelStats mlp_run(const KernelArgs<float>& args) {
+KernelStats net_run(const NetArgs<float>& args) {
 #ifdef EDGEFED_HAVE_AVX2_KERNEL
-  if (avx2_enabled()) return mlp_run_avx2(args);
+  if (avx2_enabled()) return net_run_avx2(args);
 #endif
   return generic::run<float>(args);
 }
 
-KernelStats mlp_run(const KernelArgs<double>& args) { return generic::run<double>(args); }
+KernelStats net_run(const NetArgs<double>& args) { return generic::run<double>(args); }
 
 }  // namespace edgefed::ml
