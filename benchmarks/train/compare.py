@@ -39,6 +39,7 @@ def main():
     p.add_argument("--samples", type=int, default=0)
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--layers", default="784,128,10")
+    p.add_argument("--model", default="", help="a model preset or spec FILE.json instead of --layers (e.g. cnn-fmnist)")
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--json", action="store_true")
     a = p.parse_args()
@@ -46,6 +47,14 @@ def main():
     bench = os.path.join(a.build, "benchmarks", "train", "edgefed-bench-train")
     common = ["--layers", a.layers, "--batch", str(a.batch), "--threads", "1", "--epochs", str(a.epochs),
               "--samples", str(a.samples), "--json"]
+    bench_args = common + (["--model", a.model] if a.model else [])
+    peer_args = list(common)
+    model_name = f"MLP {a.layers}"
+    if a.model:
+        # The peer builds the same network from the spec edgefed resolved.
+        probe = last_json([bench, "--model", a.model, "--samples", "64", "--json"])
+        peer_args += ["--spec-json", json.dumps(probe["model_spec"])]
+        model_name = probe["model"]
     generic_env = dict(os.environ, EDGEFED_TRAINER_ISA="generic")
     native = os.path.join(a.native_build, "benchmarks", "train", "edgefed-bench-train") if a.native_build else ""
     runs = {"edgefed": [], "edgefed_portable": [], "torch": []}
@@ -57,13 +66,13 @@ def main():
         runs["torch_sse"] = []
     info = {}
     for i in range(a.repeat):
-        e = last_json([bench] + common)
-        g = last_json([bench] + common, env=generic_env)
-        n = last_json([native] + common) if native else None
-        t = last_json([sys.executable, os.path.join(HERE, "torch_peer.py")] + common)
+        e = last_json([bench] + bench_args)
+        g = last_json([bench] + bench_args, env=generic_env)
+        n = last_json([native] + bench_args) if native else None
+        t = last_json([sys.executable, os.path.join(HERE, "torch_peer.py")] + peer_args)
         if n:
             runs["edgefed_native"].append(n["samples_per_s"])
-        ts = last_json([sys.executable, os.path.join(HERE, "torch_peer.py")] + common, env=sse_env) if a.torch_sse else None
+        ts = last_json([sys.executable, os.path.join(HERE, "torch_peer.py")] + peer_args, env=sse_env) if a.torch_sse else None
         if ts:
             runs["torch_sse"].append(ts["samples_per_s"])
         runs["edgefed"].append(e["samples_per_s"])
@@ -79,7 +88,7 @@ def main():
     med = {k: statistics.median(v) for k, v in runs.items()}
     ratio = med["edgefed"] / med["torch"]
     ratio_portable = med["edgefed_portable"] / med["torch"]
-    print(f"median samples/s (MLP {a.layers}, batch {a.batch}, 1 thread): edgefed {med['edgefed']:.0f} "
+    print(f"median samples/s ({model_name}, batch {a.batch}, 1 thread): edgefed {med['edgefed']:.0f} "
           f"[{info['kernel_isa']} kernel, {info['arch']} build], edgefed portable path {med['edgefed_portable']:.0f}, "
           f"PyTorch {info['torch_version']} {med['torch']:.0f}")
     extra = {}
@@ -96,7 +105,8 @@ def main():
     print(f"ratio edgefed / PyTorch: {ratio:.2f}x (portable path {ratio_portable:.2f}x{native_note}); "
           f"peak RSS {info['edgefed_peak_rss_mb']:.0f} MiB vs {info['torch_peak_rss_mb']:.0f} MiB")
     if a.json:
-        print(json.dumps({"benchmark": "train-compare", "layers": a.layers.replace(",", "-"), "batch": a.batch,
+        print(json.dumps({"benchmark": "train-compare", "layers": a.layers.replace(",", "-"), "model": model_name,
+                          "batch": a.batch,
                           "epochs": a.epochs, "repeat": a.repeat,
                           "samples_per_s": med["edgefed"], "samples_per_s_portable": med["edgefed_portable"],
                           "torch_samples_per_s": med["torch"], "ratio_vs_torch": ratio,

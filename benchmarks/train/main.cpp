@@ -133,7 +133,8 @@ int run(const Flags& opt) {
   std::fflush(stdout);
   if (opt.json) {
     nlohmann::json j = {{"benchmark", "train"}, {"layers", opt.model.empty() ? layers : spec->describe()}, {"model", spec->describe()},
-                        {"parameters", spec->num_params()}, {"batch", o.batch_size},
+                        {"parameters", spec->num_params()},
+                        {"model_spec", nlohmann::json::parse(spec->canonical_json())}, {"batch", o.batch_size},
                         {"threads", threads}, {"arch", EDGEFED_BENCH_ARCH}, {"kernel_isa", kernel_isa()}, {"epochs", epochs},
                         {"train_samples", data.train.size()}, {"samples_per_s", sps}, {"seconds", train_s},
                         {"load_seconds", load_s}, {"train_loss", loss}, {"peak_rss_mb", peak},

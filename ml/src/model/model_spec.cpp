@@ -18,7 +18,10 @@ Status bad(const std::string& m) { return Status(Code::kInvalidArgument, "model 
 
 std::string shape_text(const std::vector<int64_t>& s) {
   std::string out = "[";
-  for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (i) out += ", ";
+    out += std::to_string(s[i]);
+  }
   return out + "]";
 }
 
@@ -344,7 +347,10 @@ Result<ModelSpec> ModelSpec::of_layout(const ModelLayout& layout) {
     if (sizes.empty())
       return bad("the model has no model_spec and its tensors are not an MLP's (layers.i.weight, layers.i.bias)");
     std::string name = "mlp:";
-    for (size_t i = 0; i < sizes.size(); ++i) name += (i ? "-" : "") + std::to_string(sizes[i]);
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      if (i) name += '-';
+      name += std::to_string(sizes[i]);
+    }
     return preset(name);
   }
   auto s = parse(layout.architecture());
