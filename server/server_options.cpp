@@ -135,8 +135,9 @@ Options make_server_options(ServerConfig& c) {
   // observability
   ObservabilityConfig& ob = c.observability;
   o.bind("eval-data", &ob.eval.data_dir,
-         "directory with the Fashion-MNIST test split (t10k-*-ubyte.gz) to evaluate each new version on; empty = "
-         "report the agents' sample-weighted train loss instead");
+         "held-out data to evaluate each new version on: a directory with the Fashion-MNIST test split "
+         "(t10k-*-ubyte.gz) or an agent data spec (idx:..., csv:..., series:...); empty = report the agents' "
+         "sample-weighted train loss instead");
   o.bind("eval-samples", &ob.eval.max_samples, "evaluate on the first N held-out samples (0 = all)").at_least(0);
   o.bind("outlier-threshold", &ob.outliers.threshold, "robust z-score above which an update is an outlier")
       .above(0);

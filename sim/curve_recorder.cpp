@@ -8,9 +8,9 @@
 
 namespace edgefed::sim {
 
-CurveRecorder::CurveRecorder(HttpsClientOptions client, std::shared_ptr<const ml::DataStore> test_set,
-                             double interval_s, std::chrono::steady_clock::time_point t0)
-    : options_(std::move(client)), evaluator_(std::move(test_set)), interval_s_(interval_s), t0_(t0) {}
+CurveRecorder::CurveRecorder(HttpsClientOptions client, ml::Evaluator evaluator, double interval_s,
+                             std::chrono::steady_clock::time_point t0)
+    : options_(std::move(client)), evaluator_(std::move(evaluator)), interval_s_(interval_s), t0_(t0) {}
 
 CurveRecorder::~CurveRecorder() { stop(); }
 
@@ -74,7 +74,7 @@ std::optional<CurvePoint> CurveRecorder::poll(bool force) {
   }
   auto r = evaluator_.evaluate(model->model);
   if (!r) return std::nullopt;
-  CurvePoint p{now, model->version, r->accuracy, r->loss, c.updates_merged};
+  CurvePoint p{now, model->version, r->accuracy, r->loss, r->mae, c.updates_merged};
   evaluated_version_ = model->version;
   last_eval_s_ = now;
   std::lock_guard l(mu_);

@@ -19,8 +19,9 @@ namespace edgefed::sim {
 struct CurvePoint {
   double seconds = 0;        // since the start of the run
   int64_t version = 0;
-  double accuracy = 0;       // on the test set
+  double accuracy = 0;       // on the test set (classification)
   double loss = 0;
+  double mae = 0;            // regression: on the test set, in its units
   int64_t updates_merged = 0;
 };
 
@@ -34,8 +35,8 @@ struct ServerCounters {
 
 class CurveRecorder {
  public:
-  CurveRecorder(HttpsClientOptions client, std::shared_ptr<const ml::DataStore> test_set,
-            double interval_s, std::chrono::steady_clock::time_point t0);
+  CurveRecorder(HttpsClientOptions client, ml::Evaluator evaluator, double interval_s,
+                std::chrono::steady_clock::time_point t0);
   ~CurveRecorder();
   void start();
   void stop();

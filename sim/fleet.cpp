@@ -26,13 +26,19 @@ Result<std::unique_ptr<Fleet>> Fleet::create(FleetOptions options,
   const auto t0 = options.t0;
   for (int i = 0; i < options.agents; ++i) {
     const std::string id = agent_name(i);
-    const std::string spec_text = "idx:" + options.data_dir + ":" + std::to_string(i) + "/" +
-                                  std::to_string(options.agents) + ":" + options.partition +
-                                  ":seed=" + std::to_string(options.seed) +
-                                  (options.corrupt_agents.count(i) ? ":corrupt=" + options.corrupt_mode : "");
+    const bool series = options.data.rfind("series:", 0) == 0;
+    const std::string slice = ":" + std::to_string(i) + "/" + std::to_string(options.agents);
+    const std::string broken =
+        options.corrupt_agents.count(i) ? (series ? ":fault=" : ":corrupt=") + options.corrupt_mode : "";
+    const std::string spec_text =
+        options.data.empty()
+            ? "idx:" + options.data_dir + slice + ":" + options.partition + ":seed=" + std::to_string(options.seed) + broken
+            : options.data + slice + ":seed=" + std::to_string(options.seed) + broken;
     auto spec = ml::parse_data_spec(spec_text);
     if (!spec) return spec.status();
-    auto data = ml::slice_local_data(train_set, *spec);
+    // Fashion-MNIST is loaded once and sliced; a csv or series file is small
+    // and each agent reads its own range.
+    auto data = options.data.empty() ? ml::slice_local_data(train_set, *spec) : ml::load_local_data(*spec);
     if (!data) return Status(data.status().code(), id + ": " + data.status().message());
 
     agent::AgentConfig cfg;

@@ -29,9 +29,10 @@ struct FleetOptions {
   std::string certs_dir;    // edgefed-certs init output
   std::string server_url;   // https://127.0.0.1:PORT
   std::string data_dir;     // Fashion-MNIST IDX files
+  std::string data;         // or: a csv:/series: spec every agent loads its slice of (":i/N" added)
   std::string partition = "dirichlet:0.5";
   std::set<int> corrupt_agents;       // these agents train on corrupted data
-  std::string corrupt_mode = "labels";  // labels | noise
+  std::string corrupt_mode = "labels";  // labels | noise (series: stuck | spikes | drift)
   std::map<int, agent::Attack> attacks;  // test seam: these agents send hostile updates
   uint64_t seed = 1;
   std::vector<DeviceClass> devices;  // one per agent

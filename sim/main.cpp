@@ -54,12 +54,18 @@ edgefed::Options make_options(SimCommandLine& cl) {
   o.bind("server-bin", &c.server_bin, "edgefed-server binary to start (default: next to edgefed-sim)");
   o.bind("certs-tool", &c.certs_tool, "the edgefed-certs tool");
   o.bind("data-dir", &c.data_dir, "Fashion-MNIST IDX files (Debian package dataset-fashion-mnist)");
+  o.bind("data", &c.data,
+         "instead of Fashion-MNIST: a csv: or series: data spec every agent takes its slice of (agent i of N "
+         "adds :i/N), e.g. series:seattle-temps.csv:columns=temp:window=24");
+  o.bind("test-data", &c.test_data, "with --data: the held-out data spec the curve is measured on");
   o.bind("mode", &c.mode, "server merging mode: sync (FedAvg rounds of 80% of the agents, 10 s timeout, unless --server-arg sets --min-updates / --round-timeout) or async (FedBuff)");
   o.bind("model", &c.model,
          "model the server initialises: a preset (mlp:784-128-10, cnn-fmnist, ...) or a model spec FILE.json");
   o.bind("partition", &c.partition, "how the training set is split: iid, dirichlet:ALPHA or shards:K");
   o.bind("corrupt-agents", &cl.corrupt_agents, "test seam: agent indices (e.g. '0,3') that train on corrupted data");
-  o.bind("corrupt-mode", &c.corrupt_mode, "how --corrupt-agents' data is corrupted: labels (random) or noise");
+  o.bind("corrupt-mode", &c.corrupt_mode,
+         "how --corrupt-agents' data is corrupted: labels (random) or noise; for a --data series a broken sensor: "
+         "stuck, spikes or drift");
   o.bind("attack-agents", &cl.attack_agents, "test seam: agent indices (e.g. '0,3' or '0-3') that send hostile updates");
   o.bind("attack-mode", &c.attack_mode,
          "what --attack-agents send: sign-flip, scale:FACTOR, noise[:STDDEV] (agent --attack), or mixed "
@@ -110,12 +116,20 @@ void finish_config(SimCommandLine& cl) {
     if (i < 0 || i >= c.agents) throw edgefed::ConfigError("--corrupt-agents: bad agent index '" + t + "'");
     c.corrupt_agents.insert(i);
   }
-  if (c.corrupt_mode != "labels" && c.corrupt_mode != "noise")
-    throw edgefed::ConfigError("--corrupt-mode must be labels or noise");
+  const bool series = c.data.rfind("series:", 0) == 0;
+  if (!c.corrupt_agents.empty() &&
+      (series ? !(c.corrupt_mode == "stuck" || c.corrupt_mode == "spikes" || c.corrupt_mode == "drift")
+              : !(c.corrupt_mode == "labels" || c.corrupt_mode == "noise")))
+    throw edgefed::ConfigError(series ? "--corrupt-mode for a series must be stuck, spikes or drift"
+                                      : "--corrupt-mode must be labels or noise");
+  if (!c.data.empty() && c.data.rfind("csv:", 0) != 0 && !series)
+    throw edgefed::ConfigError("--data must be a csv: or series: spec (Fashion-MNIST is --data-dir)");
+  if (!c.data.empty() && c.test_data.empty()) throw edgefed::ConfigError("--data needs --test-data");
   auto spec = edgefed::ml::ModelSpec::load(c.model);
   if (!spec) throw edgefed::ConfigError("--model: " + spec.status().message());
-  // The fleet trains on Fashion-MNIST images.
-  if (spec->task() != edgefed::ml::TaskType::kClassification || spec->input_size() != 784 || spec->output_size() < 10)
+  // Without --data the fleet trains on Fashion-MNIST images.
+  if (c.data.empty() &&
+      (spec->task() != edgefed::ml::TaskType::kClassification || spec->input_size() != 784 || spec->output_size() < 10))
     throw edgefed::ConfigError("--model: " + spec->describe() +
                                " does not fit Fashion-MNIST (784 inputs, 10 classes, softmax_cross_entropy)");
   // The server runs in another directory: it gets the file by absolute path.
@@ -160,7 +174,8 @@ int main(int argc, char** argv) {
   edgefed::sim::write_curve_csv(csv, summary->curve);
   const std::string plot_error = edgefed::sim::plot_curves(
       csv, png, "edgefed: " + std::to_string(config.agents) + " agents, " + std::string(edgefed::enum_name(config.mode)) + ", " +
-               config.partition);
+               config.partition,
+      summary->regression);
   std::ofstream(config.json_summary) << edgefed::sim::to_json(*summary).dump(2) << "\n";
   std::cout << edgefed::sim::to_text(*summary);
   std::cout << "  results: " << config.json_summary << ", " << csv << ", "

@@ -21,11 +21,17 @@ struct SimConfig {
   std::string server_bin;                   // edgefed-server to start ("" = next to edgefed-sim)
   std::string certs_tool;                   // deploy/certs/edgefed-certs
   std::string data_dir = "/usr/share/datasets/fashion-mnist";
+  // Instead of Fashion-MNIST: every agent's data from this data spec (csv:
+  // or series:, without a partition; agent i of N adds ":i/N"), and the
+  // held-out set the curve is measured on (ml::Evaluator::open).
+  std::string data;
+  std::string test_data;
   MergeMode mode = MergeMode::kAsync;       // server mode
   std::string model = "mlp:784-128-10";
   std::string partition = "dirichlet:0.5";  // iid | dirichlet:A | shards:K
   // Test seam: agent indices whose data is corrupted ("0,3") and how
-  // (labels | noise); see ml/include/edgefed/ml/corrupt.hpp.
+  // (labels | noise for images and csv; stuck | spikes | drift, a broken
+  // sensor, for a series); see ml/include/edgefed/ml/corrupt.hpp.
   std::set<int> corrupt_agents;
   std::string corrupt_mode = "labels";
   // Test seam: agent index -> the hostile updates it sends (attack_mix.hpp).

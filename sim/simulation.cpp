@@ -56,13 +56,23 @@ Result<RunSummary> run_simulation(const SimConfig& c, const std::atomic<bool>& i
 
   auto devices = parse_device_mix(c.device_mix);
   if (!devices) return devices.status();
-  log::info("sim_loading_data").kv("dir", c.data_dir);
-  auto train = ml::load_idx(c.data_dir, ml::IdxSplit::kTrain);
-  if (!train) return train.status();
-  auto test = ml::load_idx(c.data_dir, ml::IdxSplit::kTest);
-  if (!test) return test.status();
-  auto train_set = std::make_shared<const ml::DataStore>(std::move(*train));
-  auto test_set = std::make_shared<const ml::DataStore>(std::move(*test));
+  // Fashion-MNIST (loaded once, sliced per agent), or agents' own csv or
+  // series data with a held-out set from --test-data.
+  std::shared_ptr<const ml::DataStore> train_set;
+  auto open_test_set = [&c]() -> Result<ml::Evaluator> {
+    if (!c.data.empty()) return ml::Evaluator::open(c.test_data);
+    return ml::Evaluator::open_idx_test(c.data_dir);
+  };
+  if (c.data.empty()) {
+    log::info("sim_loading_data").kv("dir", c.data_dir);
+    auto train = ml::load_idx(c.data_dir, ml::IdxSplit::kTrain);
+    if (!train) return train.status();
+    train_set = std::make_shared<const ml::DataStore>(std::move(*train));
+  } else {
+    log::info("sim_loading_data").kv("data", c.data).kv("test_data", c.test_data);
+  }
+  auto test_eval = open_test_set();
+  if (!test_eval) return Status(test_eval.status().code(), "test data: " + test_eval.status().message());
 
   // The server: ours unless --server was given.
   std::unique_ptr<ServerProcess> server;
@@ -143,6 +153,7 @@ Result<RunSummary> run_simulation(const SimConfig& c, const std::atomic<bool>& i
   fo.certs_dir = certs;
   fo.server_url = url;
   fo.data_dir = c.data_dir;
+  fo.data = c.data;
   fo.partition = c.partition;
   fo.corrupt_agents = c.corrupt_agents;
   fo.corrupt_mode = c.corrupt_mode;
@@ -163,7 +174,7 @@ Result<RunSummary> run_simulation(const SimConfig& c, const std::atomic<bool>& i
   eo.host = "127.0.0.1";
   eo.port = url_port(url);
   eo.tls = {certs + "/ca.pem", certs + "/admin.pem", certs + "/admin.key"};
-  CurveRecorder evaluator(eo, test_set, c.eval_interval_s, t0);
+  CurveRecorder evaluator(eo, std::move(*test_eval), c.eval_interval_s, t0);
   evaluator.start();
   (*fleet)->start();
   log::info("sim_started").kv("agents", c.agents).kv("mode", c.mode).kv("partition", c.partition)
@@ -242,7 +253,9 @@ Result<RunSummary> run_simulation(const SimConfig& c, const std::atomic<bool>& i
   }
   if (c.stop_version > 0) {
     summary.stop_version = c.stop_version;
-    ml::Evaluator held_out(test_set);
+    auto held_out_or = open_test_set();
+    if (!held_out_or) return held_out_or.status();
+    ml::Evaluator& held_out = *held_out_or;
     auto at = server ? evaluate_checkpoint(c.work_dir + "/server/edgefed.sqlite", c.stop_version, held_out)
                      : Result<VersionAccuracy>(Code::kNotFound, "the server is not ours (--server)");
     if (at) {

@@ -22,10 +22,16 @@ void finish_summary(RunSummary& s) {
         m.version = p.version;
       }
     if (i + 5 >= n) sum += p.accuracy;
+    if (p.mae > 0 && (!s.regression || p.mae < s.best_mae)) {
+      s.regression = true;
+      s.best_mae = p.mae;
+      s.best_mae_version = p.version;
+    }
   }
   if (n) {
     s.final_accuracy = s.curve.back().accuracy;
     s.final_loss = s.curve.back().loss;
+    s.final_mae = s.curve.back().mae;
     s.moving_average_accuracy = sum / static_cast<double>(std::min<size_t>(n, 5));
     s.versions = std::max(s.versions, s.curve.back().version);
   }
@@ -43,6 +49,11 @@ nlohmann::json to_json(const RunSummary& s) {
   j["best_accuracy"] = s.best_accuracy;
   j["best_version"] = s.best_version;
   j["moving_average_accuracy"] = s.moving_average_accuracy;
+  if (s.regression) {
+    j["final_mae"] = s.final_mae;
+    j["best_mae"] = s.best_mae;
+    j["best_mae_version"] = s.best_mae_version;
+  }
   j["versions"] = s.versions;
   if (s.stop_version > 0) {
     j["stop_version"] = s.stop_version;
@@ -82,7 +93,7 @@ nlohmann::json to_json(const RunSummary& s) {
   j["curve"] = json::array();
   for (const auto& p : s.curve)
     j["curve"].push_back({{"seconds", p.seconds}, {"version", p.version}, {"accuracy", p.accuracy},
-                          {"loss", p.loss}, {"updates_merged", p.updates_merged}});
+                          {"loss", p.loss}, {"mae", p.mae}, {"updates_merged", p.updates_merged}});
   j["agent_failures"] = s.agent_failures;
   return j;
 }
@@ -93,10 +104,15 @@ std::string to_text(const RunSummary& s) {
   std::snprintf(buf, sizeof buf, "edgefed-sim summary: %d agents, %s mode, %s, %.0f s\n", s.agents,
                 std::string(enum_name(s.mode)).c_str(), s.partition.c_str(), s.seconds);
   o << buf;
-  std::snprintf(buf, sizeof buf,
-                "  accuracy: final %.4f, best %.4f (version %lld), mean of last 5 %.4f; loss %.4f\n",
-                s.final_accuracy, s.best_accuracy, static_cast<long long>(s.best_version),
-                s.moving_average_accuracy, s.final_loss);
+  if (s.regression) {
+    std::snprintf(buf, sizeof buf, "  test MAE: final %.4f, best %.4f (version %lld); loss %.4f\n", s.final_mae,
+                  s.best_mae, static_cast<long long>(s.best_mae_version), s.final_loss);
+  } else {
+    std::snprintf(buf, sizeof buf,
+                  "  accuracy: final %.4f, best %.4f (version %lld), mean of last 5 %.4f; loss %.4f\n",
+                  s.final_accuracy, s.best_accuracy, static_cast<long long>(s.best_version),
+                  s.moving_average_accuracy, s.final_loss);
+  }
   o << buf;
   if (s.stop_version > 0) {
     if (s.at_version)
@@ -142,13 +158,18 @@ std::string to_text(const RunSummary& s) {
 bool write_curve_csv(const std::string& path, const std::vector<CurvePoint>& curve) {
   std::ofstream out(path);
   if (!out) return false;
-  out << "seconds,version,accuracy,loss,updates_merged\n";
+  out << "seconds,version,accuracy,loss,updates_merged,mae\n";
   for (const auto& p : curve)
-    out << p.seconds << ',' << p.version << ',' << p.accuracy << ',' << p.loss << ',' << p.updates_merged << '\n';
+    out << p.seconds << ',' << p.version << ',' << p.accuracy << ',' << p.loss << ',' << p.updates_merged << ','
+        << p.mae << '\n';
   return static_cast<bool>(out);
 }
 
-std::string plot_curves(const std::string& csv_path, const std::string& png_path, const std::string& title) {
+std::string plot_curves(const std::string& csv_path, const std::string& png_path, const std::string& title,
+                        bool regression) {
+  const std::string metric = regression ? "6" : "3";
+  const std::string name = regression ? "test MAE" : "test accuracy";
+  const std::string range = regression ? "set autoscale y" : "set yrange [0:1]";
   const std::string script_path = png_path + ".gp";
   {
     std::ofstream gp(script_path);
@@ -158,10 +179,10 @@ std::string plot_curves(const std::string& csv_path, const std::string& png_path
        << "set key autotitle columnhead\n"
        << "set multiplot layout 2,2 title '" << title << "'\n"
        << "set grid\n"
-       << "set xlabel 'seconds'; set ylabel 'test accuracy'; set yrange [0:1]\n"
-       << "plot '" << csv_path << "' using 1:3 with lines lw 2 title 'accuracy'\n"
+       << "set xlabel 'seconds'; set ylabel '" << name << "'; " << range << "\n"
+       << "plot '" << csv_path << "' using 1:" << metric << " with lines lw 2 title '" << name << "'\n"
        << "set xlabel 'version'\n"
-       << "plot '" << csv_path << "' using 2:3 with lines lw 2 title 'accuracy'\n"
+       << "plot '" << csv_path << "' using 2:" << metric << " with lines lw 2 title '" << name << "'\n"
        << "set autoscale y; set xlabel 'seconds'; set ylabel 'test loss'\n"
        << "plot '" << csv_path << "' using 1:4 with lines lw 2 lc 2 title 'loss'\n"
        << "set xlabel 'version'\n"

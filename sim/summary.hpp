@@ -32,6 +32,10 @@ struct RunSummary {
   double best_accuracy = 0;
   int64_t best_version = 0;
   double moving_average_accuracy = 0; // mean of the last 5 evaluations
+  // Regression (--data with a forecaster): the test MAE, in the data's units.
+  bool regression = false;
+  double final_mae = 0, best_mae = 0;
+  int64_t best_mae_version = 0;
   std::vector<Milestone> milestones;  // 0.80, 0.85
   int64_t versions = 0;
   int64_t stop_version = 0;           // --versions N (0 = not asked)
@@ -52,10 +56,12 @@ struct RunSummary {
 void finish_summary(RunSummary& s);
 nlohmann::json to_json(const RunSummary& s);
 std::string to_text(const RunSummary& s);
-// curve.csv: seconds,version,accuracy,loss,updates_merged
+// curve.csv: seconds,version,accuracy,loss,updates_merged,mae (mae: regression)
 bool write_curve_csv(const std::string& path, const std::vector<CurvePoint>& curve);
 // Runs gnuplot (if installed) to draw accuracy and loss against time and
 // versions. Returns a reason on failure.
-std::string plot_curves(const std::string& csv_path, const std::string& png_path, const std::string& title);
+// A regression run plots the test MAE (column 6) where a classifier's has accuracy.
+std::string plot_curves(const std::string& csv_path, const std::string& png_path, const std::string& title,
+                        bool regression = false);
 
 }  // namespace edgefed::sim

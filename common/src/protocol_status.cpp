@@ -26,12 +26,14 @@ json to_json(const AgentStatus& a) {
 }
 
 json to_json(const VersionPoint& v) {
-  return {{"version", v.version},
-          {"unix_ms", v.unix_ms},
-          {"loss", nullable(v.loss)},
-          {"accuracy", nullable(v.accuracy)},
-          {"gradient_variance", v.gradient_variance},
-          {"updates", v.updates}};
+  json j = {{"version", v.version},
+            {"unix_ms", v.unix_ms},
+            {"loss", nullable(v.loss)},
+            {"accuracy", nullable(v.accuracy)},
+            {"gradient_variance", v.gradient_variance},
+            {"updates", v.updates}};
+  if (v.mae) j["mae"] = *v.mae;
+  return j;
 }
 
 Result<AgentStatus> parse_agent(const json& j, const std::string& where) {
@@ -54,6 +56,7 @@ Result<VersionPoint> parse_point(const json& j, const std::string& where) {
       .integer("unix_ms", v.unix_ms, 0)
       .nullable_number("loss", v.loss, Range::at_least(0))
       .nullable_number("accuracy", v.accuracy, Range::closed(0, 1))
+      .nullable_number("mae", v.mae, Range::at_least(0))
       .number("gradient_variance", v.gradient_variance, Range::at_least(0))
       .integer("updates", v.updates, 0);
   if (!f.ok()) return f.status();
@@ -89,6 +92,10 @@ json to_json(const ServerStatus& s) {
             {"gradient_variance", s.gradient_variance},
             {"history", json::array()}};
   if (!s.loss_source.empty()) j["loss_source"] = s.loss_source;
+  if (!s.task.empty()) j["task"] = s.task;
+  if (s.global_mae) j["global_mae"] = *s.global_mae;
+  if (s.global_rmse) j["global_rmse"] = *s.global_rmse;
+  if (s.global_anomaly_share) j["global_anomaly_share"] = *s.global_anomaly_share;
   // The summary has no agent_list member at all (the schema forbids it there).
   if (s.view != "summary") {
     j["agent_list"] = json::array();
@@ -131,6 +138,10 @@ Result<ServerStatus> parse_server_status(const json& j) {
       .nullable_number("global_loss", s.global_loss, Range::at_least(0))
       .nullable_number("global_accuracy", s.global_accuracy, Range::closed(0, 1))
       .one_of("loss_source", s.loss_source, {"eval", "reported"}, Need::kOptional)
+      .one_of("task", s.task, {"classification", "regression", "autoencoder"}, Need::kOptional)
+      .nullable_number("global_mae", s.global_mae, Range::at_least(0))
+      .nullable_number("global_rmse", s.global_rmse, Range::at_least(0))
+      .nullable_number("global_anomaly_share", s.global_anomaly_share, Range::closed(0, 1))
       .number("gradient_variance", s.gradient_variance, Range::at_least(0));
   const json* agents = f.member("agent_list", json::value_t::array, Need::kOptional);
   const json* history = f.member("history", json::value_t::array, Need::kOptional);

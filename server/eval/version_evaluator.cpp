@@ -26,9 +26,6 @@ VersionEvaluator::VersionEvaluator(std::unique_ptr<ml::Evaluator> evaluator,
                .Help("Global training loss: sample-weighted mean of the losses agents reported for the newest "
                      "version (source=reported).")
                .Register(r).Add({{"source", "eval"}});
-  accuracy_ = &prometheus::BuildGauge().Name("edgefed_global_accuracy")
-                   .Help("Accuracy (ratio 0-1) of the newest evaluated version on the server's held-out set.")
-                   .Register(r).Add({});
   version_ = &prometheus::BuildGauge().Name("edgefed_eval_version")
                   .Help("Model version the eval loss and accuracy belong to.").Register(r).Add({});
   seconds_ = &prometheus::BuildHistogram().Name("edgefed_eval_seconds")
@@ -38,7 +35,7 @@ VersionEvaluator::VersionEvaluator(std::unique_ptr<ml::Evaluator> evaluator,
 
 Result<std::unique_ptr<VersionEvaluator>> VersionEvaluator::open(const EvalOptions& options,
                                                                  std::shared_ptr<prometheus::Registry> registry) {
-  auto evaluator = ml::Evaluator::open_idx_test(options.data_dir, options.max_samples);
+  auto evaluator = ml::Evaluator::open(options.data_dir, options.max_samples);
   if (!evaluator.is_ok()) return evaluator.status();
   return std::unique_ptr<VersionEvaluator>(new VersionEvaluator(
       std::make_unique<ml::Evaluator>(std::move(evaluator).value()), std::move(registry)));
@@ -53,14 +50,33 @@ Status VersionEvaluator::evaluate(int64_t version, const Model& model) {
   auto r = evaluator_->evaluate(model);
   if (!r.is_ok()) return r.status();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const std::string task(enum_name(evaluator_->task()));
+  EvalPoint p{task, r->loss, r->accuracy, r->mae, r->rmse, r->anomaly_share};
   loss_->Set(r->loss);
-  accuracy_->Set(r->accuracy);
+  auto gauge = [this](prometheus::Gauge*& g, const char* name, const char* help) -> prometheus::Gauge& {
+    if (!g) g = &prometheus::BuildGauge().Name(name).Help(help).Register(*registry_).Add({});
+    return *g;
+  };
+  if (evaluator_->task() == ml::TaskType::kClassification) {
+    gauge(accuracy_, "edgefed_global_accuracy",
+          "Accuracy (ratio 0-1) of the newest evaluated version on the server's held-out set.").Set(r->accuracy);
+  } else if (evaluator_->task() == ml::TaskType::kRegression) {
+    gauge(mae_, "edgefed_global_mae",
+          "Regression: mean absolute error of the newest evaluated version on the held-out set, in the data's units.")
+        .Set(r->mae);
+    gauge(rmse_, "edgefed_global_rmse", "Regression: root mean squared error, likewise.").Set(r->rmse);
+  } else {
+    gauge(anomaly_share_, "edgefed_global_anomaly_share",
+          "Autoencoder: share (ratio 0-1) of held-out samples whose reconstruction error is above the anomaly "
+          "threshold.").Set(r->anomaly_share);
+  }
   version_->Set(static_cast<double>(version));
   seconds_->Observe(seconds);
-  log::info("version_evaluated").kv("version", version).kv("loss", r->loss).kv("accuracy", r->accuracy)
+  log::info("version_evaluated").kv("version", version).kv("task", task).kv("loss", r->loss)
+      .kv("accuracy", r->accuracy).kv("mae", r->mae).kv("anomaly_share", r->anomaly_share)
       .kv("samples", r->num_samples).kv("seconds", seconds);
   std::lock_guard<std::mutex> lock(mu_);
-  results_[version] = {r->loss, r->accuracy};
+  results_[version] = p;
   while (results_.size() > kKeep) results_.erase(results_.begin());
   if (!newest_ || version > *newest_) newest_ = version;
   return Status::ok();
@@ -79,7 +95,18 @@ void VersionEvaluator::decorate(ServerStatus& s) const {
   if (newest_) {
     const EvalPoint& p = results_.at(*newest_);
     s.global_loss = p.loss;
-    s.global_accuracy = p.accuracy;
+    s.task = p.task;
+    if (p.task == "classification") {
+      s.global_accuracy = p.accuracy;
+    } else {
+      s.global_accuracy.reset();
+      if (p.task == "regression") {
+        s.global_mae = p.mae;
+        s.global_rmse = p.rmse;
+      } else {
+        s.global_anomaly_share = p.anomaly_share;
+      }
+    }
   } else {
     s.global_loss.reset();
   }
@@ -90,7 +117,9 @@ void VersionEvaluator::decorate(ServerStatus& s) const {
       continue;
     }
     h.loss = it->second.loss;
-    h.accuracy = it->second.accuracy;
+    if (it->second.task == "classification") h.accuracy = it->second.accuracy;
+    else h.accuracy.reset();
+    if (it->second.task == "regression") h.mae = it->second.mae;
   }
 }
 

@@ -99,10 +99,19 @@
   function renderCards(s) {
     $('k-version').textContent = s.model_version;
     $('k-mode').textContent = s.mode + ' \u00b7 ' + s.layout;
-    $('k-acc').textContent = s.global_accuracy === null || s.global_accuracy === undefined
-      ? '\u2013' : (s.global_accuracy * 100).toFixed(1) + '%';
-    $('k-acc-note').textContent = s.global_accuracy === null || s.global_accuracy === undefined
-      ? 'no held-out set' : 'held-out set';
+    // The metric card follows the model's task (accuracy, MAE or anomaly share).
+    if (s.task === 'regression' && typeof s.global_mae === 'number') {
+      $('k-acc-label').textContent = 'Global MAE';
+      $('k-acc').textContent = s.global_mae.toPrecision(3);
+    } else if (s.task === 'autoencoder' && typeof s.global_anomaly_share === 'number') {
+      $('k-acc-label').textContent = 'Anomaly share';
+      $('k-acc').textContent = (s.global_anomaly_share * 100).toFixed(1) + '%';
+    } else {
+      $('k-acc-label').textContent = 'Global accuracy';
+      $('k-acc').textContent = s.global_accuracy === null || s.global_accuracy === undefined
+        ? '\u2013' : (s.global_accuracy * 100).toFixed(1) + '%';
+    }
+    $('k-acc-note').textContent = s.task ? 'held-out set' : 'no held-out set';
     $('k-loss').textContent = fmt(s.global_loss, 4);
     const src = s.loss_source === 'eval' ? 'held-out eval' : 'reported by agents';
     $('k-loss-note').textContent = src;
@@ -166,7 +175,13 @@
     renderCards(s);
     const h = s.history || [];
     drawChart($('c-loss'), series(h, 'loss'), { min: 0 });
-    drawChart($('c-acc'), series(h, 'accuracy'), { min: 0, max: 1, percent: true });
+    if (s.task === 'regression') {
+      $('c-acc-caption').textContent = 'Global MAE';
+      drawChart($('c-acc'), series(h, 'mae'), { min: 0 });
+    } else {
+      $('c-acc-caption').textContent = 'Global accuracy';
+      drawChart($('c-acc'), series(h, 'accuracy'), { min: 0, max: 1, percent: true });
+    }
     drawChart($('c-var'), series(h, 'gradient_variance'), { min: 0 });
     renderAgents(s);
     document.body.dataset.version = String(s.model_version);

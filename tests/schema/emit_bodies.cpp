@@ -126,12 +126,26 @@ void statuses() {
   s.agent_list = {{"agent-000", "active", 1790000000000, 40, 1, -0.3},
                   {"agent-001", "idle", 1790000000000, 38, 0, 0.1},
                   {"agent-002", "quarantined", 1789999990000, 2, 5, 7.9}};
-  s.history = {{119, 1789999999000, 0.45, std::nullopt, 0.004, 10}, {120, 1790000000000, 0.42, 0.861, 0.0031, 10}};
+  s.history = {{119, 1789999999000, 0.45, std::nullopt, 0.004, 10, std::nullopt},
+               {120, 1790000000000, 0.42, 0.861, 0.0031, 10, std::nullopt}};
   emit("status", "busy_server", to_json(s));
   emit("status", "anonymous_summary", to_json(anonymous_summary(s)));
   s.loss_source = "reported";
   s.global_accuracy.reset();
   emit("status", "reported_loss", to_json(s));
+  s.loss_source = "eval";
+  s.task = "regression";
+  s.layout = "forecast-cnn1d";
+  s.global_mae = 1.93;
+  s.global_rmse = 2.61;
+  s.history = {{120, 1790000000000, 0.11, std::nullopt, 0.0031, 10, 1.93}};
+  emit("status", "forecaster", to_json(s));
+  s.task = "autoencoder";
+  s.global_mae.reset();
+  s.global_rmse.reset();
+  s.global_anomaly_share = 0.012;
+  s.history = {{120, 1790000000000, 0.031, std::nullopt, 0.0031, 10, std::nullopt}};
+  emit("status", "autoencoder", to_json(s));
 }
 
 void errors() {

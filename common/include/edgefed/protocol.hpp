@@ -151,6 +151,7 @@ struct VersionPoint {
   std::optional<double> accuracy;  // global accuracy when evaluated
   double gradient_variance = 0;
   int64_t updates = 0;
+  std::optional<double> mae;       // regression: MAE when evaluated (written when set)
 };
 // Agents per state, for the summary that names no agent.
 struct AgentStateCounts {
@@ -173,6 +174,14 @@ struct ServerStatus {
   std::optional<double> global_loss;
   std::optional<double> global_accuracy;
   std::string loss_source;  // "eval" | "reported"
+  // From the server's evaluation, written when set: the model's task
+  // ("classification" | "regression" | "autoencoder") and the metrics of
+  // regression (MAE, RMSE, in the eval data's units) and autoencoders (the
+  // share of held-out samples above the anomaly threshold).
+  std::string task;
+  std::optional<double> global_mae;
+  std::optional<double> global_rmse;
+  std::optional<double> global_anomaly_share;
   double gradient_variance = 0;
   std::vector<AgentStatus> agent_list;
   std::optional<AgentStateCounts> agent_states;  // written when set

@@ -1,14 +1,20 @@
 #include "edgefed/ml/evaluator.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <utility>
 #include <vector>
 
+#include "edgefed/ml/data_spec.hpp"
 #include "edgefed/ml/idx_reader.hpp"
+#include "edgefed/ml/local_data.hpp"
 
 namespace edgefed::ml {
 
 Evaluator::Evaluator(std::shared_ptr<const DataStore> held_out) : data_(std::move(held_out)) {}
+
+Evaluator::Evaluator(Dataset held_out, std::vector<double> output_scale)
+    : data_(std::move(held_out)), output_scale_(std::move(output_scale)) {}
 
 Result<Evaluator> Evaluator::open_idx_test(const std::string& data_dir, int64_t max_samples) {
   // Only the first max_samples rows are decoded: the reader streams past the
@@ -25,6 +31,47 @@ Result<Evaluator> Evaluator::open_idx_test(const std::string& data_dir, int64_t 
   return Evaluator(std::make_shared<const DataStore>(std::move(store).value()));
 }
 
+Result<Evaluator> Evaluator::open(const std::string& data, int64_t max_samples) {
+  const bool spec_form = data.rfind("idx:", 0) == 0 || data.rfind("csv:", 0) == 0 || data.rfind("series:", 0) == 0 ||
+                         data.rfind("stream:", 0) == 0;
+  if (!spec_form) return open_idx_test(data, max_samples);
+  auto spec = parse_data_spec(data);
+  if (!spec) return spec.status();
+  if (spec->kind == DataKind::kStream)
+    return Status(Code::kInvalidArgument, "a held-out set cannot be a stream: use idx:, csv: or series:");
+  spec->validation_fraction = 0;  // every sample is held out
+  spec->partition = PartitionSpec{};
+  auto local = load_local_data(*spec);
+  if (!local) return local.status();
+  Dataset held_out = std::move(local->train);
+  if (max_samples > 0 && held_out.size() > max_samples) {
+    std::vector<uint32_t> first(static_cast<size_t>(max_samples));
+    for (size_t i = 0; i < first.size(); ++i) first[i] = static_cast<uint32_t>(i);
+    held_out = held_out.subset(first);
+  }
+  std::vector<double> scale;
+  if (local->normalizer && local->series) {
+    // Output j forecasts target column j / H, normalizer channel C + j / H.
+    const auto& s = *local->series;
+    const size_t c = s.channels.size();
+    for (size_t t = 0; t < s.targets.size(); ++t)
+      for (int h = 0; h < s.horizon; ++h) scale.push_back(local->normalizer->std[c + t]);
+  }
+  return Evaluator(std::move(held_out), std::move(scale));
+}
+
+double robust_threshold(std::vector<float> errors) {
+  if (errors.empty()) return 0;
+  auto median = [](std::vector<float>& v) {
+    const size_t mid = v.size() / 2;
+    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(mid), v.end());
+    return static_cast<double>(v[mid]);
+  };
+  const double m = median(errors);
+  for (float& e : errors) e = static_cast<float>(std::abs(e - m));
+  return m + 3.0 * 1.4826 * median(errors);
+}
+
 Result<EvalResult> Evaluator::evaluate(const Model& model) {
   if (!trainer_ || !(trainer_->layout() == model.layout)) {
     trainer_.reset();
@@ -32,7 +79,37 @@ Result<EvalResult> Evaluator::evaluate(const Model& model) {
     if (!t.is_ok()) return t.status();
     trainer_.emplace(std::move(t).value());
   }
-  return trainer_->evaluate(model, Dataset(data_));
+  auto r = trainer_->evaluate(model, data_);
+  if (!r.is_ok() || data_.empty()) return r;
+  const TaskType task = trainer_->spec().task();
+  const int64_t width = trainer_->spec().output_size();
+  if (task == TaskType::kRegression && static_cast<int64_t>(output_scale_.size()) == width) {
+    // Errors in the data's own units: each output's error times its scale.
+    auto out = trainer_->predict(model, data_);
+    if (!out.is_ok()) return out.status();
+    double abs_sum = 0, sq_sum = 0;
+    for (int64_t i = 0; i < data_.size(); ++i) {
+      const float* y = data_.target(i);
+      for (int64_t j = 0; j < width; ++j) {
+        const double e = (static_cast<double>((*out)[static_cast<size_t>(i * width + j)]) - y[j]) *
+                         output_scale_[static_cast<size_t>(j)];
+        abs_sum += std::abs(e);
+        sq_sum += e * e;
+      }
+    }
+    const double values = static_cast<double>(data_.size() * width);
+    r->mae = abs_sum / values;
+    r->rmse = std::sqrt(sq_sum / values);
+  }
+  if (task == TaskType::kAutoencoder) {
+    auto errors = trainer_->sample_losses(model, data_);
+    if (!errors.is_ok()) return errors.status();
+    const double threshold = anomaly_threshold_ > 0 ? anomaly_threshold_ : robust_threshold(*errors);
+    const auto above = std::count_if(errors->begin(), errors->end(), [&](float e) { return e > threshold; });
+    r->anomaly_threshold = threshold;
+    r->anomaly_share = static_cast<double>(above) / static_cast<double>(errors->size());
+  }
+  return r;
 }
 
 }  // namespace edgefed::ml

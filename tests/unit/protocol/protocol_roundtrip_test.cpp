@@ -111,19 +111,42 @@ TEST_CASE("server status round trips with and without optionals", "[unit][protoc
     CHECK(r->loss_source.empty());
     CHECK(to_json(*r) == to_json(s));
   }
+  SECTION("a regression model's metrics") {
+    s.global_loss = 0.2;
+    s.loss_source = "eval";
+    s.task = "regression";
+    s.global_mae = 1.7;
+    s.global_rmse = 2.3;
+    s.history.push_back({12, 1790000001000, 0.2, std::nullopt, 0.05, 8, 1.7});
+    auto r = parse_server_status(wire(to_json(s)));
+    REQUIRE(r.is_ok());
+    CHECK(to_json(*r) == to_json(s));
+    CHECK(r->task == "regression");
+    CHECK(r->global_mae == 1.7);
+    CHECK_FALSE(r->global_anomaly_share.has_value());
+    CHECK(r->history[0].mae == 1.7);
+    auto bad = to_json(s);
+    bad["task"] = "clustering";
+    CHECK_FALSE(parse_server_status(bad).is_ok());
+    bad = to_json(s);
+    bad["global_anomaly_share"] = 1.5;
+    CHECK_FALSE(parse_server_status(bad).is_ok());
+  }
   SECTION("full") {
     s.global_loss = 0.4;
     s.global_accuracy = 0.85;
     s.loss_source = "eval";
     s.agent_list.push_back({"agent-000", "active", 1790000000000, 10, 1, 0.2});
     s.agent_list.push_back({"agent-001", "quarantined", 1790000000000, 3, 0, 4.5});
-    s.history.push_back({11, 1790000000000, 0.5, std::nullopt, 0.1, 8});
-    s.history.push_back({12, 1790000001000, 0.4, 0.85, 0.05, 8});
+    s.history.push_back({11, 1790000000000, 0.5, std::nullopt, 0.1, 8, std::nullopt});
+    s.history.push_back({12, 1790000001000, 0.4, 0.85, 0.05, 8, std::nullopt});
     auto r = parse_server_status(wire(to_json(s)));
     REQUIRE(r.is_ok());
     CHECK(to_json(*r) == to_json(s));
     CHECK(r->agent_list[1].state == "quarantined");
     CHECK_FALSE(r->history[0].accuracy.has_value());
+    CHECK_FALSE(r->history[0].mae.has_value());
+    CHECK_FALSE(to_json(s).contains("task"));
 
     // The anonymous summary counts the states and names no agent.
     const ServerStatus summary = anonymous_summary(s);

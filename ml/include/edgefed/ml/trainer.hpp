@@ -74,6 +74,10 @@ struct EvalResult {
   double accuracy = 0;           // classification: fraction correct
   double mae = 0;                // regression, autoencoder: mean |output - target| over all outputs
   double rmse = 0;               //   and the root of the mean squared error
+  // Autoencoders, from ml::Evaluator: the share of samples whose
+  // reconstruction error is above anomaly_threshold.
+  double anomaly_share = 0;
+  double anomaly_threshold = 0;
   int64_t num_samples = 0;
 };
 

@@ -83,11 +83,76 @@ TEST_CASE("the evaluator opens the Fashion-MNIST test split, or says why not", "
     auto e = ml::Evaluator::open_idx_test(dir, 200);
     REQUIRE(e.is_ok());
     CHECK(e->samples() == 200);
-    CHECK(e->data()->dim() == 784);
+    CHECK(e->data().dim() == 784);
     auto r = e->evaluate(init_mlp(layout("784-16-10"), 1));
     REQUIRE(r.is_ok());
     // An untrained 10-class model is near chance: loss near ln(10).
     CHECK(r->accuracy < 0.4);
     CHECK(r->loss > 1.5);
   }
+}
+
+namespace {
+
+const char* const kSfTemps = "/usr/lib/python3/dist-packages/vega_datasets/_data/sf-temps.csv";
+
+}  // namespace
+
+TEST_CASE("a series held-out set reports a forecaster's errors in the sensor's units", "[unit][eval]") {
+  if (!std::filesystem::exists(kSfTemps)) {
+    WARN("python3-vega-datasets is not installed: " << kSfTemps);
+    return;
+  }
+  auto ev = ml::Evaluator::open(std::string("series:") + kSfTemps + ":columns=temp:window=24");
+  INFO(ev.status().to_string());
+  REQUIRE(ev.is_ok());
+  CHECK(ev->samples() == 8759 - 24);  // 8,759 hourly readings: one window per start, all held out
+  auto spec = ml::ModelSpec::preset("forecast-cnn1d:24");
+  REQUIRE(spec.is_ok());
+  const Model m = spec->init(1);
+  auto r = ev->evaluate(m);
+  INFO(r.status().to_string());
+  REQUIRE(r.is_ok());
+  CHECK(ev->task() == ml::TaskType::kRegression);
+  // The same errors in standardised units, from the trainer: the evaluator's
+  // are those times the temperature's standard deviation (about 5 F in San
+  // Francisco), not the standardised ones.
+  auto t = ml::Trainer::create(m.layout);
+  REQUIRE(t.is_ok());
+  auto raw = t->evaluate(m, ev->data());
+  REQUIRE(raw.is_ok());
+  const double scale = r->mae / raw->mae;
+  CHECK(scale > 3.0);
+  CHECK(scale < 8.0);
+  CHECK(r->rmse / raw->rmse == Approx(scale).epsilon(1e-6));
+  CHECK(r->accuracy == 0);
+
+  auto bad = ml::Evaluator::open("series:/nonexistent.csv:columns=temp");
+  CHECK_FALSE(bad.is_ok());
+  CHECK_FALSE(ml::Evaluator::open("stream:-").is_ok());
+}
+
+TEST_CASE("an autoencoder's held-out share above the robust threshold", "[unit][eval]") {
+  // 200 samples near zero and 10 far away: the far ones are the share.
+  ml::DataStore s;
+  s.features.resize(210, 4);
+  for (int i = 0; i < 210; ++i)
+    for (int j = 0; j < 4; ++j) s.features(i, j) = i < 200 ? 0.01f * static_cast<float>((i * 7 + j) % 11) : 5.0f;
+  ml::Evaluator ev(std::make_shared<const ml::DataStore>(std::move(s)));
+  auto spec = ml::ModelSpec::parse(R"({"input":[4],"layers":[{"type":"dense","out":2},{"type":"dense","out":4}],)"
+                                   R"("loss":"mse","target":"input"})");
+  REQUIRE(spec.is_ok());
+  Model m = spec->init(2);
+  std::fill(m.params.begin(), m.params.end(), 0.0f);  // reconstructs everything as 0: error = mean x^2
+  auto r = ev.evaluate(m);
+  REQUIRE(r.is_ok());
+  CHECK(ev.task() == ml::TaskType::kAutoencoder);
+  CHECK(r->anomaly_share == Approx(10.0 / 210.0));
+  CHECK(r->anomaly_threshold > 0);
+  CHECK(r->anomaly_threshold < 1.0);
+  ev.set_anomaly_threshold(100.0);  // a fixed threshold above every error
+  auto none = ev.evaluate(m);
+  REQUIRE(none.is_ok());
+  CHECK(none->anomaly_share == 0);
+  CHECK(ml::robust_threshold({}) == 0);
 }
