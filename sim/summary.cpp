@@ -124,6 +124,7 @@ std::string to_text(const RunSummary& s) {
     o << buf;
   }
   for (const auto& m : s.milestones) {
+    if (s.regression) break;  // accuracy milestones mean nothing for a forecaster
     if (m.seconds)
       std::snprintf(buf, sizeof buf, "  reached %.2f after %.1f s at version %lld\n", m.accuracy, *m.seconds,
                     static_cast<long long>(*m.version));

@@ -53,8 +53,13 @@ struct NetArgs {
   S* const* act = nullptr;   // ops + 1 row-major buffers, act[0] = input
   S* const* grad_act = nullptr;  // ops + 1 (grad_act[0] unused)
   const S* const* mask = nullptr;  // per op: dropout multipliers (rows x out_size), null = identity
-  S* col = nullptr;          // im2col scratch, >= max over convs of in_c*kh*kw*out_h*out_w
-  S* dcol = nullptr;         // same size, for the backward pass
+  // Convolution scratch, conv_scratch floats each (>= one sample's
+  // in_c*kh*kw x out_h*out_w of every convolution): im2col columns, their
+  // gradient, and the output (or output gradient) of a group of samples.
+  S* col = nullptr;
+  S* dcol = nullptr;
+  S* ybuf = nullptr;
+  int64_t conv_scratch = 0;
   int rows = 0;              // samples in the batch
   LossKind loss = LossKind::kSoftmaxCrossEntropy;
   S huber_delta = 1;

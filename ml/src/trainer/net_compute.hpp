@@ -102,14 +102,14 @@ KernelStats regression_loss(const NetArgs<S>& a, RowMap<S> out, S* d_ptr) {
 
 // ---- convolution by im2col ----
 
-// col[(c*kh + ki)*kw + kj][oh*Wo + ow] = in[c][oh*sh - ph + ki][ow*sw - pw + kj] (0 outside).
+// col[(c*kh + ki)*kw + kj][oh*Wo + ow] = in[c][oh*sh - ph + ki][ow*sw - pw + kj] (0 outside);
+// `ld` floats between the rows of col (several samples side by side).
 template <typename S>
-void im2col(const OpDesc& o, const S* in, S* col) {
-  const int plane = o.out_h * o.out_w;
+void im2col(const OpDesc& o, const S* in, S* col, int64_t ld) {
   for (int c = 0; c < o.in_c; ++c)
     for (int ki = 0; ki < o.kh; ++ki)
       for (int kj = 0; kj < o.kw; ++kj) {
-        S* dst = col + static_cast<int64_t>((c * o.kh + ki) * o.kw + kj) * plane;
+        S* dst = col + static_cast<int64_t>((c * o.kh + ki) * o.kw + kj) * ld;
         for (int oh = 0; oh < o.out_h; ++oh) {
           const int ih = oh * o.stride_h - o.pad_h + ki;
           S* row = dst + oh * o.out_w;
@@ -118,9 +118,17 @@ void im2col(const OpDesc& o, const S* in, S* col) {
             continue;
           }
           const S* src = in + (static_cast<int64_t>(c) * o.in_h + ih) * o.in_w;
-          for (int ow = 0; ow < o.out_w; ++ow) {
-            const int iw = ow * o.stride_w - o.pad_w + kj;
-            row[ow] = (iw >= 0 && iw < o.in_w) ? src[iw] : S(0);
+          if (o.stride_w == 1) {
+            // The common case: a contiguous run with zeros at the padded ends.
+            for (int ow = 0; ow < o.out_w; ++ow) {
+              const int iw = ow - o.pad_w + kj;
+              row[ow] = (iw >= 0 && iw < o.in_w) ? src[iw] : S(0);
+            }
+          } else {
+            for (int ow = 0; ow < o.out_w; ++ow) {
+              const int iw = ow * o.stride_w - o.pad_w + kj;
+              row[ow] = (iw >= 0 && iw < o.in_w) ? src[iw] : S(0);
+            }
           }
         }
       }
@@ -128,12 +136,11 @@ void im2col(const OpDesc& o, const S* in, S* col) {
 
 // The adjoint of im2col: d_in += the column gradients, at the positions they came from.
 template <typename S>
-void col2im_add(const OpDesc& o, const S* col, S* d_in) {
-  const int plane = o.out_h * o.out_w;
+void col2im_add(const OpDesc& o, const S* col, int64_t ld, S* d_in) {
   for (int c = 0; c < o.in_c; ++c)
     for (int ki = 0; ki < o.kh; ++ki)
       for (int kj = 0; kj < o.kw; ++kj) {
-        const S* src = col + static_cast<int64_t>((c * o.kh + ki) * o.kw + kj) * plane;
+        const S* src = col + static_cast<int64_t>((c * o.kh + ki) * o.kw + kj) * ld;
         for (int oh = 0; oh < o.out_h; ++oh) {
           const int ih = oh * o.stride_h - o.pad_h + ki;
           if (ih < 0 || ih >= o.in_h) continue;
@@ -152,21 +159,41 @@ inline bool pointwise(const OpDesc& o) {
   return o.kh == 1 && o.kw == 1 && o.stride_h == 1 && o.stride_w == 1 && o.pad_h == 0 && o.pad_w == 0;
 }
 
+// Samples per matrix product: as many as the scratch holds (their columns
+// side by side make one product with a long inner dimension, which Eigen
+// runs far faster than many small ones), at least one.
+template <typename S>
+int conv_group(const NetArgs<S>& a, const OpDesc& o) {
+  const int64_t plane = int64_t{o.out_h} * o.out_w;
+  const int64_t per_sample = plane * (o.in_c * o.kh * o.kw > o.out_c ? o.in_c * o.kh * o.kw : o.out_c);
+  const int64_t g = a.conv_scratch / per_sample;
+  return static_cast<int>(g < 1 ? 1 : (g > a.rows ? a.rows : g));
+}
+
 template <typename S>
 void conv_forward(const NetArgs<S>& a, const OpDesc& o, const S* in, S* out) {
   const int ckk = o.in_c * o.kh * o.kw, plane = o.out_h * o.out_w;
   ConstRowMap<S> w(a.params + o.w_off, o.out_c, ckk);
   ConstColVecMap<S> b(a.params + o.b_off, o.out_c);
-  for (int r = 0; r < a.rows; ++r) {
-    const S* in_r = in + r * o.in_size;
-    const S* col = in_r;
-    if (!pointwise(o)) {
-      im2col(o, in_r, a.col);
-      col = a.col;
+  if (pointwise(o)) {
+    for (int r = 0; r < a.rows; ++r) {
+      RowMap<S> y(out + r * o.out_size, o.out_c, plane);
+      y.noalias() = w * ConstRowMap<S>(in + r * o.in_size, ckk, plane);
+      y.colwise() += b;
     }
-    RowMap<S> y(out + r * o.out_size, o.out_c, plane);
-    y.noalias() = w * ConstRowMap<S>(col, ckk, plane);
-    y.colwise() += b;
+    return;
+  }
+  const int group = conv_group(a, o);
+  for (int r0 = 0; r0 < a.rows; r0 += group) {
+    const int g = r0 + group <= a.rows ? group : a.rows - r0;
+    const int64_t ld = int64_t{g} * plane;
+    for (int k = 0; k < g; ++k) im2col(o, in + (r0 + k) * o.in_size, a.col + k * plane, ld);
+    RowMap<S> y(a.ybuf, o.out_c, ld);
+    y.noalias() = w * ConstRowMap<S>(a.col, ckk, ld);
+    // Back to one [out_c, plane] block per sample, with the bias.
+    for (int k = 0; k < g; ++k)
+      RowMap<S>(out + (r0 + k) * o.out_size, o.out_c, plane) =
+          y.middleCols(int64_t{k} * plane, plane).colwise() + b;
   }
 }
 
@@ -180,24 +207,32 @@ void conv_backward(const NetArgs<S>& a, const OpDesc& o, const S* in, const S* d
     gw.setZero();
     gb.setZero();
   }
-  for (int r = 0; r < a.rows; ++r) {
-    const S* in_r = in + r * o.in_size;
-    const S* col = in_r;
-    if (!pointwise(o)) {
-      im2col(o, in_r, a.col);
-      col = a.col;
+  if (pointwise(o)) {
+    for (int r = 0; r < a.rows; ++r) {
+      ConstRowMap<S> dy(d_out + r * o.out_size, o.out_c, plane);
+      gw.noalias() += dy * ConstRowMap<S>(in + r * o.in_size, ckk, plane).transpose();
+      gb += dy.rowwise().sum();
+      if (d_in) RowMap<S>(d_in + r * o.in_size, ckk, plane).noalias() = w.transpose() * dy;
     }
-    ConstRowMap<S> dy(d_out + r * o.out_size, o.out_c, plane);
-    gw.noalias() += dy * ConstRowMap<S>(col, ckk, plane).transpose();
+    return;
+  }
+  const int group = conv_group(a, o);
+  for (int r0 = 0; r0 < a.rows; r0 += group) {
+    const int g = r0 + group <= a.rows ? group : a.rows - r0;
+    const int64_t ld = int64_t{g} * plane;
+    RowMap<S> dy(a.ybuf, o.out_c, ld);
+    for (int k = 0; k < g; ++k) {
+      im2col(o, in + (r0 + k) * o.in_size, a.col + k * plane, ld);
+      dy.middleCols(int64_t{k} * plane, plane) = ConstRowMap<S>(d_out + (r0 + k) * o.out_size, o.out_c, plane);
+    }
+    gw.noalias() += dy * ConstRowMap<S>(a.col, ckk, ld).transpose();
     gb += dy.rowwise().sum();
     if (!d_in) continue;
-    S* d_in_r = d_in + r * o.in_size;
-    if (pointwise(o)) {
-      RowMap<S>(d_in_r, ckk, plane).noalias() = w.transpose() * dy;
-    } else {
-      RowMap<S>(a.dcol, ckk, plane).noalias() = w.transpose() * dy;
+    RowMap<S>(a.dcol, ckk, ld).noalias() = w.transpose() * dy;
+    for (int k = 0; k < g; ++k) {
+      S* d_in_r = d_in + (r0 + k) * o.in_size;
       ArrMap<S>(d_in_r, o.in_size).setZero();
-      col2im_add(o, a.dcol, d_in_r);
+      col2im_add(o, a.dcol + k * plane, ld, d_in_r);
     }
   }
 }

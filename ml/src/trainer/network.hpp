@@ -42,9 +42,14 @@ class Network {
         o.b_off = off;
         off += o.out_c;
       }
-      if (o.kind == OpKind::kConv && !(o.kh == 1 && o.kw == 1 && o.stride_h == 1 && o.stride_w == 1 &&
-                                       o.pad_h == 0 && o.pad_w == 0))
-        col_size_ = std::max<int64_t>(col_size_, int64_t{o.in_c} * o.kh * o.kw * o.out_h * o.out_w);
+      if (o.kind == OpKind::kConv) {
+        // Scratch for grouped im2col products: at least one sample of the
+        // largest convolution, and up to kConvScratch floats (512 KB) so
+        // several samples share one matrix product.
+        const int64_t plane = int64_t{o.out_h} * o.out_w;
+        const int64_t one = plane * std::max<int64_t>(int64_t{o.in_c} * o.kh * o.kw, o.out_c);
+        col_size_ = std::max({col_size_, one, kConvScratch});
+      }
       const int in_buf = buffer_of_.back();
       // The layer that wrote the input buffer (flatten writes nothing): an
       // activation needs its output to go backward, so none may overwrite it.
@@ -104,10 +109,12 @@ class Network {
       masks_.assign(ops_.size(), {});
       for (size_t i = 0; i < ops_.size(); ++i)
         if (ops_[i].kind == OpKind::kDropout) masks_[i].assign(static_cast<size_t>(capacity_ * ops_[i].out_size), S(1));
-      col_.assign(static_cast<size_t>(col_size_), S(0));
       dcol_.assign(static_cast<size_t>(col_size_), S(0));
     }
-    if (col_.size() < static_cast<size_t>(col_size_)) col_.assign(static_cast<size_t>(col_size_), S(0));
+    if (col_.size() < static_cast<size_t>(col_size_)) {
+      col_.assign(static_cast<size_t>(col_size_), S(0));
+      ybuf_.assign(static_cast<size_t>(col_size_), S(0));
+    }
   }
 
   // Where callers gather a batch: row r of the input, its label
@@ -161,6 +168,8 @@ class Network {
     a.mask = mask_ptr_.data();
     a.col = col_.data();
     a.dcol = dcol_.data();
+    a.ybuf = ybuf_.data();
+    a.conv_scratch = col_size_;
     a.rows = rows;
     a.sample_loss = sample_loss_.data();
     switch (spec_.loss()) {
@@ -245,12 +254,13 @@ class Network {
   std::vector<int> buffer_of_;   // ops + 1: which buffer holds activation i
   std::vector<int64_t> sizes_;   // per buffer: floats per sample
   int64_t num_params_ = 0;
-  int64_t col_size_ = 0;
+  static constexpr int64_t kConvScratch = int64_t{1} << 17;
+  int64_t col_size_ = 0;  // floats of each convolution scratch buffer (0: no convolution)
   bool has_dropout_ = false;
   int capacity_ = 0;
   int grad_capacity_ = 0;
   std::vector<AlignedVector<S>> act_, grad_act_, masks_;
-  AlignedVector<S> col_, dcol_, targets_, sample_loss_;
+  AlignedVector<S> col_, dcol_, ybuf_, targets_, sample_loss_;
   std::vector<int32_t> labels_;
   std::vector<S*> act_ptr_, grad_act_ptr_;
   std::vector<const S*> mask_ptr_;
