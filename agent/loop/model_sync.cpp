@@ -78,7 +78,10 @@ RefreshResult ModelSync::refresh(Link& link, int wait_s, bool want_task) {
     const int64_t offered = fetched->version;
     Status st = adopt_model(std::move(fetched->bytes), std::move(fetched->etag), true);
     if (!st.is_ok()) {
-      log::error("model_refused").kv("agent", agent_id_).kv("version", offered).kv("error", st.to_string());
+      // Once per refused version: the same model comes back at every poll.
+      if (offered != last_refused_version_)
+        log::error("model_refused").kv("agent", agent_id_).kv("version", offered).kv("error", st.to_string());
+      last_refused_version_ = offered;
       out.error = st;
       out.refused = true;
       out.refused_version = offered;

@@ -63,6 +63,7 @@ class ModelSync {
   std::optional<Task> task_;
   std::optional<Model> model_;
   int64_t version_ = -1;
+  int64_t last_refused_version_ = -2;  // the last version refused (logged once)
   std::string etag_;
 };
 

@@ -266,3 +266,41 @@ TEST_CASE("agent keeps training through outbox storage faults and loses nothing 
   CHECK(j.updates_created == d.updates + j.updates_acked + j.updates_rejected + j.updates_dropped);
   CHECK(j.telemetry_created == d.telemetry + j.telemetry_acked + j.telemetry_rejected + j.telemetry_dropped);
 }
+
+TEST_CASE("agent refuses a model whose architecture it cannot train and keeps training its last good one",
+          "[unit]") {
+  edgefed::testing::ScratchDir dir;
+  FakeServerState server;
+  init_server(server);
+  auto agent = AgentLoop::create(small_config(dir.path()), small_seams(server));
+  REQUIRE(agent.is_ok());
+  AgentLoop& a = **agent;
+  edgefed::Status run_status;
+  std::thread runner([&] { run_status = a.run(); });
+  CHECK(eventually([&] { return a.snapshot().rounds >= 1; }));
+  {
+    // A newer server's model: the same tensors under a layer type this
+    // agent does not know.
+    std::lock_guard lock(server.mu);
+    auto lstm = edgefed::ModelLayout::create(
+        server.model.layout.tensors(),
+        R"({"input":[4],"layers":[{"type":"lstm","out":8}],"loss":"softmax_cross_entropy"})");
+    REQUIRE(lstm.is_ok());
+    server.model.layout = *lstm;
+    server.version = 2;
+  }
+  auto model_records = [&] {
+    std::lock_guard lock(server.mu);
+    int64_t n = 0;
+    for (const auto& [seq, kind] : server.telemetry) n += kind == "model";
+    return n;
+  };
+  CHECK(eventually([&] { return model_records() >= 1; }));
+  const int64_t rounds = a.snapshot().rounds;
+  CHECK(eventually([&] { return a.snapshot().rounds > rounds + 2; }));  // still training, on version 1
+  a.stop();
+  runner.join();
+  CHECK(run_status.is_ok());
+  CHECK(a.snapshot().model_version == 1);
+  CHECK(model_records() == 1);  // once per distinct reason, not at every poll
+}
