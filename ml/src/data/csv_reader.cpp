@@ -171,6 +171,15 @@ class ColumnPicker {
     role_[c] = what;
     return c;
   }
+  // Every token of `tokens`, in order, appended to `out`.
+  Status take_all(const std::vector<std::string>& tokens, const char* what, std::vector<size_t>& out) {
+    for (const auto& t : tokens) {
+      auto c = take(t, what);
+      if (!c) return c.status();
+      out.push_back(*c);
+    }
+    return Status::ok();
+  }
   bool taken(size_t c) const { return role_[c] != nullptr; }
 
  private:
@@ -282,11 +291,7 @@ Result<DataStore> read_csv(const std::string& path, const CsvOptions& options) {
   size_t label_col = 0;
   std::vector<size_t> target_cols, feature_cols;
   if (regression) {
-    for (const auto& t : options.targets) {
-      auto c = pick.take(t, "target");
-      if (!c) return c.status();
-      target_cols.push_back(*c);
-    }
+    EDGEFED_RETURN_IF_ERROR(pick.take_all(options.targets, "target", target_cols));
   } else {
     auto c = options.label == "last" ? pick.mark(head.ncols - 1, "last", "label") : pick.take(options.label, "label");
     if (!c) return c.status();
@@ -294,11 +299,7 @@ Result<DataStore> read_csv(const std::string& path, const CsvOptions& options) {
   }
   const bool explicit_columns = !options.columns.empty();
   if (explicit_columns) {
-    for (const auto& t : options.columns) {
-      auto c = pick.take(t, "feature");
-      if (!c) return c.status();
-      feature_cols.push_back(*c);
-    }
+    EDGEFED_RETURN_IF_ERROR(pick.take_all(options.columns, "feature", feature_cols));
   } else {
     for (size_t c = 0; c < head.ncols; ++c)
       if (!pick.taken(c)) feature_cols.push_back(c);

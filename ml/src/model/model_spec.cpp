@@ -369,12 +369,6 @@ int64_t ModelSpec::num_params() const {
   return n;
 }
 
-int64_t ModelSpec::max_activation() const {
-  int64_t m = input_size();
-  for (const auto& l : layers_) m = std::max(m, numel(l.out_shape));
-  return m;
-}
-
 ModelLayout ModelSpec::layout() const {
   std::vector<TensorSpec> t;
   for (size_t i = 0; i < layers_.size(); ++i) {

@@ -75,15 +75,19 @@ struct Trainer::Impl {
   }
 
   // Copies the samples at `positions` of `data` into the network's input
-  // rows, with their labels or targets.
-  Status gather(const Dataset& data, std::span<const uint32_t> positions) {
+  // rows, with their labels or targets unless `inputs_only` (prediction:
+  // the loss is computed on zero labels/targets and ignored).
+  Status gather(const Dataset& data, std::span<const uint32_t> positions, bool inputs_only = false) {
     const int64_t d = net.input_size();
     const int64_t outputs = net.output_size();
     const TaskType task = spec().task();
     for (size_t r = 0; r < positions.size(); ++r) {
       const int row = static_cast<int>(r);
       std::copy_n(data.features(positions[r]), d, net.input_row(row));
-      if (task == TaskType::kClassification) {
+      if (inputs_only) {
+        net.label(row) = 0;
+        std::fill_n(net.target_row(row), outputs, 0.0f);
+      } else if (task == TaskType::kClassification) {
         const int32_t y = data.label(positions[r]);
         if (y < 0 || y >= outputs)
           return Status(Code::kInvalidArgument,
@@ -134,9 +138,10 @@ struct Trainer::Impl {
   }
 
   // Forward passes over all of `data` in chunks; `each(stats, first, k)`
-  // sees every chunk's statistics (per-row losses in net.sample_loss()).
+  // sees every chunk's statistics (per-row losses in net.sample_loss(),
+  // outputs in net.output_row()).
   template <typename F>
-  Status forward_all(const Model& model, const Dataset& data, F&& each) {
+  Status forward_all(const Model& model, const Dataset& data, F&& each, bool inputs_only = false) {
     const int64_t per_sample = std::max<int64_t>(1, net.floats_per_sample());
     const int chunk_rows = static_cast<int>(std::clamp<int64_t>(kEvalFloats / per_sample, 1, kEvalBatch));
     net.reserve(chunk_rows, false);
@@ -146,7 +151,7 @@ struct Trainer::Impl {
     for (size_t start = 0; start < n; start += chunk) {
       const size_t k = std::min(chunk, n - start);
       std::iota(positions.begin(), positions.begin() + static_cast<std::ptrdiff_t>(k), static_cast<uint32_t>(start));
-      EDGEFED_RETURN_IF_ERROR(gather(data, std::span<const uint32_t>(positions).first(k)));
+      EDGEFED_RETURN_IF_ERROR(gather(data, std::span<const uint32_t>(positions).first(k), inputs_only));
       each(net.run(model.params.data(), static_cast<int>(k), nullptr, 1.0f, true), start, k);
     }
     return Status::ok();
@@ -267,21 +272,14 @@ Result<std::vector<float>> Trainer::predict(const Model& model, const Dataset& d
   const size_t width = static_cast<size_t>(im.net.output_size());
   std::vector<float> out(static_cast<size_t>(data.size()) * width);
   // Forward only: labels and targets are not read, so any data fits.
-  const int64_t per_sample = std::max<int64_t>(1, im.net.floats_per_sample());
-  const int chunk_rows = static_cast<int>(std::clamp<int64_t>(kEvalFloats / per_sample, 1, kEvalBatch));
-  im.net.reserve(chunk_rows, false);
-  const int64_t d = im.net.input_size();
-  for (int64_t start = 0; start < data.size(); start += chunk_rows) {
-    const int k = static_cast<int>(std::min<int64_t>(chunk_rows, data.size() - start));
-    for (int r = 0; r < k; ++r) {
-      std::copy_n(data.features(start + r), d, im.net.input_row(r));
-      im.net.label(r) = 0;  // the loss is computed and ignored
-      std::fill_n(im.net.target_row(r), width, 0.0f);
-    }
-    im.net.run(model.params.data(), k, nullptr, 1.0f, true);
-    for (int r = 0; r < k; ++r)
-      std::copy_n(im.net.output_row(r), width, out.begin() + static_cast<std::ptrdiff_t>((start + r) * static_cast<int64_t>(width)));
-  }
+  EDGEFED_RETURN_IF_ERROR(im.forward_all(
+      model, data,
+      [&](const KernelStats&, size_t first, size_t k) {
+        for (size_t r = 0; r < k; ++r)
+          std::copy_n(im.net.output_row(static_cast<int>(r)), width,
+                      out.begin() + static_cast<std::ptrdiff_t>((first + r) * width));
+      },
+      true));
   return out;
 }
 

@@ -126,8 +126,6 @@ class ModelSpec {
   double huber_delta() const { return huber_delta_; }
   const std::string& name() const { return name_; }  // may be empty
   int64_t num_params() const;
-  // Largest activation of one sample, in floats.
-  int64_t max_activation() const;
 
   // The canonical JSON text: every default filled in, keys sorted, no
   // whitespace. Two specs of the same network give the same text; it is
