@@ -244,6 +244,7 @@ Status AgentLoop::train_round() {
         meta.base_version = base;
         meta.num_samples = r.num_samples;
         meta.train_loss = std::isfinite(r.train_loss) && r.train_loss >= 0 ? r.train_loss : 0.0;
+        meta.normalizer = r.normalizer;
         return encode_update(global.layout, r.delta, meta, enc);
       });
   if (!update_id) {

@@ -55,6 +55,7 @@ Result<RoundResult> RoundTrainer::train(const Model& global, const Task& task, u
   out.train_accuracy = r->train_accuracy;
   out.samples_per_s = r->samples_per_s;
   out.seconds = r->seconds;
+  if (data_->normalizer) out.normalizer = data_->normalizer->to_string();
   if (!data_->validation.empty()) {
     Model local = global;
     for (size_t i = 0; i < local.params.size(); ++i) local.params[i] += out.delta[i];

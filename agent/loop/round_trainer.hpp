@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "edgefed/ml/local_data.hpp"
@@ -41,6 +42,9 @@ struct RoundResult {
   double samples_per_s = 0;
   double seconds = 0;             // wall time of the training itself
   std::optional<ml::EvalResult> validation;  // of the trained model, if there is a split
+  // The local data's standardisation (ml::Normalizer JSON), "" = none; sent
+  // in the update metadata so the server knows the scale the delta saw.
+  std::string normalizer;
 };
 
 class RoundTrainer {

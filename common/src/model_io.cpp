@@ -19,6 +19,7 @@ std::string encode_model(const Model& model, int64_t version,
   md["version"] = std::to_string(version);
   if (!model.layout.architecture().empty()) md["model_spec"] = model.layout.architecture();
   else md.erase("model_spec");
+  if (!model.normalizer.empty()) md["normalizer"] = model.normalizer;
   std::vector<TensorOut> out;
   out.reserve(model.layout.tensors().size());
   for (size_t i = 0; i < model.layout.tensors().size(); ++i) {
@@ -66,6 +67,7 @@ Result<DecodedModel> decode_model(std::span<const uint8_t> bytes, const ModelLay
   }
 
   out.model = Model(std::move(layout.value()));
+  if (auto it = out.metadata.find("normalizer"); it != out.metadata.end()) out.model.normalizer = it->second;
   for (size_t i = 0; i < file->tensors.size(); ++i) {
     const auto& t = file->tensors[i];
     auto dst = out.model.tensor(i);

@@ -63,7 +63,7 @@ class Reader {
 }  // namespace
 
 std::map<std::string, std::string> to_metadata(const UpdateMetadata& m) {
-  return {
+  std::map<std::string, std::string> md{
       {"agent_id", m.agent_id},
       {"update_id", m.update_id},
       {"base_version", std::to_string(m.base_version)},
@@ -72,6 +72,8 @@ std::map<std::string, std::string> to_metadata(const UpdateMetadata& m) {
       {"encoding", std::string(enum_name(m.encoding))},
       {"layout_fingerprint", m.layout_fingerprint},
   };
+  if (!m.normalizer.empty()) md["normalizer"] = m.normalizer;
+  return md;
 }
 
 Result<UpdateMetadata> parse_update_metadata(const std::map<std::string, std::string>& md) {
@@ -93,6 +95,14 @@ Result<UpdateMetadata> parse_update_metadata(const std::map<std::string, std::st
   if (const std::string* v = r.get("layout_fingerprint")) {
     if (!is_fingerprint(*v)) r.fail("layout_fingerprint", "must be 16 lower-case hex digits", v);
     else m.layout_fingerprint = *v;
+  }
+  if (auto it = md.find("normalizer"); r.status().is_ok() && it != md.end()) {
+    const std::string& v = it->second;
+    if (v.size() > kMaxNormalizerBytes)
+      r.fail("normalizer", "must be at most " + std::to_string(kMaxNormalizerBytes) + " bytes", nullptr);
+    else if (v.empty() || v.front() != '{' || v.back() != '}')
+      r.fail("normalizer", "must be a JSON object {\"mean\":[..],\"std\":[..]}", &v);
+    else m.normalizer = v;
   }
   if (!r.status().is_ok()) return r.status();
   return m;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
+#include <string>
 #include <utility>
 
 #include <nlohmann/json.hpp>
@@ -84,8 +86,10 @@ Status VersionKeeper::recover() {
 Status VersionKeeper::replay_pending() {
   // The round / buffer timer restarts now.
   aggregator_->reset(static_cast<size_t>(layout_->size()));
+  normalizers_.reset();
   opened_at_s_ = clock_.monotonic_s();
-  return VersionLoader(*store_, options_).replay_pending(record_.version, *layout_, staleness_, *aggregator_);
+  return VersionLoader(*store_, options_).replay_pending(record_.version, *layout_, staleness_, *aggregator_,
+                                                         normalizers_);
 }
 
 Status VersionKeeper::create_initial_version() {
@@ -155,6 +159,17 @@ Result<UpdateAck> VersionKeeper::accept(const IncomingUpdate& u) {
                                        std::to_string(v) + " only, got base_version " +
                                        std::to_string(u.meta.base_version));
   }
+  // Checked before anything is written; pooled once the ledger holds it.
+  std::optional<ml::Normalizer> normalizer;
+  if (!u.meta.normalizer.empty()) {
+    auto n = ml::Normalizer::parse(u.meta.normalizer);
+    if (!n.is_ok()) return Status(Code::kInvalidArgument, "update metadata.normalizer: " + n.status().message());
+    if (!normalizers_.empty() && n->channels() != normalizers_.channels())
+      return Status(Code::kInvalidArgument, "update metadata.normalizer has " + std::to_string(n->channels()) +
+                                                " channels, the buffered updates' " +
+                                                std::to_string(normalizers_.channels()));
+    normalizer = std::move(n).value();
+  }
   const UpdateAck ack{v, tau, static_cast<double>(u.meta.num_samples) * staleness_(tau), false};
   const int64_t now_ms = clock_.unix_ms();
   LedgerEntry e;
@@ -177,6 +192,7 @@ Result<UpdateAck> VersionKeeper::accept(const IncomingUpdate& u) {
   agents_.touch(e.agent, now_ms, 1, tau, 0);
   if (options_.mode == MergeMode::kAsync && aggregator_->count() == 0) opened_at_s_ = clock_.monotonic_s();
   aggregator_->add({u.delta, ack.weight, u.meta.train_loss, staleness_(tau)});
+  if (normalizer) (void)normalizers_.add(*normalizer, static_cast<double>(u.meta.num_samples));
   ++updates_accepted_;
   auto created = created_ms_.find(u.meta.base_version);
   const double age = created == created_ms_.end() ? 0.0 : (now_ms - created->second) / 1000.0;
@@ -212,6 +228,7 @@ Status VersionKeeper::merge() {
   if (!agg.is_ok()) return agg.status();
   Model next = model_;
   optimizer_->apply(next.params, agg->delta);
+  if (!normalizers_.empty()) next.normalizer = normalizers_.result().to_string();
   VersionRecord r;
   r.version = record_.version + 1;
   r.parent = record_.version;
@@ -262,6 +279,7 @@ Status VersionKeeper::commit_version(VersionRecord r, Model model) {
   if (!layout_ || !(model.layout == *layout_)) layout_ = std::make_shared<const ModelLayout>(model.layout);
   model_ = std::move(model);
   aggregator_->reset(static_cast<size_t>(layout_->size()));
+  normalizers_.reset();
   opened_at_s_ = clock_.monotonic_s();
   snapshot_ = {r.version, std::move(bytes), "\"v" + std::to_string(r.version) + "-" + layout_->fingerprint() + "\""};
   record_ = r;

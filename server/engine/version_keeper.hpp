@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "edgefed/ml/normalizer.hpp"
 #include "edgefed/model_layout.hpp"
 #include "edgefed/protocol.hpp"
 #include "edgefed/status.hpp"
@@ -76,7 +77,9 @@ class VersionKeeper {
   // ---- inside a transaction ----
   // Idempotent per (agent, update_id); kConflict for a known id with another
   // body; kDimensionMismatch if the layout changed since decoding;
-  // kInvalidArgument for a base version from the future; kTooStale.
+  // kInvalidArgument for a base version from the future or a normalizer
+  // that does not parse or has another channel count than the buffer's;
+  // kTooStale.
   // kIo/kInternal mean the transaction must be aborted.
   Result<UpdateAck> accept(const IncomingUpdate& update);
   // Whether the count or the clock says the buffer / round should close.
@@ -127,6 +130,9 @@ class VersionKeeper {
   StalenessFunction staleness_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<Aggregator> aggregator_;
+  // The buffered updates' input normalizers, pooled by sample count: the
+  // merged version's Model::normalizer (kept from the parent when none).
+  ml::NormalizerPool normalizers_;
   std::unique_ptr<ServerOptimizer> optimizer_;
 
   Model model_;

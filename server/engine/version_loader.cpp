@@ -56,7 +56,7 @@ Result<LedgerCounts> VersionLoader::ledger_counts() {
 }
 
 Status VersionLoader::replay_pending(int64_t version, const ModelLayout& layout, const StalenessFunction& staleness,
-                                     Aggregator& aggregator) {
+                                     Aggregator& aggregator, ml::NormalizerPool& normalizers) {
   // Acknowledged but unmerged updates go back into the buffer with the
   // weights recorded at accept, so a restart merges them exactly once.
   int64_t replayed = 0;
@@ -80,6 +80,11 @@ Status VersionLoader::replay_pending(int64_t version, const ModelLayout& layout,
                                        " no longer decodes: " + u.status().message());
         }
         aggregator.add({u->delta, e.weight, e.train_loss, staleness(e.staleness)});
+        // Accepted, so it parsed and fitted the pool then.
+        if (!u->meta.normalizer.empty()) {
+          if (auto n = ml::Normalizer::parse(u->meta.normalizer); n.is_ok())
+            (void)normalizers.add(*n, static_cast<double>(u->meta.num_samples));
+        }
         ++replayed;
         return Status::ok();
       }));

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "edgefed/ml/normalizer.hpp"
 #include "edgefed/model_layout.hpp"
 #include "edgefed/status.hpp"
 #include "server/aggregation/aggregator.hpp"
@@ -58,11 +59,12 @@ class VersionLoader {
   Result<std::vector<AgentRecord>> agents();
   Result<LedgerCounts> ledger_counts();
   // Feeds every pending ledger row into `aggregator` (already reset) with
-  // the weight and staleness recorded at accept; logs ledger_replayed.
+  // the weight and staleness recorded at accept, and its input normalizer
+  // (if any) into `normalizers` (already reset); logs ledger_replayed.
   // kInternal for a row accepted at another version than `version`, kIo for
   // a payload that no longer decodes against `layout`.
   Status replay_pending(int64_t version, const ModelLayout& layout, const StalenessFunction& staleness,
-                        Aggregator& aggregator);
+                        Aggregator& aggregator, ml::NormalizerPool& normalizers);
   // Version 0's model for an empty store, from model_init and init_seed
   // (kInvalidArgument for a bad model_init).
   Result<Model> initial_model();

@@ -74,7 +74,8 @@ Status VersionEvaluator::evaluate(int64_t version, const Model& model) {
   seconds_->Observe(seconds);
   log::info("version_evaluated").kv("version", version).kv("task", task).kv("loss", r->loss)
       .kv("accuracy", r->accuracy).kv("mae", r->mae).kv("anomaly_share", r->anomaly_share)
-      .kv("samples", r->num_samples).kv("seconds", seconds);
+      .kv("samples", r->num_samples).kv("seconds", seconds)
+      .kv("scaled_by", evaluator_->used_model_normalizer() ? "model" : "held_out");
   std::lock_guard<std::mutex> lock(mu_);
   results_[version] = p;
   while (results_.size() > kKeep) results_.erase(results_.begin());

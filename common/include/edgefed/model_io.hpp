@@ -2,8 +2,8 @@
 // checkpoints hold, what an agent keeps on disk to train offline. F32 only.
 // Metadata carries "format"="edgefed-model", "layout_fingerprint", "version",
 // "model_spec" (the architecture, when the layout has one: a file describes
-// itself) and the caller's extra keys, so Python's safetensors.numpy.load_file
-// opens it.
+// itself), "normalizer" (Model::normalizer, when set) and the caller's
+// extra keys, so Python's safetensors.numpy.load_file opens it.
 #pragma once
 
 #include <cstdint>

@@ -65,6 +65,12 @@ class ModelLayout {
 struct Model {
   ModelLayout layout;
   std::vector<float> params;  // size() == layout.size()
+  // The input standardisation the model was trained with, as
+  // ml::Normalizer's compact JSON ({"mean":[..],"std":[..]}), or "" for
+  // none. A merged version carries the sample-weighted pool of its updates'
+  // normalizers, so the file tells a reader how to scale inputs. Not part of
+  // the layout: the same architecture may see differently scaled data.
+  std::string normalizer;
 
   Model() = default;
   explicit Model(ModelLayout l) : layout(std::move(l)), params(layout.size(), 0.0f) {}

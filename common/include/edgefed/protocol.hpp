@@ -58,7 +58,12 @@ struct UpdateMetadata {
   double train_loss = 0.0;   // finite, >= 0
   Encoding encoding = Encoding::kF32;
   std::string layout_fingerprint;  // 16 hex digits
+  // Optional: the agent's input standardisation (ml::Normalizer's compact
+  // JSON, a JSON object of at most kMaxNormalizerBytes), "" = none. Checked
+  // here for size and shape only; the server parses it.
+  std::string normalizer;
 };
+inline constexpr size_t kMaxNormalizerBytes = 1 << 20;
 std::map<std::string, std::string> to_metadata(const UpdateMetadata& m);
 Result<UpdateMetadata> parse_update_metadata(const std::map<std::string, std::string>& md);
 

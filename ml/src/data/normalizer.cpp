@@ -103,4 +103,29 @@ Result<Normalizer> Normalizer::parse(std::string_view text) {
   return out;
 }
 
+Status NormalizerPool::add(const Normalizer& n, double weight) {
+  if (!std::isfinite(weight) || weight <= 0) return bad("pool weight must be finite and > 0");
+  if (weight_ > 0 && n.channels() != sum_mean_.size())
+    return bad("has " + std::to_string(n.channels()) + " channels, the pool " + std::to_string(sum_mean_.size()));
+  if (weight_ <= 0) {
+    sum_mean_.assign(n.channels(), 0.0);
+    sum_sq_.assign(n.channels(), 0.0);
+  }
+  for (size_t c = 0; c < n.channels(); ++c) {
+    sum_mean_[c] += weight * n.mean[c];
+    sum_sq_[c] += weight * (n.std[c] * n.std[c] + n.mean[c] * n.mean[c]);
+  }
+  weight_ += weight;
+  return Status::ok();
+}
+
+Normalizer NormalizerPool::result() const {
+  Normalizer out;
+  for (size_t c = 0; c < sum_mean_.size(); ++c) {
+    const double mean = sum_mean_[c] / weight_;
+    push_stats(mean, sum_sq_[c] / weight_ - mean * mean, 1.0, out);
+  }
+  return out;
+}
+
 }  // namespace edgefed::ml

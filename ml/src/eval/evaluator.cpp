@@ -57,7 +57,47 @@ Result<Evaluator> Evaluator::open(const std::string& data, int64_t max_samples) 
     for (size_t t = 0; t < s.targets.size(); ++t)
       for (int h = 0; h < s.horizon; ++h) scale.push_back(local->normalizer->std[c + t]);
   }
-  return Evaluator(std::move(held_out), std::move(scale));
+  Evaluator out(held_out, scale);
+  if (local->normalizer && local->series) {
+    const auto& s = *local->series;
+    out.standardised_ = Standardised{std::move(held_out), std::move(scale), std::move(*local->normalizer),
+                                     s.channels.size(), s.targets.size(), s.window, s.horizon};
+  }
+  return out;
+}
+
+void Evaluator::scale_for(const std::string& normalizer) {
+  if (!standardised_ || normalizer == scaled_for_) return;
+  const Standardised& st = *standardised_;
+  scaled_for_ = normalizer;
+  data_ = st.data;
+  output_scale_ = st.output_scale;
+  model_scaled_ = false;
+  if (normalizer.empty()) return;
+  auto n = Normalizer::parse(normalizer);
+  if (!n.is_ok() || n->channels() != st.channels + st.targets) return;
+  // z' = (v - m') / s' with v = z s + m: an affine map per column.
+  const DataStore& src = *st.data.store();
+  DataStore dst;
+  dst.features = src.features;
+  dst.targets = src.targets;
+  auto remap = [&](FeatureMatrix& m, size_t first_channel, int64_t per_channel) {
+    for (int64_t col = 0; col < m.cols(); ++col) {
+      const size_t ch = first_channel + static_cast<size_t>(col / per_channel);
+      if (ch >= n->channels()) return;
+      const double a = st.fitted.std[ch] / n->std[ch];
+      const double b = (st.fitted.mean[ch] - n->mean[ch]) / n->std[ch];
+      m.col(col) = (m.col(col).cast<double>().array() * a + b).cast<float>().matrix();
+    }
+  };
+  remap(dst.features, 0, st.window);
+  if (st.horizon > 0) remap(dst.targets, st.channels, st.horizon);
+  const std::vector<uint32_t> rows(st.data.rows().begin(), st.data.rows().end());
+  data_ = Dataset(std::make_shared<const DataStore>(std::move(dst)), rows);
+  output_scale_.clear();
+  for (size_t t = 0; t < st.targets; ++t)
+    for (int64_t h = 0; h < st.horizon; ++h) output_scale_.push_back(n->std[st.channels + t]);
+  model_scaled_ = true;
 }
 
 double robust_threshold(std::vector<float> errors) {
@@ -73,6 +113,7 @@ double robust_threshold(std::vector<float> errors) {
 }
 
 Result<EvalResult> Evaluator::evaluate(const Model& model) {
+  scale_for(model.normalizer);
   if (!trainer_ || !(trainer_->layout() == model.layout)) {
     trainer_.reset();
     auto t = Trainer::create(model.layout);

@@ -47,6 +47,16 @@ TEST_CASE("encode_model then decode_model is bit-exact", "[unit][model_io]") {
   SECTION("and encoding the decoded model again gives the same bytes") {
     CHECK(encode_model(d->model, d->version, {{"note", "hello"}}) == file);
   }
+  SECTION("the input normalizer travels in the metadata") {
+    CHECK(d->model.normalizer.empty());
+    CHECK(d->metadata.count("normalizer") == 0);
+    Model scaled = m;
+    scaled.normalizer = R"({"mean":[0.5],"std":[3]})";
+    auto back = decode_model(bytes_of(encode_model(scaled, 2)), &m.layout);
+    REQUIRE(back.is_ok());
+    CHECK(back->model.normalizer == scaled.normalizer);
+    CHECK(back->metadata.at("normalizer") == scaled.normalizer);
+  }
 }
 
 TEST_CASE("decode_model reads a plain file without edgefed metadata", "[unit][model_io]") {

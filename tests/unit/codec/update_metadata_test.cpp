@@ -24,6 +24,9 @@ TEST_CASE("to_metadata then parse_update_metadata gives the fields back", "[unit
   m.encoding = Encoding::kInt8;
   m.layout_fingerprint = "fedcba9876543210";
   auto md = to_metadata(m);
+  CHECK(md.count("normalizer") == 0);  // optional: absent when there is none
+  m.normalizer = R"({"mean":[1.5],"std":[2]})";
+  md = to_metadata(m);
   CHECK(md.at("base_version") == "9007199254740993");
   auto back = parse_update_metadata(md);
   REQUIRE(back.is_ok());
@@ -34,6 +37,7 @@ TEST_CASE("to_metadata then parse_update_metadata gives the fields back", "[unit
   CHECK(back->train_loss == m.train_loss);
   CHECK(back->encoding == m.encoding);
   CHECK(back->layout_fingerprint == m.layout_fingerprint);
+  CHECK(back->normalizer == m.normalizer);
 }
 
 TEST_CASE("parse_update_metadata accepts the edges of each field", "[unit][update_metadata]") {
@@ -98,6 +102,10 @@ TEST_CASE("parse_update_metadata refuses bad fields, naming them", "[unit][updat
       {"layout_fingerprint", "0123456789abcdef0"},
       {"layout_fingerprint", "0123456789abcdeg"},
       {"layout_fingerprint", "0123456789ABCDEF"},
+      {"normalizer", ""},
+      {"normalizer", "[1,2]"},
+      {"normalizer", "{\"mean\":[1]"},
+      {"normalizer", "{" + std::string(kMaxNormalizerBytes, ' ') + "}"},
   }));
   auto md = good();
   md[key] = value;

@@ -7,6 +7,11 @@
 //   autoencoder     loss (the mean reconstruction error) and the share of
 //                   samples above the anomaly threshold (given, or robust:
 //                   median + 3 x 1.4826 x MAD of this set's errors)
+// A standardised series (norm=fit) is scaled with the evaluated model's own
+// normalizer (Model::normalizer: the pool of the agents' ones the server
+// merged), as a device running the model would scale its inputs; without
+// one (or with a channel count that does not fit), with the statistics
+// fitted on the held-out set itself.
 //
 // Thread safety: an Evaluator is used by one thread at a time (it keeps a
 // Trainer's workspaces between calls); the held-out data is immutable and
@@ -22,6 +27,7 @@
 #include <vector>
 
 #include "edgefed/ml/dataset.hpp"
+#include "edgefed/ml/normalizer.hpp"
 #include "edgefed/ml/trainer.hpp"
 #include "edgefed/model_layout.hpp"
 #include "edgefed/status.hpp"
@@ -55,6 +61,9 @@ class Evaluator {
   // The threshold autoencoders are judged by (0 = robust, from each set).
   void set_anomaly_threshold(double threshold) { anomaly_threshold_ = threshold; }
 
+  // Whether the last evaluate() scaled the data with the model's normalizer.
+  bool used_model_normalizer() const { return model_scaled_; }
+
   // The task of the model evaluated last (classification before any).
   TaskType task() const { return trainer_ ? trainer_->spec().task() : TaskType::kClassification; }
 
@@ -62,9 +71,25 @@ class Evaluator {
   const Dataset& data() const { return data_; }
 
  private:
+  // Switches data_ and output_scale_ to the standardisation `normalizer`
+  // (Normalizer JSON; "" or unusable = the held-out set's own).
+  void scale_for(const std::string& normalizer);
+
   Dataset data_;
   std::vector<double> output_scale_;
   double anomaly_threshold_ = 0;
+  // A standardised series: the samples as fitted on the held-out set, the
+  // fitted statistics and the window shape (C channels x W, T targets x H).
+  struct Standardised {
+    Dataset data;
+    std::vector<double> output_scale;
+    Normalizer fitted;
+    size_t channels = 0, targets = 0;
+    int64_t window = 0, horizon = 0;
+  };
+  std::optional<Standardised> standardised_;
+  std::string scaled_for_;  // the normalizer data_ is scaled with now
+  bool model_scaled_ = false;
   // Rebuilt only when the layout changes (a server keeps one model shape).
   std::optional<Trainer> trainer_;
 };

@@ -40,4 +40,27 @@ struct Normalizer {
   static Result<Normalizer> parse(std::string_view text);
 };
 
+// The pooled standardisation of several agents' normalizers, each weighted
+// by its sample count: the mean and (population) std the union of their
+// data would have had, mean = sum w m / W, var = sum w (s^2 + m^2) / W - mean^2.
+// The server pools the normalizers of the updates it merges into a version.
+//
+// Thread safety: a value type; the caller serialises add().
+class NormalizerPool {
+ public:
+  // kInvalidArgument when `n` has another channel count than those added
+  // before, or weight is not finite and > 0; the pool is then unchanged.
+  Status add(const Normalizer& n, double weight);
+  bool empty() const { return weight_ <= 0; }
+  size_t channels() const { return sum_mean_.size(); }
+  // REQUIRES: !empty(). A constant pooled channel gets std 1, as fit() does.
+  Normalizer result() const;
+  void reset() { *this = NormalizerPool(); }
+
+ private:
+  std::vector<double> sum_mean_;  // sum w m, per channel
+  std::vector<double> sum_sq_;    // sum w (s^2 + m^2)
+  double weight_ = 0;
+};
+
 }  // namespace edgefed::ml

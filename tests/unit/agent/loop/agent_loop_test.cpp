@@ -39,12 +39,30 @@ TEST_CASE("agent --once: one round trip, everything acknowledged", "[unit]") {
   CHECK(snap.depth.records() == 0);
   CHECK(snap.journal.updates_acked == 1);
   CHECK(server_updates(server) == 1);
+  CHECK(server.normalizers == std::vector<std::string>{""});  // unstandardised data: none sent
   CHECK(snap.journal.telemetry_acked == server_telemetry(server));
   CHECK(snap.journal.telemetry_acked >= 2);  // train + system (+ link)
   CHECK(snap.link == LinkState::kOnline);
   struct stat st {};
   CHECK(::stat(dir.file("model.safetensors").c_str(), &st) == 0);
   CHECK(::stat(dir.file("task.json").c_str(), &st) == 0);
+}
+
+TEST_CASE("agent sends its data's input normalizer with each update", "[unit]") {
+  edgefed::testing::ScratchDir dir;
+  FakeServerState server;
+  init_server(server);
+  auto seams = small_seams(server);
+  edgefed::ml::Normalizer n;
+  n.mean = {0.25, 0.5, -1, 2};
+  n.std = {1, 2, 0.5, 4};
+  seams.data->normalizer = n;
+  auto agent = AgentLoop::create(small_config(dir.path()), std::move(seams));
+  REQUIRE(agent.is_ok());
+  REQUIRE((*agent)->run_once().is_ok());
+  std::lock_guard lock(server.mu);
+  REQUIRE(server.normalizers.size() == 1);
+  CHECK(server.normalizers[0] == n.to_string());
 }
 
 TEST_CASE("agent trains offline on its cached model and forwards it all on recovery", "[unit]") {

@@ -25,6 +25,7 @@ struct FakeServerState {
   MergeMode mode = MergeMode::kAsync;
   bool down = false;
   std::set<std::string> updates;          // distinct update ids accepted
+  std::vector<std::string> normalizers;   // each accepted update's metadata.normalizer
   int64_t update_posts = 0;               // including duplicates
   std::map<int64_t, std::string> telemetry;  // seq -> kind
   int64_t telemetry_posts = 0;
@@ -75,6 +76,7 @@ class FakeServerTransport final : public Transport {
         return r;
       }
       const bool dup = !s_.updates.insert(u->meta.update_id).second;
+      if (!dup) s_.normalizers.push_back(u->meta.normalizer);
       UpdateAck ack{s_.version, s_.version - u->meta.base_version, 1.0, dup};
       r.status = 202;
       r.body = to_json(ack).dump();

@@ -64,3 +64,39 @@ TEST_CASE("bad normalizer text is refused with a reason", "[unit][normalizer]") 
   CHECK(r.status().code() == edgefed::Code::kInvalidArgument);
   CHECK_THAT(r.status().message(), Catch::Contains(expected));
 }
+
+TEST_CASE("pooling agents' normalizers by sample count gives the union's statistics", "[unit][normalizer]") {
+  // Three "agents" hold parts of two channels of different sizes and levels.
+  const std::vector<std::vector<double>> all = {{1, 2, 3, 4, 10, 11, 12, 50, 51, 52, 53, 54},
+                                                {5, 5, 5, 5, -1, -2, -3, 0, 0, 1, 1, 1}};
+  const size_t cuts[] = {0, 4, 7, 12};
+  NormalizerPool pool;
+  CHECK(pool.empty());
+  for (int a = 0; a < 3; ++a) {
+    std::vector<std::vector<double>> part(2);
+    for (size_t c = 0; c < 2; ++c) part[c].assign(all[c].begin() + cuts[a], all[c].begin() + cuts[a + 1]);
+    REQUIRE(pool.add(Normalizer::fit(part), static_cast<double>(cuts[a + 1] - cuts[a])).is_ok());
+  }
+  CHECK_FALSE(pool.empty());
+  CHECK(pool.channels() == 2);
+  const Normalizer pooled = pool.result();
+  const Normalizer whole = Normalizer::fit(all);
+  for (size_t c = 0; c < 2; ++c) {
+    CHECK(pooled.mean[c] == Approx(whole.mean[c]).epsilon(1e-12));
+    // Agent 0's channel 1 is constant (fit gives std 1): pooling uses what
+    // travelled, so allow for that one agent's share.
+    CHECK(pooled.std[c] == Approx(whole.std[c]).epsilon(c == 0 ? 1e-12 : 0.15));
+  }
+
+  SECTION("another channel count or a bad weight is refused and changes nothing") {
+    const std::vector<std::vector<double>> one = {{1, 2}};
+    auto st = pool.add(Normalizer::fit(one), 2);
+    CHECK(st.code() == edgefed::Code::kInvalidArgument);
+    CHECK(st.message().find("1 channels, the pool 2") != std::string::npos);
+    CHECK_FALSE(pool.add(whole, 0).is_ok());
+    CHECK_FALSE(pool.add(whole, std::nan("")).is_ok());
+    CHECK(pool.result().mean == pooled.mean);
+    pool.reset();
+    CHECK(pool.empty());
+  }
+}

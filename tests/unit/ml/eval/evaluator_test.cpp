@@ -2,11 +2,14 @@
 
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <initializer_list>
 #include <memory>
 
 #include "synthetic.hpp"
+#include "temp_dir.hpp"
 
 using namespace edgefed;
 
@@ -155,4 +158,56 @@ TEST_CASE("an autoencoder's held-out share above the robust threshold", "[unit][
   REQUIRE(none.is_ok());
   CHECK(none->anomaly_share == 0);
   CHECK(ml::robust_threshold({}) == 0);
+}
+
+TEST_CASE("a series is scaled with the model's own normalizer when it brings one", "[unit][eval]") {
+  // A sensor around 50 with a 12-step cycle; the model's normalizer (the
+  // fleet's, mean 40 std 20 for the feature and the target channel) differs
+  // from the statistics of this held-out set.
+  edgefed::test::TempDir dir;
+  const std::string raw = dir.file("raw.csv"), pre = dir.file("pre.csv");
+  {
+    std::ofstream a(raw), b(pre);
+    a << "t,temp\n";
+    b << "t,temp\n";
+    for (int t = 0; t < 300; ++t) {
+      const double v = 50 + 10 * std::sin(t * 0.5236) + 0.1 * ((t * 37) % 11);
+      a << t << ',' << v << '\n';
+      b << t << ',' << (v - 40) / 20 << '\n';  // what the model's normalizer makes of it
+    }
+  }
+  auto fitted = ml::Evaluator::open("series:" + raw + ":columns=temp:window=8");
+  auto reference = ml::Evaluator::open("series:" + pre + ":columns=temp:window=8:norm=none");
+  REQUIRE(fitted.is_ok());
+  REQUIRE(reference.is_ok());
+  auto spec = ml::ModelSpec::parse(R"({"input":[1,8],"layers":[{"type":"flatten"},{"type":"dense","out":1}],)"
+                                   R"("loss":"mse"})");
+  REQUIRE(spec.is_ok());
+  Model m = spec->init(3);
+  const auto own = fitted->evaluate(m);  // no normalizer: the held-out set's own
+  REQUIRE(own.is_ok());
+  CHECK_FALSE(fitted->used_model_normalizer());
+
+  m.normalizer = R"({"mean":[40,40],"std":[20,20]})";
+  const auto scaled = fitted->evaluate(m);
+  REQUIRE(scaled.is_ok());
+  CHECK(fitted->used_model_normalizer());
+  Model plain = m;
+  plain.normalizer.clear();
+  const auto ref = reference->evaluate(plain);
+  REQUIRE(ref.is_ok());
+  CHECK(scaled->loss == Approx(ref->loss).epsilon(1e-5));
+  CHECK(scaled->mae == Approx(ref->mae * 20).epsilon(1e-5));  // in the sensor's units
+  CHECK(scaled->loss != Approx(own->loss).epsilon(1e-3));
+
+  SECTION("a normalizer that does not fit the data falls back to the held-out set's own") {
+    m.normalizer = R"({"mean":[1,2,3],"std":[1,1,1]})";
+    const auto back = fitted->evaluate(m);
+    REQUIRE(back.is_ok());
+    CHECK_FALSE(fitted->used_model_normalizer());
+    CHECK(back->loss == Approx(own->loss).epsilon(1e-6));
+    m.normalizer = "{not json}";
+    CHECK(fitted->evaluate(m).is_ok());
+    CHECK_FALSE(fitted->used_model_normalizer());
+  }
 }

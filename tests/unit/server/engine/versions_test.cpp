@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "edgefed/ml/normalizer.hpp"
 #include "engine_test_support.hpp"
 #include "server/store/store.hpp"
 
@@ -199,4 +200,65 @@ TEST_CASE("open refuses bad options", "[unit][engine]") {
   CHECK(bad([](EngineOptions& x) { x.state_dir = ""; }) == Code::kInvalidArgument);
   CHECK(bad([](EngineOptions& x) { x.model_init = "mlp:0-1"; }) == Code::kInvalidArgument);
   CHECK(bad([](EngineOptions& x) { x.state_dir = "/proc/nope"; }) == Code::kIo);
+}
+
+namespace {
+
+std::string scaled_update(const std::string& agent, const std::string& id, int64_t samples,
+                          const std::string& normalizer) {
+  UpdateMetadata m;
+  m.agent_id = agent;
+  m.update_id = id;
+  m.base_version = 0;
+  m.num_samples = samples;
+  m.train_loss = 0.5;
+  m.normalizer = normalizer;
+  return encode_update(layout_of(), filled(0.0f), m).value();
+}
+
+ml::Normalizer normalizer_of(Engine& e) {
+  const auto model = decode_model(as_span(*e.current_model().bytes)).value().model;
+  REQUIRE_FALSE(model.normalizer.empty());
+  return ml::Normalizer::parse(model.normalizer).value();
+}
+
+}  // namespace
+
+TEST_CASE("a merged version carries the sample-weighted pool of its updates' input normalizers",
+          "[unit][engine]") {
+  TempDir dir;
+  auto o = small_options(dir.path(), std::make_shared<FakeClock>());
+  o.buffer_k = 2;
+  {
+    auto e = Engine::open(o, nullptr).value();
+    REQUIRE(e->submit_update("a", as_span(scaled_update("a", "1", 1, R"({"mean":[0,10],"std":[1,2]})"))).is_ok());
+    // Another channel count than the buffer's, or a normalizer that does not
+    // parse: refused, nothing recorded.
+    auto three = e->submit_update("b", as_span(scaled_update("b", "x", 3, R"({"mean":[0,0,0],"std":[1,1,1]})")));
+    CHECK(three.status().code() == Code::kInvalidArgument);
+    CHECK_THAT(three.status().message(), Catch::Contains("3 channels, the buffered updates' 2"));
+    auto bad = e->submit_update("b", as_span(scaled_update("b", "y", 3, R"({"mean":[0,0],"std":[1,0]})")));
+    CHECK(bad.status().code() == Code::kInvalidArgument);
+    CHECK_THAT(bad.status().message(), Catch::StartsWith("update metadata.normalizer: "));
+    CHECK(e->status().updates_accepted == 1);
+    REQUIRE(e->submit_update("b", as_span(scaled_update("b", "1", 3, R"({"mean":[4,10],"std":[1,2]})"))).is_ok());
+    REQUIRE(wait_version(*e, 1));
+    // mean = (0 x 1 + 4 x 3) / 4 = 3; var = (1 x 1 + 3 x (1 + 16)) / 4 - 9 = 4
+    const ml::Normalizer n = normalizer_of(*e);
+    CHECK(n.mean == std::vector<double>{3, 10});
+    CHECK(n.std[0] == Approx(2));
+    CHECK(n.std[1] == Approx(2));
+    // One accepted update waits in the buffer when the engine stops.
+    REQUIRE(e->submit_update("a", as_span(scaled_update("a", "2", 2, R"({"mean":[1,1],"std":[3,3]})"))).is_ok());
+    e->shutdown();
+  }
+  // Reopened: the replayed update's normalizer is pooled again; an update
+  // without one (an agent that does not standardise) changes nothing.
+  auto e = Engine::open(o, nullptr).value();
+  CHECK(normalizer_of(*e).mean == std::vector<double>{3, 10});  // version 1's, from its checkpoint
+  REQUIRE(e->submit_update("c", as_span(scaled_update("c", "1", 5, ""))).is_ok());
+  REQUIRE(wait_version(*e, 2));
+  const ml::Normalizer n = normalizer_of(*e);
+  CHECK(n.mean == std::vector<double>{1, 1});
+  CHECK(n.std == std::vector<double>{3, 3});
 }
