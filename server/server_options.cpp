@@ -145,6 +145,9 @@ Options make_server_options(ServerConfig& c) {
   o.bind("quarantine-after", &ob.outliers.quarantine_after,
          "quarantine an agent with N outlier updates among its last 2N (0 = never)")
       .at_least(0);
+  o.bind("quarantine-max-share", &ob.outliers.quarantine_max_share,
+         "most agents (share of those seen, at least 1) the outlier monitor holds in quarantine at once")
+      .in(0, 1);
   o.bind("outlier-top-n", &ob.outliers.top_n, "agents exported in edgefed_agent_outlier_score (top by score)");
   o.bind("outlier-per-agent-metrics", &ob.outliers.per_agent_metrics,
          "export every agent's outlier score (one series per agent)");

@@ -69,6 +69,9 @@ OutlierVerdict OutlierMonitor::observe(const std::string& agent, std::span<const
         .kv("reason", "outlier");
     if (quarantines_) quarantines_->Increment();
     if (quarantine_) quarantine_(agent, "outlier: " + std::to_string(v.consecutive) + " recent outlier updates");
+  } else if (v.deferred) {
+    log::warn("quarantine_deferred").kv("agent", agent).kv("score", v.score).kv("recent_outliers", v.consecutive)
+        .kv("reason", "at most quarantine_max_share of the agents are quarantined at once");
   } else if (v.outlier) {
     log::info("outlier_update").kv("agent", agent).kv("score", v.score).kv("recent_outliers", v.consecutive);
   }
@@ -89,6 +92,10 @@ OutlierVerdict OutlierMonitor::score_locked(const std::string& agent, double log
   norms_.add(log_norm);
   if (cosine) cosines_.add(*cosine);
   AgentState& a = agents_[agent];
+  if (a.quarantined) {  // its update was accepted: it has been released
+    a.quarantined = false;
+    --quarantined_;
+  }
   a.score = v.score;
   v.outlier = a.outlier = v.score > options_.threshold;
   const size_t memory = static_cast<size_t>(std::max<int64_t>(2 * options_.quarantine_after, 1));
@@ -96,8 +103,19 @@ OutlierVerdict OutlierMonitor::score_locked(const std::string& agent, double log
   while (a.recent.size() > memory) a.recent.pop_front();
   a.consecutive = std::count(a.recent.begin(), a.recent.end(), true);
   v.consecutive = a.consecutive;
+  if (a.consecutive < options_.quarantine_after) a.deferred = false;
   if (options_.quarantine_after > 0 && a.consecutive >= options_.quarantine_after) {
+    const auto cap = std::max<int64_t>(
+        1, static_cast<int64_t>(options_.quarantine_max_share * static_cast<double>(agents_.size())));
+    if (quarantined_ >= cap) {
+      v.deferred = !a.deferred;
+      a.deferred = true;
+      return v;
+    }
+    a.deferred = false;
     v.quarantine = true;
+    a.quarantined = true;
+    ++quarantined_;
     a.recent.clear();  // a released agent starts afresh
     a.consecutive = 0;
   }

@@ -14,6 +14,13 @@
 // (one honest-looking update in between does not reset a sick node, one
 // spike does not condemn a healthy one) is quarantined (if enabled):
 // log event "agent_quarantined" and edgefed_quarantines_total.
+// At most quarantine_max_share of the agents seen (at least one) are held
+// in quarantine by the monitor at a time: the median and MAD stop meaning
+// "the honest fleet" once many agents are excluded, and a fleet of
+// heterogeneous sensors (each agent its own season) otherwise cascades into
+// quarantining everyone. An agent due beyond the cap is logged
+// ("quarantine_deferred") and stays flagged; an agent counts as released
+// once an update of it is accepted again.
 //
 // Metrics: edgefed_outlier_updates_total, edgefed_quarantines_total{reason},
 // and (Collect(), at scrape time) edgefed_agent_outlier_score{agent} for the
@@ -54,6 +61,7 @@ struct OutlierOptions {
   size_t window = 200;           // recent fleet updates the median/MAD use
   size_t min_samples = 10;       // no scores before the window holds this many
   int64_t quarantine_after = 0;  // consecutive outlier updates; 0 = never quarantine
+  double quarantine_max_share = 0.25;  // of the agents seen, held in quarantine at once (at least 1)
   size_t top_n = 10;             // per-agent score series exported
   bool per_agent_metrics = false;  // export every agent's score (cardinality!)
 };
@@ -63,6 +71,7 @@ struct OutlierVerdict {
   bool outlier = false;
   int64_t consecutive = 0;  // outlier updates among the agent's recent ones (2 x quarantine_after)
   bool quarantine = false;  // the caller should quarantine the agent now
+  bool deferred = false;    // due, but the quarantine cap is reached
 };
 
 class OutlierMonitor : public prometheus::Collectable {
@@ -85,6 +94,8 @@ class OutlierMonitor : public prometheus::Collectable {
     int64_t consecutive = 0;
     std::deque<bool> recent;  // outlier flags of the last 2 x quarantine_after updates
     bool outlier = false;
+    bool quarantined = false;  // by this monitor, until an update is accepted again
+    bool deferred = false;     // due beyond the cap (logged once until it is no longer due)
   };
   OutlierVerdict score_locked(const std::string& agent, double log_norm, std::optional<double> cosine);
 
@@ -96,6 +107,7 @@ class OutlierMonitor : public prometheus::Collectable {
   RobustWindow norms_;
   RobustWindow cosines_;
   std::map<std::string, AgentState> agents_;
+  int64_t quarantined_ = 0;  // agents with AgentState::quarantined
   prometheus::Counter* outlier_updates_ = nullptr;
   prometheus::Counter* quarantines_ = nullptr;
   std::shared_ptr<prometheus::Registry> registry_;

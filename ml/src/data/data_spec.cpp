@@ -116,9 +116,10 @@ Status parse_option(DataSpec& spec, Seen& seen, const std::string& key, const st
       return bad("fault=" + value + " must be stuck, spikes or drift");
     spec.fault = value;
   } else if (key == "norm" && series) {
-    if (value == "fit") spec.normalize = true;
+    spec.scale_by_model = value == "model";
+    if (value == "fit" || value == "model") spec.normalize = true;
     else if (value == "none") spec.normalize = false;
-    else return bad("norm=" + value + " must be fit or none");
+    else return bad("norm=" + value + " must be fit, none or model");
   } else if (key == "features" && stream) {
     return positive(spec.features);
   } else if (key == "batch" && stream) {
@@ -193,7 +194,7 @@ std::string to_string(const DataSpec& spec) {
       if (!spec.columns.empty()) o << ":columns=" << join(spec.columns);
       if (!spec.targets.empty()) o << ":target=" << join(spec.targets);
       if (!spec.fault.empty()) o << ":fault=" << spec.fault;
-      o << ":norm=" << (spec.normalize ? "fit" : "none");
+      o << ":norm=" << (spec.scale_by_model ? "model" : spec.normalize ? "fit" : "none");
       return o.str();
     case DataKind::kStream:
       o << "stream:" << spec.path << ":label=" << spec.label << ":batch=" << spec.batch << ":buffer=" << spec.buffer;

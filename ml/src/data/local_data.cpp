@@ -45,6 +45,9 @@ Result<std::shared_ptr<const DataStore>> read_csv_store(const DataSpec& spec) {
 }  // namespace
 
 Result<LocalData> load_local_data(const DataSpec& spec) {
+  if (spec.scale_by_model)
+    return Status(Code::kInvalidArgument, "--data: norm=model is for held-out sets (--eval-data, --test-data); "
+                                          "training data use norm=fit or norm=none");
   if (spec.kind == DataKind::kSeries) {
     auto table = read_series(spec);
     if (!table) return table.status();

@@ -41,6 +41,7 @@ Result<Evaluator> Evaluator::open(const std::string& data, int64_t max_samples) 
     return Status(Code::kInvalidArgument, "a held-out set cannot be a stream: use idx:, csv: or series:");
   spec->validation_fraction = 0;  // every sample is held out
   spec->partition = PartitionSpec{};
+  const bool by_model = std::exchange(spec->scale_by_model, false);
   auto local = load_local_data(*spec);
   if (!local) return local.status();
   Dataset held_out = std::move(local->train);
@@ -58,7 +59,7 @@ Result<Evaluator> Evaluator::open(const std::string& data, int64_t max_samples) 
       for (int h = 0; h < s.horizon; ++h) scale.push_back(local->normalizer->std[c + t]);
   }
   Evaluator out(held_out, scale);
-  if (local->normalizer && local->series) {
+  if (by_model && local->normalizer && local->series) {
     const auto& s = *local->series;
     out.standardised_ = Standardised{std::move(held_out), std::move(scale), std::move(*local->normalizer),
                                      s.channels.size(), s.targets.size(), s.window, s.horizon};

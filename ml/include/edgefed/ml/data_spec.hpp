@@ -9,10 +9,11 @@
 //       columns= picks the features, default every other column
 //       e.g. csv:seattle-weather.csv:label=weather:columns=precipitation,temp_max,temp_min,wind
 //   series:PATH[:INDEX/COUNT][:columns=C1,C2..][:target=C1[,C2..]][:window=W][:horizon=H]
-//       [:val=F][:seed=S][:fault=stuck|spikes|drift][:norm=fit|none]
+//       [:val=F][:seed=S][:fault=stuck|spikes|drift][:norm=fit|none|model]
 //       sliding windows over a time series (series_reader.hpp): agent INDEX of
 //       COUNT gets a contiguous time range; columns default to every numeric
-//       column, target to every feature column
+//       column, target to every feature column; norm=model is for held-out
+//       sets (the server's --eval-data, the sim's --test-data) only
 //   stream:PATH|-[:label=COL][:features=D][:classes=N][:batch=B][:buffer=R]
 // Columns are header names or 0-based indices. Fields are ':'-separated;
 // paths therefore cannot contain ':'. Defaults: 0/1, iid, seed=0, val=0.1
@@ -50,6 +51,9 @@ struct DataSpec {
   int horizon = 1;                 // series: time steps forecast per window
   std::string fault;               // series: "" | "stuck" | "spikes" | "drift" (corrupt.hpp)
   bool normalize = true;           // series: norm=fit (true) or norm=none
+  // series, held-out sets only (norm=model): standardised with the evaluated
+  // model's normalizer when it has one (evaluator.hpp), else as fit
+  bool scale_by_model = false;
 };
 
 // Errors are kInvalidArgument with a message naming the bad field, e.g.

@@ -7,11 +7,10 @@
 //   autoencoder     loss (the mean reconstruction error) and the share of
 //                   samples above the anomaly threshold (given, or robust:
 //                   median + 3 x 1.4826 x MAD of this set's errors)
-// A standardised series (norm=fit) is scaled with the evaluated model's own
-// normalizer (Model::normalizer: the pool of the agents' ones the server
-// merged), as a device running the model would scale its inputs; without
-// one (or with a channel count that does not fit), with the statistics
-// fitted on the held-out set itself.
+// A series is standardised with the held-out set's own statistics (norm=fit,
+// as every agent standardises its own data), or with norm=model by the
+// evaluated model's normalizer (Model::normalizer: the pool of the agents'
+// normalizers the server merged) when it has one whose channel count fits.
 //
 // Thread safety: an Evaluator is used by one thread at a time (it keeps a
 // Trainer's workspaces between calls); the held-out data is immutable and

@@ -1,4 +1,5 @@
 #include "edgefed/ml/data_spec.hpp"
+#include "edgefed/ml/local_data.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -96,7 +97,7 @@ TEST_CASE("bad --data specs say what is wrong", "[unit][data_spec]") {
       Row{"series:/s.csv:horizon=0", "horizon=0 must be a positive integer"},
       Row{"series:/s.csv:fault=broken", "fault=broken must be stuck, spikes or drift"},
       Row{"series:/s.csv:fault=", "fault= must be stuck, spikes or drift"},
-      Row{"series:/s.csv:norm=zscore", "norm=zscore must be fit or none"},
+      Row{"series:/s.csv:norm=zscore", "norm=zscore must be fit, none or model"},
       Row{"series:/s.csv:val=1", "val=1 must be a fraction"},
       Row{"series:/s.csv:label=a", "unknown option 'label'"},
       Row{"series:/s.csv:corrupt=noise", "unknown option 'corrupt'"},
@@ -166,5 +167,17 @@ TEST_CASE("csv column and target options and series specs parse and round-trip",
           "series:/d/t.csv:3/10:seed=9:val=0.2:window=48:horizon=6:columns=temp,hum:target=temp:fault=spikes:"
           "norm=none");
     round_trip(*s);
+  }
+  SECTION("series held out with the model's scale") {
+    auto s = parse_data_spec("series:/d/t.csv:norm=model");
+    REQUIRE(s.is_ok());
+    CHECK(s->normalize);
+    CHECK(s->scale_by_model);
+    CHECK(to_string(*s) == "series:/d/t.csv:0/1:seed=0:val=0.1:window=24:horizon=1:norm=model");
+    round_trip(*s);
+    // Training data cannot be scaled by a model that does not exist yet.
+    auto local = load_local_data(*s);
+    CHECK(local.status().code() == edgefed::Code::kInvalidArgument);
+    CHECK_THAT(local.status().message(), Catch::Contains("norm=model is for held-out sets"));
   }
 }

@@ -160,7 +160,7 @@ TEST_CASE("an autoencoder's held-out share above the robust threshold", "[unit][
   CHECK(ml::robust_threshold({}) == 0);
 }
 
-TEST_CASE("a series is scaled with the model's own normalizer when it brings one", "[unit][eval]") {
+TEST_CASE("norm=model scales a held-out series with the model's own normalizer when it brings one", "[unit][eval]") {
   // A sensor around 50 with a 12-step cycle; the model's normalizer (the
   // fleet's, mean 40 std 20 for the feature and the target channel) differs
   // from the statistics of this held-out set.
@@ -176,9 +176,11 @@ TEST_CASE("a series is scaled with the model's own normalizer when it brings one
       b << t << ',' << (v - 40) / 20 << '\n';  // what the model's normalizer makes of it
     }
   }
-  auto fitted = ml::Evaluator::open("series:" + raw + ":columns=temp:window=8");
+  auto fitted = ml::Evaluator::open("series:" + raw + ":columns=temp:window=8:norm=model");
+  auto own_scale = ml::Evaluator::open("series:" + raw + ":columns=temp:window=8");  // norm=fit
   auto reference = ml::Evaluator::open("series:" + pre + ":columns=temp:window=8:norm=none");
   REQUIRE(fitted.is_ok());
+  REQUIRE(own_scale.is_ok());
   REQUIRE(reference.is_ok());
   auto spec = ml::ModelSpec::parse(R"({"input":[1,8],"layers":[{"type":"flatten"},{"type":"dense","out":1}],)"
                                    R"("loss":"mse"})");
@@ -199,6 +201,11 @@ TEST_CASE("a series is scaled with the model's own normalizer when it brings one
   CHECK(scaled->loss == Approx(ref->loss).epsilon(1e-5));
   CHECK(scaled->mae == Approx(ref->mae * 20).epsilon(1e-5));  // in the sensor's units
   CHECK(scaled->loss != Approx(own->loss).epsilon(1e-3));
+  // norm=fit keeps the held-out set's own scale whatever the model brings.
+  const auto fit = own_scale->evaluate(m);
+  REQUIRE(fit.is_ok());
+  CHECK_FALSE(own_scale->used_model_normalizer());
+  CHECK(fit->loss == Approx(own->loss).epsilon(1e-6));
 
   SECTION("a normalizer that does not fit the data falls back to the held-out set's own") {
     m.normalizer = R"({"mean":[1,2,3],"std":[1,1,1]})";

@@ -4,6 +4,7 @@
 #include <prometheus/registry.h>
 
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <random>
 
 using namespace edgefed::server::monitor;
@@ -70,4 +71,39 @@ TEST_CASE("only the top-N agents get a score series", "[unit]") {
   REQUIRE(it != families.end());
   REQUIRE(it->metric.size() == 2);
   CHECK(it->metric[0].label[0].value == "agent-39");
+}
+
+TEST_CASE("the monitor holds at most quarantine_max_share of the agents in quarantine", "[unit]") {
+  std::vector<std::string> quarantined;
+  OutlierOptions o;
+  o.quarantine_after = 2;
+  o.quarantine_max_share = 0.25;  // 8 agents: at most 2
+  OutlierMonitor m(o, nullptr, [&](const std::string& a, const std::string&) { quarantined.push_back(a); });
+  m.set_direction(direction());
+  std::mt19937 rng(3);
+  // Agents 0-2 are bad; honest 3-7 keep the median honest.
+  int deferred = 0;
+  for (int round = 0; round < 30; ++round) {
+    for (int a = 0; a < 8; ++a) {
+      const std::string id = "agent-" + std::to_string(a);
+      // A quarantined agent's updates are refused: the monitor never sees them.
+      if (std::find(quarantined.begin(), quarantined.end(), id) != quarantined.end()) continue;
+      deferred += m.observe(id, delta(rng, a < 3)).deferred;
+    }
+  }
+  REQUIRE(quarantined.size() == 2);
+  for (const auto& id : quarantined) CHECK(id < "agent-3");
+  CHECK(deferred == 1);  // the third bad agent: logged once, not quarantined
+  // An update of a quarantined agent accepted again means it was released:
+  // the cap frees a place and the third bad agent goes in.
+  const std::string released = quarantined.front();
+  m.observe(released, delta(rng, false));
+  bool third = false;
+  for (int i = 0; i < 4 && !third; ++i)
+    for (int a = 0; a < 3; ++a) {
+      const std::string id = "agent-" + std::to_string(a);
+      if (std::find(quarantined.begin(), quarantined.end(), id) != quarantined.end()) continue;
+      third = third || m.observe(id, delta(rng, true)).quarantine;
+    }
+  CHECK(third);
 }
