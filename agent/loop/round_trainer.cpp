@@ -95,6 +95,7 @@ Result<RoundResult> RoundTrainer::train_stream(const Model& global, const ml::Tr
   out.train_accuracy = acc_sum / static_cast<double>(out.num_samples);
   out.seconds = train_s;
   out.samples_per_s = train_s > 0 ? static_cast<double>(out.num_samples) / train_s : 0;
+  if (auto n = stream_->normalizer()) out.normalizer = n->to_string();
   return out;
 }
 

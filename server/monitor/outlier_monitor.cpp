@@ -103,7 +103,7 @@ OutlierVerdict OutlierMonitor::score_locked(const std::string& agent, double log
   while (a.recent.size() > memory) a.recent.pop_front();
   a.consecutive = std::count(a.recent.begin(), a.recent.end(), true);
   v.consecutive = a.consecutive;
-  if (a.consecutive < options_.quarantine_after) a.deferred = false;
+  if (a.consecutive == 0) a.deferred = false;  // logged again only after a clean spell
   if (options_.quarantine_after > 0 && a.consecutive >= options_.quarantine_after) {
     const auto cap = std::max<int64_t>(
         1, static_cast<int64_t>(options_.quarantine_max_share * static_cast<double>(agents_.size())));

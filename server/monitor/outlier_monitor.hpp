@@ -95,7 +95,7 @@ class OutlierMonitor : public prometheus::Collectable {
     std::deque<bool> recent;  // outlier flags of the last 2 x quarantine_after updates
     bool outlier = false;
     bool quarantined = false;  // by this monitor, until an update is accepted again
-    bool deferred = false;     // due beyond the cap (logged once until it is no longer due)
+    bool deferred = false;     // due beyond the cap (logged once until its recent updates are all clean)
   };
   OutlierVerdict score_locked(const std::string& agent, double log_norm, std::optional<double> cosine);
 

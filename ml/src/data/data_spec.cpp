@@ -68,6 +68,8 @@ constexpr int kMaxSteps = 1'000'000;
 struct Seen {
   bool label = false;
   bool classes = false;
+  bool horizon = false;
+  bool norm = false;
 };
 
 Status parse_option(DataSpec& spec, Seen& seen, const std::string& key, const std::string& value) {
@@ -103,19 +105,22 @@ Status parse_option(DataSpec& spec, Seen& seen, const std::string& key, const st
   } else if (key == "classes" && (csv || stream)) {
     seen.classes = true;
     return positive(spec.num_classes);
-  } else if (key == "target" && (csv || series)) {
+  } else if (key == "target" && (csv || series || stream)) {
     return parse_list(key, value, spec.targets);
   } else if (key == "columns" && (csv || series)) {
     return parse_list(key, value, spec.columns);
-  } else if (key == "window" && series) {
+  } else if (key == "window" && (series || stream)) {
+    spec.stream_windows = stream;
     return steps(spec.window);
-  } else if (key == "horizon" && series) {
+  } else if (key == "horizon" && (series || stream)) {
+    seen.horizon = true;
     return steps(spec.horizon);
   } else if (key == "fault" && series) {
     if (value.empty() || !valid_fault(value))
       return bad("fault=" + value + " must be stuck, spikes or drift");
     spec.fault = value;
-  } else if (key == "norm" && series) {
+  } else if (key == "norm" && (series || stream)) {
+    seen.norm = true;
     spec.scale_by_model = value == "model";
     if (value == "fit" || value == "model") spec.normalize = true;
     else if (value == "none") spec.normalize = false;
@@ -172,6 +177,16 @@ Result<DataSpec> parse_data_spec(const std::string& text) {
       return bad("unexpected field '" + t + "' in '" + text + "'");
     }
   }
+  if (spec.kind == DataKind::kStream) {
+    if (!spec.stream_windows && (seen.horizon || seen.norm || !spec.targets.empty()))
+      return bad("horizon=, target= and norm= need window= (a stream of sensor readings cut into windows)");
+    if (spec.stream_windows && (seen.label || seen.classes))
+      return bad("window= makes a stream of numeric readings: label= and classes= do not apply");
+    if (spec.scale_by_model) return bad("norm=model is for held-out sets; a stream trains: use norm=fit or none");
+    for (const auto& t : spec.targets)
+      if (t.empty() || t.size() > 6 || !std::all_of(t.begin(), t.end(), [](unsigned char c) { return c >= '0' && c <= '9'; }))
+        return bad("target=" + t + ": a stream's columns are 0-based indices");
+  }
   if (spec.kind == DataKind::kCsv && !spec.targets.empty()) {
     if (seen.label) return bad("label= and target= are exclusive (class labels or regression targets)");
     if (seen.classes) return bad("classes= needs class labels, not target=");
@@ -197,6 +212,13 @@ std::string to_string(const DataSpec& spec) {
       o << ":norm=" << (spec.scale_by_model ? "model" : spec.normalize ? "fit" : "none");
       return o.str();
     case DataKind::kStream:
+      if (spec.stream_windows) {
+        o << "stream:" << spec.path << ":window=" << spec.window << ":horizon=" << spec.horizon;
+        if (!spec.targets.empty()) o << ":target=" << join(spec.targets);
+        o << ":norm=" << (spec.normalize ? "fit" : "none") << ":batch=" << spec.batch << ":buffer=" << spec.buffer;
+        if (spec.features > 0) o << ":features=" << spec.features;
+        return o.str();
+      }
       o << "stream:" << spec.path << ":label=" << spec.label << ":batch=" << spec.batch << ":buffer=" << spec.buffer;
       if (spec.features > 0) o << ":features=" << spec.features;
       if (spec.num_classes > 0) o << ":classes=" << spec.num_classes;

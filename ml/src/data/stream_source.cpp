@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
+#include <cmath>
 #include <cstring>
 
 #include "edgefed/ml/csv_reader.hpp"
@@ -44,7 +46,13 @@ StreamSource::StreamSource(int fd, bool owns_fd, const DataSpec& spec)
       num_classes_(spec.num_classes > 0 ? spec.num_classes : kDefaultStreamClasses),
       dim_(spec.features),
       batch_(static_cast<size_t>(std::max(1, spec.batch))),
-      capacity_(static_cast<size_t>(std::max(spec.buffer, spec.batch))) {}
+      capacity_(static_cast<size_t>(std::max(spec.buffer, spec.batch))),
+      windows_(spec.stream_windows),
+      window_(spec.window),
+      horizon_(spec.horizon),
+      normalize_(spec.normalize) {
+  for (const auto& t : spec.targets) targets_.push_back(static_cast<size_t>(std::stoul(t)));
+}
 
 StreamSource::~StreamSource() {
   if (owns_fd_) ::close(fd_);
@@ -53,6 +61,7 @@ StreamSource::~StreamSource() {
 void StreamSource::accept_line(std::string_view line) {
   while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
   if (line.empty() || line.front() == '#') return;
+  if (windows_) return accept_reading(line);
   int32_t y = 0;
   Status st = parse_csv_record(line, label_col_, num_classes_, scratch_, y);
   if (st && dim_ > 0 && static_cast<int>(scratch_.size()) != dim_)
@@ -64,8 +73,88 @@ void StreamSource::accept_line(std::string_view line) {
     return;
   }
   if (dim_ == 0) dim_ = static_cast<int>(scratch_.size());
-  pending_.push_back({scratch_, y});
+  pending_.push_back({scratch_, y, {}});
   ++stats_.records;
+}
+
+double StreamSource::z(size_t c, double v) const {
+  if (!normalize_ || seen_ == 0) return v;
+  const double sd = std::sqrt(m2_[c] / static_cast<double>(seen_));
+  return (v - mean_[c]) / (sd > 1e-6 * std::max(1.0, std::abs(mean_[c])) ? sd : 1.0);
+}
+
+std::optional<Normalizer> StreamSource::normalizer() const {
+  if (!windows_ || !normalize_ || seen_ == 0) return std::nullopt;
+  Normalizer n;
+  auto push = [&](size_t c) {
+    const double sd = std::sqrt(m2_[c] / static_cast<double>(seen_));
+    n.mean.push_back(mean_[c]);
+    n.std.push_back(sd > 1e-6 * std::max(1.0, std::abs(mean_[c])) ? sd : 1.0);
+  };
+  for (size_t c = 0; c < mean_.size(); ++c) push(c);
+  if (targets_.empty())
+    for (size_t c = 0; c < mean_.size(); ++c) push(c);
+  else
+    for (size_t c : targets_) push(c);
+  return n;
+}
+
+void StreamSource::accept_reading(std::string_view line) {
+  std::vector<double> row;
+  std::string why;
+  while (why.empty()) {
+    const size_t comma = line.find(',');
+    std::string_view field = line.substr(0, comma);
+    while (!field.empty() && field.front() == ' ') field.remove_prefix(1);
+    while (!field.empty() && field.back() == ' ') field.remove_suffix(1);
+    double v = 0;
+    const auto r = std::from_chars(field.data(), field.data() + field.size(), v);
+    if (field.empty() || r.ec != std::errc() || r.ptr != field.data() + field.size() || !std::isfinite(v))
+      why = "reading " + std::to_string(row.size()) + " is not a finite number";
+    row.push_back(v);
+    if (comma == std::string_view::npos) break;
+    line.remove_prefix(comma + 1);
+  }
+  if (why.empty() && dim_ > 0 && static_cast<int>(row.size()) != dim_)
+    why = "record has " + std::to_string(row.size()) + " readings, want " + std::to_string(dim_);
+  for (size_t t : targets_)
+    if (why.empty() && t >= row.size())
+      why = "target column " + std::to_string(t) + " is beyond the record's " + std::to_string(row.size()) + " readings";
+  if (!why.empty()) {
+    ++stats_.malformed;
+    stats_.last_error = "record " + std::to_string(stats_.records + stats_.malformed) + ": " + why;
+    return;
+  }
+  if (dim_ == 0) dim_ = static_cast<int>(row.size());
+  if (mean_.empty()) mean_.assign(row.size(), 0.0), m2_.assign(row.size(), 0.0);
+  ++seen_;
+  for (size_t c = 0; c < row.size(); ++c) {  // Welford
+    const double d = row[c] - mean_[c];
+    mean_[c] += d / static_cast<double>(seen_);
+    m2_[c] += d * (row[c] - mean_[c]);
+  }
+  ++stats_.records;
+  history_.push_back(std::move(row));
+  const size_t span = static_cast<size_t>(window_ + horizon_);
+  if (history_.size() > span) history_.pop_front();
+  if (history_.size() < span) return;
+  const size_t channels = static_cast<size_t>(dim_);
+  Record rec;
+  rec.y = 0;
+  rec.x.resize(channels * static_cast<size_t>(window_));
+  for (size_t f = 0; f < channels; ++f)
+    for (int k = 0; k < window_; ++k)
+      rec.x[f * static_cast<size_t>(window_) + static_cast<size_t>(k)] =
+          static_cast<float>(z(f, history_[static_cast<size_t>(k)][f]));
+  std::vector<size_t> tcols = targets_;
+  if (tcols.empty())
+    for (size_t c = 0; c < channels; ++c) tcols.push_back(c);
+  rec.t.resize(tcols.size() * static_cast<size_t>(horizon_));
+  for (size_t c = 0; c < tcols.size(); ++c)
+    for (int h = 0; h < horizon_; ++h)
+      rec.t[c * static_cast<size_t>(horizon_) + static_cast<size_t>(h)] =
+          static_cast<float>(z(tcols[c], history_[static_cast<size_t>(window_ + h)][tcols[c]]));
+  pending_.push_back(std::move(rec));
 }
 
 void StreamSource::take_lines() {
@@ -113,6 +202,18 @@ Status StreamSource::fill(std::chrono::milliseconds timeout) {
 Dataset StreamSource::make_batch() {
   const size_t k = std::min(batch_, pending_.size());
   DataStore s;
+  if (windows_) {
+    const Record& first = pending_.front();
+    s.features.resize(static_cast<Eigen::Index>(k), static_cast<Eigen::Index>(first.x.size()));
+    s.targets.resize(static_cast<Eigen::Index>(k), static_cast<Eigen::Index>(first.t.size()));
+    for (size_t i = 0; i < k; ++i) {
+      const Record& r = pending_.front();
+      std::copy(r.x.begin(), r.x.end(), s.features.row(static_cast<Eigen::Index>(i)).data());
+      std::copy(r.t.begin(), r.t.end(), s.targets.row(static_cast<Eigen::Index>(i)).data());
+      pending_.pop_front();
+    }
+    return Dataset::own(std::move(s));
+  }
   s.num_classes = num_classes_;
   s.features.resize(static_cast<Eigen::Index>(k), dim_);
   s.labels.resize(k);

@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "edgefed/model_io.hpp"
 #include "metrics_text.hpp"
 
 namespace edgefed::testing {
@@ -177,6 +178,19 @@ ServerRecords read_server_records(const std::string& server_state_dir, const std
                    std::max(r.max_peak_rss_bytes, (*values)["peak_rss_bytes"].get<double>());
            });
   return r;
+}
+
+std::string newest_checkpoint_normalizer(const std::string& server_state_dir) {
+  ReadOnlyDb db(server_state_dir + "/edgefed.sqlite");
+  std::string blob;
+  db.query("SELECT checkpoint FROM versions WHERE checkpoint IS NOT NULL ORDER BY version DESC LIMIT 1", "",
+           [&](sqlite3_stmt* st) {
+             blob.assign(static_cast<const char*>(sqlite3_column_blob(st, 0)),
+                         static_cast<size_t>(sqlite3_column_bytes(st, 0)));
+           });
+  auto m = edgefed::decode_model({reinterpret_cast<const uint8_t*>(blob.data()), blob.size()});
+  if (!m.is_ok()) throw std::runtime_error("newest checkpoint: " + m.status().to_string());
+  return m->model.normalizer;
 }
 
 std::string pending_telemetry_batch(const std::string& state_dir, const std::string& agent) {

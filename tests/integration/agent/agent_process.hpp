@@ -58,6 +58,8 @@ struct ServerRecords {
   double max_peak_rss_bytes = 0;     // from the agent's "system" telemetry
 };
 ServerRecords read_server_records(const std::string& server_state_dir, const std::string& agent);
+// The newest checkpoint's input normalizer (Model::normalizer; "" = none).
+std::string newest_checkpoint_normalizer(const std::string& server_state_dir);
 
 // The records waiting in the agent's outbox (STATE_DIR/outbox.db), as the
 // body of the POST /v1/telemetry the agent would send for them: what a test

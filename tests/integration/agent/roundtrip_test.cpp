@@ -1,9 +1,13 @@
 #include <sys/stat.h>
 
+#include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 
 #include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
 
 #include "agent_rig.hpp"
 
@@ -62,6 +66,35 @@ TEST_CASE("edgefed-agent --once trains the 784-128-10 MLP on a Fashion-MNIST sli
   CHECK(s.max_peak_rss_bytes > 0);
   std::cout << "agent peak RSS (this build, 600-image slice, 784-128-10): "
             << s.max_peak_rss_bytes / (1 << 20) << " MiB\n";
+}
+
+TEST_CASE("edgefed-agent --once trains a forecaster on a stream of sensor readings and ships its scale",
+          "[integration]") {
+  AgentRig rig({"--model-init", "forecast-cnn1d:24", "--buffer-k", "1"});
+  // 200 hourly readings of one sensor: a daily cycle around 50.
+  std::string readings;
+  for (int t = 0; t < 200; ++t)
+    readings += std::to_string(50 + 8 * std::sin(t * 0.2618) + 0.01 * (t % 7)) + "\n";
+  const std::string file = rig.dir.file("readings.csv");
+  std::ofstream(file) << readings;
+  auto args = rig.agent_args(2, {"--once"});
+  for (size_t i = 0; i < args.size(); ++i)
+    if (args[i] == "--data") args[i + 1] = "stream:" + file + ":window=24:batch=16";
+  AgentProcess agent(args, rig.dir.file("agent.log"));
+  agent.start();
+  const int rc = agent.wait(std::chrono::seconds(90));
+  INFO(agent.log());
+  REQUIRE(rc == 0);
+  REQUIRE(rig.server.terminate() == 0);
+  const ServerRecords s = read_server_records(rig.server_state(), Pki::agent_id(2));
+  CHECK(s.ledger_rows == 1);
+  // The merged version's file says how its inputs were scaled: the running
+  // mean and std of the readings (feature channel, then target channel).
+  const auto n = nlohmann::json::parse(newest_checkpoint_normalizer(rig.server_state()));
+  REQUIRE(n["mean"].size() == 2);
+  CHECK(n["mean"][0].get<double>() == Approx(50).margin(1.5));
+  CHECK(n["std"][0].get<double>() == Approx(8 / std::sqrt(2.0)).epsilon(0.15));
+  CHECK(n["mean"][1] == n["mean"][0]);
 }
 
 TEST_CASE("edgefed-agent --check-config and bad configuration exit codes", "[integration]") {

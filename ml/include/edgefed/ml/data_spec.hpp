@@ -15,6 +15,9 @@
 //       column, target to every feature column; norm=model is for held-out
 //       sets (the server's --eval-data, the sim's --test-data) only
 //   stream:PATH|-[:label=COL][:features=D][:classes=N][:batch=B][:buffer=R]
+//   stream:PATH|-:window=W[:horizon=H][:target=I1[,I2..]][:norm=fit|none][:features=C][:batch=B][:buffer=R]
+//       sensor readings (C numbers a line, no label) cut into sliding
+//       windows as they arrive, laid out as series: windows (stream_source.hpp)
 // Columns are header names or 0-based indices. Fields are ':'-separated;
 // paths therefore cannot contain ':'. Defaults: 0/1, iid, seed=0, val=0.1
 // (idx, csv, series), split=train, label=last, window=24, horizon=1,
@@ -54,6 +57,7 @@ struct DataSpec {
   // series, held-out sets only (norm=model): standardised with the evaluated
   // model's normalizer when it has one (evaluator.hpp), else as fit
   bool scale_by_model = false;
+  bool stream_windows = false;     // stream: window= given (numeric readings, no label)
 };
 
 // Errors are kInvalidArgument with a message naming the bad field, e.g.

@@ -11,6 +11,15 @@
 // records (non-numeric, NaN, wrong width, bad label) are skipped and counted;
 // the last such error is kept for telemetry.
 //
+// Windows (window=W): each line is one time step of C sensor readings
+// (numbers only, no label). Once W + H steps have arrived, every new step
+// completes one sample laid out as a series window (series_reader.hpp):
+// x[f*W + k] = column f at t + k, y[c*H + h] = target column c at
+// t + W + h. With norm=fit (the default) each column is standardised with
+// the running mean and std of every reading seen so far (Welford), frozen
+// into the sample when it is cut; normalizer() gives those statistics
+// (C feature channels, then one per target) for the update metadata.
+//
 // Thread safety: not thread-safe; one consumer.
 #pragma once
 
@@ -18,11 +27,13 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "edgefed/ml/data_spec.hpp"
 #include "edgefed/ml/dataset.hpp"
+#include "edgefed/ml/normalizer.hpp"
 #include "edgefed/status.hpp"
 
 namespace edgefed::ml {
@@ -52,12 +63,18 @@ class StreamSource {
   int64_t buffered() const { return static_cast<int64_t>(pending_.size()); }
   const StreamStats& stats() const { return stats_; }
   int feature_count() const { return dim_; }
+  // Windows with norm=fit, after the first reading: the running
+  // standardisation (C + T channels); nullopt otherwise.
+  std::optional<Normalizer> normalizer() const;
 
  private:
   struct Record {
     std::vector<float> x;
     int32_t y;
+    std::vector<float> t;  // windows: targets
   };
+  void accept_reading(std::string_view line);  // windows: one time step
+  double z(size_t column, double v) const;
   StreamSource(int fd, bool owns_fd, const DataSpec& spec);
   Status fill(std::chrono::milliseconds timeout);  // read what is available
   void take_lines();                                 // parse complete lines
@@ -77,6 +94,14 @@ class StreamSource {
   std::deque<Record> pending_;
   std::vector<float> scratch_;
   StreamStats stats_;
+  // Windows.
+  bool windows_ = false;
+  int window_ = 0, horizon_ = 0;
+  bool normalize_ = true;
+  std::vector<size_t> targets_;  // target columns (empty = every column)
+  std::deque<std::vector<double>> history_;  // the last W + H readings, raw
+  int64_t seen_ = 0;                          // readings counted in the running stats
+  std::vector<double> mean_, m2_;             // Welford, per column
 };
 
 }  // namespace edgefed::ml

@@ -88,7 +88,7 @@ TEST_CASE("bad --data specs say what is wrong", "[unit][data_spec]") {
       Row{"csv:/x.csv:columns=a,b,a", "columns=a,b,a names column 'a' twice"},
       Row{"csv:/x.csv:window=3", "unknown option 'window'"},
       Row{"idx:/d:columns=a", "unknown option 'columns'"},
-      Row{"stream:-:target=a", "unknown option 'target'"},
+      Row{"stream:-:target=a", "target= and norm= need window="},
       Row{"series", "'series:' needs a path"},
       Row{"series:/s.csv:window=0", "window=0 must be a positive integer"},
       Row{"series:/s.csv:window=-2", "window=-2 must be a positive integer"},

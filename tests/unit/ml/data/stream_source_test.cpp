@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cmath>
 #include <thread>
 
 #include "temp_dir.hpp"
@@ -118,4 +119,80 @@ TEST_CASE("a stream from a regular file ends at its end and bad paths or specs f
   auto named = parse_data_spec("stream:-:label=class");
   REQUIRE(named.is_ok());
   CHECK_FALSE(StreamSource::open(*named).is_ok());
+}
+
+TEST_CASE("a stream of sensor readings is cut into standardised windows as it arrives", "[unit][stream]") {
+  TempDir dir;
+  // Two columns; window 3, horizon 1, target column 1; norm=fit.
+  std::string text = "# temp,hum\n";
+  std::vector<std::vector<double>> rows;
+  for (int t = 0; t < 10; ++t) {
+    rows.push_back({10.0 + t, 100.0 - 2 * t});
+    text += std::to_string(10 + t) + "," + std::to_string(100 - 2 * t) + "\n";
+  }
+  text += "1,nan\n1,2,3\n";  // malformed: skipped, counted
+  const std::string path = dir.write("readings.csv", text);
+  auto spec = parse_data_spec("stream:" + path + ":window=3:horizon=1:target=1:batch=64");
+  REQUIRE(spec.is_ok());
+  auto src = StreamSource::open(*spec);
+  REQUIRE(src.is_ok());
+  auto& s = **src;
+  auto b = s.next_batch(1000ms);
+  REQUIRE(b.is_ok());
+  REQUIRE(b->size() == 7);  // 10 readings, W + H = 4: the 4th completes the first window
+  CHECK(b->dim() == 6);      // 2 channels x 3 steps
+  CHECK(b->target_dim() == 1);
+  CHECK(s.stats().malformed == 2);
+  // Sample i was cut when reading i + 3 arrived: the running statistics of
+  // readings 0 .. i + 3 (population std) standardise it.
+  for (int i = 0; i < 7; ++i) {
+    const int n = i + 4;
+    for (int c = 0; c < 2; ++c) {
+      double mean = 0, var = 0;
+      for (int k = 0; k < n; ++k) mean += rows[k][c] / n;
+      for (int k = 0; k < n; ++k) var += (rows[k][c] - mean) * (rows[k][c] - mean) / n;
+      const double sd = std::sqrt(var);
+      for (int k = 0; k < 3; ++k)
+        CHECK(b->features(i)[c * 3 + k] == Approx((rows[i + k][c] - mean) / sd).margin(1e-5));
+      if (c == 1) CHECK(b->target(i)[0] == Approx((rows[i + 3][1] - mean) / sd).margin(1e-5));
+    }
+  }
+  // The statistics of all ten readings, features then the target channel.
+  auto norm = s.normalizer();
+  REQUIRE(norm.has_value());
+  REQUIRE(norm->channels() == 3);
+  CHECK(norm->mean[0] == Approx(14.5));
+  CHECK(norm->mean[1] == Approx(91));
+  CHECK(norm->mean[2] == norm->mean[1]);
+  CHECK(norm->std[0] == Approx(std::sqrt(8.25)));
+  CHECK(norm->std[1] == Approx(2 * std::sqrt(8.25)));
+
+  SECTION("norm=none keeps the readings as they are and ships no normalizer") {
+    auto raw = parse_data_spec("stream:" + path + ":window=3:norm=none");
+    REQUIRE(raw.is_ok());
+    auto rs = StreamSource::open(*raw);
+    REQUIRE(rs.is_ok());
+    auto rb = (*rs)->next_batch(1000ms);
+    REQUIRE(rb.is_ok());
+    REQUIRE(rb->size() == 7);  // batch 8 by default
+    CHECK(rb->features(0)[0] == 10.0f);
+    CHECK(rb->features(0)[3] == 100.0f);
+    CHECK(rb->target_dim() == 2);  // every column by default
+    CHECK(rb->target(0)[1] == 94.0f);
+    CHECK_FALSE((*rs)->normalizer().has_value());
+  }
+}
+
+TEST_CASE("windowed stream specs: what goes with what", "[unit][stream]") {
+  auto ok = parse_data_spec("stream:-:window=24:horizon=2:target=0,2:norm=none:features=3");
+  REQUIRE(ok.is_ok());
+  CHECK(ok->stream_windows);
+  CHECK(to_string(*ok) == "stream:-:window=24:horizon=2:target=0,2:norm=none:batch=8:buffer=1024:features=3");
+  CHECK(parse_data_spec(to_string(*ok)).is_ok());
+  for (const char* bad : {"stream:-:horizon=2", "stream:-:target=1", "stream:-:norm=fit", "stream:-:window=4:label=2",
+                          "stream:-:window=4:classes=3", "stream:-:window=4:target=temp",
+                          "stream:-:window=4:norm=model"}) {
+    INFO(bad);
+    CHECK(parse_data_spec(bad).status().code() == edgefed::Code::kInvalidArgument);
+  }
 }
