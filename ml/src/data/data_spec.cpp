@@ -119,6 +119,10 @@ Status parse_option(DataSpec& spec, Seen& seen, const std::string& key, const st
     if (value.empty() || !valid_fault(value))
       return bad("fault=" + value + " must be stuck, spikes or drift");
     spec.fault = value;
+  } else if (key == "norm" && csv) {
+    if (value == "fit") spec.normalize = true;
+    else if (value == "none") spec.normalize = false;
+    else return bad("norm=" + value + " must be fit or none");
   } else if (key == "norm" && (series || stream)) {
     seen.norm = true;
     spec.scale_by_model = value == "model";
@@ -144,7 +148,10 @@ Result<DataSpec> parse_data_spec(const std::string& text) {
   DataSpec spec;
   if (tok.empty()) return bad("empty spec (want idx:DIR..., csv:PATH..., series:PATH... or stream:PATH...)");
   if (tok[0] == "idx") spec.kind = DataKind::kIdx;
-  else if (tok[0] == "csv") spec.kind = DataKind::kCsv;
+  else if (tok[0] == "csv") {
+    spec.kind = DataKind::kCsv;
+    spec.normalize = false;  // csv: raw features unless norm=fit
+  }
   else if (tok[0] == "stream") spec.kind = DataKind::kStream;
   else if (tok[0] == "series") spec.kind = DataKind::kSeries;
   else return bad("unknown source '" + tok[0] + "' in '" + text + "' (want idx:, csv:, series: or stream:)");
@@ -236,6 +243,7 @@ std::string to_string(const DataSpec& spec) {
       o << ":target=" << join(spec.targets);
     }
     if (!spec.columns.empty()) o << ":columns=" << join(spec.columns);
+    if (spec.normalize) o << ":norm=fit";
   }
   if (!spec.corrupt.empty()) o << ":corrupt=" << spec.corrupt;
   return o.str();

@@ -15,6 +15,39 @@ uint64_t validation_seed(const PartitionSpec& p) {
   return (p.seed ^ 0x76616c6964617465ULL) + 0x9E3779B97F4A7C15ULL * static_cast<uint64_t>(p.index + 1);
 }
 
+// CSV with norm=fit: a private copy of this agent's rows (training, then
+// validation) whose feature columns are standardised with the mean and std
+// of its training rows; targets and labels stay as they are.
+void standardise_features(LocalData& d) {
+  const DataStore& src = *d.train.store();
+  const int64_t n_train = d.train.size(), n = n_train + d.validation.size();
+  auto dst = std::make_shared<DataStore>();
+  dst->num_classes = src.num_classes;
+  dst->class_names = src.class_names;
+  dst->features.resize(n, src.dim());
+  if (!src.labels.empty()) dst->labels.resize(static_cast<size_t>(n));
+  if (src.target_dim() > 0) dst->targets.resize(n, src.target_dim());
+  for (int64_t i = 0; i < n; ++i) {
+    const uint32_t r = i < n_train ? d.train.rows()[static_cast<size_t>(i)]
+                                   : d.validation.rows()[static_cast<size_t>(i - n_train)];
+    dst->features.row(i) = src.features.row(r);
+    if (!src.labels.empty()) dst->labels[static_cast<size_t>(i)] = src.labels[r];
+    if (src.target_dim() > 0) dst->targets.row(i) = src.targets.row(r);
+  }
+  const Normalizer norm = Normalizer::fit(FeatureMatrix(dst->features.topRows(n_train)));
+  for (int64_t c = 0; c < dst->features.cols(); ++c) {
+    const double m = norm.mean[static_cast<size_t>(c)], sd = norm.std[static_cast<size_t>(c)];
+    dst->features.col(c) = ((dst->features.col(c).cast<double>().array() - m) / sd).cast<float>().matrix();
+  }
+  std::vector<uint32_t> train(static_cast<size_t>(n_train)), validation(static_cast<size_t>(n - n_train));
+  std::iota(train.begin(), train.end(), 0u);
+  std::iota(validation.begin(), validation.end(), static_cast<uint32_t>(n_train));
+  std::shared_ptr<const DataStore> shared = std::move(dst);
+  d.train = Dataset(shared, std::move(train));
+  d.validation = Dataset(std::move(shared), std::move(validation));
+  d.normalizer = norm;
+}
+
 LocalData make(std::shared_ptr<const DataStore> store, std::span<const uint32_t> rows, const DataSpec& spec) {
   std::vector<uint32_t> positions;
   if (!spec.corrupt.empty()) {
@@ -28,6 +61,7 @@ LocalData make(std::shared_ptr<const DataStore> store, std::span<const uint32_t>
   LocalData out;
   out.train = Dataset(store, std::move(s.train));
   out.validation = Dataset(std::move(store), std::move(s.validation));
+  if (spec.kind == DataKind::kCsv && spec.normalize) standardise_features(out);
   return out;
 }
 

@@ -3,10 +3,11 @@
 //       [:corrupt=labels|noise]  (test seam: broken data, corrupt.hpp)
 //       e.g. idx:/usr/share/datasets/fashion-mnist:3/100:dirichlet:0.5:seed=7
 //   csv:PATH[:INDEX/COUNT][:iid|dirichlet:ALPHA|shards:K][:label=COL|:target=C1[,C2..]]
-//       [:columns=C1,C2..][:val=F][:seed=S][:classes=N][:corrupt=labels|noise]
+//       [:columns=C1,C2..][:val=F][:seed=S][:classes=N][:corrupt=labels|noise][:norm=none|fit]
 //       classification (label=, string labels become sorted categories) or
 //       regression (target=, float targets; iid only, corrupt=noise only);
-//       columns= picks the features, default every other column
+//       columns= picks the features, default every other column; norm=fit
+//       standardises them with the agent's training rows (a private copy)
 //       e.g. csv:seattle-weather.csv:label=weather:columns=precipitation,temp_max,temp_min,wind
 //   series:PATH[:INDEX/COUNT][:columns=C1,C2..][:target=C1[,C2..]][:window=W][:horizon=H]
 //       [:val=F][:seed=S][:fault=stuck|spikes|drift][:norm=fit|none|model]
@@ -53,7 +54,7 @@ struct DataSpec {
   int window = 24;                 // series: time steps per input window
   int horizon = 1;                 // series: time steps forecast per window
   std::string fault;               // series: "" | "stuck" | "spikes" | "drift" (corrupt.hpp)
-  bool normalize = true;           // series: norm=fit (true) or norm=none
+  bool normalize = true;           // series, stream windows: norm=fit (true) or norm=none; csv: false unless norm=fit
   // series, held-out sets only (norm=model): standardised with the evaluated
   // model's normalizer when it has one (evaluator.hpp), else as fit
   bool scale_by_model = false;

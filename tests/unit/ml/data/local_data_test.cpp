@@ -63,3 +63,46 @@ TEST_CASE("csv local data is partitioned and split like idx", "[unit][local_data
   REQUIRE_FALSE(m.is_ok());
   CHECK(m.status().code() == edgefed::Code::kIo);
 }
+
+TEST_CASE("csv norm=fit standardises an agent's features with its training rows", "[unit][local_data]") {
+  TempDir dir;
+  std::string csv = "a,b,label\n";
+  for (int i = 0; i < 100; ++i)
+    csv += std::to_string(1000 + 10 * i) + "," + std::to_string(0.001 * (i % 7)) + "," + std::to_string(i % 3) + "\n";
+  const std::string path = dir.write("s.csv", csv);
+  auto raw_spec = parse_data_spec("csv:" + path + ":label=label:1/2:val=0.2");
+  auto fit_spec = parse_data_spec("csv:" + path + ":label=label:1/2:val=0.2:norm=fit");
+  REQUIRE(raw_spec.is_ok());
+  REQUIRE(fit_spec.is_ok());
+  CHECK_FALSE(raw_spec->normalize);  // csv: raw unless asked
+  CHECK(to_string(*fit_spec).find(":norm=fit") != std::string::npos);
+  auto raw = load_local_data(*raw_spec);
+  auto fit = load_local_data(*fit_spec);
+  REQUIRE(raw.is_ok());
+  REQUIRE(fit.is_ok());
+  CHECK_FALSE(raw->normalizer.has_value());
+  REQUIRE(fit->normalizer.has_value());
+  REQUIRE(fit->normalizer->channels() == 2);
+  // The same samples in the same order, labels untouched, features mapped.
+  REQUIRE(fit->train.size() == raw->train.size());
+  REQUIRE(fit->validation.size() == raw->validation.size());
+  double sum[2] = {0, 0}, sq[2] = {0, 0};
+  for (int64_t i = 0; i < fit->train.size(); ++i) {
+    CHECK(fit->train.label(i) == raw->train.label(i));
+    for (int c = 0; c < 2; ++c) {
+      const double z = fit->train.features(i)[c];
+      CHECK(z == Approx(fit->normalizer->apply(c, raw->train.features(i)[c])).margin(1e-5));
+      sum[c] += z;
+      sq[c] += z * z;
+    }
+  }
+  const double n = static_cast<double>(fit->train.size());
+  for (int c = 0; c < 2; ++c) {
+    CHECK(sum[c] / n == Approx(0).margin(1e-5));
+    CHECK(sq[c] / n == Approx(1).epsilon(1e-4));
+  }
+  CHECK(fit->validation.label(0) == raw->validation.label(0));
+  CHECK(fit->validation.features(0)[0] ==
+        Approx(fit->normalizer->apply(0, raw->validation.features(0)[0])).margin(1e-5));
+  CHECK(parse_data_spec("csv:" + path + ":norm=model").status().code() == edgefed::Code::kInvalidArgument);
+}
