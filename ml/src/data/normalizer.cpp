@@ -103,6 +103,12 @@ Result<Normalizer> Normalizer::parse(std::string_view text) {
   return out;
 }
 
+Normalizer Normalizer::from_moments(std::span<const double> mean, std::span<const double> var) {
+  Normalizer out;
+  for (size_t c = 0; c < mean.size(); ++c) push_stats(mean[c], var[c], 1.0, out);
+  return out;
+}
+
 Status NormalizerPool::add(const Normalizer& n, double weight) {
   if (!std::isfinite(weight) || weight <= 0) return bad("pool weight must be finite and > 0");
   if (weight_ > 0 && n.channels() != sum_mean_.size())
@@ -120,12 +126,12 @@ Status NormalizerPool::add(const Normalizer& n, double weight) {
 }
 
 Normalizer NormalizerPool::result() const {
-  Normalizer out;
-  for (size_t c = 0; c < sum_mean_.size(); ++c) {
-    const double mean = sum_mean_[c] / weight_;
-    push_stats(mean, sum_sq_[c] / weight_ - mean * mean, 1.0, out);
+  std::vector<double> mean(sum_mean_.size()), var(sum_mean_.size());
+  for (size_t c = 0; c < mean.size(); ++c) {
+    mean[c] = sum_mean_[c] / weight_;
+    var[c] = sum_sq_[c] / weight_ - mean[c] * mean[c];
   }
-  return out;
+  return Normalizer::from_moments(mean, var);
 }
 
 }  // namespace edgefed::ml

@@ -77,25 +77,19 @@ void StreamSource::accept_line(std::string_view line) {
   ++stats_.records;
 }
 
-double StreamSource::z(size_t c, double v) const {
-  if (!normalize_ || seen_ == 0) return v;
-  const double sd = std::sqrt(m2_[c] / static_cast<double>(seen_));
-  return (v - mean_[c]) / (sd > 1e-6 * std::max(1.0, std::abs(mean_[c])) ? sd : 1.0);
+Normalizer StreamSource::running() const {
+  std::vector<double> var(m2_.size());
+  for (size_t c = 0; c < var.size(); ++c) var[c] = m2_[c] / static_cast<double>(seen_);
+  return Normalizer::from_moments(mean_, var);
 }
 
 std::optional<Normalizer> StreamSource::normalizer() const {
   if (!windows_ || !normalize_ || seen_ == 0) return std::nullopt;
-  Normalizer n;
-  auto push = [&](size_t c) {
-    const double sd = std::sqrt(m2_[c] / static_cast<double>(seen_));
-    n.mean.push_back(mean_[c]);
-    n.std.push_back(sd > 1e-6 * std::max(1.0, std::abs(mean_[c])) ? sd : 1.0);
-  };
-  for (size_t c = 0; c < mean_.size(); ++c) push(c);
-  if (targets_.empty())
-    for (size_t c = 0; c < mean_.size(); ++c) push(c);
-  else
-    for (size_t c : targets_) push(c);
+  Normalizer n = running();
+  for (size_t c : target_cols_) {  // then one channel per target, as series do
+    n.mean.push_back(n.mean[c]);
+    n.std.push_back(n.std[c]);
+  }
   return n;
 }
 
@@ -126,7 +120,13 @@ void StreamSource::accept_reading(std::string_view line) {
     return;
   }
   if (dim_ == 0) dim_ = static_cast<int>(row.size());
-  if (mean_.empty()) mean_.assign(row.size(), 0.0), m2_.assign(row.size(), 0.0);
+  if (mean_.empty()) {
+    mean_.assign(row.size(), 0.0);
+    m2_.assign(row.size(), 0.0);
+    target_cols_ = targets_;
+    if (target_cols_.empty())
+      for (size_t c = 0; c < row.size(); ++c) target_cols_.push_back(c);
+  }
   ++seen_;
   for (size_t c = 0; c < row.size(); ++c) {  // Welford
     const double d = row[c] - mean_[c];
@@ -138,22 +138,19 @@ void StreamSource::accept_reading(std::string_view line) {
   const size_t span = static_cast<size_t>(window_ + horizon_);
   if (history_.size() > span) history_.pop_front();
   if (history_.size() < span) return;
-  const size_t channels = static_cast<size_t>(dim_);
+  // The statistics as of this reading, frozen into the sample.
+  const std::optional<Normalizer> n = normalize_ ? std::optional<Normalizer>(running()) : std::nullopt;
+  auto z = [&](size_t c, double v) { return static_cast<float>(n ? n->apply(c, v) : v); };
+  const size_t channels = static_cast<size_t>(dim_), w = static_cast<size_t>(window_),
+               h_steps = static_cast<size_t>(horizon_);
   Record rec;
   rec.y = 0;
-  rec.x.resize(channels * static_cast<size_t>(window_));
+  rec.x.resize(channels * w);
   for (size_t f = 0; f < channels; ++f)
-    for (int k = 0; k < window_; ++k)
-      rec.x[f * static_cast<size_t>(window_) + static_cast<size_t>(k)] =
-          static_cast<float>(z(f, history_[static_cast<size_t>(k)][f]));
-  std::vector<size_t> tcols = targets_;
-  if (tcols.empty())
-    for (size_t c = 0; c < channels; ++c) tcols.push_back(c);
-  rec.t.resize(tcols.size() * static_cast<size_t>(horizon_));
-  for (size_t c = 0; c < tcols.size(); ++c)
-    for (int h = 0; h < horizon_; ++h)
-      rec.t[c * static_cast<size_t>(horizon_) + static_cast<size_t>(h)] =
-          static_cast<float>(z(tcols[c], history_[static_cast<size_t>(window_ + h)][tcols[c]]));
+    for (size_t k = 0; k < w; ++k) rec.x[f * w + k] = z(f, history_[k][f]);
+  rec.t.resize(target_cols_.size() * h_steps);
+  for (size_t c = 0; c < target_cols_.size(); ++c)
+    for (size_t h = 0; h < h_steps; ++h) rec.t[c * h_steps + h] = z(target_cols_[c], history_[w + h][target_cols_[c]]);
   pending_.push_back(std::move(rec));
 }
 

@@ -26,6 +26,9 @@ struct Normalizer {
   static Normalizer fit(std::span<const std::vector<double>> channels);
   // One channel per column of `rows`.
   static Normalizer fit(const FeatureMatrix& rows);
+  // One channel per (mean, population variance) pair, with fit()'s rule for
+  // a constant channel (std 1). REQUIRES: mean.size() == var.size().
+  static Normalizer from_moments(std::span<const double> mean, std::span<const double> var);
 
   size_t channels() const { return mean.size(); }
   // REQUIRES: channel < channels().

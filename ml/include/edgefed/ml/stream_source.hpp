@@ -74,7 +74,7 @@ class StreamSource {
     std::vector<float> t;  // windows: targets
   };
   void accept_reading(std::string_view line);  // windows: one time step
-  double z(size_t column, double v) const;
+  Normalizer running() const;                  // windows: the C columns' statistics so far
   StreamSource(int fd, bool owns_fd, const DataSpec& spec);
   Status fill(std::chrono::milliseconds timeout);  // read what is available
   void take_lines();                                 // parse complete lines
@@ -98,7 +98,8 @@ class StreamSource {
   bool windows_ = false;
   int window_ = 0, horizon_ = 0;
   bool normalize_ = true;
-  std::vector<size_t> targets_;  // target columns (empty = every column)
+  std::vector<size_t> targets_;  // target columns as given (empty = every column)
+  std::vector<size_t> target_cols_;  // resolved at the first reading
   std::deque<std::vector<double>> history_;  // the last W + H readings, raw
   int64_t seen_ = 0;                          // readings counted in the running stats
   std::vector<double> mean_, m2_;             // Welford, per column
