@@ -22,12 +22,14 @@
 #   ingest     benchmarks/ingest/nginx_compare.sh   server vs nginx TLS 1.3 sink, 400 KB bodies
 #   scale      benchmarks/scale/run.sh              10,000 connections, push p99
 #   model      benchmarks/model/run.sh              10M-parameter model: upload, merge, checkpoint, download
-#   sizes      stripped edgefed-agent / edgefed-server binary sizes
+#   sizes      stripped edgefed-agent / edgefed-server binary sizes, and the agent
+#              cross-built for arm64 and armhf (build-arm64/, build-armhf/ at the
+#              repository root; deploy/build-cross.sh ARCH builds one that is missing)
 #   encodings  benchmarks/encodings/run.sh          bytes per update and accuracy, f32/f16/int8/topk,
 #                                                   12-agent edgefed-sim runs (~11 min)
 # Peers come from apt only: python3-numpy, libopenblas0-pthread,
 # python3-torch, nginx, sqlite3. Builds go through /tmp/edgefed-build.lock (shared with
-# the other build directories of this checkout).
+# the other build directories of this checkout; deploy/build-cross.sh takes it too).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -46,7 +48,7 @@ while [ $# -gt 0 ]; do
     --quick) quick=1; shift ;;
     --no-install) install=0; shift ;;
     --log) logdir=$2; shift 2 ;;
-    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
     *) echo "run-all.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -94,6 +96,20 @@ if [ "$skip_build" = 0 ] && [ ${#targets[@]} -gt 0 ]; then
   echo "building ${targets[*]} in $build (waits for /tmp/edgefed-build.lock)" >&2
   flock /tmp/edgefed-build.lock cmake --build "$build" -j"$(nproc)" --target "${targets[@]}" >"$logdir/build.log" 2>&1 \
     || { tail -n 30 "$logdir/build.log" >&2; exit 1; }
+fi
+# The agent for ARM, when its cross build is missing: deploy/build-cross.sh
+# (RelWithDebInfo, agent only) takes /tmp/edgefed-build.lock itself for its
+# cmake steps, so it does not run under flock here (that would deadlock).
+cross_failed=" "
+if want sizes && [ "$skip_build" = 0 ]; then
+  for arch in arm64 armhf; do
+    [ -x "$root/build-$arch/agent/edgefed-agent" ] && continue
+    cross_opts=()
+    { [ "$install" = 1 ] && [ "$(id -u)" = 0 ]; } || cross_opts+=(--no-install)
+    echo "building edgefed-agent for $arch in $root/build-$arch (deploy/build-cross.sh, waits for /tmp/edgefed-build.lock)" >&2
+    "$root/deploy/build-cross.sh" "$arch" "${cross_opts[@]}" >"$logdir/build-$arch.log" 2>&1 \
+      || { tail -n 10 "$logdir/build-$arch.log" >&2; cross_failed+="$arch "; }
+  done
 fi
 
 note "edgefed benchmarks, $(date -u +%Y-%m-%dT%H:%MZ), $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
@@ -161,14 +177,39 @@ fi
 
 if want sizes; then
   section "binary sizes (stripped)"
+  agent_budget=8000000  # bytes: the agent's "<= 8 MB", on every architecture
+  size_note() {  # size_note LABEL BINARY STRIP: strips a copy, notes its size
+    local label=$1 copy sz extra=""
+    copy="$logdir/${label//[ ()]/_}.stripped"
+    "$3" -o "$copy" "$2"
+    sz=$(stat -c %s "$copy")
+    case "$label" in edgefed-agent*) extra=" (target <= 8 MB: $([ "$sz" -le "$agent_budget" ] && echo met || echo MISSED))" ;; esac
+    note "$label stripped: $(awk -v s="$sz" 'BEGIN { printf "%.2f MB", s / 1e6 }')$extra"
+  }
   for b in agent/edgefed-agent server/edgefed-server; do
     f="$build/$b"
     [ -x "$f" ] || { note "$b: not built"; continue; }
-    strip -o "$logdir/$(basename "$b").stripped" "$f"
-    sz=$(stat -c %s "$logdir/$(basename "$b").stripped")
-    extra=""
-    [ "$(basename "$b")" = edgefed-agent ] && extra=" (target <= 8 MB: $([ "$sz" -le 8000000 ] && echo met || echo MISSED))"
-    note "$(basename "$b") stripped: $(awk -v s="$sz" 'BEGIN { printf "%.2f MB", s / 1e6 }')$extra"
+    size_note "$(basename "$b")" "$f" strip
+  done
+  # The ARM agents, stripped with the cross binutils; labelled with their
+  # build type, which is not build-release's Release.
+  for arch in arm64 armhf; do
+    case "$arch" in arm64) triplet=aarch64-linux-gnu ;; armhf) triplet=arm-linux-gnueabihf ;; esac
+    f="$root/build-$arch/agent/edgefed-agent"
+    if [ ! -x "$f" ]; then
+      if [[ "$cross_failed" == *" $arch "* ]]; then
+        note "edgefed-agent $arch: build failed (deploy/build-cross.sh $arch, see $logdir/build-$arch.log)"; status=1
+      else
+        note "build-$arch/agent/edgefed-agent: not built"
+      fi
+      continue
+    fi
+    if ! command -v "$triplet-strip" >/dev/null; then
+      note "edgefed-agent $arch: not measured, no $triplet-strip (deploy/install-deps.sh --cross $arch)"; status=1
+      continue
+    fi
+    type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$root/build-$arch/CMakeCache.txt" 2>/dev/null)
+    size_note "edgefed-agent $arch (${type:-?})" "$f" "$triplet-strip"
   done
 fi
 

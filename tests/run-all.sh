@@ -5,20 +5,31 @@
 # if anything fails. Environment:
 #   EDGEFED_BUILD_DIR      build directory (default: build)
 #   EDGEFED_FUZZ_SECONDS   seconds per fuzz target (default 60; 0 skips fuzzing)
+#   EDGEFED_CROSS          ARM targets cross-built with their unit tests run
+#                          under qemu-user (default "arm64 armhf"; "" skips);
+#                          the first one's agent also runs the host build's
+#                          cross-agent integration tests against the x86 server
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 build=${EDGEFED_BUILD_DIR:-build}
 fuzz_seconds=${EDGEFED_FUZZ_SECONDS:-60}
 jobs=$(nproc 2>/dev/null || echo 2)
+cross=${EDGEFED_CROSS-arm64 armhf}
+read -r -a cross_archs <<<"$cross"
 
 step() { printf '\n== %s (%s)\n' "$1" "$(date -u +%H:%M:%S)"; }
 
 step "dependencies"
-if [ "$(id -u)" -eq 0 ]; then
-  deploy/install-deps.sh
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+as_root deploy/install-deps.sh
+for a in "${cross_archs[@]}"; do as_root deploy/install-deps.sh --cross "$a"; done
+cross_agent_args=()
+if [ "${#cross_archs[@]}" -gt 0 ]; then
+  cross_agent_args=(-DEDGEFED_CROSS_AGENT="$top/build-${cross_archs[0]}/agent/edgefed-agent.run"
+                    -DEDGEFED_CROSS_AGENT_ARCH="${cross_archs[0]}")
 else
-  sudo deploy/install-deps.sh
+  cross_agent_args=(-DEDGEFED_CROSS_AGENT=)
 fi
 
 step "build ($build, ASan+UBSan)"
@@ -30,8 +41,17 @@ step "build ($build, ASan+UBSan)"
 # The tests' own sources at -O0 (EDGEFED_TEST_CODE_OPT): another ~3 minutes
 # less on 2 cores.
 cmake -S . -B "$build" -DEDGEFED_SANITIZE=ON -DEDGEFED_BENCHMARKS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" -DEDGEFED_TEST_CODE_OPT=-O0 >/dev/null
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" -DEDGEFED_TEST_CODE_OPT=-O0 "${cross_agent_args[@]}" >/dev/null
 cmake --build "$build" -j"$jobs"
+
+# The ARM agents and their unit tests (docs/cross-build.md): no sanitizers
+# (qemu-user runs ASan poorly), -O1 without debug information like the
+# host build's non-training code, the tests' own code at -O0.
+for a in "${cross_archs[@]}"; do
+  step "cross build ($a: the agent and its unit tests)"
+  EDGEFED_BUILD_JOBS=$jobs deploy/build-cross.sh "$a" --tests --no-install \
+    --cmake-arg=-DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -DNDEBUG" --cmake-arg=-DEDGEFED_TEST_CODE_OPT=-O0
+done
 
 if [ "$fuzz_seconds" != 0 ] && [ -x tests/fuzz/run.sh ]; then
   step "fuzz (${fuzz_seconds}s per target)"
@@ -48,4 +68,11 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # minute one at a time). Each run stops the script on failure; the last CTest
 # summary closes the output.
 ctest --test-dir "$build" -L unit -j"$jobs" --output-on-failure --timeout 900
+# The ARM unit tests under qemu-user, less the one-epoch Fashion-MNIST
+# training (2+ minutes emulated; the gradient checks and the smaller
+# learning tests cover the same code).
+for a in "${cross_archs[@]}"; do
+  step "tests ($a, under qemu-user)"
+  ctest --test-dir "build-$a" -L unit -E "learns Fashion-MNIST centrally" -j"$jobs" --output-on-failure --timeout 900
+done
 ctest --test-dir "$build" -LE unit -j"$jobs" --output-on-failure --timeout 900

@@ -166,6 +166,19 @@ Options::Option& Options::bind(const std::string& name, int64_t* field, const st
   return o;
 }
 
+Options::Option& Options::bind(const std::string& name, unsigned int* field, const std::string& help) {
+  Option& o = declare(name, std::to_string(*field), help);
+  o.store_ = [field](const Option& opt) {
+    const int64_t v = integer_option(opt.name_, opt.value_);
+    if (v < 0) throw ConfigError("--" + opt.name_ + " must be >= 0");
+    if (v > int64_t{std::numeric_limits<unsigned int>::max()})
+      throw ConfigError("--" + opt.name_ + " must be <= " + std::to_string(std::numeric_limits<unsigned int>::max()));
+    opt.check_range(static_cast<double>(v));
+    *field = static_cast<unsigned int>(v);
+  };
+  return o;
+}
+
 Options::Option& Options::bind(const std::string& name, uint64_t* field, const std::string& help) {
   Option& o = declare(name, std::to_string(*field), help);
   o.store_ = [field](const Option& opt) {

@@ -14,6 +14,9 @@
 //   check-manifests.cjs RENDERED.yaml --mounts KIND/NAME/CONTAINER
 //       print "MOUNTPATH TYPE SOURCE [KEY...]" a line (TYPE secret, configMap,
 //       hostPath, emptyDir, pvc; SOURCE the Secret/ConfigMap/host path/claim).
+//   check-manifests.cjs RENDERED.yaml --admits KIND/NAME LABEL=VALUE...
+//       print "admitted" or "refused": whether the workload's nodeSelector and
+//       required node affinity admit a node with exactly these labels.
 'use strict';
 
 const fs = require('fs');
@@ -185,6 +188,39 @@ function containerOf(objs, ref) {
   return { obj, c };
 }
 
+// Whether a pod spec's nodeSelector and required node affinity admit a node
+// with these labels (an object), as the scheduler decides: any term of
+// nodeSelectorTerms, all expressions of a term; an empty term matches nothing.
+function admits(spec, labels) {
+  const has = (k) => Object.prototype.hasOwnProperty.call(labels, k);
+  for (const [k, v] of Object.entries(spec.nodeSelector || {})) if (labels[k] !== v) return false;
+  const na = spec.affinity && spec.affinity.nodeAffinity;
+  const req = na && na.requiredDuringSchedulingIgnoredDuringExecution;
+  if (!req) return true;
+  return (req.nodeSelectorTerms || []).some((t) => {
+    if (t.matchFields) throw new Error('nodeAffinity: matchFields not supported here');
+    const exprs = t.matchExpressions || [];
+    return exprs.length > 0 && exprs.every((e) => {
+      const v = labels[e.key];
+      switch (e.operator) {
+        case 'In': return has(e.key) && e.values.includes(v);
+        case 'NotIn': return !has(e.key) || !e.values.includes(v);
+        case 'Exists': return has(e.key);
+        case 'DoesNotExist': return !has(e.key);
+        case 'Gt': return has(e.key) && Number(v) > Number(e.values[0]);
+        case 'Lt': return has(e.key) && Number(v) < Number(e.values[0]);
+        default: throw new Error(`nodeAffinity: unknown operator ${e.operator}`);
+      }
+    });
+  });
+}
+
+// The platforms deploy/docker/Dockerfile.agent builds the agent image for, as
+// nodes label them (kubernetes.io/arch; linux/arm/v7 is "arm").
+// docker-lint.sh checks this list against the Dockerfile and the base.
+const AGENT_IMAGE_ARCHES = ['amd64', 'arm64', 'arm'];
+const OTHER_ARCHES = ['386', 'ppc64le', 's390x', 'riscv64', 'mips64le'];
+
 // ---- the checks ----------------------------------------------------------
 
 function checks(objs) {
@@ -285,6 +321,22 @@ function checks(objs) {
        nodeName.valueFrom.fieldRef.fieldPath === 'spec.nodeName', 'agent: NODE_NAME from spec.nodeName');
   const outbox = mounts(ds, agent).find((m) => m.mountPath === aenv.get('EDGEFED_STATE_DIR'));
   need(outbox && outbox.type === 'hostPath' && !outbox.readOnly, 'agent: EDGEFED_STATE_DIR must be a writable hostPath mount');
+  // Agent: Linux nodes of the image's architectures only, by required node
+  // affinity (the nodeSelector picks edge nodes, the affinity the platform).
+  const aspec = podSpec(ds);
+  const na = aspec.affinity && aspec.affinity.nodeAffinity;
+  need(na && na.requiredDuringSchedulingIgnoredDuringExecution,
+    'agent: required node affinity (kubernetes.io/os, kubernetes.io/arch) missing');
+  const edge = { ...(aspec.nodeSelector || {}) };
+  const admitted = [...AGENT_IMAGE_ARCHES, ...OTHER_ARCHES].filter((arch) =>
+    admits(aspec, { ...edge, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': arch }));
+  need(admitted.length > 0, 'agent: node affinity admits no architecture');
+  need(admitted.every((a) => AGENT_IMAGE_ARCHES.includes(a)),
+    `agent: node affinity admits ${admitted.join(', ')}; the image has ${AGENT_IMAGE_ARCHES.join(', ')} only`);
+  need(!admits(aspec, { ...edge, 'kubernetes.io/os': 'windows', 'kubernetes.io/arch': 'amd64' }),
+    'agent: node affinity admits Windows nodes');
+  need(!admits(aspec, { ...edge, 'kubernetes.io/os': 'linux' }),
+    'agent: node affinity admits a node without kubernetes.io/arch');
   const ru = ds.spec.updateStrategy || {};
   need(ru.type === 'RollingUpdate' && ru.rollingUpdate && ru.rollingUpdate.maxUnavailable !== undefined,
     'agent: RollingUpdate with maxUnavailable');
@@ -391,6 +443,18 @@ function main(argv) {
   if (argv[1] === '--mounts') {
     const { obj, c } = containerOf(objs, argv[2]);
     for (const m of mounts(obj, c)) process.stdout.write(`${m.mountPath} ${m.type} ${m.source}\n`);
+    return 0;
+  }
+  if (argv[1] === '--admits') {
+    const [kind, name] = argv[2].split('/');
+    const obj = find(objs, kind, name);
+    if (!obj) throw new Error(`${argv[2]} is not in the rendering`);
+    const labels = Object.fromEntries(argv.slice(3).map((l) => {
+      const i = l.indexOf('=');
+      if (i <= 0) throw new Error(`--admits: ${l} is not LABEL=VALUE`);
+      return [l.slice(0, i), l.slice(i + 1)];
+    }));
+    process.stdout.write(admits(podSpec(obj), labels) ? 'admitted\n' : 'refused\n');
     return 0;
   }
   const errors = checks(objs);

@@ -5,14 +5,26 @@
 # report nothing, and must both report the broken fixture. Then static checks
 # tie the Dockerfiles to the project: every COPY source exists and passes
 # .dockerignore, the entrypoints are the CMake targets, the run stage is
-# non-root on debian:12-slim, the exposed ports are the manifests' ports, and
-# runtime-packages.sh (the run stage's package list) works on a real binary.
+# non-root on debian:12-slim, the exposed ports are the manifests' ports, the
+# multi-arch agent image's platforms are those the DaemonSet's node affinity
+# admits, and runtime-packages.sh (the run stage's package list) works on a
+# real binary.
 #   docker-lint.sh [SERVER_BINARY AGENT_BINARY]
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 need_node_modules
 lint1() { node "$here/node_modules/dockerfile-utils/bin/dockerfile-utils" lint "$1"; }
-lint2() { node "$here/node_modules/dockerfilelint/bin/dockerfilelint" "$1"; }
+# dockerfilelint 1.8 predates FROM's --platform flag and reads it as the image
+# (then "missing tag"): it gets the file with the flag taken out, which
+# dockerfile-utils lints as written.
+lint2() {
+  local copy rc=0
+  copy="$(mktempdir)/$(basename "$1")"
+  sed -E 's/^(FROM[[:space:]]+)--platform=[^[:space:]]+[[:space:]]+/\1/' "$1" >"$copy"
+  node "$here/node_modules/dockerfilelint/bin/dockerfilelint" "$copy" || rc=$?
+  rm -rf "$(dirname "$copy")"
+  return $rc
+}
 
 for f in "$top"/deploy/docker/Dockerfile.*; do
   name=$(basename "$f")
@@ -30,7 +42,12 @@ echo "ok both linters refuse fixtures/Dockerfile.broken"
 # Static checks.
 for role in server agent; do
   f="$top/deploy/docker/Dockerfile.$role"
-  [ "$(grep -c '^FROM debian:12-slim' "$f")" -eq 2 ] || fail "Dockerfile.$role: two stages FROM debian:12-slim"
+  [ "$(grep -cE '^FROM (--platform=\$BUILDPLATFORM )?debian:12-slim( |$)' "$f")" -eq 2 ] ||
+    fail "Dockerfile.$role: two stages FROM debian:12-slim"
+  # The run stage is the target platform's (no --platform): a multi-arch
+  # build gets an arm64 run stage for linux/arm64.
+  [ "$(grep '^FROM ' "$f" | tail -1)" = "FROM debian:12-slim" ] ||
+    fail "Dockerfile.$role: the run stage must be FROM debian:12-slim"
   grep -q '^USER 10001:10001$' "$f" || fail "Dockerfile.$role: run stage must be USER 10001:10001"
   grep -q "^ENTRYPOINT \[\"/usr/local/bin/edgefed-$role\"\]" "$f" || fail "Dockerfile.$role: entrypoint"
   grep -q -- "--target edgefed-$role" "$f" || fail "Dockerfile.$role: builds target edgefed-$role"
@@ -52,7 +69,25 @@ done
 grep -q "EDGEFED_STATE_DIR=/var/lib/edgefed-agent" "$top/deploy/docker/Dockerfile.agent" &&
   grep -q "mountPath: /var/lib/edgefed-agent" "$top/k3s/base/agent-daemonset.yaml" ||
   fail "agent state directory differs between Dockerfile.agent and the DaemonSet"
-echo "ok static checks (stages, user, entrypoints, COPY sources, ports, state directory)"
+# The agent image's platforms (the buildx line in its header), the base
+# DaemonSet's node affinity and check-manifests.cjs name the same
+# architectures (as nodes label them: linux/arm/v7 is "arm").
+agent_df="$top/deploy/docker/Dockerfile.agent"
+image_arches=$(sed -n 's/^#.*docker buildx build --platform \([^ ]*\).*/\1/p' "$agent_df" | head -1 |
+  tr ',' '\n' | sed 's#^linux/##; s#/.*##' | sort | xargs)
+[ -n "$image_arches" ] || fail "Dockerfile.agent: no 'docker buildx build --platform ...' line in its header"
+affinity_arches=$(awk '/key: kubernetes.io\/arch/ {f = 1} f && /values:/ {print; exit}' "$top/k3s/base/agent-daemonset.yaml" |
+  grep -o '"[a-z0-9]*"' | tr -d '"' | sort | xargs)
+checked_arches=$(sed -n 's/^const AGENT_IMAGE_ARCHES = \[\(.*\)\];/\1/p' "$here/check-manifests.cjs" |
+  grep -o "'[a-z0-9]*'" | tr -d "'" | sort | xargs)
+[ "$image_arches" = "$affinity_arches" ] && [ "$image_arches" = "$checked_arches" ] ||
+  fail "agent platforms differ: Dockerfile.agent ($image_arches), base DaemonSet affinity ($affinity_arches), check-manifests.cjs ($checked_arches)"
+grep -q '^FROM --platform=\$BUILDPLATFORM debian:12-slim AS build$' "$agent_df" && grep -q '^ARG TARGETARCH$' "$agent_df" ||
+  fail "Dockerfile.agent: the build stage runs on \$BUILDPLATFORM and builds for TARGETARCH"
+for t in $(sed -n 's/.*triplet=\([a-z0-9_-][a-z0-9_-]*\) ;;.*/\1/p' "$agent_df"); do
+  [ -f "$top/cmake/toolchains/$t.cmake" ] || fail "Dockerfile.agent: no cmake/toolchains/$t.cmake"
+done
+echo "ok static checks (stages, user, entrypoints, COPY sources, ports, state directory, agent platforms: $image_arches)"
 
 # The build stage's sources suffice: configure (as the Dockerfile does) a tree
 # holding only what its COPY lines bring in, so a new top-level directory the

@@ -29,6 +29,25 @@ done
 grep -q '^kind: ServiceMonitor' "$tmp"/*.yaml || fail "no overlay renders the ServiceMonitor component"
 echo "rendered and validated $n overlays"
 
+# Node affinity: the base (through example) admits every architecture of the
+# multi-arch agent image, arm64-only admits arm64 nodes alone.
+[ -f "$tmp/arm64-only.yaml" ] || fail "k3s/overlays/arm64-only was not rendered"
+admits() {  # RENDERING ARCH [OS]: would an edge node of ARCH run the agent?
+  node "$here/check-manifests.cjs" "$tmp/$1.yaml" --admits DaemonSet/edgefed-agent \
+    edgefed.dev/edge=true "kubernetes.io/os=${3:-linux}" "kubernetes.io/arch=$2"
+}
+for arch in amd64 arm64 arm; do
+  [ "$(admits example "$arch")" = admitted ] || fail "example: the agent DaemonSet refuses $arch nodes"
+done
+[ "$(admits example riscv64)" = refused ] || fail "example: the agent DaemonSet admits riscv64 nodes"
+[ "$(admits example amd64 windows)" = refused ] || fail "example: the agent DaemonSet admits Windows nodes"
+[ "$(admits arm64-only arm64)" = admitted ] || fail "arm64-only: the agent DaemonSet refuses arm64 nodes"
+for arch in amd64 arm riscv64; do
+  [ "$(admits arm64-only "$arch")" = refused ] || fail "arm64-only: the agent DaemonSet admits $arch nodes"
+done
+[ "$(admits arm64-only arm64 windows)" = refused ] || fail "arm64-only: the agent DaemonSet admits Windows nodes"
+echo "ok node affinity: example admits amd64, arm64, arm; arm64-only admits arm64 only; neither riscv64 nor Windows"
+
 # The consistency checks catch drift: each mutation of the example rendering
 # must fail them.
 mutate() {  # SED-EXPRESSION WHAT
@@ -46,3 +65,5 @@ mutate 's#value: /etc/edgefed/tls/ca.crt#value: /etc/ssl/ca.crt#' "a path outsid
 mutate 's/maxUnavailable: 10%/partition: 0/' "agent rolling update without maxUnavailable"
 mutate 's/readOnlyRootFilesystem: true/readOnlyRootFilesystem: false/' "writable root filesystem"
 mutate "s/enforce: privileged/enforce: baseline/" "a Pod Security level that refuses hostPath volumes"
+mutate 's/^\( *\)- arm$/\1- riscv64/' "agent node affinity admits an architecture the image lacks"
+mutate 's#key: kubernetes.io/arch#key: kubernetes.io/hostname#' "agent node affinity without kubernetes.io/arch"

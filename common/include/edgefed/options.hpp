@@ -82,6 +82,8 @@ class Options {
   Option& bind(const std::string& name, int* field, const std::string& help);
   Option& bind(const std::string& name, int64_t* field, const std::string& help);
   Option& bind(const std::string& name, uint64_t* field, const std::string& help);  // refuses < 0
+  // size_t on 32-bit targets (armhf); refuses < 0 and > UINT_MAX.
+  Option& bind(const std::string& name, unsigned int* field, const std::string& help);
   Option& bind(const std::string& name, double* field, const std::string& help);    // finite
   Option& bind(const std::string& name, std::chrono::milliseconds* field, const std::string& help);  // integer ms
   // An enum with a name table (enum_names.hpp): the value must be one of its

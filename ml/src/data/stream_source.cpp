@@ -139,8 +139,11 @@ void StreamSource::accept_reading(std::string_view line) {
   if (history_.size() > span) history_.pop_front();
   if (history_.size() < span) return;
   // The statistics as of this reading, frozen into the sample.
-  const std::optional<Normalizer> n = normalize_ ? std::optional<Normalizer>(running()) : std::nullopt;
-  auto z = [&](size_t c, double v) { return static_cast<float>(n ? n->apply(c, v) : v); };
+  // (A Normalizer and a flag rather than std::optional: GCC 12 for aarch64
+  // warns of a maybe-uninitialized optional here, a false positive.)
+  Normalizer n;
+  if (normalize_) n = running();
+  auto z = [&](size_t c, double v) { return static_cast<float>(normalize_ ? n.apply(c, v) : v); };
   const size_t channels = static_cast<size_t>(dim_), w = static_cast<size_t>(window_),
                h_steps = static_cast<size_t>(horizon_);
   Record rec;

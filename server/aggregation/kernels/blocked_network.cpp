@@ -9,6 +9,8 @@
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+#elif defined(__aarch64__)
+#include <arm_neon.h>
 #endif
 
 namespace edgefed::server::kernels::detail {
@@ -122,12 +124,27 @@ bool has_avx2() {
   static const bool yes = __builtin_cpu_supports("avx2");
   return yes;
 }
+#elif defined(__aarch64__)
+// NEON is part of every AArch64 CPU: no run-time check. Updates reach the
+// kernels only after the server refused non-finite values, so vminq/vmaxq's
+// NaN rule (NaN wins) and SSE's (second operand wins) never differ here.
+namespace neon {
+struct V {
+  using Reg = float32x4_t;
+  static constexpr size_t kWidth = 4;
+  static Reg load(const float* p) { return vld1q_f32(p); }
+  static void store(float* p, Reg x) { vst1q_f32(p, x); }
+  static Reg min(Reg a, Reg b) { return vminq_f32(a, b); }
+  static Reg max(Reg a, Reg b) { return vmaxq_f32(a, b); }
+};
+#include "server/aggregation/kernels/blocked_network_passes.inc"
+}  // namespace neon
 #endif
 
 }  // namespace
 
 bool blocked_network_available() {
-#if defined(__x86_64__)
+#if defined(__x86_64__) || defined(__aarch64__)
   return true;
 #else
   return false;
@@ -150,6 +167,8 @@ void apply_blocked([[maybe_unused]] const BlockedNetwork& net, [[maybe_unused]] 
 #if defined(__x86_64__)
   if (has_avx2()) return avx2::apply(net, tile);
   sse::apply(net, tile);
+#elif defined(__aarch64__)
+  neon::apply(net, tile);
 #else
   assert(false && "apply_blocked without blocked_network_available()");
 #endif

@@ -61,6 +61,14 @@ ServerRecords read_server_records(const std::string& server_state_dir, const std
 // The newest checkpoint's input normalizer (Model::normalizer; "" = none).
 std::string newest_checkpoint_normalizer(const std::string& server_state_dir);
 
+// The updates the server holds but has not merged yet (ledger rows with a
+// payload), decoded against the newest checkpoint's layout: agent id ->
+// dense delta (one update per agent expected; a second one throws).
+std::map<std::string, std::vector<float>> unmerged_update_deltas(const std::string& server_state_dir);
+
+// The highest version the server committed (STATE_DIR/edgefed.sqlite).
+int64_t newest_version(const std::string& server_state_dir);
+
 // The records waiting in the agent's outbox (STATE_DIR/outbox.db), as the
 // body of the POST /v1/telemetry the agent would send for them: what a test
 // posts itself to have the server store a batch whose ack the agent never got.

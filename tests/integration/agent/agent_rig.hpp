@@ -41,10 +41,12 @@ struct AgentRig {
   std::string agent_state(int i) const { return dir.file("agent-" + std::to_string(i)); }
 
   // The agent's command line; `port` defaults to the server's.
-  std::vector<std::string> agent_args(int i, std::vector<std::string> extra = {}, uint16_t port = 0) const {
+  // `binary`: another agent executable (the cross-built one under qemu).
+  std::vector<std::string> agent_args(int i, std::vector<std::string> extra = {}, uint16_t port = 0,
+                                      const std::string& binary = EDGEFED_AGENT_BIN) const {
     const Pki& pki = fleet_pki();
     std::vector<std::string> a = {
-        EDGEFED_AGENT_BIN,
+        binary,
         "--server", "https://127.0.0.1:" + std::to_string(port ? port : server.port()),
         "--ca", pki.ca(),
         "--cert", pki.agent_cert(i),
