@@ -4,7 +4,7 @@ namespace edgefed::server {
 
 namespace {
 
-constexpr const char* kColumns =
+constexpr const char* kLedgerColumns =
     "id, agent, update_id, body_sha256, accepted_unix_ms, accepted_version, base_version, num_samples, "
     "train_loss, staleness, weight, norm2, ack, consumed_by_version";
 
@@ -36,7 +36,7 @@ Result<int64_t> single_int(sqlite::Database& db, const std::string& sql) {
 }  // namespace
 
 Result<std::optional<LedgerEntry>> LedgerTable::find(const std::string& agent, const std::string& update_id) {
-  auto st = db_.cached(std::string("SELECT ") + kColumns + " FROM ledger WHERE agent = ?1 AND update_id = ?2");
+  auto st = db_.cached(std::string("SELECT ") + kLedgerColumns + " FROM ledger WHERE agent = ?1 AND update_id = ?2");
   if (!st.is_ok()) return st.status();
   sqlite::Statement& s = **st;
   s.bind(1, agent).bind(2, update_id);
@@ -69,7 +69,7 @@ Result<int64_t> LedgerTable::insert(const LedgerEntry& e, std::span<const uint8_
 
 Status LedgerTable::for_each_pending(const PendingFn& fn) {
   // Not cached: fn may use this table (and the cache) while we iterate.
-  auto st = db_.prepare(std::string("SELECT ") + kColumns +
+  auto st = db_.prepare(std::string("SELECT ") + kLedgerColumns +
                         ", payload FROM ledger WHERE consumed_by_version IS NULL ORDER BY id");
   if (!st.is_ok()) return st.status();
   for (;;) {

@@ -4,7 +4,7 @@ namespace edgefed::server {
 
 namespace {
 
-constexpr const char* kColumns =
+constexpr const char* kVersionColumns =
     "version, parent, kind, created_unix_ms, layout_fingerprint, num_updates, total_weight, train_loss, "
     "gradient_variance, merge_seconds, optimizer_state";
 
@@ -28,7 +28,7 @@ VersionRecord read_record(const sqlite::Statement& s) {
 }  // namespace
 
 Status VersionTable::insert(const VersionRecord& v, std::span<const uint8_t> checkpoint) {
-  auto st = db_.cached(std::string("INSERT INTO versions(") + kColumns +
+  auto st = db_.cached(std::string("INSERT INTO versions(") + kVersionColumns +
                        ", checkpoint) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
   if (!st.is_ok()) return st.status();
   sqlite::Statement& s = **st;
@@ -46,7 +46,7 @@ Status VersionTable::insert(const VersionRecord& v, std::span<const uint8_t> che
 }
 
 Result<std::optional<VersionRecord>> VersionTable::newest() {
-  auto st = db_.cached(std::string("SELECT ") + kColumns + " FROM versions ORDER BY version DESC LIMIT 1");
+  auto st = db_.cached(std::string("SELECT ") + kVersionColumns + " FROM versions ORDER BY version DESC LIMIT 1");
   if (!st.is_ok()) return st.status();
   auto row = (*st)->step();
   if (!row.is_ok()) return row.status();
@@ -84,7 +84,7 @@ Result<int64_t> VersionTable::prune(int64_t newest, int64_t keep_last_n, int64_t
 }
 
 Result<std::vector<VersionRecord>> VersionTable::history(int64_t limit) {
-  auto st = db_.cached(std::string("SELECT * FROM (SELECT ") + kColumns +
+  auto st = db_.cached(std::string("SELECT * FROM (SELECT ") + kVersionColumns +
                        " FROM versions ORDER BY version DESC LIMIT ?1) ORDER BY version");
   if (!st.is_ok()) return st.status();
   (*st)->bind(1, limit);

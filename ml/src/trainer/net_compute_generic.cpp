@@ -13,17 +13,14 @@ namespace edgefed::ml {
 KernelStats net_run_avx2(const NetArgs<float>& args);  // net_compute_avx2.cpp
 #endif
 
+#ifdef EDGEFED_HAVE_AVX2_KERNEL
 namespace {
 
 bool use_avx2() {
-#ifdef EDGEFED_HAVE_AVX2_KERNEL
   const char* isa = std::getenv("EDGEFED_TRAINER_ISA");
   if (isa && std::strcmp(isa, "generic") == 0) return false;
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-  return false;
-#endif
 }
 
 bool avx2_enabled() {
@@ -32,8 +29,20 @@ bool avx2_enabled() {
 }
 
 }  // namespace
+#endif
 
-const char* kernel_isa() { return avx2_enabled() ? "avx2" : "generic"; }
+// The portable path is what Eigen makes of the target: NEON on AArch64 (and
+// on 32-bit ARM built with -mfpu=neon), SSE up to 4.2 on x86-64-v2.
+const char* kernel_isa() {
+#ifdef EDGEFED_HAVE_AVX2_KERNEL
+  if (avx2_enabled()) return "avx2";
+#endif
+#if defined(EIGEN_VECTORIZE_NEON)
+  return "neon";
+#else
+  return "generic";
+#endif
+}
 
 KernelStats net_run_generic(const NetArgs<float>& args) { return generic::run<float>(args); }
 

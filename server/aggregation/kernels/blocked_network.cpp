@@ -120,7 +120,7 @@ struct V {
 #pragma GCC pop_options
 #endif
 
-bool has_avx2() {
+bool blocked_has_avx2() {
   static const bool yes = __builtin_cpu_supports("avx2");
   return yes;
 }
@@ -165,7 +165,7 @@ BlockedNetwork blocked_network(size_t k, const std::vector<bool>& needed) {
 
 void apply_blocked([[maybe_unused]] const BlockedNetwork& net, [[maybe_unused]] float* tile) {
 #if defined(__x86_64__)
-  if (has_avx2()) return avx2::apply(net, tile);
+  if (blocked_has_avx2()) return avx2::apply(net, tile);
   sse::apply(net, tile);
 #elif defined(__aarch64__)
   neon::apply(net, tile);

@@ -38,7 +38,7 @@ void apply_sse(const Comparator* net, size_t size, float* tile) {
   }
 }
 
-bool has_avx2() {
+bool vertical_has_avx2() {
   static const bool yes = __builtin_cpu_supports("avx2");
   return yes;
 }
@@ -60,7 +60,7 @@ bool has_avx2() {
 
 void apply_network(const Comparator* net, size_t size, float* tile) {
 #if defined(__x86_64__)
-  if (has_avx2()) return apply_avx2(net, size, tile);
+  if (vertical_has_avx2()) return apply_avx2(net, size, tile);
   return apply_sse(net, size, tile);
 #else
   apply_scalar(net, size, tile);

@@ -40,9 +40,10 @@
 
 namespace edgefed::ml {
 
-// Which compute path the float kernels use: "avx2" (AVX2+FMA) when this CPU
-// has it and EDGEFED_TRAINER_ISA is not "generic", else "generic" (the
-// portable baseline). Read once per process; thread-safe.
+// Which compute path the float kernels use: "avx2" (AVX2+FMA) when this
+// x86-64 CPU has it and EDGEFED_TRAINER_ISA is not "generic"; "neon" on ARM
+// builds where Eigen vectorises with NEON (every AArch64 build); else
+// "generic" (the portable baseline). Read once per process; thread-safe.
 const char* kernel_isa();
 
 struct TrainOptions {

@@ -250,3 +250,18 @@ TEST_CASE("bad inputs to the trainer are errors, not crashes", "[unit][trainer]"
     CHECK(e->num_samples == 0);
   }
 }
+
+TEST_CASE("the float kernels run the architecture's vector path", "[unit][trainer]") {
+  const std::string isa = edgefed::ml::kernel_isa();
+#if defined(__aarch64__)
+  // Eigen's NEON packets on every AArch64 CPU: an ARM build without them
+  // would train at scalar speed.
+  CHECK(isa == "neon");
+#elif defined(__x86_64__)
+  CHECK((isa == "avx2" || isa == "generic"));
+#elif defined(__ARM_NEON)
+  CHECK(isa == "neon");  // 32-bit ARM built with -mfpu=neon
+#else
+  CHECK(isa == "generic");  // Debian's armhf baseline: VFPv3, no NEON
+#endif
+}
