@@ -181,8 +181,8 @@ ServerRecords read_server_records(const std::string& server_state_dir, const std
   return r;
 }
 
-std::string newest_checkpoint_normalizer(const std::string& server_state_dir) {
-  ReadOnlyDb db(server_state_dir + "/edgefed.sqlite");
+namespace {
+edgefed::Model newest_checkpoint(ReadOnlyDb& db) {
   std::string blob;
   db.query("SELECT checkpoint FROM versions WHERE checkpoint IS NOT NULL ORDER BY version DESC LIMIT 1", "",
            [&](sqlite3_stmt* st) {
@@ -191,24 +191,23 @@ std::string newest_checkpoint_normalizer(const std::string& server_state_dir) {
            });
   auto m = edgefed::decode_model({reinterpret_cast<const uint8_t*>(blob.data()), blob.size()});
   if (!m.is_ok()) throw std::runtime_error("newest checkpoint: " + m.status().to_string());
-  return m->model.normalizer;
+  return std::move(m->model);
+}
+}  // namespace
+
+std::string newest_checkpoint_normalizer(const std::string& server_state_dir) {
+  ReadOnlyDb db(server_state_dir + "/edgefed.sqlite");
+  return newest_checkpoint(db).normalizer;
 }
 
 std::map<std::string, std::vector<float>> unmerged_update_deltas(const std::string& server_state_dir) {
   ReadOnlyDb db(server_state_dir + "/edgefed.sqlite");
-  std::string blob;
-  db.query("SELECT checkpoint FROM versions WHERE checkpoint IS NOT NULL ORDER BY version DESC LIMIT 1", "",
-           [&](sqlite3_stmt* st) {
-             blob.assign(static_cast<const char*>(sqlite3_column_blob(st, 0)),
-                         static_cast<size_t>(sqlite3_column_bytes(st, 0)));
-           });
-  auto m = edgefed::decode_model({reinterpret_cast<const uint8_t*>(blob.data()), blob.size()});
-  if (!m.is_ok()) throw std::runtime_error("newest checkpoint: " + m.status().to_string());
+  const edgefed::Model model = newest_checkpoint(db);
   std::map<std::string, std::vector<float>> out;
   db.query("SELECT agent, payload FROM ledger WHERE consumed_by_version IS NULL AND payload IS NOT NULL", "",
            [&](sqlite3_stmt* st) {
              const auto* p = static_cast<const uint8_t*>(sqlite3_column_blob(st, 1));
-             auto u = edgefed::decode_update({p, static_cast<size_t>(sqlite3_column_bytes(st, 1))}, m->model.layout);
+             auto u = edgefed::decode_update({p, static_cast<size_t>(sqlite3_column_bytes(st, 1))}, model.layout);
              if (!u.is_ok()) throw std::runtime_error("ledger update: " + u.status().to_string());
              if (!out.emplace(text(st, 0), std::move(u->delta)).second)
                throw std::runtime_error("more than one unmerged update of " + text(st, 0));
