@@ -125,7 +125,7 @@ if ! command -v npm >/dev/null 2>&1; then packages+=(nodejs npm); fi
 # a newer one (kustomize v5); Debian's kubernetes-client only when absent.
 if ! command -v kubectl >/dev/null 2>&1; then packages+=(kubernetes-client); fi
 for p in "${packages[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+  if ! have "$p"; then
     missing+=("$p")
   fi
 done
