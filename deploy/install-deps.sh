@@ -103,7 +103,7 @@ if [ -n "$cross" ]; then
 fi
 
 packages=(
-  build-essential cmake pkg-config git ca-certificates
+  build-essential cmake ninja-build lld pkg-config git ca-certificates
   libboost-dev libboost-program-options-dev
   libssl-dev openssl zlib1g-dev
   nlohmann-json3-dev libeigen3-dev libsqlite3-dev sqlite3

@@ -104,7 +104,7 @@ for role in server agent; do
   # shellcheck disable=SC2086
   cmake -S "$ctx/src" -B "$ctx/build" $flags >"$ctx/log" 2>&1 ||
     { rm -rf "$ctx"; fail "Dockerfile.$role: cmake configure of the copied sources fails: $(tail -5 "$ctx/log")"; }
-  grep -q "edgefed-$role" "$ctx/build/Makefile" || { rm -rf "$ctx"; fail "Dockerfile.$role: no target edgefed-$role"; }
+  grep -qs "edgefed-$role" "$ctx/build/Makefile" "$ctx/build/build.ninja" || { rm -rf "$ctx"; fail "Dockerfile.$role: no target edgefed-$role"; }
   rm -rf "$ctx"
   echo "ok Dockerfile.$role: its COPY set configures with its flags ($flags)"
 done
