@@ -110,7 +110,7 @@ packages=(
   prometheus-cpp-dev catch2
   dataset-fashion-mnist python3-vega-datasets
   clang libclang-rt-14-dev
-  python3 python3-numpy
+  python3 python3-numpy python3-onnx
   gnuplot-nox
   procps psmisc curl
   sslscan
@@ -150,5 +150,11 @@ fi
 # linters for the deploy tests, likewise into tests/deploy/node_modules.
 if [ ! -d "$top/tests/deploy/node_modules/kubernetes-models" ]; then
   (cd "$top/tests/deploy" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+# ONNX Runtime (CPU, linux x64 and arm64 binaries inside the package) for the
+# ONNX export tests, into tests/onnx/node_modules. --ignore-scripts: its
+# install script only fetches optional CUDA binaries from outside the registry.
+if [ ! -d "$top/tests/onnx/node_modules/onnxruntime-node" ]; then
+  (cd "$top/tests/onnx" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
 fi
 echo "install-deps: ok"

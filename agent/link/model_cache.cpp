@@ -1,95 +1,25 @@
 #include "agent/link/model_cache.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 
+#include "edgefed/file_io.hpp"
+
 namespace edgefed::agent {
 namespace {
 
 // Cached files larger than this are refused (a damaged or foreign file).
-constexpr off_t kMaxCachedBytes = off_t{1} << 30;
-
-Status io_error(const std::string& what, const std::string& path) {
-  return Status(Code::kIo, what + " " + path + ": " + std::strerror(errno));
-}
-
-// nullopt if the file does not exist.
-Result<std::optional<std::string>> read_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return std::optional<std::string>();
-    return io_error("cannot open", path);
-  }
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || st.st_size > kMaxCachedBytes) {
-    ::close(fd);
-    return Status(Code::kIo, "cannot use " + path + ": unreadable or too large");
-  }
-  std::string out(static_cast<size_t>(st.st_size), '\0');
-  size_t got = 0;
-  while (got < out.size()) {
-    const ssize_t n = ::read(fd, out.data() + got, out.size() - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    got += static_cast<size_t>(n);
-  }
-  ::close(fd);
-  out.resize(got);
-  return std::optional<std::string>(std::move(out));
-}
-
-std::string dir_of(const std::string& path) {
-  const auto slash = path.rfind('/');
-  return slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-}
+constexpr int64_t kMaxCachedBytes = int64_t{1} << 30;
 
 }  // namespace
 
-Status write_file_atomic(const std::string& path, const std::string& bytes) {
-  const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return io_error("cannot create", tmp);
-  size_t put = 0;
-  while (put < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + put, bytes.size() - put);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      Status st = io_error("cannot write", tmp);
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return st;
-    }
-    put += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    Status st = io_error("cannot sync", tmp);
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return st;
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    Status st = io_error("cannot rename to", path);
-    ::unlink(tmp.c_str());
-    return st;
-  }
-  const int dfd = ::open(dir_of(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-  return Status::ok();
-}
-
 Result<std::optional<CachedModel>> ModelCache::load() const {
-  auto model = read_file(model_path());
+  auto model = read_file(model_path(), kMaxCachedBytes);
   if (!model) return model.status();
   if (!*model) return std::optional<CachedModel>();
-  auto etag = read_file(etag_path());
+  auto etag = read_file(etag_path(), kMaxCachedBytes);
   CachedModel out{std::move(**model), ""};
   if (etag && *etag) out.etag = **etag;
   return std::optional<CachedModel>(std::move(out));
@@ -98,7 +28,8 @@ Result<std::optional<CachedModel>> ModelCache::load() const {
 Status ModelCache::store(const CachedModel& model) const {
   // Old ETag first: a crash between the two writes leaves a model without an
   // ETag (refetched in full), never a new model under an old ETag.
-  if (::unlink(etag_path().c_str()) != 0 && errno != ENOENT) return io_error("cannot remove", etag_path());
+  if (::unlink(etag_path().c_str()) != 0 && errno != ENOENT)
+    return Status(Code::kIo, "cannot remove " + etag_path() + ": " + std::strerror(errno));
   EDGEFED_RETURN_IF_ERROR(write_file_atomic(model_path(), model.bytes));
   if (model.etag.empty()) return Status::ok();
   return write_file_atomic(etag_path(), model.etag);

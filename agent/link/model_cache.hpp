@@ -2,8 +2,8 @@
 // while the link is down can keep training. Two files in `dir`:
 //   model.safetensors   the model exactly as GET /v1/model returned it
 //   model.etag          its ETag (absent: unknown, the next fetch is full)
-// Writes are atomic (temporary file, fsync, rename, fsync of the directory):
-// a crash leaves either the old or the new model, never a torn one.
+// Writes are atomic (edgefed/file_io.hpp): a crash leaves either the old or
+// the new model, never a torn one.
 //
 // Thread safety: none; one owner. Failure: kIo naming the file.
 #pragma once
@@ -34,8 +34,5 @@ class ModelCache {
  private:
   std::string dir_;
 };
-
-// Writes `bytes` to `path` atomically with mode 0600 (see above). kIo.
-Status write_file_atomic(const std::string& path, const std::string& bytes);
 
 }  // namespace edgefed::agent

@@ -16,6 +16,7 @@
 #include "agent/link/model_cache.hpp"
 #include "agent/loop/system_probe.hpp"
 #include "agent/loop/telemetry_recorder.hpp"
+#include "edgefed/file_io.hpp"
 #include "edgefed/log.hpp"
 #include "edgefed/sqlite/error.hpp"
 #include "edgefed/update_codec.hpp"

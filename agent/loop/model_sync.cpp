@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "edgefed/file_io.hpp"
 #include "edgefed/log.hpp"
 #include "edgefed/ml/model_spec.hpp"
 #include "edgefed/model_io.hpp"

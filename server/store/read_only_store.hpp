@@ -37,6 +37,8 @@ class ReadOnlyStore {
   Result<std::vector<int64_t>> telemetry_seqs_of(const std::string& agent) { return telemetry_.seqs_of(agent); }
   // A version's checkpoint; nullopt if the version is unknown or pruned.
   Result<std::optional<std::string>> checkpoint(int64_t version) { return versions_.checkpoint(version); }
+  // Versions that still have a checkpoint, ascending.
+  Result<std::vector<int64_t>> checkpointed() { return versions_.checkpointed(); }
 
  private:
   explicit ReadOnlyStore(std::unique_ptr<sqlite::Database> db)

@@ -13,6 +13,7 @@
 
 #include "edgefed/https_client.hpp"
 #include "server/process/server_process.hpp"
+#include "shared_pki.hpp"
 
 namespace edgefed::testing {
 
@@ -31,13 +32,8 @@ struct Pki {
   std::string agent_key(int i) const;
   static std::string agent_id(int i);  // "agent-007"
 };
-// The directory of a PKI made by running edgefed-certs with each of `steps`
-// ("{dir}" stands for the directory), once per build tree, recipe and UTC
-// day: under $EDGEFED_BINARY_DIR/test-pki/, shared by every test process
-// (CTest runs each test case as a process of its own, and making a 24-agent
-// fleet with the openssl CLI took 2-5 s of each). Safe when several
-// processes ask at once. Throws std::runtime_error if a step fails.
-std::string shared_pki_dir(const std::string& name, const std::vector<std::vector<std::string>>& steps);
+// shared_pki_dir() (tests/support/shared_pki.hpp) makes each PKI once per
+// build tree.
 
 // The shared fleet: agents agent-000..agent-023, the admin and the viewer.
 const Pki& fleet_pki();
@@ -48,8 +44,7 @@ const Pki& foreign_pki();
 // whole answer (status line, headers, body).
 std::string plain_get(uint16_t port, const std::string& path);
 
-// Runs a command, returns its exit status (-1 if it could not run).
-int run_command(const std::vector<std::string>& argv);
+// run_command() (tests/support/shared_pki.hpp) runs a tool and waits.
 
 // The real binary with the test defaults (--threads 2 --workers 2
 // --fsync-full=false, an admin token file) before the test's own flags.

@@ -52,7 +52,7 @@ TEST_CASE("key files open to group or others are refused", "[unit][tls]") {
 }
 
 TEST_CASE("a missing file gives a ConfigError naming it", "[unit][tls]") {
-  const std::string missing = fleet().root + "/no-such-file.pem";
+  const std::string missing = fleet().scratch + "/no-such-file.pem";
   auto field = GENERATE(as<std::string>{}, "cert", "key", "client_ca", "crl");
   ServerTlsOptions o = good_server();
   if (field == "cert") o.cert_file = missing;
@@ -67,7 +67,7 @@ TEST_CASE("a missing file gives a ConfigError naming it", "[unit][tls]") {
 
 TEST_CASE("client context files are checked the same way", "[unit][tls]") {
   const Fleet& f = fleet();
-  const std::string missing = f.root + "/absent.pem";
+  const std::string missing = f.scratch + "/absent.pem";
   CHECK(config_error([&] { (void)make_client_context({missing, "", ""}); }).find(missing) != std::string::npos);
   CHECK(config_error([&] {
           (void)make_client_context({f.main() + "/ca.pem", missing, f.agent("agent-000", "key")});

@@ -19,6 +19,7 @@
 #include <openssl/ssl.h>
 
 #include "edgefed/tls.hpp"
+#include "shared_pki.hpp"
 
 namespace edgefed::testing {
 
@@ -28,27 +29,23 @@ using asio::ip::tcp;
 
 namespace {
 
-void run(const std::string& cmd) {
-  if (std::system(cmd.c_str()) != 0) throw std::runtime_error("failed: " + cmd);
-}
-
 struct FleetOwner {
   Fleet fleet;
   FleetOwner() {
+    fleet.main_dir = shared_pki_dir(
+        "tls-main", {{"init", "--out", "{dir}", "--server-san", "127.0.0.1,localhost", "--agents", "2"},
+                     {"revoke", "--out", "{dir}", "agent-001"},
+                     {"add-agent", "--out", "{dir}", "expired-agent", "--valid-from", "20200101000000Z",
+                      "--valid-until", "20200102000000Z"}});
+    fleet.other_dir =
+        shared_pki_dir("tls-other", {{"init", "--out", "{dir}", "--server-san", "127.0.0.1", "--agents", "1"}});
     std::string tmpl = (std::filesystem::temp_directory_path() / "edgefed-tls-XXXXXX").string();
     if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    fleet.root = tmpl;
-    const std::string tool = std::string(EDGEFED_SOURCE_DIR) + "/deploy/certs/edgefed-certs";
-    const std::string quiet = " >/dev/null";
-    run(tool + " init --out " + fleet.main() + " --server-san 127.0.0.1,localhost --agents 2" + quiet);
-    run(tool + " revoke --out " + fleet.main() + " agent-001" + quiet);
-    run(tool + " add-agent --out " + fleet.main() +
-        " expired-agent --valid-from 20200101000000Z --valid-until 20200102000000Z" + quiet);
-    run(tool + " init --out " + fleet.other() + " --server-san 127.0.0.1 --agents 1" + quiet);
+    fleet.scratch = tmpl;
   }
   ~FleetOwner() {
     std::error_code ec;
-    std::filesystem::remove_all(fleet.root, ec);
+    std::filesystem::remove_all(fleet.scratch, ec);
   }
 };
 
@@ -60,7 +57,7 @@ const Fleet& fleet() {
 }
 
 std::string write_file(const std::string& name, const std::string& contents, unsigned mode) {
-  const std::string path = fleet().root + "/" + name;
+  const std::string path = fleet().scratch + "/" + name;
   {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out << contents;

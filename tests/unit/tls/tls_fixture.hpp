@@ -1,5 +1,6 @@
 // Test support for TLS: a certificate fleet made by deploy/certs/edgefed-certs
-// (once per process) and one loopback TLS exchange with bounded time.
+// (once per build tree, shared_pki.hpp) and one loopback TLS exchange with
+// bounded time.
 #pragma once
 
 #include <memory>
@@ -10,15 +11,19 @@
 
 namespace edgefed::testing {
 
-// Two fleets in a temporary directory, removed at exit:
-//   main/   CA, server (127.0.0.1, localhost), admin, agent-000, agent-001
-//           (agent-001 revoked, listed in main/crl.pem), expired-agent
-//           (valid only on 2020-01-01)
-//   other/  an unrelated CA with its own agent-000
+// Two fleets, shared by every test process of the build tree (read only):
+//   main()   CA, server (127.0.0.1, localhost), admin, agent-000, agent-001
+//            (agent-001 revoked, listed in crl.pem), expired-agent (valid
+//            only on 2020-01-01)
+//   other()  an unrelated CA with its own agent-000
+// and `scratch`, this process's own temporary directory (removed at exit)
+// for files a test writes.
 struct Fleet {
-  std::string root;
-  std::string main() const { return root + "/main"; }
-  std::string other() const { return root + "/other"; }
+  std::string main_dir;
+  std::string other_dir;
+  std::string scratch;
+  const std::string& main() const { return main_dir; }
+  const std::string& other() const { return other_dir; }
   std::string agent(const std::string& id, const std::string& ext) const {
     return main() + "/agents/" + id + "." + ext;
   }

@@ -1,0 +1,82 @@
+// edgefed-export against a real server's state directory: the checkpoint of
+// a kept version, or a model file, written as ONNX that the ONNX checker
+// accepts (tests/python/onnx_check.py, Debian's python3-onnx), and clear
+// refusals with exit 1 or 2.
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+
+#include "../../support/scratch_dir.hpp"
+#include "server_process.hpp"
+
+using namespace edgefed;
+using namespace edgefed::testing;
+
+namespace {
+
+std::string slurp_export(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+}  // namespace
+
+TEST_CASE("edgefed-export writes a server's checkpoint as ONNX the ONNX checker accepts, and bad use exits 1 or 2",
+          "[integration][server]") {
+  ScratchDir dir("edgefed-export");
+  const std::string state = dir.file("state");
+  {
+    ServerProcess server(fleet_pki(), state, {"--model-init", "cnn-fmnist"});
+    server.start();
+    auto c = server.agent(0);
+    auto r = c->get("/v1/model");
+    REQUIRE(r);
+    REQUIRE(r->status == 200);
+    std::ofstream(dir.file("served.safetensors"), std::ios::binary) << r->body;
+    CHECK(server.terminate() == 0);
+  }
+  // The newest kept version of the state directory, then the same model
+  // from the file the server served: the same bytes.
+  const std::string from_state = dir.file("state.onnx");
+  REQUIRE(run_command({EDGEFED_EXPORT_BIN, "--state-dir", state, "--output", from_state}) == 0);
+  const std::string from_file = dir.file("file.onnx");
+  REQUIRE(run_command({EDGEFED_EXPORT_BIN, "--model", dir.file("served.safetensors"), "--output", from_file}) == 0);
+  const std::string onnx = slurp_export(from_state);
+  CHECK(onnx.size() > 4 * 50000);  // cnn-fmnist's parameters
+  CHECK(onnx == slurp_export(from_file));
+  // --format safetensors gives the checkpoint back as a model file.
+  REQUIRE(run_command({EDGEFED_EXPORT_BIN, "--state-dir", state, "--format", "safetensors", "--output",
+                       dir.file("back.safetensors")}) == 0);
+  CHECK(slurp_export(dir.file("back.safetensors")).size() > 4 * 50000);
+
+  // The ONNX project's checker, with the served file's tensors.
+  std::ofstream(dir.file("meta.json")) << R"({"input_shape":[1,28,28],"output_shape":[10],"task":"classification"})";
+  const std::string check = std::string(EDGEFED_SYSTEM_PYTHON3) + " " + EDGEFED_SOURCE_DIR +
+                            "/tests/python/onnx_check.py " + from_state + " " + dir.file("served.safetensors") + " " +
+                            dir.file("meta.json");
+  CHECK(std::system(check.c_str()) == 0);
+
+  // Refusals: usage errors exit 2, failures exit 1, nothing is written.
+  CHECK(run_command({EDGEFED_EXPORT_BIN, "--output", dir.file("x.onnx")}) == 2);
+  CHECK(run_command({EDGEFED_EXPORT_BIN, "--model", dir.file("served.safetensors")}) == 2);
+  CHECK(run_command({EDGEFED_EXPORT_BIN, "--model", dir.file("served.safetensors"), "--version", "1", "--output",
+                     dir.file("x.onnx")}) == 2);
+  CHECK(run_command({EDGEFED_EXPORT_BIN, "--format", "tflite", "--state-dir", state, "--output",
+                     dir.file("x.onnx")}) == 2);
+  CHECK(run_command({EDGEFED_EXPORT_BIN, "--state-dir", state, "--version", "99", "--output", dir.file("x.onnx")}) ==
+        1);
+  CHECK(run_command({EDGEFED_EXPORT_BIN, "--model", dir.file("no-such.safetensors"), "--output",
+                     dir.file("x.onnx")}) == 1);
+  std::ofstream(dir.file("junk.safetensors")) << "not a model";
+  CHECK(run_command({EDGEFED_EXPORT_BIN, "--model", dir.file("junk.safetensors"), "--output", dir.file("x.onnx")}) ==
+        1);
+  CHECK(run_command({EDGEFED_EXPORT_BIN, "--model", dir.file("served.safetensors"), "--spec", "mlp:784-32-10",
+                     "--output", dir.file("x.onnx")}) == 1);
+  CHECK(run_command({EDGEFED_EXPORT_BIN, "--state-dir", dir.file("no-such-state"), "--output", dir.file("x.onnx")}) ==
+        1);
+  CHECK_FALSE(std::filesystem::exists(dir.file("x.onnx")));
+}
