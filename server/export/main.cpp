@@ -132,6 +132,10 @@ int main(int argc, char** argv) {
       std::cout << options.help_text();
       return 0;
     }
+    // The server image sets EDGEFED_STATE_DIR for the server: a --model
+    // given on the command line is what the user asked for.
+    if (!config.model.empty() && options.source("model") == "flag" && options.source("state-dir") != "flag")
+      config.state_dir.clear();
     server::validate(config);
   } catch (const std::exception& e) {
     std::cerr << "edgefed-export: " << e.what() << "\n";

@@ -79,4 +79,14 @@ TEST_CASE("edgefed-export writes a server's checkpoint as ONNX the ONNX checker 
   CHECK(run_command({EDGEFED_EXPORT_BIN, "--state-dir", dir.file("no-such-state"), "--output", dir.file("x.onnx")}) ==
         1);
   CHECK_FALSE(std::filesystem::exists(dir.file("x.onnx")));
+
+  // EDGEFED_STATE_DIR (set for the server in its image) is the default
+  // source; a --model flag takes precedence over it.
+  setenv("EDGEFED_STATE_DIR", state.c_str(), 1);
+  CHECK(run_command({EDGEFED_EXPORT_BIN, "--output", dir.file("env.onnx")}) == 0);
+  CHECK(run_command({EDGEFED_EXPORT_BIN, "--model", dir.file("served.safetensors"), "--output",
+                     dir.file("flag.onnx")}) == 0);
+  unsetenv("EDGEFED_STATE_DIR");
+  CHECK(slurp_export(dir.file("env.onnx")) == onnx);
+  CHECK(slurp_export(dir.file("flag.onnx")) == onnx);
 }
