@@ -73,12 +73,11 @@ Result<ml::ModelSpec> resolve_spec(const ExportConfig& c, Model& model, const st
     return std::move(*own);
   }
   if (!given) return ml::ModelSpec::of_layout(model.layout);
+  // The file's tensors with the spec as architecture: equal fingerprints
+  // mean the same names, order and shapes.
   const ModelLayout layout = given->layout();
-  const auto& want = layout.tensors();
-  const auto& have = model.layout.tensors();
-  bool same = want.size() == have.size();
-  for (size_t i = 0; same && i < want.size(); ++i) same = want[i].name == have[i].name && want[i].shape == have[i].shape;
-  if (!same)
+  auto as_given = ModelLayout::create(model.layout.tensors(), given->canonical_json());
+  if (!as_given || !(*as_given == layout))
     return Status(Code::kInvalidArgument,
                   "the tensors of " + source + " (" + model.layout.describe() + ") are not those of --spec " + c.spec);
   Model with_spec(layout);

@@ -1,6 +1,5 @@
 #include "edgefed/ml/onnx_export.hpp"
 
-#include <cstring>
 #include <string_view>
 #include <vector>
 
@@ -132,26 +131,29 @@ Result<std::string> export_onnx(const ModelSpec& spec, const Model& model, const
       }
     }
     const size_t spatial = l.in_shape.size() > 0 ? l.in_shape.size() - 1 : 0;  // [C, L] or [C, H, W]
+    // Convolutions and pools: a square window sliding with one stride.
+    auto window = [&] {
+      return std::vector<ProtoWriter>{ints_attr("kernel_shape", repeat(l.kernel, spatial)),
+                                      ints_attr("strides", repeat(l.stride, spatial))};
+    };
     switch (l.type) {
       case LayerType::kDense:
-        if (rank > 1) add("Flatten", {x}, {}, ".flatten");
-        add("Gemm", {x, params[0], params[1]}, {}, "");
-        nodes.back().attributes.push_back(int_attr("transB", 1));
+        if (rank > 1) add("Flatten", {x}, {int_attr("axis", 1)}, ".flatten");
+        add("Gemm", {x, params[0], params[1]}, {int_attr("transB", 1)});
         break;
       case LayerType::kConv1d:
-      case LayerType::kConv2d:
-        add("Conv", {x, params[0], params[1]},
-            {ints_attr("kernel_shape", repeat(l.kernel, spatial)), ints_attr("strides", repeat(l.stride, spatial)),
-             ints_attr("pads", repeat(l.padding, 2 * spatial))});
+      case LayerType::kConv2d: {
+        auto attrs = window();
+        attrs.push_back(ints_attr("pads", repeat(l.padding, 2 * spatial)));
+        add("Conv", {x, params[0], params[1]}, std::move(attrs));
         break;
+      }
       case LayerType::kMaxPool1d:
       case LayerType::kMaxPool2d:
-        add("MaxPool", {x},
-            {ints_attr("kernel_shape", repeat(l.kernel, spatial)), ints_attr("strides", repeat(l.stride, spatial))});
+        add("MaxPool", {x}, window());
         break;
       case LayerType::kAvgPool2d:
-        add("AveragePool", {x},
-            {ints_attr("kernel_shape", repeat(l.kernel, spatial)), ints_attr("strides", repeat(l.stride, spatial))});
+        add("AveragePool", {x}, window());
         break;
       case LayerType::kGlobalAvgPool:
         add("GlobalAveragePool", {x});

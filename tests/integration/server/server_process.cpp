@@ -1,17 +1,11 @@
 #include "server_process.hpp"
 
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
-#include <functional>
-#include <iterator>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <stdexcept>
 
