@@ -1,4 +1,6 @@
-// edgefed-agent: one federated-learning edge agent (see agent/loop/agent_loop.hpp).
+// edgefed-agent: one federated-learning edge agent (see agent/loop/agent_loop.hpp);
+// `edgefed-agent predict ...` runs the serving model on a file of inputs
+// instead (agent/serve/predict_command.hpp).
 // Exit codes: 0 ok (--once: everything acknowledged), 1 runtime failure
 // (--once: not drained in time; outbox/disk failure), 2 bad configuration.
 #include <signal.h>
@@ -8,10 +10,12 @@
 #include <cstdio>
 #include <exception>
 #include <iostream>
+#include <string_view>
 #include <thread>
 
 #include "agent/loop/agent_loop.hpp"
 #include "agent/loop/agent_options.hpp"
+#include "agent/serve/predict_command.hpp"
 #include "edgefed/log.hpp"
 
 extern char** environ;
@@ -36,6 +40,8 @@ void watch_signals(sigset_t set) {
 
 int main(int argc, char** argv) {
   using namespace edgefed;
+  if (argc > 1 && std::string_view(argv[1]) == "predict")
+    return agent::run_predict_command(argc - 1, argv + 1, environ);
   agent::AgentCommandLine command_line;
   const agent::AgentConfig& config = command_line.config;
   Options options = agent::make_agent_options(command_line);

@@ -15,6 +15,7 @@
 #include "agent/loop/forwarder.hpp"
 #include "agent/loop/round_trainer.hpp"
 #include "agent/outbox/outbox_types.hpp"
+#include "agent/serve/serving_rule.hpp"
 #include "agent/test_seam/attack.hpp"
 
 namespace edgefed::agent {
@@ -46,6 +47,12 @@ struct AgentConfig {
   std::string health_file;          // touched every iteration ("" = none)
   Attack attack;                    // test seam: hostile updates (agent/test_seam/attack.hpp)
   int64_t once_timeout_ms = 120000; // run_once(): give up forwarding after this
+  // Serving (agent/serve/): a new global version replaces the served model
+  // unless it is worse on the holdout by more than this (points of accuracy
+  // as a fraction, or the relative rise of a loss; serving_rule.hpp).
+  double serve_threshold = ServingRule::kDefaultThreshold;
+  std::string predict_socket;       // local inference endpoint ("" = none)
+  int64_t predict_max_batch = 1024; // inputs per POST /v1/predict
 };
 
 struct AgentSeams {

@@ -13,6 +13,7 @@
 #include <fstream>
 
 #include "edgefed/ml/data_spec.hpp"
+#include "edgefed/ml/evaluator.hpp"
 #include "agent/link/model_cache.hpp"
 #include "agent/loop/system_probe.hpp"
 #include "agent/loop/telemetry_recorder.hpp"
@@ -55,6 +56,7 @@ AgentLoop::AgentLoop(AgentConfig config, AgentSeams seams)
       clock_(seams_.clock ? seams_.clock : &SystemClock::instance()) {}
 
 AgentLoop::~AgentLoop() {
+  predict_server_.reset();  // before the model it serves
   recorder_.reset();
   forwarder_.reset();
   link_.reset();
@@ -120,6 +122,20 @@ Status AgentLoop::init() {
   sync_ = std::make_unique<ModelSync>(config_.state_dir, config_.agent_id);
   sync_->load_cached();
   if (sync_->has_model()) model_version_ = sync_->version();
+  serving_ = std::make_unique<ServingModel>(config_.state_dir);
+  serving_rule_ = ServingRule(config_.serve_threshold);
+  if (Status st = serving_->load(); !st.is_ok())
+    log::warn("serving_model_unreadable").kv("agent", config_.agent_id).kv("error", st.to_string());
+  if (auto served = serving_->current()) {
+    serving_version_ = served->validation.version;
+    judged_version_ = served->validation.version;
+  }
+  if (!config_.predict_socket.empty()) {
+    auto server = PredictServer::start({.socket_path = config_.predict_socket, .max_batch = config_.predict_max_batch},
+                                       *serving_);
+    if (!server) return server.status();
+    predict_server_ = std::move(*server);
+  }
   std::ifstream in(config_.state_dir + "/sync_version");
   if (!(in >> last_sync_version_)) last_sync_version_ = -1;
   log::info("agent_started")
@@ -127,7 +143,9 @@ Status AgentLoop::init() {
       .kv("server", config_.link.server_url)
       .kv("state_dir", config_.state_dir)
       .kv("local_samples", trainer_->local_samples())
-      .kv("cached_model_version", sync_->has_model() ? sync_->version() : -1);
+      .kv("cached_model_version", sync_->has_model() ? sync_->version() : -1)
+      .kv("serving_version", serving_version_.load())
+      .kv("holdout_samples", trainer_->holdout_samples());
   return Status::ok();
 }
 
@@ -154,6 +172,8 @@ AgentSnapshot AgentLoop::snapshot() const {
   s.link = link_->state();
   s.rounds = rounds_.load();
   s.model_version = model_version_.load();
+  s.serving_version = serving_version_.load();
+  s.models_rejected = models_rejected_.load();
   s.last_loss = last_loss_.load();
   if (auto d = outbox_->depth()) s.depth = *d;
   if (auto j = outbox_->journal()) s.journal = *j;
@@ -270,6 +290,56 @@ Status AgentLoop::train_round() {
   return recorder_->record_train(r, *update_id, base);
 }
 
+Status AgentLoop::validate_new_version() {
+  if (!sync_->has_model() || sync_->version() == judged_version_) return Status::ok();
+  const Model& global = sync_->model();
+  const int64_t version = sync_->version();
+  judged_version_ = version;  // judged once, whatever the outcome
+  auto holdout = trainer_->evaluate_holdout(global);
+  if (!holdout) {
+    // The trainer cannot run this model on the local data (refused by the
+    // architecture checks before; here: data that does not fit): not served.
+    log::warn("validation_failed").kv("agent", config_.agent_id).kv("version", version).kv("error",
+                                                                                          holdout.status().to_string());
+    return Status::ok();
+  }
+  Validation candidate;
+  candidate.version = version;
+  if (*holdout) {
+    candidate = ServingRule::validation_of(version, (*holdout)->task, (*holdout)->eval);
+    if ((*holdout)->task == ml::TaskType::kAutoencoder)
+      candidate.anomaly_threshold = ml::robust_threshold((*holdout)->sample_losses);
+  }
+  const auto served = serving_->current();
+  const Verdict verdict = serving_rule_.judge(candidate, served ? &served->validation : nullptr);
+  if (verdict.accept) {
+    Status st = serving_->install(global, candidate, clock_->unix_ms());
+    if (!st.is_ok()) {
+      log::error("serving_model_not_stored").kv("agent", config_.agent_id).kv("version", version).kv("error",
+                                                                                                    st.to_string());
+      return Status::ok();  // the old model stays served; the next version tries again
+    }
+    serving_version_ = version;
+    log::info("model_served")
+        .kv("agent", config_.agent_id)
+        .kv("version", version)
+        .kv("metric", to_string(candidate.metric))
+        .kv("value", candidate.value)
+        .kv("samples", candidate.samples)
+        .kv("why", verdict.reason);
+  } else {
+    ++models_rejected_;
+    log::warn("model_rejected")
+        .kv("agent", config_.agent_id)
+        .kv("version", version)
+        .kv("serving_version", served->validation.version)
+        .kv("why", verdict.reason);
+    EDGEFED_RETURN_IF_ERROR(
+        recorder_->record_model_rejected(candidate, served->validation, verdict, serving_rule_.threshold()));
+  }
+  return recorder_->record_validation(candidate, verdict.accept, serving_version_.load());
+}
+
 Status AgentLoop::forward(bool flush_telemetry) {
   if (!link_->ready()) return Status::ok();
   auto reported = outbox_->report_drops(clock_->unix_ms());
@@ -302,6 +372,7 @@ Status AgentLoop::iterate() {
   const int64_t started = clock_->monotonic_ms();
   const bool sync_waiting = sync_->has_task() && sync_->task().mode == MergeMode::kSync && !should_train();
   refresh_plan(sync_waiting);
+  EDGEFED_RETURN_IF_ERROR(tolerate(validate_new_version(), "validation telemetry"));
   bool trained = false;
   if (should_train() && !stop_) {
     EDGEFED_RETURN_IF_ERROR(tolerate(train_round(), "train"));
@@ -310,7 +381,7 @@ Status AgentLoop::iterate() {
   EDGEFED_RETURN_IF_ERROR(tolerate(recorder_->record_link_change(), "link telemetry"));
   if (training_ && clock_->monotonic_ms() >= next_system_ms_) {
     EDGEFED_RETURN_IF_ERROR(
-        tolerate(recorder_->record_system(rounds_.load(), model_version_.load()), "system telemetry"));
+        tolerate(recorder_->record_system(rounds_.load(), model_version_.load(), serving_version_.load()), "system telemetry"));
     next_system_ms_ = clock_->monotonic_ms() + config_.telemetry_interval_ms;
   }
   EDGEFED_RETURN_IF_ERROR(tolerate(forward(false), "forward"));
@@ -345,10 +416,11 @@ Status AgentLoop::run_once() {
     sleep_ms(std::max<int64_t>(link_->wait_ms(), 100));
     refresh_plan(false);
   }
+  EDGEFED_RETURN_IF_ERROR(validate_new_version());
   auto before = outbox_->journal();
   if (!before) return before.status();
   EDGEFED_RETURN_IF_ERROR(train_round());
-  EDGEFED_RETURN_IF_ERROR(recorder_->record_system(rounds_.load(), model_version_.load()));
+  EDGEFED_RETURN_IF_ERROR(recorder_->record_system(rounds_.load(), model_version_.load(), serving_version_.load()));
   for (;;) {
     EDGEFED_RETURN_IF_ERROR(forward(true));
     auto d = outbox_->depth();

@@ -15,6 +15,11 @@
 // Sync mode (task.mode == MergeMode::kSync): one update per model version; then it
 // long-polls for the next version. Async mode: trains back to back.
 //
+// Serving: every new global version is validated on the local holdout
+// before it may replace the model served to the device's application
+// (serving(); the optional Unix-socket endpoint, config.predict_socket);
+// see agent/serve/. Training always continues on the newest global model.
+//
 // Thread safety: run()/run_once() on one thread; stop() and snapshot() from
 // any thread. Failure: create() fails with the reason (bad config, unreadable
 // files, state dir locked by another agent); run() returns only on stop()
@@ -36,6 +41,8 @@
 #include "agent/loop/model_sync.hpp"
 #include "agent/loop/round_trainer.hpp"
 #include "agent/outbox/outbox.hpp"
+#include "agent/serve/predict_server.hpp"
+#include "agent/serve/serving_model.hpp"
 
 namespace edgefed::agent {
 
@@ -44,7 +51,9 @@ class TelemetryRecorder;  // telemetry_recorder.hpp (private to this component)
 struct AgentSnapshot {
   LinkState link = LinkState::kUnknown;
   int64_t rounds = 0;          // rounds trained since start
-  int64_t model_version = -1;  // of the model held
+  int64_t model_version = -1;  // of the model held (the training base)
+  int64_t serving_version = -1;  // of the model served (-1: none yet)
+  int64_t models_rejected = 0;   // versions refused for serving since start
   double last_loss = 0;
   OutboxDepth depth;
   JournalCounts journal;
@@ -79,6 +88,8 @@ class AgentLoop {
 
   AgentSnapshot snapshot() const;  // thread-safe
   Outbox& outbox() { return *outbox_; }
+  // The served model; current() is thread-safe.
+  const ServingModel& serving() const { return *serving_; }
   const AgentConfig& config() const { return config_; }
 
  private:
@@ -94,6 +105,10 @@ class AgentLoop {
   // outbox's failures are returned.
   Status train_round();
   Status forward(bool flush_telemetry);
+  // Validates the global model held if it is a version not yet judged, and
+  // makes it the serving model unless the rule refuses it. Telemetry and
+  // disk failures are returned (tolerated by the caller like the outbox's).
+  Status validate_new_version();
   void sleep_ms(int64_t ms);
   const Clock& clock() const { return *clock_; }
 
@@ -107,6 +122,10 @@ class AgentLoop {
   std::unique_ptr<RoundTrainer> trainer_;
   std::unique_ptr<ModelSync> sync_;
   std::unique_ptr<TelemetryRecorder> recorder_;  // borrows outbox_ and link_
+  std::unique_ptr<ServingModel> serving_;
+  std::unique_ptr<PredictServer> predict_server_;  // borrows serving_
+  ServingRule serving_rule_;
+  int64_t judged_version_ = -1;      // the last global version validated
   int64_t last_sync_version_ = -1;   // sync mode: version already trained
   int64_t next_system_ms_ = 0;       // monotonic
   int64_t next_telemetry_ms_ = 0;    // monotonic: next telemetry POST due
@@ -120,6 +139,8 @@ class AgentLoop {
   std::atomic<int64_t> rounds_{0};
   std::atomic<int64_t> outbox_failures_{0};
   std::atomic<int64_t> model_version_{-1};
+  std::atomic<int64_t> serving_version_{-1};
+  std::atomic<int64_t> models_rejected_{0};
   std::atomic<double> last_loss_{0};
 };
 

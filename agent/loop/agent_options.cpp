@@ -73,6 +73,13 @@ Options make_agent_options(AgentCommandLine& cl) {
   o.bind("seed", &c.seed, "training data order seed (0: derived from the agent id)");
   o.bind("health-file", &c.health_file, "file touched every loop iteration, for liveness probes");
   o.bind("once-timeout-ms", &c.once_timeout_ms, "--once: give up after this long").at_least(1);
+  o.bind("serve-threshold", &c.serve_threshold,
+         "serve a new version unless it is worse on the local holdout by more than this: accuracy points "
+         "as a fraction (0.02 = 2 points), or the relative rise of a regression/autoencoder loss")
+      .in(0, 1);
+  o.bind("predict-socket", &c.predict_socket,
+         "Unix domain socket for local inference (POST /v1/predict); empty: none, no port is ever opened");
+  o.bind("predict-max-batch", &c.predict_max_batch, "inputs per POST /v1/predict request").in(1, 100000);
   o.bind_text("attack", to_string(c.attack),
               "TEST ONLY: send hostile updates (for testing robust aggregation): none, sign-flip, "
               "scale:FACTOR, noise (Gaussian, stddev 10) or noise:STDDEV",

@@ -65,6 +65,22 @@ Result<RoundResult> RoundTrainer::train(const Model& global, const Task& task, u
   return out;
 }
 
+Result<std::optional<RoundTrainer::Holdout>> RoundTrainer::evaluate_holdout(const Model& model) {
+  if (!data_ || data_->validation.empty()) return std::optional<Holdout>();
+  EDGEFED_RETURN_IF_ERROR(ensure_trainer(model.layout));
+  Holdout h;
+  h.task = trainer_->spec().task();
+  auto e = trainer_->evaluate(model, data_->validation);
+  if (!e) return e.status();
+  h.eval = *e;
+  if (h.task == ml::TaskType::kAutoencoder) {
+    auto losses = trainer_->sample_losses(model, data_->validation);
+    if (!losses) return losses.status();
+    h.sample_losses = std::move(*losses);
+  }
+  return std::optional<Holdout>(std::move(h));
+}
+
 Result<RoundResult> RoundTrainer::train_stream(const Model& global, const ml::TrainOptions& o,
                                                const std::atomic<bool>& stop) {
   using clock = std::chrono::steady_clock;

@@ -62,6 +62,19 @@ class RoundTrainer {
                             const std::atomic<bool>& stop);
 
   int64_t local_samples() const { return data_ ? data_->train.size() : 0; }
+  // Samples of the holdout (the local validation split, never trained on).
+  int64_t holdout_samples() const { return data_ ? data_->validation.size() : 0; }
+
+  // `model` on the holdout: its metrics and, for an autoencoder, each
+  // sample's reconstruction error. nullopt without a holdout (a stream, or
+  // val=0). Errors: the trainer's (kDimensionMismatch: model and data
+  // disagree; kInvalidArgument: a layout without a known architecture).
+  struct Holdout {
+    ml::EvalResult eval;
+    ml::TaskType task = ml::TaskType::kClassification;
+    std::vector<float> sample_losses;  // autoencoder only
+  };
+  Result<std::optional<Holdout>> evaluate_holdout(const Model& model);
 
  private:
   RoundTrainer(std::optional<ml::LocalData> data, std::unique_ptr<ml::StreamSource> stream,

@@ -47,7 +47,7 @@ Status TelemetryRecorder::record_train(const RoundResult& r, const std::string& 
   return seq ? Status::ok() : seq.status();
 }
 
-Status TelemetryRecorder::record_system(int64_t rounds, int64_t model_version) {
+Status TelemetryRecorder::record_system(int64_t rounds, int64_t model_version, int64_t serving_version) {
   TelemetryRecord rec;
   rec.ts_ms = clock_.unix_ms();
   rec.kind = "system";
@@ -63,6 +63,7 @@ Status TelemetryRecorder::record_system(int64_t rounds, int64_t model_version) {
   put(rec, "link_outages", static_cast<double>(ls.outages));
   put(rec, "rounds", static_cast<double>(rounds));
   put(rec, "model_version", static_cast<double>(model_version));
+  put(rec, "serving_version", static_cast<double>(serving_version));
   rec.labels["link_state"] = std::string(link_state_name(link_.state()));
   auto seq = outbox_.add_telemetry(rec);
   return seq ? Status::ok() : seq.status();
@@ -92,6 +93,40 @@ Status TelemetryRecorder::record_model_event(const std::string& event, int64_t v
   put(rec, "held_version", static_cast<double>(held_version));
   rec.labels["event"] = event;
   rec.labels["reason"] = reason.substr(0, kMaxTelemetryLabelBytes);
+  auto seq = outbox_.add_telemetry(rec);
+  return seq ? Status::ok() : seq.status();
+}
+
+Status TelemetryRecorder::record_validation(const Validation& v, bool accepted, int64_t serving_version) {
+  TelemetryRecord rec;
+  rec.ts_ms = clock_.unix_ms();
+  rec.kind = "validation";
+  put(rec, "version", static_cast<double>(v.version));
+  put(rec, "value", v.value);
+  put(rec, "loss", v.loss);
+  put(rec, "samples", static_cast<double>(v.samples));
+  put(rec, "accepted", accepted ? 1.0 : 0.0);
+  put(rec, "serving_version", static_cast<double>(serving_version));
+  if (v.metric == ServingMetric::kAccuracy) put(rec, "accuracy", v.value);
+  rec.labels["metric"] = to_string(v.metric);
+  auto seq = outbox_.add_telemetry(rec);
+  return seq ? Status::ok() : seq.status();
+}
+
+Status TelemetryRecorder::record_model_rejected(const Validation& candidate, const Validation& serving,
+                                                const Verdict& verdict, double threshold) {
+  TelemetryRecord rec;
+  rec.ts_ms = clock_.unix_ms();
+  rec.kind = "model_rejected";
+  put(rec, "version", static_cast<double>(candidate.version));
+  put(rec, "value", candidate.value);
+  put(rec, "serving_version", static_cast<double>(serving.version));
+  put(rec, "serving_value", serving.value);
+  put(rec, "worse_by", verdict.worse_by);
+  put(rec, "threshold", threshold);
+  put(rec, "samples", static_cast<double>(candidate.samples));
+  rec.labels["metric"] = to_string(candidate.metric);
+  rec.labels["reason"] = verdict.reason.substr(0, kMaxTelemetryLabelBytes);
   auto seq = outbox_.add_telemetry(rec);
   return seq ? Status::ok() : seq.status();
 }

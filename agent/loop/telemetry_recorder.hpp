@@ -6,6 +6,9 @@
 //   link    when the link state changed since the last link record
 //   model   a model event: "refused" when a downloaded model or task has an
 //           architecture this agent cannot run (it keeps its last good model)
+//   validation      a new global version's metric on the holdout, and
+//                   whether it became the serving model
+//   model_rejected  a version refused for serving: both figures
 // Fields per kind: agent/loop/README.md, "Telemetry records". Values that are
 // not finite are left out. (`dropped` records are written by the outbox.)
 //
@@ -21,6 +24,7 @@
 #include "agent/link/link.hpp"
 #include "agent/loop/round_trainer.hpp"
 #include "agent/outbox/outbox.hpp"
+#include "agent/serve/serving_rule.hpp"
 #include "edgefed/clock.hpp"
 #include "edgefed/status.hpp"
 
@@ -34,7 +38,7 @@ class TelemetryRecorder {
   // model version `base_version`.
   Status record_train(const RoundResult& r, const std::string& update_id, int64_t base_version);
   // A `system` record; `rounds` trained since start, `model_version` held.
-  Status record_system(int64_t rounds, int64_t model_version);
+  Status record_system(int64_t rounds, int64_t model_version, int64_t serving_version);
   // A `link` record if the link state differs from the last one recorded
   // (the first call records any state but kUnknown); else nothing.
   Status record_link_change();
@@ -42,6 +46,12 @@ class TelemetryRecorder {
   // version still held (-1: none) and the reason (cut to 256 bytes).
   Status record_model_event(const std::string& event, int64_t version, int64_t held_version,
                             const std::string& reason);
+  // A `validation` record: version, value, loss, samples, accepted (0/1),
+  // serving_version (after the decision); label metric.
+  Status record_validation(const Validation& v, bool accepted, int64_t serving_version);
+  // A `model_rejected` record: the candidate's and the served figures.
+  Status record_model_rejected(const Validation& candidate, const Validation& serving, const Verdict& verdict,
+                               double threshold);
 
  private:
   Outbox& outbox_;

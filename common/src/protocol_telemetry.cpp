@@ -66,7 +66,7 @@ Result<TelemetryRecord> parse_record(const json& j, const std::string& where) {
   f.only({"seq", "ts_ms", "kind", "values", "labels"})
       .integer("seq", r.seq, 1)
       .integer("ts_ms", r.ts_ms, 0)
-      .one_of("kind", r.kind, {"train", "link", "system", "dropped", "model"});
+      .one_of("kind", r.kind, {"train", "link", "system", "dropped", "model", "validation", "model_rejected", "drift"});
   if (const json* values = f.member("values", json::value_t::object, Need::kOptional)) {
     EDGEFED_RETURN_IF_ERROR(parse_values(*values, f, r.values));
   }

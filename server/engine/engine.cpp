@@ -214,6 +214,23 @@ Status Engine::rollback(int64_t version) {
   });
 }
 
+Result<Model> Engine::kept_model(int64_t version) {
+  if (version < 0) return Status(Code::kNotFound, "no version " + std::to_string(version));
+  const ModelSnapshot snap = current_model();
+  if (version == snap.version && snap.bytes) {
+    auto decoded = decode_model({reinterpret_cast<const uint8_t*>(snap.bytes->data()), snap.bytes->size()});
+    if (!decoded.is_ok()) return decoded.status();
+    return std::move(decoded->model);
+  }
+  auto out = std::make_shared<Result<Model>>(Status(Code::kNotFound, "no version " + std::to_string(version)));
+  Status st = run_admin([version, out](VersionKeeper& k) -> Status {
+    if (version <= k.version()) *out = k.load_version(version);
+    return Status::ok();  // a read: nothing to roll back either way
+  });
+  if (!st.is_ok()) return st;
+  return std::move(*out);
+}
+
 Status Engine::set_quarantine(const std::string& agent, bool quarantined, const std::string& reason) {
   if (!valid_agent_id(agent)) return Status(Code::kInvalidArgument, "invalid agent id");
   const int64_t now = now_ms();

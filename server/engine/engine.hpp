@@ -38,6 +38,7 @@
 #include <string>
 #include <vector>
 
+#include "edgefed/model_layout.hpp"
 #include "edgefed/protocol.hpp"
 #include "edgefed/status.hpp"
 #include "server/engine/engine_observer.hpp"
@@ -123,6 +124,11 @@ class Engine {
   // parent = version. The pending buffer is dropped (marked discarded in the
   // ledger). kNotFound if that version has no checkpoint any more.
   Status rollback(int64_t version);
+  // The parameters of a version that still has its checkpoint (the newest
+  // is decoded from memory, an older one read on the writer thread).
+  // kNotFound if there is no such version or its checkpoint was pruned;
+  // kUnavailable if the engine is not ready.
+  Result<Model> kept_model(int64_t version);
   Status set_quarantine(const std::string& agent, bool quarantined, const std::string& reason);
   std::vector<AgentStatus> agents() const;
 

@@ -17,6 +17,7 @@ Api::Api(const HttpOptions& options, Engine& engine, std::shared_ptr<prometheus:
       context_(options, engine, workers),
       agent_routes_(context_, ioc),
       admin_routes_(context_),
+      version_routes_(context_),
       info_routes_(context_, std::move(registry)) {}
 
 Api::~Api() = default;
@@ -121,6 +122,8 @@ void Api::dispatch(ApiRequest& req, const Principal& who, Responder& done) {
     case RouteId::kAdminQuarantine:
     case RouteId::kAdminRelease:
     case RouteId::kAdminAgents: return admin_routes_.handle(req, who, std::move(done));
+    case RouteId::kVersionModel:
+    case RouteId::kVersionOnnx: return version_routes_.handle(req, std::move(done));
     case RouteId::kNone: break;
   }
   done(ApiResponse::error(Status(Code::kNotFound, "no such route")));

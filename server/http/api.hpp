@@ -21,6 +21,7 @@
 
 #include "server/engine/engine.hpp"
 #include "server/http/admin_routes.hpp"
+#include "server/http/version_routes.hpp"
 #include "server/http/agent_routes.hpp"
 #include "server/http/api_types.hpp"
 #include "server/http/auth.hpp"
@@ -85,6 +86,7 @@ class Api {
   RouteContext context_;
   AgentRoutes agent_routes_;
   AdminRoutes admin_routes_;
+  VersionRoutes version_routes_;
   InfoRoutes info_routes_;
   std::atomic<int64_t> in_flight_{0};
   std::atomic<uint64_t> update_bytes_in_flight_{0};

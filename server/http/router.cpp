@@ -136,6 +136,35 @@ RouteMatch match_route(std::string_view method, std::string_view target) {
       }
     }
   }
+  constexpr std::string_view kVersions = "/v1/versions/";
+  if (path.substr(0, kVersions.size()) == kVersions) {
+    const std::string_view rest = path.substr(kVersions.size());
+    const auto slash = rest.find('/');
+    const std::string_view file = slash == std::string_view::npos ? "" : rest.substr(slash + 1);
+    if (file == "model" || file == "model.onnx") {
+      const bool onnx = file == "model.onnx";
+      const std::string_view label = onnx ? "version_onnx" : "version_model";
+      if (method != "GET") return wrong_method(path, "GET", label);
+      RouteMatch m;
+      m.id = onnx ? RouteId::kVersionOnnx : RouteId::kVersionModel;
+      m.access = Access::kAgentOrAdmin;
+      m.label = label;
+      const std::string_view n = rest.substr(0, slash);
+      int64_t v = 0;
+      bool digits = !n.empty() && n.size() <= 18;
+      for (char c : n) {
+        if (c < '0' || c > '9') digits = false;
+        if (digits) v = v * 10 + (c - '0');
+      }
+      if (!digits) {
+        m.id = RouteId::kNone;
+        m.error = Status(Code::kInvalidArgument, "the version in " + std::string(path) + " must be a number >= 0");
+        return m;
+      }
+      m.version_param = v;
+      return m;
+    }
+  }
   RouteMatch m;
   m.error = Status(Code::kNotFound, "no such route");
   return m;

@@ -4,6 +4,7 @@
 // another method kMethodNotAllowed (with the allowed method for "Allow").
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
@@ -17,6 +18,7 @@ enum class RouteId {
   kModel, kTask, kUpdates, kTelemetry,
   kMetrics, kHealthz, kReadyz, kStatus, kIndex,
   kAdminModel, kAdminModelInit, kAdminRollback, kAdminQuarantine, kAdminRelease, kAdminAgents,
+  kVersionModel, kVersionOnnx,  // GET /v1/versions/{N}/model, /v1/versions/{N}/model.onnx
 };
 
 // Who may call a route.
@@ -40,6 +42,7 @@ struct RouteMatch {
   // Metric label: bounded set ("model", "updates", ..., "unknown").
   std::string_view label = "unknown";
   std::string agent_param;  // {id} of /v1/admin/agents/{id}/...
+  int64_t version_param = -1;  // {N} of /v1/versions/{N}/...
   std::string allow;        // for 405: the method the path accepts
   Status error;             // kNotFound / kMethodNotAllowed / kInvalidArgument
 };

@@ -10,7 +10,7 @@ namespace {
 
 using prometheus::Histogram;
 
-const char* kKinds[] = {"train", "link", "system", "dropped", "model", "other"};
+const char* kKinds[] = {"train", "link", "system", "dropped", "model", "validation", "model_rejected", "drift", "other"};
 const char* kLinkStates[] = {"online", "offline", "unknown"};
 
 Histogram* histogram(prometheus::Registry& r, const char* name, const char* help, Histogram::BucketBoundaries b) {

@@ -110,7 +110,7 @@ Result<Task> parse_task(const nlohmann::json& j);
 struct TelemetryRecord {
   int64_t seq = 0;      // >= 1, per agent, stable across agent restarts
   int64_t ts_ms = 0;    // unix milliseconds when measured
-  std::string kind = "train";  // "train" | "link" | "system" | "dropped" | "model"
+  std::string kind = "train";  // "train" | "link" | "system" | "dropped" | "model" | "validation" | "model_rejected" | "drift"
   std::map<std::string, double> values;  // finite numbers, e.g. "loss"
   std::map<std::string, std::string> labels;  // e.g. "link_state": "offline"
 };

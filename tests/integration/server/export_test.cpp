@@ -1,7 +1,8 @@
 // edgefed-export against a real server's state directory: the checkpoint of
 // a kept version, or a model file, written as ONNX that the ONNX checker
 // accepts (tests/python/onnx_check.py, Debian's python3-onnx), and clear
-// refusals with exit 1 or 2.
+// refusals with exit 1 or 2; GET /v1/versions/{N}/model(.onnx) serves the
+// same bytes.
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
@@ -37,6 +38,27 @@ TEST_CASE("edgefed-export writes a server's checkpoint as ONNX the ONNX checker 
     REQUIRE(r);
     REQUIRE(r->status == 200);
     std::ofstream(dir.file("served.safetensors"), std::ios::binary) << r->body;
+    // The kept version as files over HTTPS, to agents and admins.
+    auto onnx_http = c->get("/v1/versions/0/model.onnx");
+    REQUIRE(onnx_http);
+    REQUIRE(onnx_http->status == 200);
+    CHECK(*onnx_http->header("Content-Disposition") == "attachment; filename=\"edgefed-v0.onnx\"");
+    CHECK(*onnx_http->header("X-Model-Version") == "0");
+    std::ofstream(dir.file("http.onnx"), std::ios::binary) << onnx_http->body;
+    auto model_http = server.admin()->get("/v1/versions/0/model");
+    REQUIRE(model_http);
+    REQUIRE(model_http->status == 200);
+    std::ofstream(dir.file("http.safetensors"), std::ios::binary) << model_http->body;
+    auto missing = c->get("/v1/versions/7/model.onnx");
+    REQUIRE(missing);
+    CHECK(missing->status == 404);
+    auto bad = c->get("/v1/versions/x1/model");
+    REQUIRE(bad);
+    CHECK(bad->status == 400);
+    CHECK(bad->body.find("must be a number") != std::string::npos);
+    auto post = c->post("/v1/versions/0/model", "");
+    REQUIRE(post);
+    CHECK(post->status == 405);
     CHECK(server.terminate() == 0);
   }
   // The newest kept version of the state directory, then the same model
@@ -52,6 +74,9 @@ TEST_CASE("edgefed-export writes a server's checkpoint as ONNX the ONNX checker 
   REQUIRE(run_command({EDGEFED_EXPORT_BIN, "--state-dir", state, "--format", "safetensors", "--output",
                        dir.file("back.safetensors")}) == 0);
   CHECK(slurp_export(dir.file("back.safetensors")).size() > 4 * 50000);
+  // GET /v1/versions/0/... gave the very same files.
+  CHECK(slurp_export(dir.file("http.onnx")) == onnx);
+  CHECK(slurp_export(dir.file("http.safetensors")) == slurp_export(dir.file("back.safetensors")));
 
   // The ONNX project's checker, with the served file's tensors.
   std::ofstream(dir.file("meta.json")) << R"({"input_shape":[1,28,28],"output_shape":[10],"task":"classification"})";

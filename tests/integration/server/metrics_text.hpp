@@ -30,7 +30,7 @@ inline double metric_value(const std::map<std::string, double>& samples, const s
 
 // The telemetry series the server exports: edgefed_telemetry_records_total,
 // edgefed_fleet_telemetry_records_total{kind} and the fleet histograms' _count.
-inline const char* const kFleetKinds[] = {"train", "link", "system", "dropped", "model", "other"};
+inline const char* const kFleetKinds[] = {"train", "link", "system", "dropped", "model", "validation", "model_rejected", "drift", "other"};
 inline const char* const kFleetHistogramCounts[] = {
     "edgefed_fleet_train_loss_count", "edgefed_fleet_samples_per_second_count",
     "edgefed_fleet_cpu_temperature_celsius_count", "edgefed_fleet_outbox_updates_count"};

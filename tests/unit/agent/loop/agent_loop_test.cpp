@@ -1,5 +1,7 @@
 #include <sys/stat.h>
 
+#include <set>
+
 #include <catch2/catch.hpp>
 
 #include "loop_fixture.hpp"
@@ -321,4 +323,89 @@ TEST_CASE("agent refuses a model whose architecture it cannot train and keeps tr
   CHECK(run_status.is_ok());
   CHECK(a.snapshot().model_version == 1);
   CHECK(model_records() == 1);  // once per distinct reason, not at every poll
+}
+
+namespace {
+
+std::multiset<std::string> telemetry_kinds(FakeServerState& s) {
+  std::lock_guard lock(s.mu);
+  std::multiset<std::string> kinds;
+  for (const auto& [seq, kind] : s.telemetry) kinds.insert(kind);
+  return kinds;
+}
+
+void serve_version(FakeServerState& s, const edgefed::Model& m, int64_t version) {
+  std::lock_guard lock(s.mu);
+  s.model = m;
+  s.version = version;
+}
+
+}  // namespace
+
+TEST_CASE("agent serves a new version only if its holdout accuracy drops by at most the threshold",
+          "[unit]") {
+  edgefed::testing::ScratchDir dir;
+  FakeServerState server;
+  init_server(server);
+  // A good model (trained on the agent's own data) and a damaged one: the
+  // output layer negated, which ranks the right class last.
+  const auto data = small_data();
+  auto trainer = edgefed::ml::Trainer::create(server.model.layout);
+  REQUIRE(trainer.is_ok());
+  edgefed::ml::TrainOptions o;
+  o.epochs = 40;
+  o.batch_size = 8;
+  o.lr = 0.1f;
+  auto trained = trainer->train(server.model, data.train, o);
+  REQUIRE(trained.is_ok());
+  edgefed::Model good = server.model;
+  for (size_t i = 0; i < good.params.size(); ++i) good.params[i] += trained->delta[i];
+  edgefed::Model bad = good;
+  const size_t n = bad.layout.tensors().size();
+  for (size_t t = n - 2; t < n; ++t)
+    for (float& w : bad.tensor(t)) w = -w;
+  const double good_acc = trainer->evaluate(good, data.validation)->accuracy;
+  const double bad_acc = trainer->evaluate(bad, data.validation)->accuracy;
+  REQUIRE(good_acc >= 0.75);
+  REQUIRE(bad_acc < good_acc - 0.02);
+
+  serve_version(server, good, 1);
+  {
+    auto agent = AgentLoop::create(small_config(dir.path()), small_seams(server));
+    REQUIRE(agent.is_ok());
+    REQUIRE((*agent)->run_once().is_ok());
+    CHECK((*agent)->snapshot().serving_version == 1);
+    CHECK((*agent)->serving().current()->validation.value == good_acc);
+    CHECK((*agent)->serving().current()->validation.samples == 8);
+
+    serve_version(server, bad, 2);
+    REQUIRE((*agent)->run_once().is_ok());
+    auto snap = (*agent)->snapshot();
+    CHECK(snap.model_version == 2);    // trains on what the server asks
+    CHECK(snap.serving_version == 1);  // but keeps serving the validated one
+    CHECK(snap.models_rejected == 1);
+    CHECK(snap.journal.updates_acked == 2);
+    CHECK(telemetry_kinds(server).count("model_rejected") == 1);
+    CHECK(telemetry_kinds(server).count("validation") == 2);
+
+    // A better version after it is served.
+    edgefed::Model better = good;
+    better.params[0] += 1e-4f;
+    serve_version(server, better, 3);
+    REQUIRE((*agent)->run_once().is_ok());
+    CHECK((*agent)->snapshot().serving_version == 3);
+    CHECK(telemetry_kinds(server).count("validation") == 3);
+    CHECK(telemetry_kinds(server).count("model_rejected") == 1);
+  }
+  // After a restart the validated model is served before the link is up.
+  set_down(server, true);
+  auto again = AgentLoop::create(small_config(dir.path()), small_seams(server));
+  REQUIRE(again.is_ok());
+  auto served = (*again)->serving().current();
+  REQUIRE(served);
+  CHECK(served->validation.version == 3);
+  edgefed::Model better = good;
+  better.params[0] += 1e-4f;
+  CHECK(served->model.params == better.params);
+  CHECK((*again)->snapshot().serving_version == 3);
 }

@@ -24,6 +24,8 @@ TEST_CASE("routes of wire contract v1", "[unit][http]") {
       Row{"POST", "/v1/admin/agents/agent-007/quarantine", RouteId::kAdminQuarantine, Access::kAdmin},
       Row{"POST", "/v1/admin/agents/agent-007/release", RouteId::kAdminRelease, Access::kAdmin},
       Row{"GET", "/v1/admin/agents", RouteId::kAdminAgents, Access::kAdmin},
+      Row{"GET", "/v1/versions/12/model", RouteId::kVersionModel, Access::kAgentOrAdmin},
+      Row{"GET", "/v1/versions/0/model.onnx", RouteId::kVersionOnnx, Access::kAgentOrAdmin},
   }));
   const RouteMatch m = match_route(method, target);
   CHECK(m.error.is_ok());
@@ -50,6 +52,22 @@ TEST_CASE("unknown paths are 404, wrong methods 405, bad agent ids 400", "[unit]
     CHECK(m.id == RouteId::kNone);
     CHECK(m.error.code() == Code::kInvalidArgument);
   }
+}
+
+TEST_CASE("version file routes carry the version, refuse non-numbers and other methods", "[unit][http]") {
+  const RouteMatch m = match_route("GET", "/v1/versions/4711/model.onnx?x=1");
+  CHECK(m.id == RouteId::kVersionOnnx);
+  CHECK(m.version_param == 4711);
+  CHECK(m.label == "version_onnx");
+  for (const char* n : {"-1", "x", "", "1e3", "0x10", "1234567890123456789"}) {
+    INFO(n);
+    const RouteMatch bad = match_route("GET", std::string("/v1/versions/") + n + "/model");
+    CHECK(bad.id == RouteId::kNone);
+    CHECK(bad.error.code() == Code::kInvalidArgument);
+  }
+  CHECK(match_route("PUT", "/v1/versions/1/model").error.code() == Code::kMethodNotAllowed);
+  for (const char* target : {"/v1/versions/1", "/v1/versions/1/model.tflite", "/v1/versions/1/model/"})
+    CHECK(match_route("GET", target).error.code() == Code::kNotFound);
 }
 
 TEST_CASE("query strings are split and percent-decoded", "[unit][http]") {

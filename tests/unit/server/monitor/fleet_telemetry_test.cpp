@@ -22,7 +22,7 @@ TEST_CASE("telemetry is summarised per fleet, each record given counted once", "
   auto registry = std::make_shared<prometheus::Registry>();
   FleetTelemetry fleet(registry);
   // Every kind exists at 0 before the first record.
-  for (const char* kind : {"train", "link", "system", "dropped", "model", "other"}) {
+  for (const char* kind : {"train", "link", "system", "dropped", "model", "validation", "model_rejected", "drift", "other"}) {
     CHECK(counter(*registry, "edgefed_fleet_telemetry_records_total", kind) == 0);
   }
   TelemetryBatch b;
