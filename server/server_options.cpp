@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -115,6 +116,34 @@ Options make_server_options(ServerConfig& c) {
   o.bind("agent-active", &e.agent_active_s, "seconds since last contact to count an agent active").at_least(0);
   o.bind("agent-offline", &e.agent_offline_s, "seconds since last contact to count an agent offline").at_least(0);
   o.bind("timer-tick-ms", &e.timer_tick_ms, "engine timer resolution in milliseconds").at_least(1);
+  // serving channels (server/engine/serving_channels.hpp)
+  o.bind("canary-fraction", &e.channels.canary_fraction,
+         "share of agents that serve a new version first (canary cohort); 0 = no channels, agents serve what "
+         "passes their own validation")
+      .in(0, 1);
+  o.bind("canary-min-agents", &e.channels.canary_min_agents,
+         "cohort validations that decide a canary (also the smallest cohort)")
+      .at_least(1);
+  o.bind("serve-threshold", &e.channels.threshold,
+         "reject a canary whose fleet validation is worse than the served models' by more than this: accuracy "
+         "points as a fraction (0.02), or the relative rise of a loss")
+      .in(0, 1);
+  o.bind_text("canary-soak", std::to_string(e.channels.canary_soak_ms / 1000),
+              "seconds the cohort serves a canary before it may become stable (a rejection does not wait)",
+              [&e](const std::string& v) {
+                char* end = nullptr;
+                const double s = std::strtod(v.c_str(), &end);
+                if (!end || *end || !(s >= 0) || s > 1e7) throw ConfigError("--canary-soak must be seconds >= 0");
+                e.channels.canary_soak_ms = static_cast<int64_t>(s * 1000);
+              });
+  o.bind_text("canary-timeout", std::to_string(e.channels.canary_timeout_ms / 1000),
+              "seconds a canary waits for its cohort before a newer version takes its place",
+              [&e](const std::string& v) {
+                char* end = nullptr;
+                const double s = std::strtod(v.c_str(), &end);
+                if (!end || *end || !(s > 0) || s > 1e7) throw ConfigError("--canary-timeout must be seconds > 0");
+                e.channels.canary_timeout_ms = static_cast<int64_t>(s * 1000);
+              });
   // aggregation strategy and server optimizer (docs/aggregation.md); ranges
   // and combinations are checked by validate(EngineOptions)
   o.bind("aggregator", &e.aggregator,

@@ -147,4 +147,18 @@ std::vector<std::string> Fleet::failures() const {
   return failures_;
 }
 
+std::vector<int64_t> Fleet::serving_versions() const {
+  std::vector<int64_t> out;
+  out.reserve(agents_.size());
+  for (const auto& a : agents_) out.push_back(a->serving_version());
+  return out;
+}
+
+std::vector<std::vector<agent::ServedVersion>> Fleet::served_histories() const {
+  std::vector<std::vector<agent::ServedVersion>> out;
+  out.reserve(agents_.size());
+  for (const auto& a : agents_) out.push_back(a->served_history());
+  return out;
+}
+
 }  // namespace edgefed::sim

@@ -61,6 +61,10 @@ class Fleet {
 
   FleetTotals totals() const;
   std::vector<std::string> agent_ids() const;
+  // Per agent (in agent order): the version it serves now (-1: none).
+  std::vector<int64_t> serving_versions() const;
+  // Per agent: every version it served, with the channel it was named for.
+  std::vector<std::vector<agent::ServedVersion>> served_histories() const;
   // Agents that ended with a failed run() (disk errors): their reasons.
   std::vector<std::string> failures() const;
 

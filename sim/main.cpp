@@ -67,6 +67,11 @@ edgefed::Options make_options(SimCommandLine& cl) {
          "how --corrupt-agents' data is corrupted: labels (random) or noise; for a --data series a broken sensor: "
          "stuck, spikes or drift");
   o.bind("attack-agents", &cl.attack_agents, "test seam: agent indices (e.g. '0,3' or '0-3') that send hostile updates");
+  o.bind("record-serving", &c.record_serving,
+         "record what the fleet serves: the serving accuracy over time and every canary decision (in the summary)");
+  o.bind("attack-from-version", &c.attack_from_version,
+         "test seam: --attack-agents train honestly until the model reaches this version (0 = from the start)")
+      .at_least(0);
   o.bind("attack-mode", &c.attack_mode,
          "what --attack-agents send: sign-flip, scale:FACTOR, noise[:STDDEV] (agent --attack), or mixed "
          "(sign-flip, scale:10, noise in turn)");
@@ -140,6 +145,7 @@ void finish_config(SimCommandLine& cl) {
   auto attacks = edgefed::sim::assign_attacks(*hostile, c.attack_mode);
   if (!attacks) throw edgefed::ConfigError(attacks.status().message());
   c.attacks = *attacks;
+  for (auto& [agent, attack] : c.attacks) attack.from_version = c.attack_from_version;
 }
 
 }  // namespace

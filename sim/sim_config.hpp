@@ -37,6 +37,7 @@ struct SimConfig {
   // Test seam: agent index -> the hostile updates it sends (attack_mix.hpp).
   std::map<int, agent::Attack> attacks;
   std::string attack_mode = "mixed";
+  int64_t attack_from_version = 0;          // hostile agents are honest before this version
   uint64_t seed = 1;
   std::string device_mix = "celeron:0.3:4,i3:0.3:2,i5:0.3:1,i7:0.1:0.7";  // name:share:slowdown
   Encoding encoding = Encoding::kF32;       // update encoding the agents use
@@ -48,6 +49,7 @@ struct SimConfig {
   int64_t stop_version = 0;
   bool keep_running = false;                // keep training after the summary until SIGINT
   double eval_interval_s = 2;               // evaluate the global model at most this often
+  bool record_serving = false;              // record the serving channels (ServingRecorder)
   // Faults. Random per-agent outages: mean seconds between outages (0 = off)
   // and mean outage length; whole-fleet outages "AT:DURATION,..." in seconds
   // from the start; server SIGKILL + restart at "T,..." seconds.

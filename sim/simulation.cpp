@@ -4,12 +4,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <set>
 #include <thread>
 
 #include "edgefed/ml/idx_reader.hpp"
 #include "edgefed/log.hpp"
 #include "fleet.hpp"
 #include "progress.hpp"
+#include "serving_recorder.hpp"
 #include "server/process/server_process.hpp"
 #include "version_eval.hpp"
 
@@ -176,6 +178,18 @@ Result<RunSummary> run_simulation(const SimConfig& c, const std::atomic<bool>& i
   eo.tls = {certs + "/ca.pem", certs + "/admin.pem", certs + "/admin.key"};
   CurveRecorder evaluator(eo, std::move(*test_eval), c.eval_interval_s, t0);
   evaluator.start();
+  // The serving accuracy: each served version once, on the first 2,000
+  // test samples (under ASan a full 10,000-image pass takes ~10 s).
+  std::unique_ptr<ServingRecorder> serving;
+  if (c.record_serving) {
+    auto serving_eval = c.data.empty() ? ml::Evaluator::open_idx_test(c.data_dir, 2000)
+                                       : ml::Evaluator::open(c.test_data, 2000);
+    if (!serving_eval) return serving_eval.status();
+    Fleet* fleet_ptr = fleet->get();
+    serving = std::make_unique<ServingRecorder>(eo, std::move(*serving_eval), std::max(1.0, c.eval_interval_s), t0,
+                                                [fleet_ptr] { return fleet_ptr->serving_versions(); });
+    serving->start();
+  }
   (*fleet)->start();
   log::info("sim_started").kv("agents", c.agents).kv("mode", c.mode).kv("partition", c.partition)
       .kv("random_outages", static_cast<int64_t>(plan->random_outages()))
@@ -226,6 +240,25 @@ Result<RunSummary> run_simulation(const SimConfig& c, const std::atomic<bool>& i
   evaluator.stop();
   evaluator.evaluate_now();
 
+  if (serving) {
+    serving->stop();
+    serving->poll_now();
+    summary.serving_timeline = serving->timeline();
+    summary.channel_changes = serving->changes();
+    summary.serving_max_drop = serving->max_drop();
+    std::set<int64_t> rejected;
+    for (const auto& ch : summary.channel_changes) {
+      if (ch.channel == "rejected") {
+        rejected.insert(ch.version);
+        ++summary.versions_rejected;
+      }
+      if (ch.channel == "stable") ++summary.versions_promoted;
+    }
+    for (const auto& history : (*fleet)->served_histories())
+      for (const auto& served : history)
+        if (rejected.count(served.version))
+          ++(served.channel == "canary" ? summary.served_rejected_in_cohort : summary.served_rejected_outside_cohort);
+  }
   const FleetTotals totals = (*fleet)->totals();
   const ServerCounters sc = evaluator.counters();
   (*fleet)->stop();

@@ -95,6 +95,33 @@ nlohmann::json to_json(const RunSummary& s) {
     j["curve"].push_back({{"seconds", p.seconds}, {"version", p.version}, {"accuracy", p.accuracy},
                           {"loss", p.loss}, {"mae", p.mae}, {"updates_merged", p.updates_merged}});
   j["agent_failures"] = s.agent_failures;
+  if (!s.serving_timeline.empty() || !s.channel_changes.empty()) {
+    json serving;
+    serving["max_drop"] = s.serving_max_drop;
+    serving["promoted"] = s.versions_promoted;
+    serving["rejected"] = s.versions_rejected;
+    serving["served_rejected_in_cohort"] = s.served_rejected_in_cohort;
+    serving["served_rejected_outside_cohort"] = s.served_rejected_outside_cohort;
+    serving["changes"] = json::array();
+    for (const auto& c : s.channel_changes)
+      serving["changes"].push_back({{"seconds", c.seconds},
+                                    {"version", c.version},
+                                    {"channel", c.channel},
+                                    {"reason", c.reason},
+                                    {"accuracy", c.accuracy >= 0 ? json(c.accuracy) : json()}});
+    serving["timeline"] = json::array();
+    for (const auto& p : s.serving_timeline) {
+      json by = json::object();
+      for (const auto& [v, n] : p.by_version) by[std::to_string(v)] = n;
+      serving["timeline"].push_back({{"seconds", p.seconds},
+                                     {"stable", p.stable},
+                                     {"canary", p.canary},
+                                     {"agents_serving", p.agents_serving},
+                                     {"serving_accuracy", p.serving_accuracy},
+                                     {"by_version", by}});
+    }
+    j["serving"] = std::move(serving);
+  }
   return j;
 }
 

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "curve_recorder.hpp"
+#include "serving_recorder.hpp"
 #include "edgefed/protocol.hpp"
 #include "ledger_audit.hpp"
 #include "version_eval.hpp"
@@ -50,6 +51,15 @@ struct RunSummary {
   std::optional<AuditResult> audit;
   std::string audit_error;
   std::vector<std::string> agent_failures;
+  // Serving channels (serving_recorder.hpp): the fleet's serving accuracy
+  // over time, the canary decisions, and who served a rejected version.
+  std::vector<ServingPoint> serving_timeline;
+  std::vector<ChannelChange> channel_changes;
+  double serving_max_drop = 0;
+  int64_t versions_promoted = 0, versions_rejected = 0;
+  // Agents that served a version the fleet rejected: named "canary" for it
+  // (in the cohort) or not (must be 0).
+  int64_t served_rejected_in_cohort = 0, served_rejected_outside_cohort = 0;
 };
 
 // Fills best/final/moving average and milestones from the curve.

@@ -165,6 +165,13 @@ Result<ModelFetch> Link::fetch_model(std::string_view etag, int64_t after_versio
   return m;
 }
 
+Result<std::string> Link::fetch_version(int64_t version) {
+  auto ex = exchange("GET", "/v1/versions/" + std::to_string(version) + "/model", {}, {}, {},
+                     std::chrono::milliseconds{0});
+  if (ex.outcome != Outcome::kOk) return ex.status;
+  return std::move(ex.response.body);
+}
+
 PushResult Link::push_update(std::string_view body) {
   auto ex = exchange("POST", "/v1/updates", body, "application/octet-stream", {},
                      std::chrono::milliseconds{0});

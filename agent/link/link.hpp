@@ -100,6 +100,10 @@ class Link {
   // long-polls for a version newer than after_version.
   Result<ModelFetch> fetch_model(std::string_view etag, int64_t after_version = -1,
                                  int wait_s = 0);
+  // GET /v1/versions/{version}/model: a kept version (the serving channels'
+  // stable or canary one). Errors: kUnavailable (retry later), kNotFound
+  // (not kept any more), or the server's refusal.
+  Result<std::string> fetch_version(int64_t version);
   // POST /v1/updates (safetensors body). 202 (or a duplicate's repeated
   // answer) is kOk.
   PushResult push_update(std::string_view body);

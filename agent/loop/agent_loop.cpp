@@ -19,6 +19,7 @@
 #include "agent/loop/telemetry_recorder.hpp"
 #include "edgefed/file_io.hpp"
 #include "edgefed/log.hpp"
+#include "edgefed/model_io.hpp"
 #include "edgefed/sqlite/error.hpp"
 #include "edgefed/update_codec.hpp"
 
@@ -167,6 +168,11 @@ void AgentLoop::sleep_ms(int64_t ms) {
   wait_cv_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return stop_.load(); });
 }
 
+std::vector<ServedVersion> AgentLoop::served_history() const {
+  std::lock_guard lock(served_mu_);
+  return served_;
+}
+
 AgentSnapshot AgentLoop::snapshot() const {
   AgentSnapshot s;
   s.link = link_->state();
@@ -256,7 +262,8 @@ Status AgentLoop::train_round() {
   enc.encoding = task.encoding;  // parse_task() refused any other name
   enc.topk_fraction = task.topk_fraction;
   RoundResult& r = *result;
-  if (config_.attack.kind != Attack::Kind::kNone) apply_attack(config_.attack, r.delta, seed);
+  if (config_.attack.kind != Attack::Kind::kNone && base >= config_.attack.from_version)
+    apply_attack(config_.attack, r.delta, seed);
   auto update_id = outbox_->add_update(
       config_.agent_id, base, clock_->unix_ms(), [&](const std::string& uid) {
         UpdateMetadata meta;
@@ -292,15 +299,57 @@ Status AgentLoop::train_round() {
 
 Status AgentLoop::validate_new_version() {
   if (!sync_->has_model() || sync_->version() == judged_version_) return Status::ok();
-  const Model& global = sync_->model();
   const int64_t version = sync_->version();
   judged_version_ = version;  // judged once, whatever the outcome
-  auto holdout = trainer_->evaluate_holdout(global);
+  // Without serving channels (no serve_version in the task) every version
+  // that passes is served; with them only the one the task names.
+  const bool directed = sync_->has_task() && sync_->task().serve_version >= 0;
+  const bool install = !directed || sync_->task().serve_version == version;
+  if (install) tried_target_ = version;
+  return judge_for_serving(sync_->model(), version, install);
+}
+
+Status AgentLoop::follow_serving_target() {
+  if (!sync_->has_task()) return Status::ok();
+  const int64_t target = sync_->task().serve_version;
+  if (target < 0 || target == serving_version_.load() || target == tried_target_) return Status::ok();
+  if (sync_->has_model() && sync_->version() == target) {
+    tried_target_ = target;
+    return judge_for_serving(sync_->model(), target, true);
+  }
+  if (!link_->ready()) return Status::ok();
+  auto bytes = link_->fetch_version(target);
+  if (!bytes) {
+    // Transient: tried again at the next iteration. Refused (e.g. pruned):
+    // not again for this target.
+    if (bytes.status().code() != Code::kUnavailable && bytes.status().code() != Code::kRateLimited &&
+        bytes.status().code() != Code::kInternal) {
+      tried_target_ = target;
+      log::warn("serving_target_unavailable").kv("agent", config_.agent_id).kv("version", target).kv(
+          "error", bytes.status().to_string());
+    }
+    return Status::ok();
+  }
+  tried_target_ = target;
+  const std::string& b = *bytes;
+  auto decoded = decode_model(std::span(reinterpret_cast<const uint8_t*>(b.data()), b.size()));
+  if (!decoded || decoded->version != target) {
+    log::warn("serving_target_refused")
+        .kv("agent", config_.agent_id)
+        .kv("version", target)
+        .kv("error", decoded ? "the file names version " + std::to_string(decoded->version)
+                             : decoded.status().to_string());
+    return Status::ok();
+  }
+  return judge_for_serving(decoded->model, target, true);
+}
+
+Status AgentLoop::judge_for_serving(const Model& model, int64_t version, bool install) {
+  auto holdout = trainer_->evaluate_holdout(model);
   if (!holdout) {
-    // The trainer cannot run this model on the local data (refused by the
-    // architecture checks before; here: data that does not fit): not served.
-    log::warn("validation_failed").kv("agent", config_.agent_id).kv("version", version).kv("error",
-                                                                                          holdout.status().to_string());
+    // The trainer cannot run this model on the local data: not served.
+    log::warn("validation_failed").kv("agent", config_.agent_id).kv("version", version).kv(
+        "error", holdout.status().to_string());
     return Status::ok();
   }
   Validation candidate;
@@ -312,22 +361,29 @@ Status AgentLoop::validate_new_version() {
   }
   const auto served = serving_->current();
   const Verdict verdict = serving_rule_.judge(candidate, served ? &served->validation : nullptr);
-  if (verdict.accept) {
-    Status st = serving_->install(global, candidate, clock_->unix_ms());
+  bool installed = false;
+  if (install && verdict.accept) {
+    Status st = serving_->install(model, candidate, clock_->unix_ms());
     if (!st.is_ok()) {
-      log::error("serving_model_not_stored").kv("agent", config_.agent_id).kv("version", version).kv("error",
-                                                                                                    st.to_string());
-      return Status::ok();  // the old model stays served; the next version tries again
+      log::error("serving_model_not_stored").kv("agent", config_.agent_id).kv("version", version).kv(
+          "error", st.to_string());
+    } else {
+      installed = true;
+      serving_version_ = version;
+      {
+        std::lock_guard lock(served_mu_);
+        served_.push_back({version, sync_->has_task() ? sync_->task().serve_channel : "", clock_->unix_ms()});
+      }
+      log::info("model_served")
+          .kv("agent", config_.agent_id)
+          .kv("version", version)
+          .kv("channel", sync_->has_task() ? sync_->task().serve_channel : "")
+          .kv("metric", to_string(candidate.metric))
+          .kv("value", candidate.value)
+          .kv("samples", candidate.samples)
+          .kv("why", verdict.reason);
     }
-    serving_version_ = version;
-    log::info("model_served")
-        .kv("agent", config_.agent_id)
-        .kv("version", version)
-        .kv("metric", to_string(candidate.metric))
-        .kv("value", candidate.value)
-        .kv("samples", candidate.samples)
-        .kv("why", verdict.reason);
-  } else {
+  } else if (install) {
     ++models_rejected_;
     log::warn("model_rejected")
         .kv("agent", config_.agent_id)
@@ -337,7 +393,14 @@ Status AgentLoop::validate_new_version() {
     EDGEFED_RETURN_IF_ERROR(
         recorder_->record_model_rejected(candidate, served->validation, verdict, serving_rule_.threshold()));
   }
-  return recorder_->record_validation(candidate, verdict.accept, serving_version_.load());
+  // The served model's figure on the same holdout, for the fleet's paired
+  // comparison (the version itself when nothing was served before).
+  const double serving_value = served && served->validation.samples > 0 ? served->validation.value : candidate.value;
+  EDGEFED_RETURN_IF_ERROR(recorder_->record_validation(candidate, installed, serving_version_.load(), serving_value));
+  // The fleet's canary decision waits for these: post them with the next
+  // forward instead of at the telemetry interval.
+  next_telemetry_ms_ = 0;
+  return Status::ok();
 }
 
 Status AgentLoop::forward(bool flush_telemetry) {
@@ -373,6 +436,7 @@ Status AgentLoop::iterate() {
   const bool sync_waiting = sync_->has_task() && sync_->task().mode == MergeMode::kSync && !should_train();
   refresh_plan(sync_waiting);
   EDGEFED_RETURN_IF_ERROR(tolerate(validate_new_version(), "validation telemetry"));
+  EDGEFED_RETURN_IF_ERROR(tolerate(follow_serving_target(), "validation telemetry"));
   bool trained = false;
   if (should_train() && !stop_) {
     EDGEFED_RETURN_IF_ERROR(tolerate(train_round(), "train"));
@@ -417,6 +481,7 @@ Status AgentLoop::run_once() {
     refresh_plan(false);
   }
   EDGEFED_RETURN_IF_ERROR(validate_new_version());
+  EDGEFED_RETURN_IF_ERROR(follow_serving_target());
   auto before = outbox_->journal();
   if (!before) return before.status();
   EDGEFED_RETURN_IF_ERROR(train_round());

@@ -34,6 +34,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "agent/link/link.hpp"
 #include "agent/loop/agent_config.hpp"
@@ -47,6 +48,14 @@
 namespace edgefed::agent {
 
 class TelemetryRecorder;  // telemetry_recorder.hpp (private to this component)
+
+// One version the agent began to serve, and the channel the server named
+// for it ("canary", "stable"; "" without serving channels).
+struct ServedVersion {
+  int64_t version = -1;
+  std::string channel;
+  int64_t unix_ms = 0;
+};
 
 struct AgentSnapshot {
   LinkState link = LinkState::kUnknown;
@@ -90,6 +99,10 @@ class AgentLoop {
   Outbox& outbox() { return *outbox_; }
   // The served model; current() is thread-safe.
   const ServingModel& serving() const { return *serving_; }
+  // The version served now (-1: none). Thread-safe and cheap.
+  int64_t serving_version() const { return serving_version_.load(); }
+  // Every version served since start, in order. Thread-safe.
+  std::vector<ServedVersion> served_history() const;
   const AgentConfig& config() const { return config_; }
 
  private:
@@ -109,6 +122,14 @@ class AgentLoop {
   // makes it the serving model unless the rule refuses it. Telemetry and
   // disk failures are returned (tolerated by the caller like the outbox's).
   Status validate_new_version();
+  // Serving channels: when the task names a version to serve that is not
+  // served yet, gets it (the global model held, or GET /v1/versions/N/model),
+  // validates it and serves it unless the rule refuses it. Once per target.
+  Status follow_serving_target();
+  // Validates `model` (version `version`) on the holdout against the served
+  // model; installs it when `install` and the rule accepts it, records the
+  // validation (and a model_rejected record for a refused install).
+  Status judge_for_serving(const Model& model, int64_t version, bool install);
   void sleep_ms(int64_t ms);
   const Clock& clock() const { return *clock_; }
 
@@ -126,6 +147,7 @@ class AgentLoop {
   std::unique_ptr<PredictServer> predict_server_;  // borrows serving_
   ServingRule serving_rule_;
   int64_t judged_version_ = -1;      // the last global version validated
+  int64_t tried_target_ = -1;        // the last serving target the task named and we tried
   int64_t last_sync_version_ = -1;   // sync mode: version already trained
   int64_t next_system_ms_ = 0;       // monotonic
   int64_t next_telemetry_ms_ = 0;    // monotonic: next telemetry POST due
@@ -140,6 +162,8 @@ class AgentLoop {
   std::atomic<int64_t> outbox_failures_{0};
   std::atomic<int64_t> model_version_{-1};
   std::atomic<int64_t> serving_version_{-1};
+  mutable std::mutex served_mu_;
+  std::vector<ServedVersion> served_;  // under served_mu_
   std::atomic<int64_t> models_rejected_{0};
   std::atomic<double> last_loss_{0};
 };

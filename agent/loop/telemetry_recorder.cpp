@@ -97,7 +97,8 @@ Status TelemetryRecorder::record_model_event(const std::string& event, int64_t v
   return seq ? Status::ok() : seq.status();
 }
 
-Status TelemetryRecorder::record_validation(const Validation& v, bool accepted, int64_t serving_version) {
+Status TelemetryRecorder::record_validation(const Validation& v, bool accepted, int64_t serving_version,
+                                            double serving_value) {
   TelemetryRecord rec;
   rec.ts_ms = clock_.unix_ms();
   rec.kind = "validation";
@@ -107,6 +108,7 @@ Status TelemetryRecorder::record_validation(const Validation& v, bool accepted, 
   put(rec, "samples", static_cast<double>(v.samples));
   put(rec, "accepted", accepted ? 1.0 : 0.0);
   put(rec, "serving_version", static_cast<double>(serving_version));
+  put(rec, "serving_value", serving_value);
   if (v.metric == ServingMetric::kAccuracy) put(rec, "accuracy", v.value);
   rec.labels["metric"] = to_string(v.metric);
   auto seq = outbox_.add_telemetry(rec);

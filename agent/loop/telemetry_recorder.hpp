@@ -46,9 +46,10 @@ class TelemetryRecorder {
   // version still held (-1: none) and the reason (cut to 256 bytes).
   Status record_model_event(const std::string& event, int64_t version, int64_t held_version,
                             const std::string& reason);
-  // A `validation` record: version, value, loss, samples, accepted (0/1),
-  // serving_version (after the decision); label metric.
-  Status record_validation(const Validation& v, bool accepted, int64_t serving_version);
+  // A `validation` record: version, value, loss, samples, accepted (0/1:
+  // served now), serving_version (after the decision), serving_value (the
+  // model served before it, on the same holdout); label metric.
+  Status record_validation(const Validation& v, bool accepted, int64_t serving_version, double serving_value);
   // A `model_rejected` record: the candidate's and the served figures.
   Status record_model_rejected(const Validation& candidate, const Validation& serving, const Verdict& verdict,
                                double threshold);

@@ -20,6 +20,9 @@ struct Attack {
   enum class Kind { kNone, kSignFlip, kScale, kNoise };
   Kind kind = Kind::kNone;
   double value = 0;  // scale factor or noise stddev
+  // Honest until the model trained on reaches this version (a device
+  // compromised later in the run); 0 = hostile from the start.
+  int64_t from_version = 0;
 };
 
 // A fixed scale, large against the model (weights start near 0.05, an

@@ -100,6 +100,10 @@ json to_json(const Task& t) {
     json spec = json::parse(t.model_spec, nullptr, false);
     if (spec.is_object()) j["model_spec"] = std::move(spec);
   }
+  if (t.serve_version >= 0) {
+    j["serve_version"] = t.serve_version;
+    j["serve_channel"] = t.serve_channel;
+  }
   return j;
 }
 
@@ -121,7 +125,14 @@ Result<Task> parse_task(const json& j) {
       .number("clip_norm", t.clip_norm, Range::at_least(0), Need::kOptional)
       .one_of("encoding", t.encoding)
       .number("topk_fraction", t.topk_fraction, Range::open_closed(0, 1), Need::kOptional)
-      .integer("deadline_unix_ms", t.deadline_unix_ms, 0, std::numeric_limits<int64_t>::max(), Need::kOptional);
+      .integer("deadline_unix_ms", t.deadline_unix_ms, 0, std::numeric_limits<int64_t>::max(), Need::kOptional)
+      .integer("serve_version", t.serve_version, 0, std::numeric_limits<int64_t>::max(), Need::kOptional);
+  if (auto it = j.find("serve_channel"); f.ok() && it != j.end()) {
+    if (!it->is_string() || (*it != "stable" && *it != "canary"))
+      f.fail("serve_channel", "must be \"stable\" or \"canary\"");
+    else
+      t.serve_channel = it->get<std::string>();
+  }
   if (f.ok() && t.epochs == 0 && t.steps == 0) f.fail("epochs", "epochs or steps must be > 0");
   if (!f.ok()) return f.status();
   if (auto it = j.find("model_spec"); it != j.end()) {

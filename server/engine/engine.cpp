@@ -1,5 +1,7 @@
 #include "server/engine/engine.hpp"
 
+#include <tuple>
+
 #include "edgefed/float_sums.hpp"
 #include "edgefed/log.hpp"
 #include "edgefed/ml/model_spec.hpp"
@@ -155,6 +157,7 @@ Result<Task> Engine::task_for(const std::string& agent_id) {
   t.proximal_mu = options_.task_proximal_mu;
   t.clip_norm = options_.task_clip_norm;
   t.encoding = options_.task_encoding;
+  std::tie(t.serve_version, t.serve_channel) = state_->serving()->target_for(agent_id);
   if (options_.task_deadline_s > 0) {
     t.deadline_unix_ms = now_ms() + static_cast<int64_t>(options_.task_deadline_s * 1000);
   }
@@ -204,14 +207,41 @@ Status Engine::init_model(const std::string& spec_text, uint64_t seed) {
 }
 
 Status Engine::rollback(int64_t version) {
-  return run_admin([version](VersionKeeper& k) -> Status {
+  return run_admin([this, version](VersionKeeper& k) -> Status {
     if (version < 0 || version > k.version()) {
       return Status(Code::kNotFound, "no version " + std::to_string(version));
     }
     auto model = k.load_version(version);
     if (!model.is_ok()) return model.status();
-    return k.replace_model(std::move(model).value(), "rollback", version);
+    EDGEFED_RETURN_IF_ERROR(k.replace_model(std::move(model).value(), "rollback", version));
+    // With serving channels the fleet serves the rolled-back parameters at
+    // once: an admin's decision needs no canary.
+    if (!options_.channels.canary_fraction) return Status::ok();
+    return k.channels().promote(k.store().channels(), k.version(), now_ms(),
+                                "admin rollback to version " + std::to_string(version));
   });
+}
+
+Status Engine::promote(int64_t version) {
+  return run_admin([this, version](VersionKeeper& k) -> Status {
+    if (!options_.channels.canary_fraction)
+      return Status(Code::kUnprocessable, "serving channels are off (--canary-fraction 0)");
+    if (version < 0 || version > k.version()) return Status(Code::kNotFound, "no version " + std::to_string(version));
+    // Agents fetch the stable version by number: it must still be kept.
+    auto model = k.load_version(version);
+    if (!model.is_ok()) return model.status();
+    return k.channels().promote(k.store().channels(), version, now_ms(), "admin promote");
+  });
+}
+
+std::shared_ptr<const ServingView> Engine::serving() const { return state_->serving(); }
+
+bool Engine::kept(int64_t version) const {
+  const int64_t newest = state_->current_model().version;
+  const auto view = state_->serving();
+  return version >= 0 && version <= newest &&
+         (version > newest - options_.keep_last_n || (options_.keep_every_m > 0 && version % options_.keep_every_m == 0) ||
+          version == view->stable || version == view->canary);
 }
 
 Result<Model> Engine::kept_model(int64_t version) {

@@ -44,6 +44,7 @@
 #include "server/engine/engine_observer.hpp"
 #include "server/engine/engine_options.hpp"
 #include "server/engine/model_snapshot.hpp"
+#include "server/engine/serving_view.hpp"
 
 namespace prometheus {
 class Registry;
@@ -129,6 +130,15 @@ class Engine {
   // kNotFound if there is no such version or its checkpoint was pruned;
   // kUnavailable if the engine is not ready.
   Result<Model> kept_model(int64_t version);
+  // Serving channels (serving_channels.hpp): `version` becomes the stable
+  // version the fleet serves (audit-logged; a canary in flight steps back).
+  // kNotFound if it is not kept; kUnprocessable when channels are off.
+  Status promote(int64_t version);
+  // The channels as of the last commit (never null).
+  std::shared_ptr<const ServingView> serving() const;
+  // Whether `version` still has its checkpoint (the newest keep_last_n, the
+  // multiples of keep_every_m, the stable and canary versions).
+  bool kept(int64_t version) const;
   Status set_quarantine(const std::string& agent, bool quarantined, const std::string& reason);
   std::vector<AgentStatus> agents() const;
 

@@ -57,6 +57,32 @@ EngineMetrics::EngineMetrics(std::shared_ptr<prometheus::Registry> registry)
                       .Help("Calls (updates, telemetry batches, admin) carried by one SQLite transaction "
                             "(group commit); the count is the number of transactions.")
                       .Register(r).Add({}, Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128, 256});
+  auto& serving = BuildGauge().Name("edgefed_serving_version")
+                      .Help("The version each serving channel names: stable (what the fleet serves) and canary "
+                            "(what the canary cohort tries); -1 = none.")
+                      .Register(r);
+  serving_stable_ = &serving.Add({{"channel", "stable"}});
+  serving_canary_ = &serving.Add({{"channel", "canary"}});
+  serving_stable_->Set(-1);
+  serving_canary_->Set(-1);
+  auto& fleet = BuildGauge().Name("edgefed_version_fleet_validation")
+                    .Help("Sample-weighted holdout metric (accuracy, or loss for regression and autoencoders) "
+                          "agents reported for the channel's version; NaN until reported.")
+                    .Register(r);
+  validation_stable_ = &fleet.Add({{"channel", "stable"}});
+  validation_canary_ = &fleet.Add({{"channel", "canary"}});
+  auto& agents_serving = BuildGauge().Name("edgefed_serving_agents")
+                             .Help("Agents by the channel of the version they last reported serving (other: an "
+                                   "older or unknown version).")
+                             .Register(r);
+  serving_agents_stable_ = &agents_serving.Add({{"channel", "stable"}});
+  serving_agents_canary_ = &agents_serving.Add({{"channel", "canary"}});
+  serving_agents_other_ = &agents_serving.Add({{"channel", "other"}});
+  auto& decisions = BuildCounter().Name("edgefed_canary_decisions_total")
+                        .Help("Canary versions promoted to stable or rejected by the fleet's validation.")
+                        .Register(r);
+  promoted_ = &decisions.Add({{"decision", "promoted"}});
+  rejected_ = &decisions.Add({{"decision", "rejected"}});
   auto& agents = BuildGauge().Name("edgefed_agents").Help("Known agents by state.").Register(r);
   agents_active_ = &agents.Add({{"state", "active"}});
   agents_idle_ = &agents.Add({{"state", "idle"}});
@@ -115,5 +141,18 @@ void EngineMetrics::observe_merge(int64_t clipped, double noise_stddev) {
 }
 
 void EngineMetrics::set_aggregator_memory(size_t bytes) { aggregator_memory_->Set(static_cast<double>(bytes)); }
+
+void EngineMetrics::set_serving(int64_t stable, int64_t canary, double stable_value, double canary_value,
+                                int64_t agents_stable, int64_t agents_canary, int64_t agents_other) {
+  serving_stable_->Set(static_cast<double>(stable));
+  serving_canary_->Set(static_cast<double>(canary));
+  validation_stable_->Set(stable_value);
+  validation_canary_->Set(canary_value);
+  serving_agents_stable_->Set(static_cast<double>(agents_stable));
+  serving_agents_canary_->Set(static_cast<double>(agents_canary));
+  serving_agents_other_->Set(static_cast<double>(agents_other));
+}
+
+void EngineMetrics::count_channel_decision(bool promoted) { (promoted ? promoted_ : rejected_)->Increment(); }
 
 }  // namespace edgefed::server

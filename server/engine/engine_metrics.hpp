@@ -44,6 +44,12 @@ class EngineMetrics {
   void observe_merge(int64_t clipped, double noise_stddev);
   // Update bytes the aggregation strategy holds (robust: K x model size).
   void set_aggregator_memory(size_t bytes);
+  // Serving channels (serving_channels.hpp): the stable and canary versions
+  // (-1: none), their fleet validation figures, agents by the channel of the
+  // version they serve, and the decisions taken.
+  void set_serving(int64_t stable, int64_t canary, double stable_value, double canary_value, int64_t agents_stable,
+                   int64_t agents_canary, int64_t agents_other);
+  void count_channel_decision(bool promoted);
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
@@ -65,6 +71,15 @@ class EngineMetrics {
   prometheus::Gauge* noise_stddev_;
   prometheus::Counter* noised_;
   prometheus::Gauge* aggregator_memory_;
+  prometheus::Gauge* serving_stable_;
+  prometheus::Gauge* serving_canary_;
+  prometheus::Gauge* validation_stable_;
+  prometheus::Gauge* validation_canary_;
+  prometheus::Gauge* serving_agents_stable_;
+  prometheus::Gauge* serving_agents_canary_;
+  prometheus::Gauge* serving_agents_other_;
+  prometheus::Counter* promoted_;
+  prometheus::Counter* rejected_;
 };
 
 }  // namespace edgefed::server

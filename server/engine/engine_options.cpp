@@ -56,6 +56,12 @@ Status validate(const EngineOptions& o) {
   if (o.max_db_mb < 0) return bad("max_db_mb must be >= 0");
   if (o.group_commit_max < 1 || o.max_queued_updates < 1) return bad("queue limits must be >= 1");
   if (o.timer_tick_ms < 1) return bad("timer_tick_ms must be >= 1");
+  if (!(o.channels.canary_fraction >= 0 && o.channels.canary_fraction <= 1))
+    return bad("canary_fraction must be in [0, 1]");
+  if (o.channels.canary_min_agents < 1) return bad("canary_min_agents must be >= 1");
+  if (!(o.channels.threshold >= 0 && o.channels.threshold <= 1)) return bad("serve_threshold must be in [0, 1]");
+  if (o.channels.canary_timeout_ms < 1) return bad("canary_timeout must be > 0");
+  if (o.channels.canary_soak_ms < 0) return bad("canary_soak must be >= 0");
   return validate_strategy(o);
 }
 

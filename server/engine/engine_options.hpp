@@ -24,6 +24,18 @@ inline constexpr EnumName<SyncStalePolicy> kSyncStalePolicyNames[] = {{SyncStale
                                                                       {SyncStalePolicy::kRefuse, "refuse"}};
 constexpr std::span<const EnumName<SyncStalePolicy>> enum_names(SyncStalePolicy) { return kSyncStalePolicyNames; }
 
+// Serving channels (serving_channels.hpp).
+struct ChannelOptions {
+  double canary_fraction = 0.1;    // share of agents in the canary cohort; 0 = channels off
+  int64_t canary_min_agents = 3;   // cohort validations that decide a canary (and the smallest cohort)
+  double threshold = 0.02;         // accuracy points (as a fraction) or relative loss rise
+  int64_t canary_timeout_ms = 300000;  // a canary not decided by then steps back for a newer one
+  // The cohort serves a canary at least this long before it may be
+  // promoted (a rejection needs no wait): a real trial, and at most one
+  // new stable version per soak for the fleet to download.
+  int64_t canary_soak_ms = 30000;
+};
+
 struct EngineOptions {
   // Directory of the state; the database is <state_dir>/edgefed.sqlite (mode
   // 0600, WAL). Created (0700) if missing. Required.
@@ -144,6 +156,9 @@ struct EngineOptions {
   // "idle", else "offline" (or "quarantined").
   double agent_active_s = 120.0;
   double agent_offline_s = 900.0;
+
+  // ---- serving channels ----
+  ChannelOptions channels;
 
   // ---- seams ----
   // Time source for timers and timestamps; null = the system clock. Tests pass

@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include <nlohmann/json.hpp>
+
 #include "edgefed/log.hpp"
 
 namespace edgefed::server {
@@ -143,6 +145,9 @@ Status GroupCommitWriter::handle(Job& job, int64_t& telemetry_stored) {
       EDGEFED_RETURN_IF_ERROR(keeper_->store().agents().touch(job.agent, now, 0, std::nullopt, stored));
       agents_.touch(job.agent, now, 0, std::nullopt, stored);
       telemetry_stored += stored;
+      // Validation records feed the serving channels (in this transaction).
+      for (const auto& rec : job.telemetry_stored)
+        EDGEFED_RETURN_IF_ERROR(keeper_->channels().observe(keeper_->store().channels(), job.agent, rec, now));
       job.telemetry_ack.acked_through = job.telemetry->records.back().seq;
       return Status::ok();
     }
@@ -159,6 +164,19 @@ void GroupCommitWriter::run_timers() {
     if (st.is_ok()) st = keeper_->commit();
     if (!st.is_ok()) {
       log::error("timed_merge_failed").kv("error", st.to_string());
+      if (!keeper_->abort().is_ok()) ready_ = false;
+    }
+    after_commit(0);
+  }
+  if (keeper_->channels().due(keeper_->version(), agents_.size(), now_ms())) {
+    const int64_t now_unix = now_ms();
+    std::vector<std::string> ids;
+    for (const auto& a : agents_.list(now_unix)) ids.push_back(a.agent_id);
+    Status st = keeper_->begin();
+    if (st.is_ok()) st = keeper_->channels().tick(keeper_->store().channels(), keeper_->version(), ids, now_unix);
+    if (st.is_ok()) st = keeper_->commit();
+    if (!st.is_ok()) {
+      log::error("channel_tick_failed").kv("error", st.to_string());
       if (!keeper_->abort().is_ok()) ready_ = false;
     }
     after_commit(0);
@@ -185,6 +203,16 @@ void GroupCommitWriter::after_commit(int64_t telemetry_stored) {
     } else {
       log::info("model_replaced").kv("version", v.version).kv("kind", v.kind).kv("parent", v.parent.value_or(-1));
     }
+  }
+  for (const auto& e : keeper_->channels().take_events()) {
+    // The audit trail of serving: every channel change, with its reason.
+    nlohmann::json detail = {{"version", e.version},
+                             {"from", std::string(enum_name(e.from))},
+                             {"to", std::string(enum_name(e.to))},
+                             {"reason", e.reason}};
+    log::info("audit").kv("who", "engine").kv("action", "channel").kv_json("detail", detail.dump()).kv("result", "ok");
+    if (e.from == Channel::kCanary && (e.to == Channel::kStable || e.to == Channel::kRejected))
+      metrics_.count_channel_decision(e.to == Channel::kStable);
   }
   state_.count_telemetry(telemetry_stored);
   state_.publish(*keeper_);

@@ -2,6 +2,8 @@
 
 #include "server/engine/version_keeper.hpp"
 
+#include <cmath>
+
 namespace edgefed::server {
 
 void PublishedState::publish(const VersionKeeper& keeper) {
@@ -30,6 +32,27 @@ void PublishedState::publish(const VersionKeeper& keeper) {
         }
       }
     }
+  }
+  auto serving = keeper.channels().view();
+  bool serving_changed = false;
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    serving_changed = serving != serving_;
+    serving_ = serving;
+  }
+  if (serving_changed) {
+    auto figure = [&](int64_t version) {
+      auto it = serving->validations.find(version);
+      return it == serving->validations.end() ? std::nan("") : it->second.value;
+    };
+    int64_t on_stable = 0, on_canary = 0, other = 0;
+    for (const auto& [version, n] : serving->serving_agents) {
+      if (version == serving->stable) on_stable += n;
+      else if (version == serving->canary) on_canary += n;
+      else other += n;
+    }
+    metrics_.set_serving(serving->stable, serving->canary, figure(serving->stable), figure(serving->canary),
+                         on_stable, on_canary, other);
   }
   metrics_.set_buffered(keeper.buffered());
   metrics_.set_aggregator_memory(keeper.aggregator_memory_bytes());
@@ -70,6 +93,11 @@ uint64_t PublishedState::on_version_after(int64_t after, std::function<void(Mode
     return waiters_.add(after, std::move(cb), snap);
   }
   return waiters_.add(after, std::move(cb), snap);  // only registers: snap.version <= after
+}
+
+std::shared_ptr<const ServingView> PublishedState::serving() const {
+  std::lock_guard<std::mutex> lock(state_mu_);
+  return serving_;
 }
 
 ServerStatus PublishedState::status() const {

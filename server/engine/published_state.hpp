@@ -23,6 +23,7 @@
 #include "server/engine/engine_metrics.hpp"
 #include "server/engine/engine_options.hpp"
 #include "server/engine/model_snapshot.hpp"
+#include "server/engine/serving_view.hpp"
 #include "server/engine/version_waiters.hpp"
 
 namespace edgefed::server {
@@ -58,6 +59,8 @@ class PublishedState {
   void cancel(uint64_t id) { waiters_.cancel(id); }
   // Counters, agent list and version history (no observer decoration).
   ServerStatus status() const;
+  // The serving channels as of the last commit (never null).
+  std::shared_ptr<const ServingView> serving() const;
 
  private:
   int64_t now_ms() const { return clock_.unix_ms(); }
@@ -77,6 +80,7 @@ class PublishedState {
   std::optional<double> global_loss_;
   double gradient_variance_ = 0.0;
   std::vector<VersionPoint> history_;
+  std::shared_ptr<const ServingView> serving_ = std::make_shared<ServingView>();
 };
 
 }  // namespace edgefed::server

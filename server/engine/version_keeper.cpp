@@ -50,6 +50,7 @@ Status VersionKeeper::recover() {
   history_.clear();
   created_ms_.clear();
   optimizer_->reset();
+  EDGEFED_RETURN_IF_ERROR(channels_.load(store_->channels()));
   VersionLoader loader(*store_, options_);
   auto newest = loader.newest();
   if (!newest.is_ok()) return newest.status();

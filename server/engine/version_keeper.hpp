@@ -33,6 +33,7 @@
 #include "edgefed/clock.hpp"
 #include "server/engine/engine_options.hpp"
 #include "server/engine/model_snapshot.hpp"
+#include "server/engine/serving_channels.hpp"
 #include "server/store/store.hpp"
 
 namespace edgefed::server {
@@ -110,11 +111,14 @@ class VersionKeeper {
   int64_t updates_merged() const { return updates_merged_; }
   const std::vector<VersionRecord>& history() const { return history_; }
   Store& store() { return *store_; }
+  // Serving channels: mutate inside a transaction (with store().channels()).
+  ServingChannels& channels() { return channels_; }
+  const ServingChannels& channels() const { return channels_; }
   KeeperEffects take_effects();
 
  private:
   VersionKeeper(const EngineOptions& options, Clock& clock, AgentRegistry& agents)
-      : options_(options), clock_(clock), agents_(agents) {}
+      : options_(options), clock_(clock), agents_(agents), channels_(options.channels) {}
   // Reloads every member from the store through a VersionLoader, adopting
   // each read as it succeeds; an empty store gets version 0.
   Status recover();
@@ -129,6 +133,7 @@ class VersionKeeper {
   AgentRegistry& agents_;
   StalenessFunction staleness_;
   std::unique_ptr<Store> store_;
+  ServingChannels channels_;
   std::unique_ptr<Aggregator> aggregator_;
   // The buffered updates' input normalizers, pooled by sample count: the
   // merged version's Model::normalizer (kept from the parent when none).

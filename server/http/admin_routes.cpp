@@ -70,6 +70,15 @@ void AdminRoutes::handle(ApiRequest& req, const Principal& who, Responder done) 
       detail["spec"] = *spec;
       detail["seed"] = seed;
       st = ctx_.engine().init_model(spec_text, static_cast<uint64_t>(seed));
+    } else if (id == RouteId::kAdminPromote) {
+      auto j = body_object(*body, false, ctx_.options().json_body_limit);
+      if (!j) return ApiResponse::error(j.status());
+      auto v = int_field(*j, "version");
+      if (!v) return ApiResponse::error(v.status());
+      detail["version"] = *v;
+      detail["stable_before"] = ctx_.engine().serving()->stable;
+      st = ctx_.engine().promote(*v);
+      answer = {{"stable", *v}};
     } else if (id == RouteId::kAdminRollback) {
       auto j = body_object(*body, false, ctx_.options().json_body_limit);
       if (!j) return ApiResponse::error(j.status());

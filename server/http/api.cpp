@@ -121,7 +121,9 @@ void Api::dispatch(ApiRequest& req, const Principal& who, Responder& done) {
     case RouteId::kAdminRollback:
     case RouteId::kAdminQuarantine:
     case RouteId::kAdminRelease:
-    case RouteId::kAdminAgents: return admin_routes_.handle(req, who, std::move(done));
+    case RouteId::kAdminAgents:
+    case RouteId::kAdminPromote: return admin_routes_.handle(req, who, std::move(done));
+    case RouteId::kVersions: return done(version_routes_.list());
     case RouteId::kVersionModel:
     case RouteId::kVersionOnnx: return version_routes_.handle(req, std::move(done));
     case RouteId::kNone: break;

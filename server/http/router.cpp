@@ -16,7 +16,7 @@ struct Entry {
   std::string_view label;
 };
 
-constexpr std::array<Entry, 14> kRoutes{{
+constexpr std::array<Entry, 16> kRoutes{{
     {"/v1/model", "GET", RouteId::kModel, Access::kAgentOrAdmin, BodyClass::kSmall, "model"},
     {"/v1/task", "GET", RouteId::kTask, Access::kAgent, BodyClass::kSmall, "task"},
     {"/v1/updates", "POST", RouteId::kUpdates, Access::kAgent, BodyClass::kUpdate, "updates"},
@@ -31,6 +31,8 @@ constexpr std::array<Entry, 14> kRoutes{{
      "admin_model_init"},
     {"/v1/admin/rollback", "POST", RouteId::kAdminRollback, Access::kAdmin, BodyClass::kJson, "admin_rollback"},
     {"/v1/admin/agents", "GET", RouteId::kAdminAgents, Access::kAdmin, BodyClass::kSmall, "admin_agents"},
+    {"/v1/admin/promote", "POST", RouteId::kAdminPromote, Access::kAdmin, BodyClass::kJson, "admin_promote"},
+    {"/v1/versions", "GET", RouteId::kVersions, Access::kStatus, BodyClass::kSmall, "versions"},
     // Sentinel: /v1/admin/agents/{id}/{quarantine|release} is matched below.
     {"", "", RouteId::kNone, Access::kPublic, BodyClass::kSmall, "unknown"},
 }};

@@ -19,6 +19,7 @@ enum class RouteId {
   kMetrics, kHealthz, kReadyz, kStatus, kIndex,
   kAdminModel, kAdminModelInit, kAdminRollback, kAdminQuarantine, kAdminRelease, kAdminAgents,
   kVersionModel, kVersionOnnx,  // GET /v1/versions/{N}/model, /v1/versions/{N}/model.onnx
+  kVersions, kAdminPromote,     // GET /v1/versions, POST /v1/admin/promote
 };
 
 // Who may call a route.

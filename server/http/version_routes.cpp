@@ -3,11 +3,56 @@
 #include <memory>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "edgefed/ml/model_spec.hpp"
 #include "edgefed/ml/onnx_export.hpp"
 #include "edgefed/model_io.hpp"
 
 namespace edgefed::server::http {
+
+ApiResponse VersionRoutes::list() const {
+  const ServerStatus status = ctx_.engine().status();
+  const auto view = ctx_.engine().serving();
+  nlohmann::json versions = nlohmann::json::array();
+  for (const VersionPoint& p : status.history) {
+    nlohmann::json v;
+    v["version"] = p.version;
+    v["created_unix_ms"] = p.unix_ms;
+    v["updates"] = p.updates;
+    v["kept"] = ctx_.engine().kept(p.version);
+    v["channel"] = std::string(enum_name(view->channel_of(p.version)));
+    if (auto c = view->channels.find(p.version); c != view->channels.end()) {
+      v["channel_changed_unix_ms"] = c->second.changed_unix_ms;
+      v["channel_reason"] = c->second.reason;
+    }
+    if (auto f = view->validations.find(p.version); f != view->validations.end()) {
+      const FleetValidation& fv = f->second;
+      v["fleet_validation"] = {{"metric", fv.metric},       {"value", fv.value},
+                               {"serving_value", fv.serving_value}, {"worse_by", fv.worse_by()},
+                               {"agents", fv.agents},       {"cohort_agents", fv.cohort_agents},
+                               {"samples", fv.samples}};
+    }
+    nlohmann::json eval = nlohmann::json::object();
+    if (status.loss_source == "eval" && p.loss) eval["loss"] = *p.loss;
+    if (p.accuracy) eval["accuracy"] = *p.accuracy;
+    if (p.mae) eval["mae"] = *p.mae;
+    if (!eval.empty()) v["evaluation"] = eval;
+    auto serving = view->serving_agents.find(p.version);
+    v["serving_agents"] = serving == view->serving_agents.end() ? 0 : serving->second;
+    versions.push_back(std::move(v));
+  }
+  nlohmann::json j;
+  j["channels_enabled"] = view->enabled;
+  j["stable"] = view->stable;
+  j["canary"] = view->canary;
+  if (view->canary >= 0) j["canary_since_unix_ms"] = view->canary_since_unix_ms;
+  j["cohort_size"] = view->cohort_size;
+  j["known_agents"] = view->known_agents;
+  j["newest"] = status.model_version;
+  j["versions"] = std::move(versions);
+  return ApiResponse::json(200, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
 
 void VersionRoutes::handle(ApiRequest& req, Responder done) {
   const bool onnx = req.route.id == RouteId::kVersionOnnx;

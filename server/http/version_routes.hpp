@@ -1,3 +1,10 @@
+// The versions and their serving channels:
+//   GET /v1/versions                 (viewer or admin) the versions of the
+//                                     history, newest last, each with its
+//                                     channel, whether it is kept, the fleet's
+//                                     validation, the server's evaluation and
+//                                     how many agents serve it; the stable and
+//                                     canary versions and the cohort
 // The kept versions as files, for agents, admins and tools:
 //   GET /v1/versions/{N}/model       safetensors (what GET /v1/model served
 //                                     as version N)
@@ -24,6 +31,8 @@ class VersionRoutes {
 
   // kVersionModel or kVersionOnnx; req.route.version_param is N.
   void handle(ApiRequest& req, Responder done);
+  // GET /v1/versions, from memory.
+  ApiResponse list() const;
 
  private:
   RouteContext& ctx_;

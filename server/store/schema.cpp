@@ -57,6 +57,21 @@ CREATE TABLE IF NOT EXISTS agents(
   updates INTEGER NOT NULL DEFAULT 0,
   last_staleness INTEGER NOT NULL DEFAULT 0,
   telemetry_records INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS version_channels(
+  version INTEGER PRIMARY KEY,
+  channel TEXT NOT NULL,
+  changed_unix_ms INTEGER NOT NULL,
+  reason TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS version_validations(
+  version INTEGER NOT NULL,
+  agent TEXT NOT NULL,
+  metric TEXT NOT NULL,
+  value REAL NOT NULL,
+  serving_value REAL NOT NULL,
+  samples INTEGER NOT NULL,
+  cohort INTEGER NOT NULL,
+  ts_unix_ms INTEGER NOT NULL,
+  PRIMARY KEY(version, agent)) WITHOUT ROWID;
 )sql";
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include "edgefed/sqlite/database.hpp"
 #include "edgefed/status.hpp"
 #include "server/store/agent_table.hpp"
+#include "server/store/channel_table.hpp"
 #include "server/store/ledger_table.hpp"
 #include "server/store/telemetry_table.hpp"
 #include "server/store/version_table.hpp"
@@ -44,15 +45,17 @@ class Store {
   VersionTable& versions() { return versions_; }
   TelemetryTable& telemetry() { return telemetry_; }
   AgentTable& agents() { return agents_; }
+  ChannelTable& channels() { return channels_; }
 
  private:
   explicit Store(std::unique_ptr<sqlite::Database> db)
-      : db_(std::move(db)), ledger_(*db_), versions_(*db_), telemetry_(*db_), agents_(*db_) {}
+      : db_(std::move(db)), ledger_(*db_), versions_(*db_), telemetry_(*db_), agents_(*db_), channels_(*db_) {}
   std::unique_ptr<sqlite::Database> db_;
   LedgerTable ledger_;
   VersionTable versions_;
   TelemetryTable telemetry_;
   AgentTable agents_;
+  ChannelTable channels_;
 };
 
 }  // namespace edgefed::server

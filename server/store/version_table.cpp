@@ -74,7 +74,10 @@ Result<std::optional<std::string>> VersionTable::checkpoint(int64_t version) {
 Result<int64_t> VersionTable::prune(int64_t newest, int64_t keep_last_n, int64_t keep_every_m) {
   auto st = db_.cached(
       "UPDATE versions SET checkpoint = NULL WHERE checkpoint IS NOT NULL AND version <= ?1 "
-      "AND (?2 <= 0 OR version % ?2 != 0)");
+      "AND (?2 <= 0 OR version % ?2 != 0) "
+      // The versions the fleet serves stay fetchable (GET /v1/versions/{N}/model).
+      "AND version NOT IN (SELECT CAST(value AS INTEGER) FROM meta "
+      "WHERE key IN ('stable_version', 'canary_version'))");
   if (!st.is_ok()) return st.status();
   (*st)->bind(1, newest - keep_last_n).bind(2, keep_every_m);
   Status r = (*st)->run();

@@ -142,6 +142,7 @@ TEST_CASE("identity: only TLS 1.3 with a valid, unrevoked client certificate", "
     for (std::string line; std::getline(lines, line);) {
       const auto j = nlohmann::json::parse(line, nullptr, false);
       if (j.is_discarded() || j.value("event", "") != "audit") continue;
+      if (j.value("who", "") == "engine") continue;  // the serving channels' own changes
       ++audits;
       CHECK(j.contains("ts"));
       CHECK(j.contains("who"));

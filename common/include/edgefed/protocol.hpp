@@ -99,6 +99,12 @@ struct Task {
   // none given), sent as a JSON object: an agent refuses a task whose
   // layer types or loss it does not know before it downloads anything.
   std::string model_spec;
+  // Serving channels (server/engine/serving_channels.hpp): the version this
+  // agent should serve to its application, after its own validation, and
+  // why ("stable" | "canary"). -1 / "": channels off, serve the newest
+  // version that passes local validation.
+  int64_t serve_version = -1;
+  std::string serve_channel;
 };
 nlohmann::json to_json(const Task& t);
 Result<Task> parse_task(const nlohmann::json& j);

@@ -20,6 +20,9 @@ std::unique_ptr<Engine> open_k1(const std::string& dir, int64_t keep_last_n = 20
   o.buffer_k = 1;
   o.keep_last_n = keep_last_n;
   o.keep_every_m = keep_every_m;
+  // The pruning rule alone: the serving channels' stable and canary
+  // versions, also kept, are channels_test.cpp's.
+  o.channels.canary_fraction = 0;
   return Engine::open(o, std::move(registry)).value();
 }
 
