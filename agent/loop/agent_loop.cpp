@@ -17,6 +17,7 @@
 #include "agent/link/model_cache.hpp"
 #include "agent/loop/system_probe.hpp"
 #include "agent/loop/telemetry_recorder.hpp"
+#include "agent/serve/predictor.hpp"
 #include "edgefed/file_io.hpp"
 #include "edgefed/log.hpp"
 #include "edgefed/model_io.hpp"
@@ -131,9 +132,10 @@ Status AgentLoop::init() {
     serving_version_ = served->validation.version;
     judged_version_ = served->validation.version;
   }
+  reset_drift();
   if (!config_.predict_socket.empty()) {
     auto server = PredictServer::start({.socket_path = config_.predict_socket, .max_batch = config_.predict_max_batch},
-                                       *serving_);
+                                       *serving_, &drift_);
     if (!server) return server.status();
     predict_server_ = std::move(*server);
   }
@@ -344,6 +346,18 @@ Status AgentLoop::follow_serving_target() {
   return judge_for_serving(decoded->model, target, true);
 }
 
+void AgentLoop::reset_drift() {
+  const auto served = serving_->current();
+  const ml::Dataset* holdout = trainer_->holdout();
+  if (!served || !holdout || holdout->empty()) return;
+  Predictor predictor;
+  auto batch = predictor.predict(*served, *holdout);
+  if (!batch) return;
+  std::vector<double> outputs(batch->rows.size());
+  for (size_t i = 0; i < outputs.size(); ++i) outputs[i] = batch->signal(i);
+  drift_.reset(DriftMonitor::reference(served->validation.version, *holdout, outputs, served->model.normalizer.empty()));
+}
+
 Status AgentLoop::judge_for_serving(const Model& model, int64_t version, bool install) {
   auto holdout = trainer_->evaluate_holdout(model);
   if (!holdout) {
@@ -370,6 +384,7 @@ Status AgentLoop::judge_for_serving(const Model& model, int64_t version, bool in
     } else {
       installed = true;
       serving_version_ = version;
+      reset_drift();
       {
         std::lock_guard lock(served_mu_);
         served_.push_back({version, sync_->has_task() ? sync_->task().serve_channel : "", clock_->unix_ms()});
@@ -446,6 +461,8 @@ Status AgentLoop::iterate() {
   if (training_ && clock_->monotonic_ms() >= next_system_ms_) {
     EDGEFED_RETURN_IF_ERROR(
         tolerate(recorder_->record_system(rounds_.load(), model_version_.load(), serving_version_.load()), "system telemetry"));
+    if (auto d = drift_.report())
+      EDGEFED_RETURN_IF_ERROR(tolerate(recorder_->record_drift(*d), "drift telemetry"));
     next_system_ms_ = clock_->monotonic_ms() + config_.telemetry_interval_ms;
   }
   EDGEFED_RETURN_IF_ERROR(tolerate(forward(false), "forward"));

@@ -101,6 +101,8 @@ class AgentLoop {
   const ServingModel& serving() const { return *serving_; }
   // The version served now (-1: none). Thread-safe and cheap.
   int64_t serving_version() const { return serving_version_.load(); }
+  // Drift of the application's prediction traffic (thread-safe).
+  DriftMonitor& drift() { return drift_; }
   // Every version served since start, in order. Thread-safe.
   std::vector<ServedVersion> served_history() const;
   const AgentConfig& config() const { return config_; }
@@ -130,6 +132,8 @@ class AgentLoop {
   // model; installs it when `install` and the rule accepts it, records the
   // validation (and a model_rejected record for a refused install).
   Status judge_for_serving(const Model& model, int64_t version, bool install);
+  // Starts drift watching for the served model: its holdout reference.
+  void reset_drift();
   void sleep_ms(int64_t ms);
   const Clock& clock() const { return *clock_; }
 
@@ -144,7 +148,8 @@ class AgentLoop {
   std::unique_ptr<ModelSync> sync_;
   std::unique_ptr<TelemetryRecorder> recorder_;  // borrows outbox_ and link_
   std::unique_ptr<ServingModel> serving_;
-  std::unique_ptr<PredictServer> predict_server_;  // borrows serving_
+  DriftMonitor drift_;
+  std::unique_ptr<PredictServer> predict_server_;  // borrows serving_ and drift_
   ServingRule serving_rule_;
   int64_t judged_version_ = -1;      // the last global version validated
   int64_t tried_target_ = -1;        // the last serving target the task named and we tried

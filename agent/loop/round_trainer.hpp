@@ -64,6 +64,8 @@ class RoundTrainer {
   int64_t local_samples() const { return data_ ? data_->train.size() : 0; }
   // Samples of the holdout (the local validation split, never trained on).
   int64_t holdout_samples() const { return data_ ? data_->validation.size() : 0; }
+  // The holdout itself (null for a stream).
+  const ml::Dataset* holdout() const { return data_ ? &data_->validation : nullptr; }
 
   // `model` on the holdout: its metrics and, for an autoencoder, each
   // sample's reconstruction error. nullopt without a holdout (a stream, or

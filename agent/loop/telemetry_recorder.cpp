@@ -115,6 +115,20 @@ Status TelemetryRecorder::record_validation(const Validation& v, bool accepted, 
   return seq ? Status::ok() : seq.status();
 }
 
+Status TelemetryRecorder::record_drift(const DriftReport& d) {
+  TelemetryRecord rec;
+  rec.ts_ms = clock_.unix_ms();
+  rec.kind = "drift";
+  put(rec, "score", d.score);
+  put(rec, "input_shift", d.input_shift);
+  put(rec, "output_shift", d.output_shift);
+  put(rec, "output_mean", d.output_mean);
+  put(rec, "window", static_cast<double>(d.window));
+  put(rec, "serving_version", static_cast<double>(d.version));
+  auto seq = outbox_.add_telemetry(rec);
+  return seq ? Status::ok() : seq.status();
+}
+
 Status TelemetryRecorder::record_model_rejected(const Validation& candidate, const Validation& serving,
                                                 const Verdict& verdict, double threshold) {
   TelemetryRecord rec;

@@ -9,6 +9,8 @@
 //   validation      a new global version's metric on the holdout, and
 //                   whether it became the serving model
 //   model_rejected  a version refused for serving: both figures
+//   drift           the application's inputs and the model's answers
+//                   against the holdout's (with each system record)
 // Fields per kind: agent/loop/README.md, "Telemetry records". Values that are
 // not finite are left out. (`dropped` records are written by the outbox.)
 //
@@ -24,6 +26,7 @@
 #include "agent/link/link.hpp"
 #include "agent/loop/round_trainer.hpp"
 #include "agent/outbox/outbox.hpp"
+#include "agent/serve/drift_monitor.hpp"
 #include "agent/serve/serving_rule.hpp"
 #include "edgefed/clock.hpp"
 #include "edgefed/status.hpp"
@@ -50,6 +53,9 @@ class TelemetryRecorder {
   // served now), serving_version (after the decision), serving_value (the
   // model served before it, on the same holdout); label metric.
   Status record_validation(const Validation& v, bool accepted, int64_t serving_version, double serving_value);
+  // A `drift` record: score, input_shift, output_shift, output_mean, window,
+  // serving_version (agent/serve/drift_monitor.hpp).
+  Status record_drift(const DriftReport& d);
   // A `model_rejected` record: the candidate's and the served figures.
   Status record_model_rejected(const Validation& candidate, const Validation& serving, const Verdict& verdict,
                                double threshold);

@@ -28,9 +28,10 @@ using Proto = net::local::stream_protocol;
 using Stream = beast::basic_stream<Proto, net::any_io_executor, beast::unlimited_rate_policy>;
 
 struct PredictServer::Impl {
-  Impl(PredictServerOptions o, const ServingModel& s) : options(std::move(o)), serving(s) {}
+  Impl(PredictServerOptions o, const ServingModel& s, DriftMonitor* d) : options(std::move(o)), serving(s), drift(d) {}
   PredictServerOptions options;
   const ServingModel& serving;
+  DriftMonitor* drift;
   Predictor predictor;  // the io thread's
   std::atomic<int64_t> requests{0};
   int connections = 0;  // the io thread's
@@ -87,6 +88,10 @@ Reply handle(PredictServer::Impl& impl, const bhttp::request<bhttp::string_body>
   if (!inputs) return error_reply(inputs.status());
   auto batch = impl.predictor.predict(*served, *inputs);
   if (!batch) return error_reply(batch.status());
+  if (impl.drift && batch->version == served->validation.version)
+    for (size_t i = 0; i < batch->rows.size(); ++i)
+      impl.drift->observe(inputs->row(static_cast<int64_t>(i)).data(),
+                          served->model.normalizer.empty() ? inputs->cols() : 0, batch->signal(i));
   return {200, predictions_json(*batch)};
 }
 
@@ -180,7 +185,8 @@ Status clear_stale_socket(const std::string& path) {
 
 }  // namespace
 
-Result<std::unique_ptr<PredictServer>> PredictServer::start(PredictServerOptions options, const ServingModel& serving) {
+Result<std::unique_ptr<PredictServer>> PredictServer::start(PredictServerOptions options, const ServingModel& serving,
+                                                            DriftMonitor* drift) {
   const std::string path = options.socket_path;
   if (path.empty()) return Status(Code::kInvalidArgument, "no socket path given");
   if (path.size() >= sizeof(sockaddr_un::sun_path))
@@ -190,7 +196,7 @@ Result<std::unique_ptr<PredictServer>> PredictServer::start(PredictServerOptions
       options.idle_timeout_ms < 1)
     return Status(Code::kInvalidArgument, "bad predict server limits");
   EDGEFED_RETURN_IF_ERROR(clear_stale_socket(path));
-  auto impl = std::make_shared<Impl>(std::move(options), serving);
+  auto impl = std::make_shared<Impl>(std::move(options), serving, drift);
   beast::error_code ec;
   impl->acceptor.open(Proto(), ec);
   if (!ec) impl->acceptor.bind(Proto::endpoint(path), ec);

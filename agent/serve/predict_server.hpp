@@ -22,6 +22,7 @@
 #include <memory>
 #include <string>
 
+#include "agent/serve/drift_monitor.hpp"
 #include "agent/serve/serving_model.hpp"
 #include "edgefed/status.hpp"
 
@@ -37,9 +38,11 @@ struct PredictServerOptions {
 
 class PredictServer {
  public:
-  // Binds the socket and starts serving on a new thread. `serving` is
-  // borrowed and must outlive the server.
-  static Result<std::unique_ptr<PredictServer>> start(PredictServerOptions options, const ServingModel& serving);
+  // Binds the socket and starts serving on a new thread. `serving` (and
+  // `drift`, which sees every input answered, when given) are borrowed and
+  // must outlive the server.
+  static Result<std::unique_ptr<PredictServer>> start(PredictServerOptions options, const ServingModel& serving,
+                                                      DriftMonitor* drift = nullptr);
   ~PredictServer();  // stop()
   PredictServer(const PredictServer&) = delete;
   PredictServer& operator=(const PredictServer&) = delete;

@@ -26,6 +26,16 @@ std::optional<ml::Normalizer> forecast_normalizer(const ServedModel& served, int
 
 }  // namespace
 
+double PredictionBatch::signal(size_t row) const {
+  const Prediction& p = rows[row];
+  switch (task) {
+    case ml::TaskType::kClassification: return p.confidence;
+    case ml::TaskType::kRegression: return p.values.empty() ? 0.0 : p.values[0];
+    case ml::TaskType::kAutoencoder: return p.score;
+  }
+  return 0;
+}
+
 Status Predictor::ensure_trainer(const ServedModel& served) {
   const std::string fp = served.model.layout.fingerprint();
   if (trainer_ && fp == fingerprint_) return Status::ok();

@@ -36,6 +36,9 @@ struct PredictionBatch {
   int64_t version = -1;        // of the model that answered
   ml::TaskType task = ml::TaskType::kClassification;
   std::vector<Prediction> rows;
+  // The one number per prediction drift is watched on (drift_monitor.hpp):
+  // confidence, the first regression value, or the reconstruction error.
+  double signal(size_t row) const;
 };
 
 class Predictor {

@@ -107,6 +107,18 @@ json to_json(const ServerStatus& s) {
                          {"quarantined", c.quarantined}};
   }
   for (const auto& v : s.history) j["history"].push_back(to_json(v));
+  if (s.serving) {
+    const ServingSummary& v = *s.serving;
+    j["serving"] = {{"enabled", v.enabled},
+                    {"stable", v.stable},
+                    {"canary", v.canary},
+                    {"cohort_size", v.cohort_size},
+                    {"agents_on_stable", v.agents_on_stable},
+                    {"agents_on_canary", v.agents_on_canary},
+                    {"agents_on_other", v.agents_on_other},
+                    {"metric", v.metric},
+                    {"stable_validation", v.stable_validation ? json(*v.stable_validation) : json()}};
+  }
   return j;
 }
 
@@ -146,7 +158,23 @@ Result<ServerStatus> parse_server_status(const json& j) {
   const json* agents = f.member("agent_list", json::value_t::array, Need::kOptional);
   const json* history = f.member("history", json::value_t::array, Need::kOptional);
   const json* states = f.member("agent_states", json::value_t::object, Need::kOptional);
+  const json* serving = f.member("serving", json::value_t::object, Need::kOptional);
   if (!f.ok()) return f.status();
+  if (serving != nullptr) {
+    ServingSummary v;
+    Fields g(*serving, "status.serving");
+    g.integer("stable", v.stable, -1, kI64Max)
+        .integer("canary", v.canary, -1, kI64Max)
+        .integer("cohort_size", v.cohort_size, 0)
+        .integer("agents_on_stable", v.agents_on_stable, 0)
+        .integer("agents_on_canary", v.agents_on_canary, 0)
+        .integer("agents_on_other", v.agents_on_other, 0)
+        .nullable_number("stable_validation", v.stable_validation, Range::any())
+        .boolean("enabled", v.enabled, Need::kOptional);
+    if (!g.ok()) return g.status();
+    if (auto m = serving->find("metric"); m != serving->end() && m->is_string()) v.metric = m->get<std::string>();
+    s.serving = v;
+  }
   if (s.view == "summary" && agents != nullptr)
     return Status(Code::kInvalidArgument, "status.agent_list: a summary names no agent");
   if (s.view == "summary" && states == nullptr)

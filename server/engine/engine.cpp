@@ -166,6 +166,22 @@ Result<Task> Engine::task_for(const std::string& agent_id) {
 
 ServerStatus Engine::status() const {
   ServerStatus s = state_->status();
+  const auto view = state_->serving();
+  ServingSummary v;
+  v.enabled = view->enabled;
+  v.stable = view->stable;
+  v.canary = view->canary;
+  v.cohort_size = view->cohort_size;
+  for (const auto& [version, n] : view->serving_agents) {
+    if (version == view->stable) v.agents_on_stable += n;
+    else if (version == view->canary) v.agents_on_canary += n;
+    else v.agents_on_other += n;
+  }
+  if (auto it = view->validations.find(view->stable); it != view->validations.end()) {
+    v.stable_validation = it->second.value;
+    v.metric = it->second.metric;
+  }
+  s.serving = v;
   if (observer_) observer_->decorate(s);
   return s;
 }

@@ -32,7 +32,7 @@ constexpr std::array<Entry, 16> kRoutes{{
     {"/v1/admin/rollback", "POST", RouteId::kAdminRollback, Access::kAdmin, BodyClass::kJson, "admin_rollback"},
     {"/v1/admin/agents", "GET", RouteId::kAdminAgents, Access::kAdmin, BodyClass::kSmall, "admin_agents"},
     {"/v1/admin/promote", "POST", RouteId::kAdminPromote, Access::kAdmin, BodyClass::kJson, "admin_promote"},
-    {"/v1/versions", "GET", RouteId::kVersions, Access::kStatus, BodyClass::kSmall, "versions"},
+    {"/v1/versions", "GET", RouteId::kVersions, Access::kViewer, BodyClass::kSmall, "versions"},
     // Sentinel: /v1/admin/agents/{id}/{quarantine|release} is matched below.
     {"", "", RouteId::kNone, Access::kPublic, BodyClass::kSmall, "unknown"},
 }};

@@ -16,11 +16,15 @@ ApiResponse VersionRoutes::list() const {
   const auto view = ctx_.engine().serving();
   nlohmann::json versions = nlohmann::json::array();
   for (const VersionPoint& p : status.history) {
+    // Kept versions, and every version the channels decided on (a rejected
+    // one stays listed after its checkpoint is pruned).
+    const bool kept = ctx_.engine().kept(p.version);
+    if (!kept && !view->channels.count(p.version)) continue;
     nlohmann::json v;
     v["version"] = p.version;
     v["created_unix_ms"] = p.unix_ms;
     v["updates"] = p.updates;
-    v["kept"] = ctx_.engine().kept(p.version);
+    v["kept"] = kept;
     v["channel"] = std::string(enum_name(view->channel_of(p.version)));
     if (auto c = view->channels.find(p.version); c != view->channels.end()) {
       v["channel_changed_unix_ms"] = c->second.changed_unix_ms;

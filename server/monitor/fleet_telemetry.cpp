@@ -49,6 +49,9 @@ void FleetTelemetry::observe(const TelemetryBatch& stored) {
       if (auto* v = value("loss")) loss_->Observe(*v);
       if (auto* v = value("samples_per_s")) speed_->Observe(*v);
     }
+    if (rec.kind == "drift") {
+      if (auto* v = value("score")) drift_[stored.agent_id] = *v;
+    }
     if (auto* v = value("cpu_temp_c")) temperature_->Observe(*v);
     if (auto* v = value("outbox_updates")) outbox_->Observe(*v);
     if (auto it = rec.labels.find("link_state"); it != rec.labels.end()) {
@@ -74,7 +77,23 @@ std::vector<prometheus::MetricFamily> FleetTelemetry::Collect() const {
     m.gauge.value = n;
     f.metric.push_back(std::move(m));
   }
-  return {f};
+  prometheus::MetricFamily d;
+  d.name = "edgefed_agent_drift_score";
+  d.help = "Concept drift each agent last reported: the standardised shift of its application's inputs or of the "
+           "served model's answers from the holdout's (0 = none, ~1 = one standard deviation).";
+  d.type = prometheus::MetricType::Gauge;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [agent, score] : drift_) {
+      prometheus::ClientMetric m;
+      m.label.push_back({"agent", agent});
+      m.gauge.value = score;
+      d.metric.push_back(std::move(m));
+    }
+  }
+  std::vector<prometheus::MetricFamily> out{f};
+  if (!d.metric.empty()) out.push_back(std::move(d));  // no family until an agent reports drift
+  return out;
 }
 
 }  // namespace edgefed::server::monitor

@@ -1,11 +1,14 @@
-// Agent telemetry summarised into fleet metrics, never one series per agent:
+// Agent telemetry summarised into fleet metrics, one series per agent only
+// for drift (like edgefed_agent_outlier_score: operators need the device):
 //   edgefed_fleet_train_loss, edgefed_fleet_samples_per_second,
 //   edgefed_fleet_cpu_temperature_celsius, edgefed_fleet_outbox_updates
 //     (histograms of the values agents report in train/system records),
 //   edgefed_fleet_telemetry_records_total{kind} (train, link, system,
 //     dropped, other),
 //   edgefed_fleet_link_state{state} (agents by the link state they last
-//     reported: online, offline, unknown; at scrape time).
+//     reported: online, offline, unknown; at scrape time),
+//   edgefed_agent_drift_score{agent} (the drift score each agent last
+//     reported in a `drift` record; agent/serve/drift_monitor.hpp).
 // observe() counts every record it is given: give it only the records the
 // store has just stored (EngineObserver::on_telemetry), so that a batch resent
 // after a lost ack, even across a server restart, is counted once. The store
@@ -47,6 +50,7 @@ class FleetTelemetry : public prometheus::Collectable {
   std::map<std::string, prometheus::Counter*> kinds_;
   mutable std::mutex mu_;
   std::map<std::string, std::string> link_states_;  // agent -> the link state it last reported
+  std::map<std::string, double> drift_;  // agent -> the drift score it last reported
 };
 
 }  // namespace edgefed::server::monitor

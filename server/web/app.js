@@ -125,6 +125,20 @@
       counts.offline + ' offline \u00b7 ' + counts.quarantined + ' quarantined';
     $('k-updates').textContent = s.updates_accepted;
     $('k-merged').textContent = s.updates_merged + ' merged \u00b7 ' + s.telemetry_records + ' telemetry';
+    // Serving channels: the stable version, the canary and who serves what.
+    const sv = s.serving;
+    if (!sv || !sv.enabled) {
+      $('k-serving').textContent = sv ? 'newest validated' : '\u2013';
+      $('k-serving-note').textContent = 'serving channels off';
+    } else {
+      $('k-serving').textContent = sv.stable >= 0 ? 'v' + sv.stable : '\u2013';
+      const fig = typeof sv.stable_validation === 'number'
+        ? (sv.metric === 'accuracy' ? (sv.stable_validation * 100).toFixed(1) + '% on devices' : 'loss ' + fmt(sv.stable_validation, 4))
+        : 'not validated yet';
+      $('k-serving-note').textContent = fig + ' \u00b7 ' +
+        (sv.canary >= 0 ? 'canary v' + sv.canary + ' on ' + sv.agents_on_canary + '/' + sv.cohort_size : 'no canary') +
+        ' \u00b7 ' + sv.agents_on_stable + ' on stable, ' + sv.agents_on_other + ' other';
+    }
   }
 
   function renderAgents(s) {

@@ -171,6 +171,18 @@ struct AgentStateCounts {
   int64_t offline = 0;
   int64_t quarantined = 0;
 };
+// The serving channels (which version the fleet serves), written when set.
+struct ServingSummary {
+  bool enabled = false;
+  int64_t stable = -1;            // the version agents outside the cohort serve
+  int64_t canary = -1;            // the version the cohort tries (-1: none)
+  int64_t cohort_size = 0;
+  int64_t agents_on_stable = 0;   // by the version agents last reported serving
+  int64_t agents_on_canary = 0;
+  int64_t agents_on_other = 0;
+  std::optional<double> stable_validation;  // the fleet's validation metric of stable
+  std::string metric;             // "accuracy" | "loss" ("" before any validation)
+};
 struct ServerStatus {
   // "full" (agent_list present) or "summary" (what callers without the
   // viewer or admin role may get: agent_states, no agent_list).
@@ -197,6 +209,7 @@ struct ServerStatus {
   std::vector<AgentStatus> agent_list;
   std::optional<AgentStateCounts> agent_states;  // written when set
   std::vector<VersionPoint> history;
+  std::optional<ServingSummary> serving;  // written when set
 };
 nlohmann::json to_json(const ServerStatus& s);
 // The summary of a full status: view "summary", agent_states counted from

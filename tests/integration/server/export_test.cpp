@@ -11,6 +11,8 @@
 #include <iterator>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "../../support/scratch_dir.hpp"
 #include "server_process.hpp"
 
@@ -59,6 +61,7 @@ TEST_CASE("edgefed-export writes a server's checkpoint as ONNX the ONNX checker 
     auto post = c->post("/v1/versions/0/model", "");
     REQUIRE(post);
     CHECK(post->status == 405);
+
     CHECK(server.terminate() == 0);
   }
   // The newest kept version of the state directory, then the same model
@@ -114,4 +117,39 @@ TEST_CASE("edgefed-export writes a server's checkpoint as ONNX the ONNX checker 
   unsetenv("EDGEFED_STATE_DIR");
   CHECK(slurp_export(dir.file("env.onnx")) == onnx);
   CHECK(slurp_export(dir.file("flag.onnx")) == onnx);
+
+  // Serving channels over HTTPS, on the same state (a restarted server):
+  // the list (viewer or admin), promote and rollback (admin), each answered
+  // and audit-logged.
+  {
+    ServerProcess server(fleet_pki(), state, {});
+    server.start();
+    auto c = server.agent(0);
+    auto admin = server.admin();
+    REQUIRE(admin->post("/v1/admin/promote", R"({"version":0})", "application/json")->status == 200);
+    auto list = admin->get("/v1/versions");
+    REQUIRE(list);
+    REQUIRE(list->status == 200);
+    auto j = nlohmann::json::parse(list->body);
+    CHECK(j["stable"] == 0);
+    CHECK(j["channels_enabled"] == true);
+    REQUIRE(j["versions"].size() == 1);
+    CHECK(j["versions"][0]["version"] == 0);
+    CHECK(j["versions"][0]["channel"] == "stable");
+    CHECK(j["versions"][0]["kept"] == true);
+    CHECK(c->get("/v1/versions")->status == 403);  // an agent certificate is no viewer
+    auto missing_version = admin->post("/v1/admin/promote", R"({"version":99})", "application/json");
+    CHECK(missing_version->status == 404);
+    CHECK(admin->post("/v1/admin/promote", R"({"v":1})", "application/json")->status == 400);
+    REQUIRE(admin->post("/v1/admin/rollback", R"({"version":0})", "application/json")->status == 200);
+    auto after = nlohmann::json::parse(admin->get("/v1/versions")->body);
+    CHECK(after["stable"] == 1);
+    CHECK(after["versions"].back()["channel_reason"] == "admin rollback to version 0");
+    // The task tells an agent which version to serve.
+    auto task = nlohmann::json::parse(c->get("/v1/task")->body);
+    CHECK(task["serve_version"] == 1);
+    CHECK(task["serve_channel"] == "stable");
+    CHECK(server.log().find("\"action\":\"admin_promote\"") != std::string::npos);
+    CHECK(server.terminate() == 0);
+  }
 }

@@ -107,6 +107,7 @@ TEST_CASE("the predict socket answers with the serving model's predictions", "[u
     CHECK(j["predictions"][i]["class"] == expect->rows[i].label);
     CHECK(std::abs(j["predictions"][i]["confidence"].get<double>() - expect->rows[i].confidence) < 1e-12);
   }
+  // Every input answered reaches the drift monitor, when there is one.
   auto info = call(rig.socket, bhttp::verb::get, "/v1/model");
   REQUIRE(info.status == 200);
   CHECK(nlohmann::json::parse(info.body)["version"] == 4);
@@ -177,6 +178,25 @@ TEST_CASE("predictions keep answering while the serving model is swapped", "[uni
   CHECK(failed == 0);
   CHECK(monotonic);
   CHECK(last_version == 40);
+}
+
+TEST_CASE("the predict socket feeds the drift monitor with the inputs it answers", "[unit]") {
+  edgefed::testing::ScratchDir dir{"edgefed-predict"};
+  ServingModel serving(dir.path());
+  REQUIRE(serving.install(model(1), v(2), 0).is_ok());
+  auto holdout = std::make_shared<edgefed::ml::DataStore>();
+  holdout->features = edgefed::ml::FeatureMatrix::Constant(10, 4, 0.25f);
+  edgefed::agent::DriftMonitor drift(64);
+  drift.reset(edgefed::agent::DriftMonitor::reference(
+      2, edgefed::ml::Dataset(std::shared_ptr<const edgefed::ml::DataStore>(holdout)), std::vector<double>(10, 0.5)));
+  auto server = PredictServer::start({.socket_path = dir.file("p.sock")}, serving, &drift);
+  REQUIRE(server.is_ok());
+  for (int i = 0; i < 7; ++i)
+    REQUIRE(call(dir.file("p.sock"), bhttp::verb::post, "/v1/predict", inputs_json(8, 4, 0.25f)).status == 200);
+  auto r = drift.report(50);
+  REQUIRE(r);
+  CHECK(r->window == 56);
+  CHECK(r->version == 2);
 }
 
 TEST_CASE("a stale socket file is replaced, a live one or another file is refused", "[unit]") {

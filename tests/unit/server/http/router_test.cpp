@@ -26,6 +26,8 @@ TEST_CASE("routes of wire contract v1", "[unit][http]") {
       Row{"GET", "/v1/admin/agents", RouteId::kAdminAgents, Access::kAdmin},
       Row{"GET", "/v1/versions/12/model", RouteId::kVersionModel, Access::kAgentOrAdmin},
       Row{"GET", "/v1/versions/0/model.onnx", RouteId::kVersionOnnx, Access::kAgentOrAdmin},
+      Row{"GET", "/v1/versions", RouteId::kVersions, Access::kViewer},
+      Row{"POST", "/v1/admin/promote", RouteId::kAdminPromote, Access::kAdmin},
   }));
   const RouteMatch m = match_route(method, target);
   CHECK(m.error.is_ok());

@@ -57,3 +57,28 @@ TEST_CASE("telemetry is summarised per fleet, each record given counted once", "
     CHECK(m.gauge.value == (m.label[0].value == "offline" ? 1 : 0));
   }
 }
+
+TEST_CASE("each agent's last drift score is a gauge labelled with the agent", "[unit]") {
+  FleetTelemetry fleet(std::make_shared<prometheus::Registry>());
+  auto drift_of = [&](const std::string& agent) {
+    for (const auto& f : fleet.Collect())
+      if (f.name == "edgefed_agent_drift_score")
+        for (const auto& m : f.metric)
+          if (m.label.size() == 1 && m.label[0].value == agent) return m.gauge.value;
+    return -1.0;
+  };
+  CHECK(drift_of("agent-1") == -1.0);  // no series before a report
+  TelemetryBatch b;
+  b.agent_id = "agent-1";
+  TelemetryRecord r;
+  r.seq = 1;
+  r.kind = "drift";
+  r.values["score"] = 1.7;
+  b.records.push_back(r);
+  fleet.observe(b);
+  CHECK(drift_of("agent-1") == 1.7);
+  b.records[0].seq = 2;
+  b.records[0].values["score"] = 0.2;
+  fleet.observe(b);
+  CHECK(drift_of("agent-1") == 0.2);
+}
