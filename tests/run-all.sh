@@ -4,7 +4,7 @@
 # then every CTest test (unit, schema, integration). Exit status is non-zero
 # if anything fails. Environment:
 #   EDGEFED_BUILD_DIR      build directory (default: build)
-#   EDGEFED_FUZZ_SECONDS   seconds per fuzz target (default 20; 0 skips fuzzing;
+#   EDGEFED_FUZZ_SECONDS   seconds per fuzz target (default 10; 0 skips fuzzing;
 #                          longer runs: tests/fuzz/run.sh SECONDS)
 #   EDGEFED_CROSS          ARM targets cross-built with their unit tests run
 #                          under qemu-user (default "arm64"; "" skips; "arm64
@@ -23,7 +23,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 build=${EDGEFED_BUILD_DIR:-build}
-fuzz_seconds=${EDGEFED_FUZZ_SECONDS:-20}
+fuzz_seconds=${EDGEFED_FUZZ_SECONDS:-10}
 jobs=$(nproc 2>/dev/null || echo 2)
 cross=${EDGEFED_CROSS-arm64}
 read -r -a cross_archs <<<"$cross"

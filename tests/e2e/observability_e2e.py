@@ -29,8 +29,10 @@ def dashboard_exprs():
     out = []
     for p in d["panels"]:
         # This run trains a classifier: the regression and autoencoder
-        # panels (their titles say so) have no series to show.
-        if p["title"].startswith(("Regression:", "Autoencoder:")):
+        # panels (their titles say so) have no series to show; nor has the
+        # per-agent drift table, whose series appear once an application
+        # sends predictions (the sim's agents serve none).
+        if p["title"].startswith(("Regression:", "Autoencoder:", "Drift: agents with")):
             continue
         for t in p.get("targets", []):
             out.append((p["title"], t["expr"]))

@@ -1,8 +1,8 @@
 // Issue 17, serving channels end to end: the real edgefed-sim starts a real
 // edgefed-server and 10 real agents (TLS on 127.0.0.1), async FedBuff with
-// plain FedAvg. For the first 40 versions every agent is honest: the
+// plain FedAvg. For the first 30 versions every agent is honest: the
 // canary cohort (3 agents) validates each canary and the fleet promotes
-// improving versions. From version 40 agents 0-2 send updates scaled by -6
+// improving versions. From version 30 agents 0-2 send updates scaled by -6
 // (the attack seam): the global model collapses, every damaged canary is
 // rejected by the cohort's validation, no agent outside the cohort ever
 // serves a rejected version, and the fleet's serving accuracy (each agent's
@@ -33,9 +33,9 @@ TEST_CASE("canary rollout: improving versions are promoted, damaged ones rejecte
   const std::vector<std::string> args = {
       EDGEFED_SIM_BIN, "--agents=10", "--mode=async", "--seed=5", "--work-dir=" + dir.string(),
       "--json-summary=" + summary, "--outage-interval=0", "--fleet-outages=", "--server-restarts=",
-      "--device-mix=even:1:1", "--duration=30", "--drain-timeout=20", "--partition=iid", "--model=mlp:784-32-10",
+      "--device-mix=even:1:1", "--duration=20", "--drain-timeout=20", "--partition=iid", "--model=mlp:784-32-10",
       "--eval-interval=2", "--record-serving", "--attack-agents=0-2", "--attack-mode=scale:-6",
-      "--attack-from-version=40",
+      "--attack-from-version=30",
       "--server-arg=--buffer-k=3;--task-steps=20;--canary-fraction=0.3;--canary-min-agents=3;--canary-soak=2;"
       "--canary-timeout=20;--serve-threshold=0.02"};
   REQUIRE(run_with_deadline(args, log, 180) == 0);
