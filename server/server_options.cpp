@@ -128,22 +128,23 @@ Options make_server_options(ServerConfig& c) {
          "reject a canary whose fleet validation is worse than the served models' by more than this: accuracy "
          "points as a fraction (0.02), or the relative rise of a loss")
       .in(0, 1);
+  // Seconds on the command line, milliseconds in the options; `positive`:
+  // 0 refused too.
+  auto seconds_ms = [](int64_t* field, const char* flag, bool positive) {
+    return [field, flag, positive](const std::string& v) {
+      char* end = nullptr;
+      const double s = std::strtod(v.c_str(), &end);
+      if (!end || *end || !(positive ? s > 0 : s >= 0) || s > 1e7)
+        throw ConfigError(std::string("--") + flag + " must be seconds " + (positive ? "> 0" : ">= 0"));
+      *field = static_cast<int64_t>(s * 1000);
+    };
+  };
   o.bind_text("canary-soak", std::to_string(e.channels.canary_soak_ms / 1000),
               "seconds the cohort serves a canary before it may become stable (a rejection does not wait)",
-              [&e](const std::string& v) {
-                char* end = nullptr;
-                const double s = std::strtod(v.c_str(), &end);
-                if (!end || *end || !(s >= 0) || s > 1e7) throw ConfigError("--canary-soak must be seconds >= 0");
-                e.channels.canary_soak_ms = static_cast<int64_t>(s * 1000);
-              });
+              seconds_ms(&e.channels.canary_soak_ms, "canary-soak", false));
   o.bind_text("canary-timeout", std::to_string(e.channels.canary_timeout_ms / 1000),
               "seconds a canary waits for its cohort before a newer version takes its place",
-              [&e](const std::string& v) {
-                char* end = nullptr;
-                const double s = std::strtod(v.c_str(), &end);
-                if (!end || *end || !(s > 0) || s > 1e7) throw ConfigError("--canary-timeout must be seconds > 0");
-                e.channels.canary_timeout_ms = static_cast<int64_t>(s * 1000);
-              });
+              seconds_ms(&e.channels.canary_timeout_ms, "canary-timeout", true));
   // aggregation strategy and server optimizer (docs/aggregation.md); ranges
   // and combinations are checked by validate(EngineOptions)
   o.bind("aggregator", &e.aggregator,

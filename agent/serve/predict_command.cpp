@@ -2,15 +2,12 @@
 
 #include <cstdio>
 #include <iostream>
-#include <span>
 #include <string>
 
 #include "agent/serve/predict_input.hpp"
 #include "agent/serve/predict_json.hpp"
 #include "agent/serve/predictor.hpp"
 #include "agent/serve/serving_model.hpp"
-#include "edgefed/file_io.hpp"
-#include "edgefed/model_io.hpp"
 #include "edgefed/options.hpp"
 
 namespace edgefed::agent {
@@ -40,19 +37,10 @@ Options make_options(PredictCommandLine& c) {
 
 Result<std::shared_ptr<const ServedModel>> load_model(const PredictCommandLine& c) {
   if (!c.model.empty()) {
-    auto bytes = read_file(c.model, int64_t{300} << 20);
-    if (!bytes) return bytes.status();
-    if (!*bytes) return Status(Code::kIo, "--model " + c.model + ": no such file");
-    const std::string& b = **bytes;
-    auto decoded = decode_model(std::span(reinterpret_cast<const uint8_t*>(b.data()), b.size()));
-    if (!decoded) return Status(Code::kIo, "--model " + c.model + ": " + decoded.status().message());
-    auto spec = ml::ModelSpec::of_layout(decoded->model.layout);
-    if (!spec) return Status(Code::kIo, "--model " + c.model + ": " + spec.status().message());
-    auto served = std::make_shared<ServedModel>();
-    served->validation.version = decoded->version;
-    served->model = std::move(decoded->model);
-    served->spec = std::move(*spec);
-    return std::shared_ptr<const ServedModel>(std::move(served));
+    auto served = ServingModel::read(c.model);
+    if (!served) return Status(Code::kIo, "--model " + served.status().message());
+    if (!*served) return Status(Code::kIo, "--model " + c.model + ": no such file");
+    return std::shared_ptr<const ServedModel>(std::move(*served));
   }
   ServingModel serving(c.state_dir);
   EDGEFED_RETURN_IF_ERROR(serving.load());

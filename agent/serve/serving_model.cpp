@@ -40,15 +40,15 @@ std::string ServingModel::encode(const Model& model, const Validation& v, int64_
                        {"serving_installed_unix_ms", std::to_string(installed_unix_ms)}});
 }
 
-Status ServingModel::load() {
-  auto bytes = read_file(path(), kMaxServingFile);
+Result<std::shared_ptr<ServedModel>> ServingModel::read(const std::string& path) {
+  auto bytes = read_file(path, kMaxServingFile);
   if (!bytes) return bytes.status();
-  if (!*bytes) return Status::ok();
+  if (!*bytes) return std::shared_ptr<ServedModel>();
   const std::string& b = **bytes;
   auto decoded = decode_model(std::span(reinterpret_cast<const uint8_t*>(b.data()), b.size()));
-  if (!decoded) return Status(Code::kIo, path() + ": " + decoded.status().message());
+  if (!decoded) return Status(Code::kIo, path + ": " + decoded.status().message());
   auto spec = ml::ModelSpec::of_layout(decoded->model.layout);
-  if (!spec) return Status(Code::kIo, path() + ": " + spec.status().message());
+  if (!spec) return Status(Code::kIo, path + ": " + spec.status().message());
   auto served = std::make_shared<ServedModel>();
   served->spec = std::move(*spec);
   served->validation.version = decoded->version;
@@ -63,7 +63,13 @@ Status ServingModel::load() {
   if (get_double(md, "serving_installed_unix_ms", installed))
     served->installed_unix_ms = static_cast<int64_t>(installed);
   served->model = std::move(decoded->model);
-  current_.store(std::move(served));
+  return served;
+}
+
+Status ServingModel::load() {
+  auto served = read(path());
+  if (!served) return served.status();
+  if (*served) current_.store(std::move(*served));
   return Status::ok();
 }
 

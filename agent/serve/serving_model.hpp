@@ -49,6 +49,11 @@ class ServingModel {
 
   std::string path() const { return dir_ + "/serving.safetensors"; }
 
+  // A model file as a ServedModel (its validation from the metadata when it
+  // is a serving file); null when `path` does not exist. kIo naming the file
+  // when it cannot be read or decoded.
+  static Result<std::shared_ptr<ServedModel>> read(const std::string& path);
+
   // The file's bytes for a model (exposed for crash tests that write it).
   static std::string encode(const Model& model, const Validation& validation, int64_t installed_unix_ms);
 
