@@ -6,6 +6,8 @@
 #include <random>
 #include <sstream>
 
+#include "edgefed/protocol.hpp"
+
 namespace edgefed::sim {
 namespace {
 
@@ -32,6 +34,9 @@ Result<std::vector<DeviceClass>> parse_device_mix(const std::string& text) {
     if (!std::getline(is, name, ':') || !std::getline(is, share, ':') || !std::getline(is, slow) ||
         name.empty())
       return Status(Code::kInvalidArgument, "--device-mix: '" + item + "' is not NAME:SHARE:SLOWDOWN");
+    if (!valid_telemetry_key(name))
+      return Status(Code::kInvalidArgument, "--device-mix: class name '" + name +
+                                                "' must be 1-64 of [A-Za-z0-9_.-], starting alphanumeric");
     DeviceClass d{name, 0, 1};
     if (!parse_number(share, d.share) || d.share <= 0 || d.share > 1)
       return Status(Code::kInvalidArgument, "--device-mix: share of '" + name + "' must be in (0, 1]");

@@ -59,6 +59,9 @@ Result<std::unique_ptr<Fleet>> Fleet::create(FleetOptions options,
     // (measured: final accuracy 0.40 after a best of 0.83 without this cap).
     cfg.offline_updates_per_version = 1;
     cfg.seed = options.seed * 1000003ULL + static_cast<uint64_t>(i) + 1;
+    // The simulated device's class (--device-mix), as a real agent names it
+    // with --device-class: the server's canary cohort spans the classes.
+    if (static_cast<size_t>(i) < options.devices.size()) cfg.device_class = options.devices[static_cast<size_t>(i)].name;
     if (auto a = options.attacks.find(i); a != options.attacks.end()) {
       cfg.attack = a->second;
       log::info("sim_hostile_agent").kv("agent", id).kv("attack", agent::to_string(a->second));

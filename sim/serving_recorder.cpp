@@ -72,6 +72,10 @@ void ServingRecorder::poll_now() {
   p.stable = j->value("stable", int64_t{-1});
   p.canary = j->value("canary", int64_t{-1});
   std::vector<ChannelChange> seen;
+  std::map<std::string, CohortClass> classes;
+  if (auto it = j->find("cohort_classes"); it != j->end() && it->is_object())
+    for (const auto& [name, c] : it->items())
+      if (c.is_object()) classes[name] = {c.value("agents", int64_t{0}), c.value("cohort", int64_t{0})};
   if (auto it = j->find("versions"); it != j->end() && it->is_array()) {
     for (const auto& v : *it) {
       if (!v.is_object()) continue;
@@ -100,6 +104,7 @@ void ServingRecorder::poll_now() {
   }
   if (p.agents_serving > 0) p.serving_accuracy = sum / static_cast<double>(p.agents_serving);
   std::lock_guard l(mu_);
+  cohort_classes_ = std::move(classes);
   for (auto& c : seen) changes_.push_back(std::move(c));
   timeline_.push_back(std::move(p));
 }
@@ -117,6 +122,11 @@ std::vector<ChannelChange> ServingRecorder::changes() const {
 std::map<int64_t, double> ServingRecorder::accuracies() const {
   std::lock_guard l(mu_);
   return accuracy_;
+}
+
+std::map<std::string, CohortClass> ServingRecorder::cohort_classes() const {
+  std::lock_guard l(mu_);
+  return cohort_classes_;
 }
 
 double ServingRecorder::max_drop() const {

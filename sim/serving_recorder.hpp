@@ -31,6 +31,12 @@ struct ServingPoint {
   std::map<int64_t, int64_t> by_version;  // version -> agents serving it
 };
 
+// One device class's share of the canary cohort (GET /v1/versions).
+struct CohortClass {
+  int64_t agents = 0;
+  int64_t cohort = 0;
+};
+
 struct ChannelChange {
   double seconds = 0;        // when the recorder saw it
   int64_t version = 0;
@@ -52,6 +58,8 @@ class ServingRecorder {
   std::vector<ServingPoint> timeline() const;
   std::vector<ChannelChange> changes() const;
   std::map<int64_t, double> accuracies() const;  // versions measured
+  // The cohort per device class, as last polled.
+  std::map<std::string, CohortClass> cohort_classes() const;
   // The largest fall of the serving accuracy below its best so far.
   double max_drop() const;
 
@@ -71,6 +79,7 @@ class ServingRecorder {
   std::vector<ChannelChange> changes_;
   std::map<int64_t, std::string> channels_;  // the last channel seen per version
   std::map<int64_t, double> accuracy_;
+  std::map<std::string, CohortClass> cohort_classes_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };

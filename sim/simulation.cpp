@@ -246,6 +246,7 @@ Result<RunSummary> run_simulation(const SimConfig& c, const std::atomic<bool>& i
     summary.serving_timeline = serving->timeline();
     summary.channel_changes = serving->changes();
     summary.serving_max_drop = serving->max_drop();
+    summary.cohort_classes = serving->cohort_classes();
     std::set<int64_t> rejected;
     for (const auto& ch : summary.channel_changes) {
       if (ch.channel == "rejected") {

@@ -102,6 +102,9 @@ nlohmann::json to_json(const RunSummary& s) {
     serving["rejected"] = s.versions_rejected;
     serving["served_rejected_in_cohort"] = s.served_rejected_in_cohort;
     serving["served_rejected_outside_cohort"] = s.served_rejected_outside_cohort;
+    serving["cohort_classes"] = json::object();
+    for (const auto& [name, c] : s.cohort_classes)
+      serving["cohort_classes"][name] = {{"agents", c.agents}, {"cohort", c.cohort}};
     serving["changes"] = json::array();
     for (const auto& c : s.channel_changes)
       serving["changes"].push_back({{"seconds", c.seconds},

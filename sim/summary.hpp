@@ -60,6 +60,7 @@ struct RunSummary {
   // Agents that served a version the fleet rejected: named "canary" for it
   // (in the cohort) or not (must be 0).
   int64_t served_rejected_in_cohort = 0, served_rejected_outside_cohort = 0;
+  std::map<std::string, CohortClass> cohort_classes;  // the canary cohort per device class
 };
 
 // Fills best/final/moving average and milestones from the curve.

@@ -52,6 +52,9 @@ struct AgentConfig {
   // as a fraction, or the relative rise of a loss; serving_rule.hpp).
   double serve_threshold = ServingRule::kDefaultThreshold;
   std::string predict_socket;       // local inference endpoint ("" = none)
+  // Sent with system telemetry; the server spreads the canary cohort over
+  // classes. valid_telemetry_key(); "" = send none.
+  std::string device_class;
   int64_t predict_max_batch = 1024; // inputs per POST /v1/predict
 };
 

@@ -13,11 +13,9 @@
 #include <fstream>
 
 #include "edgefed/ml/data_spec.hpp"
-#include "edgefed/ml/evaluator.hpp"
 #include "agent/link/model_cache.hpp"
 #include "agent/loop/system_probe.hpp"
 #include "agent/loop/telemetry_recorder.hpp"
-#include "agent/serve/predictor.hpp"
 #include "edgefed/file_io.hpp"
 #include "edgefed/log.hpp"
 #include "edgefed/model_io.hpp"
@@ -59,6 +57,7 @@ AgentLoop::AgentLoop(AgentConfig config, AgentSeams seams)
 
 AgentLoop::~AgentLoop() {
   predict_server_.reset();  // before the model it serves
+  serving_.reset();         // borrows the recorder
   recorder_.reset();
   forwarder_.reset();
   link_.reset();
@@ -100,7 +99,7 @@ Status AgentLoop::init() {
   }
   forwarder_ = std::make_unique<Forwarder>(*outbox_, *link_, *clock_, config_.agent_id,
                                            config_.forward);
-  recorder_ = std::make_unique<TelemetryRecorder>(*outbox_, *link_, *clock_);
+  recorder_ = std::make_unique<TelemetryRecorder>(*outbox_, *link_, *clock_, config_.device_class);
 
   if (seams_.data) {
     trainer_ = RoundTrainer::with_data(std::move(*seams_.data), config_.round);
@@ -124,18 +123,12 @@ Status AgentLoop::init() {
   sync_ = std::make_unique<ModelSync>(config_.state_dir, config_.agent_id);
   sync_->load_cached();
   if (sync_->has_model()) model_version_ = sync_->version();
-  serving_ = std::make_unique<ServingModel>(config_.state_dir);
-  serving_rule_ = ServingRule(config_.serve_threshold);
-  if (Status st = serving_->load(); !st.is_ok())
-    log::warn("serving_model_unreadable").kv("agent", config_.agent_id).kv("error", st.to_string());
-  if (auto served = serving_->current()) {
-    serving_version_ = served->validation.version;
-    judged_version_ = served->validation.version;
-  }
-  reset_drift();
+  serving_ = std::make_unique<ServingKeeper>(config_.agent_id, config_.state_dir, config_.serve_threshold, *clock_,
+                                             *trainer_, *recorder_);
+  serving_->load();
   if (!config_.predict_socket.empty()) {
     auto server = PredictServer::start({.socket_path = config_.predict_socket, .max_batch = config_.predict_max_batch},
-                                       *serving_, &drift_);
+                                       serving_->serving(), &serving_->drift());
     if (!server) return server.status();
     predict_server_ = std::move(*server);
   }
@@ -147,7 +140,7 @@ Status AgentLoop::init() {
       .kv("state_dir", config_.state_dir)
       .kv("local_samples", trainer_->local_samples())
       .kv("cached_model_version", sync_->has_model() ? sync_->version() : -1)
-      .kv("serving_version", serving_version_.load())
+      .kv("serving_version", serving_->serving_version())
       .kv("holdout_samples", trainer_->holdout_samples());
   return Status::ok();
 }
@@ -170,18 +163,13 @@ void AgentLoop::sleep_ms(int64_t ms) {
   wait_cv_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return stop_.load(); });
 }
 
-std::vector<ServedVersion> AgentLoop::served_history() const {
-  std::lock_guard lock(served_mu_);
-  return served_;
-}
-
 AgentSnapshot AgentLoop::snapshot() const {
   AgentSnapshot s;
   s.link = link_->state();
   s.rounds = rounds_.load();
   s.model_version = model_version_.load();
-  s.serving_version = serving_version_.load();
-  s.models_rejected = models_rejected_.load();
+  s.serving_version = serving_->serving_version();
+  s.models_rejected = serving_->models_rejected();
   s.last_loss = last_loss_.load();
   if (auto d = outbox_->depth()) s.depth = *d;
   if (auto j = outbox_->journal()) s.journal = *j;
@@ -299,122 +287,10 @@ Status AgentLoop::train_round() {
   return recorder_->record_train(r, *update_id, base);
 }
 
-Status AgentLoop::validate_new_version() {
-  if (!sync_->has_model() || sync_->version() == judged_version_) return Status::ok();
-  const int64_t version = sync_->version();
-  judged_version_ = version;  // judged once, whatever the outcome
-  // Without serving channels (no serve_version in the task) every version
-  // that passes is served; with them only the one the task names.
-  const bool directed = sync_->has_task() && sync_->task().serve_version >= 0;
-  const bool install = !directed || sync_->task().serve_version == version;
-  if (install) tried_target_ = version;
-  return judge_for_serving(sync_->model(), version, install);
-}
-
-Status AgentLoop::follow_serving_target() {
-  if (!sync_->has_task()) return Status::ok();
-  const int64_t target = sync_->task().serve_version;
-  if (target < 0 || target == serving_version_.load() || target == tried_target_) return Status::ok();
-  if (sync_->has_model() && sync_->version() == target) {
-    tried_target_ = target;
-    return judge_for_serving(sync_->model(), target, true);
-  }
-  if (!link_->ready()) return Status::ok();
-  auto bytes = link_->fetch_version(target);
-  if (!bytes) {
-    // Transient: tried again at the next iteration. Refused (e.g. pruned):
-    // not again for this target.
-    if (bytes.status().code() != Code::kUnavailable && bytes.status().code() != Code::kRateLimited &&
-        bytes.status().code() != Code::kInternal) {
-      tried_target_ = target;
-      log::warn("serving_target_unavailable").kv("agent", config_.agent_id).kv("version", target).kv(
-          "error", bytes.status().to_string());
-    }
-    return Status::ok();
-  }
-  tried_target_ = target;
-  const std::string& b = *bytes;
-  auto decoded = decode_model(std::span(reinterpret_cast<const uint8_t*>(b.data()), b.size()));
-  if (!decoded || decoded->version != target) {
-    log::warn("serving_target_refused")
-        .kv("agent", config_.agent_id)
-        .kv("version", target)
-        .kv("error", decoded ? "the file names version " + std::to_string(decoded->version)
-                             : decoded.status().to_string());
-    return Status::ok();
-  }
-  return judge_for_serving(decoded->model, target, true);
-}
-
-void AgentLoop::reset_drift() {
-  const auto served = serving_->current();
-  const ml::Dataset* holdout = trainer_->holdout();
-  if (!served || !holdout || holdout->empty()) return;
-  Predictor predictor;
-  auto batch = predictor.predict(*served, *holdout);
-  if (!batch) return;
-  std::vector<double> outputs(batch->rows.size());
-  for (size_t i = 0; i < outputs.size(); ++i) outputs[i] = batch->signal(i);
-  drift_.reset(DriftMonitor::reference(served->validation.version, *holdout, outputs, served->model.normalizer.empty()));
-}
-
-Status AgentLoop::judge_for_serving(const Model& model, int64_t version, bool install) {
-  auto holdout = trainer_->evaluate_holdout(model);
-  if (!holdout) {
-    // The trainer cannot run this model on the local data: not served.
-    log::warn("validation_failed").kv("agent", config_.agent_id).kv("version", version).kv(
-        "error", holdout.status().to_string());
-    return Status::ok();
-  }
-  Validation candidate;
-  candidate.version = version;
-  if (*holdout) {
-    candidate = ServingRule::validation_of(version, (*holdout)->task, (*holdout)->eval);
-    if ((*holdout)->task == ml::TaskType::kAutoencoder)
-      candidate.anomaly_threshold = ml::robust_threshold((*holdout)->sample_losses);
-  }
-  const auto served = serving_->current();
-  const Verdict verdict = serving_rule_.judge(candidate, served ? &served->validation : nullptr);
-  bool installed = false;
-  if (install && verdict.accept) {
-    Status st = serving_->install(model, candidate, clock_->unix_ms());
-    if (!st.is_ok()) {
-      log::error("serving_model_not_stored").kv("agent", config_.agent_id).kv("version", version).kv(
-          "error", st.to_string());
-    } else {
-      installed = true;
-      serving_version_ = version;
-      reset_drift();
-      {
-        std::lock_guard lock(served_mu_);
-        served_.push_back({version, sync_->has_task() ? sync_->task().serve_channel : "", clock_->unix_ms()});
-      }
-      log::info("model_served")
-          .kv("agent", config_.agent_id)
-          .kv("version", version)
-          .kv("channel", sync_->has_task() ? sync_->task().serve_channel : "")
-          .kv("metric", to_string(candidate.metric))
-          .kv("value", candidate.value)
-          .kv("samples", candidate.samples)
-          .kv("why", verdict.reason);
-    }
-  } else if (install) {
-    ++models_rejected_;
-    log::warn("model_rejected")
-        .kv("agent", config_.agent_id)
-        .kv("version", version)
-        .kv("serving_version", served->validation.version)
-        .kv("why", verdict.reason);
-    EDGEFED_RETURN_IF_ERROR(
-        recorder_->record_model_rejected(candidate, served->validation, verdict, serving_rule_.threshold()));
-  }
-  // The served model's figure on the same holdout, for the fleet's paired
-  // comparison (the version itself when nothing was served before).
-  const double serving_value = served && served->validation.samples > 0 ? served->validation.value : candidate.value;
-  EDGEFED_RETURN_IF_ERROR(recorder_->record_validation(candidate, installed, serving_version_.load(), serving_value));
-  // The fleet's canary decision waits for these: post them with the next
-  // forward instead of at the telemetry interval.
-  next_telemetry_ms_ = 0;
+Status AgentLoop::update_serving() {
+  EDGEFED_RETURN_IF_ERROR(serving_->validate_new_version(*sync_));
+  EDGEFED_RETURN_IF_ERROR(serving_->follow_target(*sync_, *link_));
+  if (serving_->take_validated()) next_telemetry_ms_ = 0;
   return Status::ok();
 }
 
@@ -450,8 +326,7 @@ Status AgentLoop::iterate() {
   const int64_t started = clock_->monotonic_ms();
   const bool sync_waiting = sync_->has_task() && sync_->task().mode == MergeMode::kSync && !should_train();
   refresh_plan(sync_waiting);
-  EDGEFED_RETURN_IF_ERROR(tolerate(validate_new_version(), "validation telemetry"));
-  EDGEFED_RETURN_IF_ERROR(tolerate(follow_serving_target(), "validation telemetry"));
+  EDGEFED_RETURN_IF_ERROR(tolerate(update_serving(), "validation telemetry"));
   bool trained = false;
   if (should_train() && !stop_) {
     EDGEFED_RETURN_IF_ERROR(tolerate(train_round(), "train"));
@@ -460,8 +335,8 @@ Status AgentLoop::iterate() {
   EDGEFED_RETURN_IF_ERROR(tolerate(recorder_->record_link_change(), "link telemetry"));
   if (training_ && clock_->monotonic_ms() >= next_system_ms_) {
     EDGEFED_RETURN_IF_ERROR(
-        tolerate(recorder_->record_system(rounds_.load(), model_version_.load(), serving_version_.load()), "system telemetry"));
-    if (auto d = drift_.report())
+        tolerate(recorder_->record_system(rounds_.load(), model_version_.load(), serving_->serving_version()), "system telemetry"));
+    if (auto d = serving_->drift().report())
       EDGEFED_RETURN_IF_ERROR(tolerate(recorder_->record_drift(*d), "drift telemetry"));
     next_system_ms_ = clock_->monotonic_ms() + config_.telemetry_interval_ms;
   }
@@ -497,12 +372,11 @@ Status AgentLoop::run_once() {
     sleep_ms(std::max<int64_t>(link_->wait_ms(), 100));
     refresh_plan(false);
   }
-  EDGEFED_RETURN_IF_ERROR(validate_new_version());
-  EDGEFED_RETURN_IF_ERROR(follow_serving_target());
+  EDGEFED_RETURN_IF_ERROR(update_serving());
   auto before = outbox_->journal();
   if (!before) return before.status();
   EDGEFED_RETURN_IF_ERROR(train_round());
-  EDGEFED_RETURN_IF_ERROR(recorder_->record_system(rounds_.load(), model_version_.load(), serving_version_.load()));
+  EDGEFED_RETURN_IF_ERROR(recorder_->record_system(rounds_.load(), model_version_.load(), serving_->serving_version()));
   for (;;) {
     EDGEFED_RETURN_IF_ERROR(forward(true));
     auto d = outbox_->depth();

@@ -42,20 +42,12 @@
 #include "agent/loop/model_sync.hpp"
 #include "agent/loop/round_trainer.hpp"
 #include "agent/outbox/outbox.hpp"
+#include "agent/loop/serving_keeper.hpp"
 #include "agent/serve/predict_server.hpp"
-#include "agent/serve/serving_model.hpp"
 
 namespace edgefed::agent {
 
 class TelemetryRecorder;  // telemetry_recorder.hpp (private to this component)
-
-// One version the agent began to serve, and the channel the server named
-// for it ("canary", "stable"; "" without serving channels).
-struct ServedVersion {
-  int64_t version = -1;
-  std::string channel;
-  int64_t unix_ms = 0;
-};
 
 struct AgentSnapshot {
   LinkState link = LinkState::kUnknown;
@@ -98,13 +90,13 @@ class AgentLoop {
   AgentSnapshot snapshot() const;  // thread-safe
   Outbox& outbox() { return *outbox_; }
   // The served model; current() is thread-safe.
-  const ServingModel& serving() const { return *serving_; }
+  const ServingModel& serving() const { return serving_->serving(); }
   // The version served now (-1: none). Thread-safe and cheap.
-  int64_t serving_version() const { return serving_version_.load(); }
+  int64_t serving_version() const { return serving_->serving_version(); }
   // Drift of the application's prediction traffic (thread-safe).
-  DriftMonitor& drift() { return drift_; }
+  DriftMonitor& drift() { return serving_->drift(); }
   // Every version served since start, in order. Thread-safe.
-  std::vector<ServedVersion> served_history() const;
+  std::vector<ServedVersion> served_history() const { return serving_->served_history(); }
   const AgentConfig& config() const { return config_; }
 
  private:
@@ -120,20 +112,9 @@ class AgentLoop {
   // outbox's failures are returned.
   Status train_round();
   Status forward(bool flush_telemetry);
-  // Validates the global model held if it is a version not yet judged, and
-  // makes it the serving model unless the rule refuses it. Telemetry and
-  // disk failures are returned (tolerated by the caller like the outbox's).
-  Status validate_new_version();
-  // Serving channels: when the task names a version to serve that is not
-  // served yet, gets it (the global model held, or GET /v1/versions/N/model),
-  // validates it and serves it unless the rule refuses it. Once per target.
-  Status follow_serving_target();
-  // Validates `model` (version `version`) on the holdout against the served
-  // model; installs it when `install` and the rule accepts it, records the
-  // validation (and a model_rejected record for a refused install).
-  Status judge_for_serving(const Model& model, int64_t version, bool install);
-  // Starts drift watching for the served model: its holdout reference.
-  void reset_drift();
+  // The serving keeper's two steps for the model and task held; a recorded
+  // validation makes the next forward post telemetry at once.
+  Status update_serving();
   void sleep_ms(int64_t ms);
   const Clock& clock() const { return *clock_; }
 
@@ -147,12 +128,8 @@ class AgentLoop {
   std::unique_ptr<RoundTrainer> trainer_;
   std::unique_ptr<ModelSync> sync_;
   std::unique_ptr<TelemetryRecorder> recorder_;  // borrows outbox_ and link_
-  std::unique_ptr<ServingModel> serving_;
-  DriftMonitor drift_;
-  std::unique_ptr<PredictServer> predict_server_;  // borrows serving_ and drift_
-  ServingRule serving_rule_;
-  int64_t judged_version_ = -1;      // the last global version validated
-  int64_t tried_target_ = -1;        // the last serving target the task named and we tried
+  std::unique_ptr<ServingKeeper> serving_;        // borrows trainer_ and recorder_
+  std::unique_ptr<PredictServer> predict_server_;  // borrows serving_'s model and drift monitor
   int64_t last_sync_version_ = -1;   // sync mode: version already trained
   int64_t next_system_ms_ = 0;       // monotonic
   int64_t next_telemetry_ms_ = 0;    // monotonic: next telemetry POST due
@@ -166,10 +143,6 @@ class AgentLoop {
   std::atomic<int64_t> rounds_{0};
   std::atomic<int64_t> outbox_failures_{0};
   std::atomic<int64_t> model_version_{-1};
-  std::atomic<int64_t> serving_version_{-1};
-  mutable std::mutex served_mu_;
-  std::vector<ServedVersion> served_;  // under served_mu_
-  std::atomic<int64_t> models_rejected_{0};
   std::atomic<double> last_loss_{0};
 };
 

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include <sys/utsname.h>
+
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
@@ -79,6 +81,9 @@ Options make_agent_options(AgentCommandLine& cl) {
       .in(0, 1);
   o.bind("predict-socket", &c.predict_socket,
          "Unix domain socket for local inference (POST /v1/predict); empty: none, no port is ever opened");
+  o.bind("device-class", &c.device_class,
+         "this device's class, sent with system telemetry; the server's canary cohort takes agents of every "
+         "class (1-64 of [A-Za-z0-9_.-]; default: the CPU architecture, e.g. x86_64, aarch64)");
   o.bind("predict-max-batch", &c.predict_max_batch, "inputs per POST /v1/predict request").in(1, 100000);
   o.bind_text("attack", to_string(c.attack),
               "TEST ONLY: send hostile updates (for testing robust aggregation): none, sign-flip, "
@@ -123,6 +128,13 @@ void finish_agent_config(AgentCommandLine& cl, const char* const* env) {
   if (!valid_agent_id(c.agent_id))
     throw ConfigError("bad agent id '" + c.agent_id + "' (1-64 of [A-Za-z0-9._-], starting alphanumeric)");
   c.outbox_limits.max_bytes = cl.outbox_max_mb << 20;
+  if (c.device_class.empty()) {
+    struct utsname u {};
+    if (uname(&u) == 0) c.device_class = u.machine;
+  }
+  if (!c.device_class.empty() && !valid_telemetry_key(c.device_class))
+    throw ConfigError("--device-class: bad class '" + c.device_class +
+                      "' (1-64 of [A-Za-z0-9_.-], starting alphanumeric)");
 }
 
 void check_agent_config(const AgentConfig& c) {

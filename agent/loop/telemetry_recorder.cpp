@@ -18,8 +18,8 @@ void add_device(TelemetryRecord& rec) {
 
 }  // namespace
 
-TelemetryRecorder::TelemetryRecorder(Outbox& outbox, const Link& link, const Clock& clock)
-    : outbox_(outbox), link_(link), clock_(clock) {}
+TelemetryRecorder::TelemetryRecorder(Outbox& outbox, const Link& link, const Clock& clock, std::string device_class)
+    : outbox_(outbox), link_(link), clock_(clock), device_class_(std::move(device_class)) {}
 
 Status TelemetryRecorder::record_train(const RoundResult& r, const std::string& update_id,
                                        int64_t base_version) {
@@ -65,6 +65,7 @@ Status TelemetryRecorder::record_system(int64_t rounds, int64_t model_version, i
   put(rec, "model_version", static_cast<double>(model_version));
   put(rec, "serving_version", static_cast<double>(serving_version));
   rec.labels["link_state"] = std::string(link_state_name(link_.state()));
+  if (!device_class_.empty()) rec.labels["device_class"] = device_class_;
   auto seq = outbox_.add_telemetry(rec);
   return seq ? Status::ok() : seq.status();
 }

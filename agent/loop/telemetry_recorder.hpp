@@ -35,7 +35,8 @@ namespace edgefed::agent {
 
 class TelemetryRecorder {
  public:
-  TelemetryRecorder(Outbox& outbox, const Link& link, const Clock& clock);
+  // device_class: a label of every system record ("" = none).
+  TelemetryRecorder(Outbox& outbox, const Link& link, const Clock& clock, std::string device_class = "");
 
   // The `train` record of round `r`, stored as update `update_id` trained on
   // model version `base_version`.
@@ -64,6 +65,7 @@ class TelemetryRecorder {
   Outbox& outbox_;
   const Link& link_;
   const Clock& clock_;
+  const std::string device_class_;
   // The state the last link record reported. Updated before the record is
   // stored, so a failed store is not retried for the same change.
   LinkState reported_link_ = LinkState::kUnknown;

@@ -20,9 +20,11 @@ constexpr int64_t kI64Max = std::numeric_limits<int64_t>::max();
 json nullable(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
 
 json to_json(const AgentStatus& a) {
-  return {{"agent_id", a.agent_id},         {"state", a.state},
-          {"last_seen_unix_ms", a.last_seen_unix_ms}, {"updates", a.updates},
-          {"last_staleness", a.last_staleness}, {"outlier_score", a.outlier_score}};
+  json j = {{"agent_id", a.agent_id},         {"state", a.state},
+            {"last_seen_unix_ms", a.last_seen_unix_ms}, {"updates", a.updates},
+            {"last_staleness", a.last_staleness}, {"outlier_score", a.outlier_score}};
+  if (!a.device_class.empty()) j["device_class"] = a.device_class;
+  return j;
 }
 
 json to_json(const VersionPoint& v) {
@@ -44,7 +46,9 @@ Result<AgentStatus> parse_agent(const json& j, const std::string& where) {
       .integer("last_seen_unix_ms", a.last_seen_unix_ms, 0)
       .integer("updates", a.updates, 0)
       .number("last_staleness", a.last_staleness, Range::at_least(0))
-      .number("outlier_score", a.outlier_score, Range::any());
+      .number("outlier_score", a.outlier_score, Range::any())
+      .string("device_class", a.device_class, 64, valid_telemetry_key, "a device class ([A-Za-z0-9_.-], 1-64 chars)",
+              Need::kOptional);
   if (!f.ok()) return f.status();
   return a;
 }

@@ -8,6 +8,7 @@ void AgentRegistry::load(const std::vector<AgentRecord>& records) {
   std::lock_guard<std::mutex> lock(mu_);
   agents_.clear();
   for (const auto& r : records) agents_[r.agent] = r;
+  ++roster_generation_;
 }
 
 bool AgentRegistry::quarantined(const std::string& agent) const {
@@ -24,6 +25,7 @@ void AgentRegistry::touch(const std::string& agent, int64_t now_unix_ms, int64_t
   if (fresh) {
     a.agent = agent;
     a.first_seen_unix_ms = now_unix_ms;
+    ++roster_generation_;
   }
   a.last_seen_unix_ms = std::max(a.last_seen_unix_ms, now_unix_ms);
   a.updates += add_updates;
@@ -38,9 +40,34 @@ void AgentRegistry::set_quarantine(const std::string& agent, bool quarantined, c
   if (fresh) {
     it->second.agent = agent;
     it->second.first_seen_unix_ms = it->second.last_seen_unix_ms = now_unix_ms;
+    ++roster_generation_;
   }
   it->second.quarantined = quarantined;
   it->second.quarantine_reason = reason;
+}
+
+std::string AgentRegistry::device_class(const std::string& agent) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = agents_.find(agent);
+  return it == agents_.end() ? std::string() : it->second.device_class;
+}
+
+void AgentRegistry::set_device_class(const std::string& agent, const std::string& device_class,
+                                     int64_t now_unix_ms) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto [it, fresh] = agents_.try_emplace(agent);
+  if (fresh) {
+    it->second.agent = agent;
+    it->second.first_seen_unix_ms = it->second.last_seen_unix_ms = now_unix_ms;
+  }
+  if (!fresh && it->second.device_class == device_class) return;
+  it->second.device_class = device_class;
+  ++roster_generation_;
+}
+
+uint64_t AgentRegistry::roster_generation() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return roster_generation_;
 }
 
 std::string AgentRegistry::state_of(const AgentRecord& a, int64_t now_unix_ms) const {
@@ -75,6 +102,7 @@ std::vector<AgentStatus> AgentRegistry::list(int64_t now_unix_ms) const {
     s.last_seen_unix_ms = a.last_seen_unix_ms;
     s.updates = a.updates;
     s.last_staleness = static_cast<double>(a.last_staleness);
+    s.device_class = a.device_class;
     out.push_back(std::move(s));
   }
   return out;

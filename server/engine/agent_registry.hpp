@@ -26,6 +26,12 @@ class AgentRegistry {
   void touch(const std::string& agent, int64_t now_unix_ms, int64_t add_updates, std::optional<int64_t> staleness,
              int64_t add_telemetry);
   void set_quarantine(const std::string& agent, bool quarantined, const std::string& reason, int64_t now_unix_ms);
+  // "" while unknown. set_device_class creates the agent if new.
+  std::string device_class(const std::string& agent) const;
+  void set_device_class(const std::string& agent, const std::string& device_class, int64_t now_unix_ms);
+  // Grows whenever an agent is added or changes class: the canary cohort is
+  // recomputed when it moves.
+  uint64_t roster_generation() const;
 
   struct Counts {
     int64_t active = 0, idle = 0, offline = 0, quarantined = 0;
@@ -41,6 +47,7 @@ class AgentRegistry {
   const double offline_ms_;
   mutable std::mutex mu_;
   std::map<std::string, AgentRecord> agents_;
+  uint64_t roster_generation_ = 0;
 };
 
 }  // namespace edgefed::server

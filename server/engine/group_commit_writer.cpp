@@ -148,6 +148,18 @@ Status GroupCommitWriter::handle(Job& job, int64_t& telemetry_stored) {
       // Validation records feed the serving channels (in this transaction).
       for (const auto& rec : job.telemetry_stored)
         EDGEFED_RETURN_IF_ERROR(keeper_->channels().observe(keeper_->store().channels(), job.agent, rec, now));
+      // The class a system record names spreads the canary cohort (the last
+      // one in the batch wins; a bad name is not a class).
+      for (auto it = job.telemetry_stored.rbegin(); it != job.telemetry_stored.rend(); ++it) {
+        if (it->kind != "system") continue;
+        auto cls = it->labels.find("device_class");
+        if (cls == it->labels.end() || !valid_telemetry_key(cls->second)) break;
+        if (cls->second != agents_.device_class(job.agent)) {
+          EDGEFED_RETURN_IF_ERROR(keeper_->store().agents().set_device_class(job.agent, cls->second, now));
+          agents_.set_device_class(job.agent, cls->second, now);
+        }
+        break;
+      }
       job.telemetry_ack.acked_through = job.telemetry->records.back().seq;
       return Status::ok();
     }
@@ -168,12 +180,14 @@ void GroupCommitWriter::run_timers() {
     }
     after_commit(0);
   }
-  if (keeper_->channels().due(keeper_->version(), agents_.size(), now_ms())) {
+  if (keeper_->channels().due(keeper_->version(), agents_.roster_generation(), now_ms())) {
     const int64_t now_unix = now_ms();
-    std::vector<std::string> ids;
-    for (const auto& a : agents_.list(now_unix)) ids.push_back(a.agent_id);
+    const uint64_t roster = agents_.roster_generation();
+    std::vector<CohortCandidate> fleet;
+    for (auto& a : agents_.list(now_unix)) fleet.push_back({std::move(a.agent_id), std::move(a.device_class)});
     Status st = keeper_->begin();
-    if (st.is_ok()) st = keeper_->channels().tick(keeper_->store().channels(), keeper_->version(), ids, now_unix);
+    if (st.is_ok())
+      st = keeper_->channels().tick(keeper_->store().channels(), keeper_->version(), fleet, roster, now_unix);
     if (st.is_ok()) st = keeper_->commit();
     if (!st.is_ok()) {
       log::error("channel_tick_failed").kv("error", st.to_string());

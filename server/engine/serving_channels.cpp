@@ -41,9 +41,10 @@ ServingChannels::ServingChannels(ChannelOptions options) : options_(options) {
 Status ServingChannels::load(ChannelTable& table) {
   ServingView fresh;
   fresh.enabled = state_.enabled;
-  fresh.cohort_cut = state_.cohort_cut;  // derived from the agents, not stored
+  fresh.cohort = state_.cohort;  // derived from the agents, not stored
   fresh.cohort_size = state_.cohort_size;
   fresh.known_agents = state_.known_agents;
+  fresh.classes = state_.classes;
   auto stable = table.pointer(kStableKey);
   if (!stable.is_ok()) return stable.status();
   auto canary = table.pointer(kCanaryKey);
@@ -176,9 +177,9 @@ Status ServingChannels::decide(ChannelTable& table, int64_t now) {
   return set(table, c, Channel::kStable, now, why);
 }
 
-bool ServingChannels::due(int64_t newest, int64_t known_agents, int64_t now) const {
+bool ServingChannels::due(int64_t newest, uint64_t roster_generation, int64_t now) const {
   if (!state_.enabled) return false;
-  if (known_agents != cohort_for_agents_) return true;
+  if (!cohort_for_roster_ || roster_generation != *cohort_for_roster_) return true;
   if (state_.stable < 0) return true;
   if (state_.canary < 0) return newest > state_.stable && state_.channel_of(newest) == Channel::kCandidate;
   const int64_t age = now - state_.canary_since_unix_ms;
@@ -189,21 +190,16 @@ bool ServingChannels::due(int64_t newest, int64_t known_agents, int64_t now) con
   return newest > state_.canary && age >= options_.canary_timeout_ms;
 }
 
-Status ServingChannels::tick(ChannelTable& table, int64_t newest, const std::vector<std::string>& agents, int64_t now) {
+Status ServingChannels::tick(ChannelTable& table, int64_t newest, const std::vector<CohortCandidate>& fleet,
+                             uint64_t roster_generation, int64_t now) {
   if (!state_.enabled) return Status::ok();
-  if (static_cast<int64_t>(agents.size()) != cohort_for_agents_) {
-    std::vector<uint64_t> hashes;
-    hashes.reserve(agents.size());
-    for (const auto& a : agents) hashes.push_back(cohort_hash(a));
-    std::sort(hashes.begin(), hashes.end());
-    const auto n = static_cast<int64_t>(hashes.size());
-    const int64_t want = std::min<int64_t>(
-        n, std::max<int64_t>(options_.canary_min_agents,
-                             static_cast<int64_t>(std::ceil(options_.canary_fraction * static_cast<double>(n)))));
-    state_.cohort_size = want;
-    state_.cohort_cut = want > 0 ? hashes[static_cast<size_t>(want - 1)] : 0;
-    state_.known_agents = n;
-    cohort_for_agents_ = n;
+  if (!cohort_for_roster_ || roster_generation != *cohort_for_roster_) {
+    CohortChoice choice = choose_cohort(fleet, options_.canary_fraction, options_.canary_min_agents);
+    state_.cohort_size = static_cast<int64_t>(choice.members->size());
+    state_.cohort = std::move(choice.members);
+    state_.classes = std::move(choice.classes);
+    state_.known_agents = static_cast<int64_t>(fleet.size());
+    cohort_for_roster_ = roster_generation;
     changed();
   }
   if (state_.canary >= 0) EDGEFED_RETURN_IF_ERROR(decide(table, now));  // its soak may be over
@@ -261,9 +257,10 @@ std::shared_ptr<const ServingView> ServingChannels::view() const {
   v->stable = state_.stable;
   v->canary = state_.canary;
   v->canary_since_unix_ms = state_.canary_since_unix_ms;
-  v->cohort_cut = state_.cohort_cut;
+  v->cohort = state_.cohort;
   v->cohort_size = state_.cohort_size;
   v->known_agents = state_.known_agents;
+  v->classes = state_.classes;
   v->serving_agents = state_.serving_agents;
   const int64_t newest = std::max({state_.channels.empty() ? -1 : state_.channels.rbegin()->first,
                                    state_.validations.empty() ? -1 : state_.validations.rbegin()->first});

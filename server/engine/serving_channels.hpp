@@ -8,10 +8,10 @@
 //              stable one
 //   rejected   a canary whose fleet validation was worse than what the
 //              agents served by more than the threshold
-// The cohort: the agents whose FNV-1a hash of the id is among the lowest
-// max(ceil(canary_fraction x N), canary_min_agents) of the N known agents,
-// so it is deterministic, stable as agents come and go, and spread like the
-// fleet (devices of every class hash alike).
+// The cohort: choose_cohort (serving_view.hpp) over the known agents and
+// the device class each names in its system telemetry: per class the
+// agents with the lowest FNV-1a hash of the id, so it is deterministic,
+// moves little as agents come and go, and every class is in it.
 //
 // The decision rests on `validation` telemetry: every agent validates every
 // version it downloads on its holdout and reports the version's metric and,
@@ -65,11 +65,13 @@ class ServingChannels {
   Status observe(ChannelTable& table, const std::string& agent, const TelemetryRecord& record, int64_t now_unix_ms);
 
   // Whether tick() has something to do.
-  bool due(int64_t newest_version, int64_t known_agents, int64_t now_unix_ms) const;
-  // Recomputes the cohort from the known agents, makes the first version
+  // roster_generation: AgentRegistry::roster_generation(), which moves when
+  // an agent joins or changes class.
+  bool due(int64_t newest_version, uint64_t roster_generation, int64_t now_unix_ms) const;
+  // Recomputes the cohort when the roster moved, makes the first version
   // stable, starts a canary for the newest candidate, times one out.
-  Status tick(ChannelTable& table, int64_t newest_version, const std::vector<std::string>& agents,
-              int64_t now_unix_ms);
+  Status tick(ChannelTable& table, int64_t newest_version, const std::vector<CohortCandidate>& fleet,
+              uint64_t roster_generation, int64_t now_unix_ms);
 
   // An admin's promote (or a rollback's new version): `version` becomes the
   // stable one now; a canary in flight steps back unless it is `version`.
@@ -98,7 +100,7 @@ class ServingChannels {
   mutable std::shared_ptr<const ServingView> cached_view_;
   std::vector<ChannelEvent> events_;
   int64_t promoted_ = 0, rejected_ = 0;
-  int64_t cohort_for_agents_ = -1;  // known_agents the cohort was computed for
+  std::optional<uint64_t> cohort_for_roster_;  // the roster the cohort was drawn from
 };
 
 }  // namespace edgefed::server

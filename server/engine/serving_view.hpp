@@ -9,9 +9,12 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <span>
 #include <string>
+#include <unordered_set>
 #include <utility>
+#include <vector>
 
 #include "edgefed/enum_names.hpp"
 
@@ -43,14 +46,22 @@ struct VersionChannel {
   std::string reason;
 };
 
+// One device class's share of the canary cohort ("" = agents that named
+// no class).
+struct ClassCohort {
+  int64_t agents = 0;
+  int64_t cohort = 0;
+};
+
 struct ServingView {
   bool enabled = false;
   int64_t stable = -1;   // the version agents outside the cohort serve
   int64_t canary = -1;   // the version the cohort serves (-1: none in flight)
   int64_t canary_since_unix_ms = 0;
-  uint64_t cohort_cut = 0;  // in the cohort iff hash(agent) <= cohort_cut
+  std::shared_ptr<const std::unordered_set<std::string>> cohort;  // null: none yet
   int64_t cohort_size = 0;
   int64_t known_agents = 0;
+  std::map<std::string, ClassCohort> classes;
   std::map<int64_t, VersionChannel> channels;     // versions that left candidate
   std::map<int64_t, FleetValidation> validations; // versions with validations
   // Agents by the version they last reported serving.
@@ -64,5 +75,21 @@ struct ServingView {
 };
 
 uint64_t cohort_hash(const std::string& agent);  // FNV-1a 64
+
+// The canary cohort of a fleet, stratified by device class: in each class
+// the ceil(fraction x n) agents with the lowest cohort_hash (so every class
+// with an agent has one in the cohort when fraction > 0), topped up with
+// the lowest hashes of the rest to max(ceil(fraction x N), min_agents) (at
+// most N). Deterministic: the same fleet gives the same cohort, and an
+// agent joining a class moves at most that class's members.
+struct CohortCandidate {
+  std::string agent;
+  std::string device_class;
+};
+struct CohortChoice {
+  std::shared_ptr<const std::unordered_set<std::string>> members;
+  std::map<std::string, ClassCohort> classes;
+};
+CohortChoice choose_cohort(const std::vector<CohortCandidate>& fleet, double fraction, int64_t min_agents);
 
 }  // namespace edgefed::server

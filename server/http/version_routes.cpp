@@ -53,6 +53,12 @@ ApiResponse VersionRoutes::list() const {
   if (view->canary >= 0) j["canary_since_unix_ms"] = view->canary_since_unix_ms;
   j["cohort_size"] = view->cohort_size;
   j["known_agents"] = view->known_agents;
+  // Per device class ("(none)": agents that named none; a class name cannot
+  // hold parentheses): known agents and how many of them the cohort holds.
+  nlohmann::json classes = nlohmann::json::object();
+  for (const auto& [cls, c] : view->classes)
+    classes[cls.empty() ? "(none)" : cls] = {{"agents", c.agents}, {"cohort", c.cohort}};
+  j["cohort_classes"] = std::move(classes);
   j["newest"] = status.model_version;
   j["versions"] = std::move(versions);
   return ApiResponse::json(200, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));

@@ -32,10 +32,22 @@ Status AgentTable::set_quarantine(const std::string& agent, bool quarantined, co
   return r;
 }
 
+Status AgentTable::set_device_class(const std::string& agent, const std::string& device_class,
+                                    int64_t now_unix_ms) {
+  auto st = db_.cached(
+      "INSERT INTO agents(agent, first_seen_unix_ms, last_seen_unix_ms, device_class) VALUES(?1, ?2, ?2, ?3) "
+      "ON CONFLICT(agent) DO UPDATE SET device_class = ?3");
+  if (!st.is_ok()) return st.status();
+  (*st)->bind(1, agent).bind(2, now_unix_ms).bind(3, device_class);
+  Status r = (*st)->run();
+  (*st)->reset();
+  return r;
+}
+
 Result<std::vector<AgentRecord>> AgentTable::load_all() {
   auto st = db_.cached(
       "SELECT agent, first_seen_unix_ms, last_seen_unix_ms, quarantined, quarantine_reason, updates, "
-      "last_staleness, telemetry_records FROM agents ORDER BY agent");
+      "last_staleness, telemetry_records, device_class FROM agents ORDER BY agent");
   if (!st.is_ok()) return st.status();
   sqlite::Statement& s = **st;
   std::vector<AgentRecord> out;
@@ -52,6 +64,7 @@ Result<std::vector<AgentRecord>> AgentTable::load_all() {
     a.updates = s.column_int(5);
     a.last_staleness = s.column_int(6);
     a.telemetry_records = s.column_int(7);
+    a.device_class = s.column_text(8);
     out.push_back(std::move(a));
   }
   s.reset();

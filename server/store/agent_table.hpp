@@ -24,6 +24,8 @@ class AgentTable {
   // Creates the agent if new.
   Status set_quarantine(const std::string& agent, bool quarantined, const std::string& reason,
                         int64_t now_unix_ms);
+  // Creates the agent if new; the class its system telemetry names.
+  Status set_device_class(const std::string& agent, const std::string& device_class, int64_t now_unix_ms);
   Result<std::vector<AgentRecord>> load_all();
 
  private:

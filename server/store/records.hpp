@@ -60,6 +60,7 @@ struct AgentRecord {
   int64_t updates = 0;
   int64_t last_staleness = 0;
   int64_t telemetry_records = 0;
+  std::string device_class;  // "" until its system telemetry names one
 };
 
 }  // namespace edgefed::server

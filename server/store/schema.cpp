@@ -56,7 +56,8 @@ CREATE TABLE IF NOT EXISTS agents(
   quarantine_reason TEXT NOT NULL DEFAULT '',
   updates INTEGER NOT NULL DEFAULT 0,
   last_staleness INTEGER NOT NULL DEFAULT 0,
-  telemetry_records INTEGER NOT NULL DEFAULT 0);
+  telemetry_records INTEGER NOT NULL DEFAULT 0,
+  device_class TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS version_channels(
   version INTEGER PRIMARY KEY,
   channel TEXT NOT NULL,
@@ -73,6 +74,32 @@ CREATE TABLE IF NOT EXISTS version_validations(
   ts_unix_ms INTEGER NOT NULL,
   PRIMARY KEY(version, agent)) WITHOUT ROWID;
 )sql";
+
+// Columns added after schema 1 shipped: a state file written before them
+// gains them, with their defaults, when a newer server opens it (additive,
+// so an older server still reads the file).
+struct AddedColumn {
+  const char* table;
+  const char* column;
+  const char* definition;
+};
+constexpr AddedColumn kAddedColumns[] = {
+    {"agents", "device_class", "TEXT NOT NULL DEFAULT ''"},
+};
+
+Status add_missing_columns(sqlite::Database& db) {
+  for (const auto& c : kAddedColumns) {
+    auto q = db.prepare(std::string("SELECT count(*) FROM pragma_table_info('") + c.table + "') WHERE name = '" +
+                        c.column + "'");
+    if (!q.is_ok()) return q.status();
+    auto row = q->step();
+    if (!row.is_ok()) return row.status();
+    if (*row && q->column_int(0) > 0) continue;
+    EDGEFED_RETURN_IF_ERROR(
+        db.exec(std::string("ALTER TABLE ") + c.table + " ADD COLUMN " + c.column + " " + c.definition));
+  }
+  return Status::ok();
+}
 
 }  // namespace
 
@@ -92,6 +119,7 @@ Status check_schema(sqlite::Database& db) {
 Status ensure_schema(sqlite::Database& db) {
   EDGEFED_RETURN_IF_ERROR(db.begin());
   Status st = db.exec(kTables);
+  if (st.is_ok()) st = add_missing_columns(db);
   if (st.is_ok()) {
     st = db.exec("INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', '" +
                  std::to_string(kSchemaVersion) + "')");

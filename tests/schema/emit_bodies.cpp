@@ -123,9 +123,9 @@ void statuses() {
   s.global_accuracy = 0.861;
   s.loss_source = "eval";
   s.gradient_variance = 0.0031;
-  s.agent_list = {{"agent-000", "active", 1790000000000, 40, 1, -0.3},
-                  {"agent-001", "idle", 1790000000000, 38, 0, 0.1},
-                  {"agent-002", "quarantined", 1789999990000, 2, 5, 7.9}};
+  s.agent_list = {{"agent-000", "active", 1790000000000, 40, 1, -0.3, "aarch64"},
+                  {"agent-001", "idle", 1790000000000, 38, 0, 0.1, "x86_64"},
+                  {"agent-002", "quarantined", 1789999990000, 2, 5, 7.9, ""}};
   s.history = {{119, 1789999999000, 0.45, std::nullopt, 0.004, 10, std::nullopt},
                {120, 1790000000000, 0.42, 0.861, 0.0031, 10, std::nullopt}};
   emit("status", "busy_server", to_json(s));

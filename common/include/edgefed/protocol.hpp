@@ -154,6 +154,7 @@ struct AgentStatus {
   int64_t updates = 0;
   double last_staleness = 0;
   double outlier_score = 0;
+  std::string device_class;  // from its system telemetry; written when known
 };
 struct VersionPoint {
   int64_t version = 0;

@@ -1,8 +1,9 @@
 // Issue 17, serving channels end to end: the real edgefed-sim starts a real
 // edgefed-server and 10 real agents (TLS on 127.0.0.1), async FedBuff with
 // plain FedAvg. For the first 30 versions every agent is honest: the
-// canary cohort (3 agents) validates each canary and the fleet promotes
-// improving versions. From version 30 agents 0-2 send updates scaled by -6
+// canary cohort (4 agents, 3 of the 7 "big" and 1 of the 3 "small") validates each canary and the fleet promotes
+// improving versions; the cohort spans both device classes of the fleet.
+// From version 30 agents 0-2 send updates scaled by -6
 // (the attack seam): the global model collapses, every damaged canary is
 // rejected by the cohort's validation, no agent outside the cohort ever
 // serves a rejected version, and the fleet's serving accuracy (each agent's
@@ -33,7 +34,7 @@ TEST_CASE("canary rollout: improving versions are promoted, damaged ones rejecte
   const std::vector<std::string> args = {
       EDGEFED_SIM_BIN, "--agents=10", "--mode=async", "--seed=5", "--work-dir=" + dir.string(),
       "--json-summary=" + summary, "--outage-interval=0", "--fleet-outages=", "--server-restarts=",
-      "--device-mix=even:1:1", "--duration=20", "--drain-timeout=20", "--partition=iid", "--model=mlp:784-32-10",
+      "--device-mix=big:0.7:1,small:0.3:1", "--duration=20", "--drain-timeout=20", "--partition=iid", "--model=mlp:784-32-10",
       "--eval-interval=2", "--record-serving", "--attack-agents=0-2", "--attack-mode=scale:-6",
       "--attack-from-version=30",
       "--server-arg=--buffer-k=3;--task-steps=20;--canary-fraction=0.3;--canary-min-agents=3;--canary-soak=2;"
@@ -65,6 +66,13 @@ TEST_CASE("canary rollout: improving versions are promoted, damaged ones rejecte
   CHECK(s["served_rejected_outside_cohort"].get<int64_t>() == 0);
   CHECK(s["served_rejected_in_cohort"].get<int64_t>() == 0);  // the cohort's own validation refuses them too
   CHECK(s["max_drop"].get<double>() <= 0.03);
+  // The cohort spans both device classes (7 big, 3 small: ceil(0.3 x 7) + ceil(0.3 x 3) = 3 + 1).
+  REQUIRE(s["cohort_classes"].contains("big"));
+  REQUIRE(s["cohort_classes"].contains("small"));
+  CHECK(s["cohort_classes"]["big"]["agents"] == 7);
+  CHECK(s["cohort_classes"]["big"]["cohort"] == 3);
+  CHECK(s["cohort_classes"]["small"]["agents"] == 3);
+  CHECK(s["cohort_classes"]["small"]["cohort"] == 1);
   // The global (training) model did collapse: what was refused was damaged.
   CHECK(j["final_accuracy"].get<double>() < 0.5);
   fs::remove_all(dir);

@@ -136,8 +136,8 @@ TEST_CASE("server status round trips with and without optionals", "[unit][protoc
     s.global_loss = 0.4;
     s.global_accuracy = 0.85;
     s.loss_source = "eval";
-    s.agent_list.push_back({"agent-000", "active", 1790000000000, 10, 1, 0.2});
-    s.agent_list.push_back({"agent-001", "quarantined", 1790000000000, 3, 0, 4.5});
+    s.agent_list.push_back({"agent-000", "active", 1790000000000, 10, 1, 0.2, "aarch64"});
+    s.agent_list.push_back({"agent-001", "quarantined", 1790000000000, 3, 0, 4.5, ""});
     s.history.push_back({11, 1790000000000, 0.5, std::nullopt, 0.1, 8, std::nullopt});
     s.history.push_back({12, 1790000001000, 0.4, 0.85, 0.05, 8, std::nullopt});
     auto r = parse_server_status(wire(to_json(s)));

@@ -32,10 +32,13 @@ TEST_CASE("agent --once: one round trip, everything acknowledged", "[unit]") {
   edgefed::testing::ScratchDir dir;
   FakeServerState server;
   init_server(server);
-  auto agent = AgentLoop::create(small_config(dir.path()), small_seams(server));
+  AgentConfig config = small_config(dir.path());
+  config.device_class = "test-board";
+  auto agent = AgentLoop::create(config, small_seams(server));
   REQUIRE(agent.is_ok());
   REQUIRE((*agent)->run_once().is_ok());
   const auto snap = (*agent)->snapshot();
+  CHECK(server.system_labels["device_class"] == "test-board");  // the server's canary cohort spreads over classes
   CHECK(snap.rounds == 1);
   CHECK(snap.model_version == 1);
   CHECK(snap.depth.records() == 0);

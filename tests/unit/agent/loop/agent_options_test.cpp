@@ -71,6 +71,15 @@ TEST_CASE("agent options: flags, environment, agent id from the certificate CN",
   args.back() = "scale:ten";
   CHECK_THROWS_AS(parse(args), ConfigError);
 
+  // The device class: the CPU architecture unless given; a bad name is refused.
+  CHECK_FALSE(parse(base).device_class.empty());
+  CHECK(parse(base, {"EDGEFED_DEVICE_CLASS=pi4-camera"}).device_class == "pi4-camera");
+  args = base;
+  args.insert(args.end(), {"--device-class", "jetson.nano_2"});
+  CHECK(parse(args).device_class == "jetson.nano_2");
+  args.back() = "two words";
+  CHECK_THROWS_WITH(parse(args), Catch::Contains("--device-class"));
+
   args = base;
   args[5] = dir.file("nocn.pem");
   args[7] = dir.file("nocn.key");

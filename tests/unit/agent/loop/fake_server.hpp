@@ -28,6 +28,7 @@ struct FakeServerState {
   std::vector<std::string> normalizers;   // each accepted update's metadata.normalizer
   int64_t update_posts = 0;               // including duplicates
   std::map<int64_t, std::string> telemetry;  // seq -> kind
+  std::map<std::string, std::string> system_labels;  // of the last system record
   int64_t telemetry_posts = 0;
   int64_t requests = 0;
 
@@ -89,7 +90,10 @@ class FakeServerTransport final : public Transport {
         r.body = error_body(b.status());
         return r;
       }
-      for (const auto& rec : b->records) s_.telemetry.emplace(rec.seq, rec.kind);
+      for (const auto& rec : b->records) {
+        s_.telemetry.emplace(rec.seq, rec.kind);
+        if (rec.kind == "system") s_.system_labels = rec.labels;
+      }
       r.body = to_json(TelemetryAck{b->records.back().seq}).dump();
     } else {
       r.status = 404;

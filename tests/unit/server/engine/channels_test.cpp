@@ -4,6 +4,7 @@
 // version each agent serves, and all of it survives a restart.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <thread>
 
 #include "engine_test_support.hpp"
@@ -205,4 +206,96 @@ TEST_CASE("with canary_fraction 0 there are no channels and the task names no ve
   CHECK_FALSE((*e)->serving()->enabled);
   CHECK((*e)->task_for("agent-1")->serve_version == -1);
   CHECK((*e)->promote(0).code() == Code::kUnprocessable);
+}
+
+TEST_CASE("the canary cohort takes ceil(fraction) of every device class, topped up to the minimum, deterministically",
+          "[unit][engine]") {
+  using server::CohortCandidate;
+  using server::choose_cohort;
+  std::vector<CohortCandidate> fleet;
+  for (int i = 0; i < 27; ++i) fleet.push_back({"pi-" + std::to_string(i), "aarch64"});
+  for (int i = 0; i < 2; ++i) fleet.push_back({"nuc-" + std::to_string(i), "x86_64"});
+  fleet.push_back({"old-0", ""});
+  const auto c = choose_cohort(fleet, 0.1, 3);
+  // 0.1 x 27 -> 3 (not 4: 2.7000000000000002 rounds up once), 0.1 x 2 -> 1, 0.1 x 1 -> 1.
+  CHECK(c.classes.at("aarch64").agents == 27);
+  CHECK(c.classes.at("aarch64").cohort == 3);
+  CHECK(c.classes.at("x86_64").cohort == 1);
+  CHECK(c.classes.at("").cohort == 1);
+  CHECK(c.members->size() == 5);
+  CHECK(c.members->count("old-0") == 1);
+  // Within a class, the lowest hashes of the ids.
+  std::vector<std::pair<uint64_t, std::string>> pis;
+  for (int i = 0; i < 27; ++i) pis.emplace_back(server::cohort_hash("pi-" + std::to_string(i)), "pi-" + std::to_string(i));
+  std::sort(pis.begin(), pis.end());
+  for (int i = 0; i < 3; ++i) CHECK(c.members->count(pis[static_cast<size_t>(i)].second) == 1);
+  CHECK(c.members->count(pis[3].second) == 0);
+  // The same fleet in another order gives the same cohort.
+  std::reverse(fleet.begin(), fleet.end());
+  CHECK(*choose_cohort(fleet, 0.1, 3).members == *c.members);
+
+  // One class of 6 with a minimum of 4: ceil(0.1 x 6) = 1 from the class,
+  // then the next lowest hashes up to 4; never more than the fleet.
+  std::vector<CohortCandidate> small;
+  for (int i = 0; i < 6; ++i) small.push_back({"s-" + std::to_string(i), "x86_64"});
+  CHECK(choose_cohort(small, 0.1, 4).members->size() == 4);
+  CHECK(choose_cohort(small, 0.1, 10).members->size() == 6);
+  CHECK(choose_cohort({}, 0.1, 3).members->empty());
+}
+
+TEST_CASE("agents name their device class in system telemetry: the cohort spans the classes and the class survives a restart",
+          "[unit][engine]") {
+  ChannelRig rig;
+  rig.open();
+  // 7 agents of one class and 1 of another: by hash alone 2 of 8 would
+  // most likely all be "pi"; per class the "nuc" is always in.
+  const auto fleet = agents(8);
+  for (size_t i = 0; i < fleet.size(); ++i) {
+    TelemetryRecord r;
+    r.kind = "system";
+    r.labels = {{"device_class", i == 5 ? "nuc" : "pi"}};
+    rig.send(fleet[i], r);
+  }
+  auto spread = [](const server::ServingView& v) {
+    auto pi = v.classes.find("pi"), nuc = v.classes.find("nuc");
+    return v.known_agents == 8 && pi != v.classes.end() && nuc != v.classes.end() && pi->second.agents == 7 &&
+           nuc->second.agents == 1;
+  };
+  REQUIRE(rig.until(spread));
+  auto v = rig.engine->serving();
+  CHECK(v->in_cohort("agent-5"));
+  CHECK(v->classes.at("pi").cohort == 2);  // ceil(0.25 x 7)
+  CHECK(v->classes.at("nuc").cohort == 1);
+  CHECK(v->cohort_size == 3);
+  for (const auto& a : rig.engine->status().agent_list)
+    if (a.agent_id == "agent-5") CHECK(a.device_class == "nuc");
+
+  // A class that changes moves the agent; a bad name is no class.
+  TelemetryRecord moved;
+  moved.kind = "system";
+  moved.labels = {{"device_class", "pi"}};
+  rig.send("agent-5", moved);
+  REQUIRE(rig.until([](const auto& s) { return s.classes.count("nuc") == 0; }));
+  TelemetryRecord bad;
+  bad.kind = "system";
+  bad.labels = {{"device_class", "no spaces"}};
+  rig.send("agent-5", bad);
+  auto class_of = [&rig](const std::string& id) {
+    for (const auto& a : rig.engine->status().agent_list)
+      if (a.agent_id == id) return a.device_class;
+    return std::string("?");
+  };
+  CHECK(class_of("agent-5") == "pi");
+  TelemetryRecord back;
+  back.kind = "system";
+  back.labels = {{"device_class", "nuc"}};
+  rig.send("agent-5", back);
+  REQUIRE(rig.until([](const auto& s) { return s.classes.count("nuc") == 1; }));
+
+  // The classes are in the agents table: a restarted engine draws the same cohort.
+  const auto before = *rig.engine->serving()->cohort;
+  rig.engine.reset();
+  rig.open();
+  REQUIRE(rig.until([](const auto& s) { return s.known_agents == 8 && s.classes.count("nuc") == 1; }));
+  CHECK(*rig.engine->serving()->cohort == before);
 }
