@@ -2,7 +2,10 @@
 # The main job: installs what is needed, builds the release binaries, creates
 # dev certificates and runs edgefed-sim: a real edgefed-server plus 100
 # simulated agents (heterogeneous devices, link outages, a server crash) that
-# learn Fashion-MNIST in async (FedBuff) mode. Ends with a summary, a CSV and
+# learn Fashion-MNIST in async (FedBuff) mode, while the serving channels
+# roll each new version out to a canary cohort spread over the device
+# classes first (--record-serving: the summary shows what the fleet served
+# and every canary decision). Ends with a summary, a CSV and
 # a PNG plot under out/demo/. Extra arguments go to edgefed-sim, e.g.
 #   ./deploy/demo.sh --keep-running        # keep training until Ctrl-C
 #   ./deploy/demo.sh --mode sync --duration 600
@@ -35,5 +38,5 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 work=${EDGEFED_DEMO_DIR:-out/demo}
 metrics_port=${EDGEFED_METRICS_PORT:-9464}
 rm -rf "$work/agents" "$work/server"   # a fresh run; certificates are kept
-exec "$build/sim/edgefed-sim" --agents 100 --work-dir "$work" --mode async \
+exec "$build/sim/edgefed-sim" --agents 100 --work-dir "$work" --mode async --record-serving \
   --server-arg "--metrics-listen=127.0.0.1:${metrics_port}" "$@"

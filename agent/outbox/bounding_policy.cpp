@@ -31,11 +31,15 @@ Status BoundingPolicy::drop_update(int64_t num, const std::string& update_id, Dr
 
 Status BoundingPolicy::enforce(Dropped* dropped) {
   const OutboxLimits& lim = limits_;
-  // 1. Keep the newest max_updates updates.
+  // 1. Keep the newest max_updates updates. Updates already sent (attempts
+  // > 0) go last: the server may hold one whose ack a crash or a cut lost,
+  // and only resending it tells (ack or duplicate), so dropping it would
+  // count as dropped what the server merged. The forwarder sends oldest
+  // first, so these are the oldest one or two.
   auto n_updates = db_.query_int("SELECT COUNT(*) FROM updates");
   if (!n_updates) return n_updates.status();
   if (*n_updates > lim.max_updates) {
-    auto old = db_.prepare("SELECT num, update_id FROM updates ORDER BY num LIMIT ?1");
+    auto old = db_.prepare("SELECT num, update_id FROM updates ORDER BY attempts > 0, num LIMIT ?1");
     if (!old) return old.status();
     old->bind(1, *n_updates - lim.max_updates);
     std::vector<std::pair<int64_t, std::string>> victims;
@@ -88,7 +92,7 @@ Status BoundingPolicy::enforce(Dropped* dropped) {
   while (excess > 0) {
     auto old = db_.prepare(
         "SELECT num, update_id, size FROM updates WHERE num < (SELECT MAX(num) FROM updates) "
-        "ORDER BY num LIMIT 1");
+        "ORDER BY attempts > 0, num LIMIT 1");
     if (!old) return old.status();
     auto row = old->step();
     if (!row) return row.status();

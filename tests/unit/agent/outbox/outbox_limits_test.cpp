@@ -58,6 +58,24 @@ TEST_CASE("outbox keeps the newest N updates", "[unit]") {
   check_balance(*box);
 }
 
+TEST_CASE("a full outbox drops an update already sent last: the server may hold it, a resend settles it", "[unit]") {
+  edgefed::testing::ScratchDir dir;
+  auto box = open_limited_box(dir.file("o.db"), {.max_updates = 3, .max_telemetry = 100, .max_bytes = 1 << 20});
+  std::vector<std::string> ids;
+  ids.push_back(add_limited_update(*box));
+  // Sent, and the agent was killed (or the link cut) before the ack.
+  REQUIRE(box->mark_update_sent(ids[0]).is_ok());
+  Dropped dropped;
+  for (int i = 0; i < 4; ++i) ids.push_back(add_limited_update(*box, 10, &dropped));
+  CHECK(dropped.updates == 2);
+  auto left = box->oldest_updates(10);
+  REQUIRE(left->size() == 3);
+  CHECK((*left)[0].update_id == ids[0]);  // kept, and still sent first
+  CHECK((*left)[1].update_id == ids[3]);
+  CHECK((*left)[2].update_id == ids[4]);
+  check_balance(*box);
+}
+
 TEST_CASE("outbox keeps the newest N telemetry records", "[unit]") {
   edgefed::testing::ScratchDir dir;
   auto box = open_limited_box(dir.file("o.db"), {.max_updates = 3, .max_telemetry = 10, .max_bytes = 1 << 20});

@@ -5,6 +5,7 @@
 #include <span>
 #include <vector>
 
+#include "edgefed/sqlite/database.hpp"
 #include "server/store/store.hpp"
 #include "temp_dir.hpp"
 
@@ -103,6 +104,48 @@ TEST_CASE("store: agents keep counters, last seen and quarantine", "[unit][store
   CHECK((*all)[1].quarantined);
   REQUIRE(t.set_quarantine("a", false, "", 300).is_ok());
   CHECK(!(*t.load_all())[0].quarantined);
+}
+
+TEST_CASE("store: agents keep the device class their system telemetry names, also in a file from before the column",
+          "[unit][store]") {
+  edgefed::testing::TempDir dir;
+  const std::string state = dir.path() + "/state";
+  {
+    // A state file as servers before the device_class column wrote it.
+    ::mkdir(state.c_str(), 0700);
+    auto db = edgefed::sqlite::Database::open(Store::database_path(state));
+    REQUIRE(db.is_ok());
+    REQUIRE((*db)->exec("CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+                        "INSERT INTO meta VALUES('schema_version', '1');"
+                        "CREATE TABLE agents(agent TEXT PRIMARY KEY, first_seen_unix_ms INTEGER NOT NULL,"
+                        " last_seen_unix_ms INTEGER NOT NULL, quarantined INTEGER NOT NULL DEFAULT 0,"
+                        " quarantine_reason TEXT NOT NULL DEFAULT '', updates INTEGER NOT NULL DEFAULT 0,"
+                        " last_staleness INTEGER NOT NULL DEFAULT 0, telemetry_records INTEGER NOT NULL DEFAULT 0);"
+                        "INSERT INTO agents(agent, first_seen_unix_ms, last_seen_unix_ms, updates)"
+                        " VALUES('old-1', 10, 20, 3);")
+                .is_ok());
+  }
+  auto store = Store::open(state, {.fsync_full = false});
+  REQUIRE(store.is_ok());
+  AgentTable& t = (*store)->agents();
+  auto all = t.load_all();
+  REQUIRE(all.is_ok());
+  REQUIRE(all->size() == 1);
+  CHECK((*all)[0].updates == 3);
+  CHECK((*all)[0].device_class.empty());
+  REQUIRE(t.set_device_class("old-1", "aarch64", 30).is_ok());
+  REQUIRE(t.set_device_class("new-1", "x86_64", 40).is_ok());  // creates the agent
+  all = t.load_all();
+  REQUIRE(all->size() == 2);
+  CHECK((*all)[0].agent == "new-1");
+  CHECK((*all)[0].device_class == "x86_64");
+  CHECK((*all)[0].first_seen_unix_ms == 40);
+  CHECK((*all)[1].device_class == "aarch64");
+  CHECK((*all)[1].updates == 3);
+  store->reset();
+  auto again = Store::open(state, {.fsync_full = false});  // the column exists now: opened as is
+  REQUIRE(again.is_ok());
+  CHECK((*(*again)->agents().load_all())[1].device_class == "aarch64");
 }
 
 TEST_CASE("store: a rolled back transaction leaves nothing", "[unit][store]") {
