@@ -50,6 +50,12 @@ Result<std::vector<DeviceClass>> parse_device_mix(const std::string& text) {
   return mix;
 }
 
+double fleet_dilation(const std::vector<DeviceClass>& devices, int cores) {
+  double demand = 0;
+  for (const auto& d : devices) demand += 1.0 / std::max(1e-3, d.slowdown);
+  return std::max(1.0, demand / (kFleetTimeHeadroom * std::max(1, cores)));
+}
+
 std::vector<DeviceClass> assign_devices(const std::vector<DeviceClass>& mix, int n, uint64_t seed) {
   // Largest-remainder apportionment: the counts sum to n exactly.
   std::vector<int> counts(mix.size());

@@ -25,4 +25,13 @@ Result<std::vector<DeviceClass>> parse_device_mix(const std::string& text);
 // remainder), positions are shuffled by the seed.
 std::vector<DeviceClass> assign_devices(const std::vector<DeviceClass>& mix, int n, uint64_t seed);
 
+// Fleet time's dilation for these devices (slowdowns normalised, >= 1) on
+// `cores` cores: a paced device computes 1/(slowdown x dilation) of the
+// time, so the fleet keeps sum(1/slowdown)/dilation cores busy with
+// training; the dilation holds that to kFleetTimeHeadroom of the cores
+// (the rest is for the server, TLS, SQLite, encoding and the evaluator,
+// which are not paced). At least 1.
+inline constexpr double kFleetTimeHeadroom = 0.5;
+double fleet_dilation(const std::vector<DeviceClass>& devices, int cores);
+
 }  // namespace edgefed::sim

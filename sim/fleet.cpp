@@ -71,6 +71,10 @@ Result<std::unique_ptr<Fleet>> Fleet::create(FleetOptions options,
 
     agent::AgentSeams seams;
     seams.slowdown = options.devices[static_cast<size_t>(i)].slowdown;
+    if (options.dilation > 0) {
+      seams.pacer = std::make_shared<agent::DevicePacer>(agent::DeviceProfile{seams.slowdown, options.dilation});
+      fleet->pacers_.push_back(seams.pacer);
+    }
     seams.data = std::move(*data);
     const OutagePlan* plan = options.outages;
     auto flag = fleet->faults_flag_;
@@ -148,6 +152,19 @@ std::vector<std::string> Fleet::agent_ids() const {
 std::vector<std::string> Fleet::failures() const {
   std::lock_guard lock(failures_mu_);
   return failures_;
+}
+
+agent::PaceStats Fleet::pace_stats() const {
+  agent::PaceStats sum;
+  for (const auto& p : pacers_) {
+    const agent::PaceStats s = p->stats();
+    sum.rounds += s.rounds;
+    sum.rounds_behind += s.rounds_behind;
+    sum.cpu_s += s.cpu_s;
+    sum.device_s += s.device_s;
+    sum.overrun_wall_s += s.overrun_wall_s;
+  }
+  return sum;
 }
 
 std::vector<int64_t> Fleet::serving_versions() const {

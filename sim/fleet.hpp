@@ -36,6 +36,9 @@ struct FleetOptions {
   std::map<int, agent::Attack> attacks;  // test seam: these agents send hostile updates
   uint64_t seed = 1;
   std::vector<DeviceClass> devices;  // one per agent
+  // Fleet time (agent/test_seam/device_pacer.hpp): > 0 paces every round to
+  // its device time x this dilation; 0 = the wall-time slowdown.
+  double dilation = 0;
   const OutagePlan* outages = nullptr;  // may be null; must outlive the fleet
   std::chrono::steady_clock::time_point t0;
 };
@@ -65,6 +68,8 @@ class Fleet {
   std::vector<int64_t> serving_versions() const;
   // Per agent: every version it served, with the channel it was named for.
   std::vector<std::vector<agent::ServedVersion>> served_histories() const;
+  // Fleet time: the device pacing of every agent, summed (zero without).
+  agent::PaceStats pace_stats() const;
   // Agents that ended with a failed run() (disk errors): their reasons.
   std::vector<std::string> failures() const;
 
@@ -73,6 +78,7 @@ class Fleet {
   FleetOptions options_;
   std::vector<std::unique_ptr<agent::AgentLoop>> agents_;
   std::vector<std::thread> threads_;
+  std::vector<std::shared_ptr<agent::DevicePacer>> pacers_;  // fleet time only
   std::vector<std::string> failures_;
   mutable std::mutex failures_mu_;
   std::shared_ptr<std::atomic<bool>> faults_flag_ = std::make_shared<std::atomic<bool>>(true);

@@ -77,6 +77,12 @@ edgefed::Options make_options(SimCommandLine& cl) {
          "(sign-flip, scale:10, noise in turn)");
   o.bind("seed", &c.seed, "seed of the partition, devices, outages and training");
   o.bind("device-mix", &c.device_mix, "device classes NAME:SHARE:SLOWDOWN, comma-separated");
+  o.bind("fleet-time", &c.fleet_time,
+         "pace each device's round to its device time (thread CPU time x slowdown x dilation), so contention on "
+         "this machine does not stretch it, and report fleet seconds (wall / dilation) too");
+  o.bind("dilation", &c.dilation,
+         "--fleet-time: wall seconds per fleet second (0 = from the device mix and the cores, leaving headroom)")
+      .at_least(0);
   o.bind("encoding", &c.encoding, "update encoding the agents are told to use");
   o.bind("duration", &c.duration_s, "seconds of training before the drain").above(0);
   o.bind("target-accuracy", &c.target_accuracy, "stop training once the global model reaches this test accuracy (0 = run the full duration)");

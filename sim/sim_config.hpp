@@ -40,6 +40,12 @@ struct SimConfig {
   int64_t attack_from_version = 0;          // hostile agents are honest before this version
   uint64_t seed = 1;
   std::string device_mix = "celeron:0.3:4,i3:0.3:2,i5:0.3:1,i7:0.1:0.7";  // name:share:slowdown
+  // Fleet time (agent/test_seam/device_pacer.hpp): every round lasts its
+  // device time x `dilation` wall seconds, measured in thread CPU time, and
+  // results are reported in fleet seconds (wall / dilation) too. dilation
+  // 0 = chosen from the device mix and the cores (sim/fleet_time.hpp).
+  bool fleet_time = false;
+  double dilation = 0;
   Encoding encoding = Encoding::kF32;       // update encoding the agents use
   double duration_s = 240;                  // training time limit (then drain)
   double target_accuracy = 0;               // stop early once reached (0 = never)

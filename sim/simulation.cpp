@@ -149,6 +149,7 @@ Result<RunSummary> run_simulation(const SimConfig& c, const std::atomic<bool>& i
   auto plan = OutagePlan::create(oo);
   if (!plan) return plan.status();
 
+  RunSummary summary;
   FleetOptions fo;
   fo.agents = c.agents;
   fo.agents_dir = c.work_dir + "/agents";
@@ -167,6 +168,13 @@ Result<RunSummary> run_simulation(const SimConfig& c, const std::atomic<bool>& i
   double fastest = 1e9;
   for (const auto& d : *devices) fastest = std::min(fastest, d.slowdown);
   for (auto& d : fo.devices) d.slowdown /= fastest;
+  if (c.fleet_time) {
+    fo.dilation = c.dilation > 0 ? c.dilation
+                                 : fleet_dilation(fo.devices, static_cast<int>(std::thread::hardware_concurrency()));
+    summary.dilation = fo.dilation;
+    log::info("sim_fleet_time").kv("dilation", fo.dilation).kv("cores",
+        static_cast<int64_t>(std::thread::hardware_concurrency()));
+  }
   fo.outages = &*plan;
   fo.t0 = t0;
   auto fleet = Fleet::create(fo, train_set);
@@ -195,7 +203,6 @@ Result<RunSummary> run_simulation(const SimConfig& c, const std::atomic<bool>& i
       .kv("random_outages", static_cast<int64_t>(plan->random_outages()))
       .kv("duration_s", c.duration_s);
 
-  RunSummary summary;
   Progress progress;
   size_t next_restart = 0;
   auto tick = [&](const char* phase) {
@@ -262,6 +269,7 @@ Result<RunSummary> run_simulation(const SimConfig& c, const std::atomic<bool>& i
   }
   const FleetTotals totals = (*fleet)->totals();
   const ServerCounters sc = evaluator.counters();
+  summary.pace = (*fleet)->pace_stats();
   (*fleet)->stop();
   summary.agent_failures = (*fleet)->failures();
   summary.mode = c.mode;

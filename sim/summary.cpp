@@ -7,7 +7,7 @@
 namespace edgefed::sim {
 
 void finish_summary(RunSummary& s) {
-  s.milestones = {{0.80, {}, {}}, {0.85, {}, {}}};
+  s.milestones = {{0.80, {}, {}}, {0.85, {}, {}}, {0.87, {}, {}}};
   double sum = 0;
   const size_t n = s.curve.size();
   for (size_t i = 0; i < n; ++i) {
@@ -89,11 +89,25 @@ nlohmann::json to_json(const RunSummary& s) {
     std::snprintf(key, sizeof key, "%.2f", m.accuracy);
     j["milestones"][key] = {{"seconds", m.seconds ? json(*m.seconds) : json()},
                             {"version", m.version ? json(*m.version) : json()}};
+    if (s.dilation > 0) j["milestones"][key]["fleet_seconds"] = m.seconds ? json(s.fleet_seconds(*m.seconds)) : json();
   }
   j["curve"] = json::array();
-  for (const auto& p : s.curve)
+  for (const auto& p : s.curve) {
     j["curve"].push_back({{"seconds", p.seconds}, {"version", p.version}, {"accuracy", p.accuracy},
                           {"loss", p.loss}, {"mae", p.mae}, {"updates_merged", p.updates_merged}});
+    if (s.dilation > 0) j["curve"].back()["fleet_seconds"] = s.fleet_seconds(p.seconds);
+  }
+  if (s.dilation > 0) {
+    j["fleet_time"] = {{"dilation", s.dilation},
+                       {"fleet_seconds", s.fleet_seconds(s.seconds)},
+                       {"rounds", s.pace.rounds},
+                       {"rounds_behind", s.pace.rounds_behind},
+                       {"behind_share", s.behind_share()},
+                       {"overrun_wall_seconds", s.pace.overrun_wall_s},
+                       {"device_seconds", s.pace.device_s},
+                       {"cpu_seconds", s.pace.cpu_s},
+                       {"saturated", s.saturated()}};
+  }
   j["agent_failures"] = s.agent_failures;
   if (!s.serving_timeline.empty() || !s.channel_changes.empty()) {
     json serving;
@@ -130,7 +144,7 @@ nlohmann::json to_json(const RunSummary& s) {
 
 std::string to_text(const RunSummary& s) {
   std::ostringstream o;
-  char buf[256];
+  char buf[512];
   std::snprintf(buf, sizeof buf, "edgefed-sim summary: %d agents, %s mode, %s, %.0f s\n", s.agents,
                 std::string(enum_name(s.mode)).c_str(), s.partition.c_str(), s.seconds);
   o << buf;
@@ -153,9 +167,23 @@ std::string to_text(const RunSummary& s) {
                     s.at_version_error.c_str());
     o << buf;
   }
+  if (s.dilation > 0) {
+    std::snprintf(buf, sizeof buf,
+                  "  fleet time: dilation %.2f, %.1f fleet s (%.0f wall s); %lld of %lld rounds behind their device "
+                  "time (%.1f %%)%s\n",
+                  s.dilation, s.fleet_seconds(s.seconds), s.seconds, static_cast<long long>(s.pace.rounds_behind),
+                  static_cast<long long>(s.pace.rounds), 100.0 * s.behind_share(),
+                  s.saturated() ? ": SATURATED, the timings measured this machine's contention, not the fleet "
+                                  "(raise --dilation)"
+                                : "");
+    o << buf;
+  }
   for (const auto& m : s.milestones) {
     if (s.regression) break;  // accuracy milestones mean nothing for a forecaster
-    if (m.seconds)
+    if (m.seconds && s.dilation > 0)
+      std::snprintf(buf, sizeof buf, "  reached %.2f after %.1f fleet s (%.1f wall s) at version %lld\n", m.accuracy,
+                    s.fleet_seconds(*m.seconds), *m.seconds, static_cast<long long>(*m.version));
+    else if (m.seconds)
       std::snprintf(buf, sizeof buf, "  reached %.2f after %.1f s at version %lld\n", m.accuracy, *m.seconds,
                     static_cast<long long>(*m.version));
     else

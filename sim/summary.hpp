@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "agent/test_seam/device_pacer.hpp"
 #include "curve_recorder.hpp"
 #include "serving_recorder.hpp"
 #include "edgefed/protocol.hpp"
@@ -37,7 +38,18 @@ struct RunSummary {
   bool regression = false;
   double final_mae = 0, best_mae = 0;
   int64_t best_mae_version = 0;
-  std::vector<Milestone> milestones;  // 0.80, 0.85
+  std::vector<Milestone> milestones;  // 0.80, 0.85, 0.87
+  // Fleet time (--fleet-time): the dilation (0 = off), the agents' pacing,
+  // and whether the machine fell behind in more than kSaturatedShare of
+  // the rounds (then the timings measured contention, not the fleet).
+  double dilation = 0;
+  agent::PaceStats pace;
+  static constexpr double kSaturatedShare = 0.05;
+  double behind_share() const {
+    return pace.rounds > 0 ? static_cast<double>(pace.rounds_behind) / static_cast<double>(pace.rounds) : 0.0;
+  }
+  bool saturated() const { return dilation > 0 && behind_share() > kSaturatedShare; }
+  double fleet_seconds(double wall_s) const { return dilation > 0 ? wall_s / dilation : wall_s; }
   int64_t versions = 0;
   int64_t stop_version = 0;           // --versions N (0 = not asked)
   std::optional<VersionAccuracy> at_version;  // test accuracy of exactly version N

@@ -17,6 +17,7 @@
 #include "agent/outbox/outbox_types.hpp"
 #include "agent/serve/serving_rule.hpp"
 #include "agent/test_seam/attack.hpp"
+#include "agent/test_seam/device_pacer.hpp"
 
 namespace edgefed::agent {
 
@@ -67,6 +68,9 @@ struct AgentSeams {
   // Device speed: after a round that trained for T seconds the agent idles
   // (slowdown - 1) x T more, as a device `slowdown` times slower would. >= 1.
   double slowdown = 1.0;
+  // Fleet time (device_pacer.hpp): when set, a round lasts its device time
+  // (thread CPU time x slowdown x dilation) instead; `slowdown` is unused.
+  std::shared_ptr<DevicePacer> pacer;
   std::optional<ml::LocalData> data;                 // pre-loaded data (simulator)
   std::unique_ptr<Transport> transport;          // replaces HTTPS (tests)
 };

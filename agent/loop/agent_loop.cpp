@@ -224,6 +224,7 @@ Status AgentLoop::train_round() {
   const uint64_t seed = config_.seed + static_cast<uint64_t>(journal->updates_created);
 
   const auto wall0 = std::chrono::steady_clock::now();
+  const double cpu0 = seams_.pacer ? thread_cpu_seconds() : 0;
   auto result = trainer_->train(global, task, seed, stop_);
   const double wall_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
@@ -236,7 +237,9 @@ Status AgentLoop::train_round() {
     sleep_ms(config_.idle_ms);
     return Status::ok();  // a bad round is not fatal; the next model may fix it
   }
-  if (seams_.slowdown > 1.0)
+  if (seams_.pacer)
+    sleep_ms(static_cast<int64_t>(seams_.pacer->wait_after_round(thread_cpu_seconds() - cpu0, wall_s) * 1000.0));
+  else if (seams_.slowdown > 1.0)
     sleep_ms(static_cast<int64_t>((seams_.slowdown - 1.0) * wall_s * 1000.0));
   if (stop_) return Status::ok();
 

@@ -11,6 +11,16 @@ void AgentRegistry::load(const std::vector<AgentRecord>& records) {
   ++roster_generation_;
 }
 
+AgentRecord& AgentRegistry::find_or_add(const std::string& agent, int64_t now_unix_ms) {
+  auto [it, fresh] = agents_.try_emplace(agent);
+  if (fresh) {
+    it->second.agent = agent;
+    it->second.first_seen_unix_ms = it->second.last_seen_unix_ms = now_unix_ms;
+    ++roster_generation_;
+  }
+  return it->second;
+}
+
 bool AgentRegistry::quarantined(const std::string& agent) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = agents_.find(agent);
@@ -20,13 +30,7 @@ bool AgentRegistry::quarantined(const std::string& agent) const {
 void AgentRegistry::touch(const std::string& agent, int64_t now_unix_ms, int64_t add_updates,
                           std::optional<int64_t> staleness, int64_t add_telemetry) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto [it, fresh] = agents_.try_emplace(agent);
-  AgentRecord& a = it->second;
-  if (fresh) {
-    a.agent = agent;
-    a.first_seen_unix_ms = now_unix_ms;
-    ++roster_generation_;
-  }
+  AgentRecord& a = find_or_add(agent, now_unix_ms);
   a.last_seen_unix_ms = std::max(a.last_seen_unix_ms, now_unix_ms);
   a.updates += add_updates;
   if (staleness) a.last_staleness = *staleness;
@@ -36,14 +40,9 @@ void AgentRegistry::touch(const std::string& agent, int64_t now_unix_ms, int64_t
 void AgentRegistry::set_quarantine(const std::string& agent, bool quarantined, const std::string& reason,
                                    int64_t now_unix_ms) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto [it, fresh] = agents_.try_emplace(agent);
-  if (fresh) {
-    it->second.agent = agent;
-    it->second.first_seen_unix_ms = it->second.last_seen_unix_ms = now_unix_ms;
-    ++roster_generation_;
-  }
-  it->second.quarantined = quarantined;
-  it->second.quarantine_reason = reason;
+  AgentRecord& a = find_or_add(agent, now_unix_ms);
+  a.quarantined = quarantined;
+  a.quarantine_reason = reason;
 }
 
 std::string AgentRegistry::device_class(const std::string& agent) const {
@@ -55,13 +54,9 @@ std::string AgentRegistry::device_class(const std::string& agent) const {
 void AgentRegistry::set_device_class(const std::string& agent, const std::string& device_class,
                                      int64_t now_unix_ms) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto [it, fresh] = agents_.try_emplace(agent);
-  if (fresh) {
-    it->second.agent = agent;
-    it->second.first_seen_unix_ms = it->second.last_seen_unix_ms = now_unix_ms;
-  }
-  if (!fresh && it->second.device_class == device_class) return;
-  it->second.device_class = device_class;
+  AgentRecord& a = find_or_add(agent, now_unix_ms);
+  if (a.device_class == device_class) return;
+  a.device_class = device_class;
   ++roster_generation_;
 }
 

@@ -42,6 +42,8 @@ class AgentRegistry {
 
  private:
   std::string state_of(const AgentRecord& a, int64_t now_unix_ms) const;
+  // The agent's record, created (first and last seen now) if new. REQUIRES mu_.
+  AgentRecord& find_or_add(const std::string& agent, int64_t now_unix_ms);
 
   const double active_ms_;
   const double offline_ms_;

@@ -1,0 +1,55 @@
+// Fleet time (edgefed-sim --fleet-time): a simulated device's round lasts
+// what it would on that device, whatever else shares this machine. The
+// round's compute runs as fast as the CPU allows and is measured in thread
+// CPU time (which contention does not stretch, unlike wall time); the
+// device would take cpu x slowdown seconds for it, and the agent then waits
+// until cpu x slowdown x dilation wall seconds have passed since the round
+// began. One wall second is 1/dilation fleet seconds for every device, so
+// the sim reports fleet seconds = wall seconds / dilation. A round whose
+// wall time already exceeded its budget means the machine could not keep
+// up (contention leaked into the timing): it is counted, so a run that
+// measured contention is flagged instead of reported.
+//
+// Thread safety: wait_after_round() from the agent's thread, stats() from
+// any. Errors: none (a non-finite or negative input counts as 0).
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+
+namespace edgefed::agent {
+
+struct DeviceProfile {
+  double slowdown = 1;  // device seconds per CPU second of this machine, >= 1 after the sim's normalising
+  double dilation = 1;  // wall seconds per fleet second, > 0
+};
+
+struct PaceStats {
+  int64_t rounds = 0;
+  int64_t rounds_behind = 0;   // rounds whose wall time exceeded their budget
+  double cpu_s = 0;            // thread CPU time of the rounds
+  double device_s = 0;         // what the device would have taken (fleet seconds of compute)
+  double overrun_wall_s = 0;   // sum of the overruns
+};
+
+class DevicePacer {
+ public:
+  explicit DevicePacer(DeviceProfile profile) : profile_(profile) {}
+
+  // The wall seconds to wait after a round that used `cpu_s` of thread CPU
+  // time and `wall_s` of wall time, so that it lasts its device time; 0 and
+  // counted as behind when it already took longer.
+  double wait_after_round(double cpu_s, double wall_s);
+  PaceStats stats() const;
+  const DeviceProfile& profile() const { return profile_; }
+
+ private:
+  const DeviceProfile profile_;
+  mutable std::mutex mu_;
+  PaceStats stats_;
+};
+
+// CPU seconds the calling thread has used (CLOCK_THREAD_CPUTIME_ID).
+double thread_cpu_seconds();
+
+}  // namespace edgefed::agent
