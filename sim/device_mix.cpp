@@ -30,10 +30,16 @@ Result<std::vector<DeviceClass>> parse_device_mix(const std::string& text) {
   double total = 0;
   while (std::getline(ss, item, ',')) {
     std::stringstream is(item);
-    std::string name, share, slow;
-    if (!std::getline(is, name, ':') || !std::getline(is, share, ':') || !std::getline(is, slow) ||
+    std::string name, share, slow, latency, up, down;
+    if (!std::getline(is, name, ':') || !std::getline(is, share, ':') || !std::getline(is, slow, ':') ||
         name.empty())
-      return Status(Code::kInvalidArgument, "--device-mix: '" + item + "' is not NAME:SHARE:SLOWDOWN");
+      return Status(Code::kInvalidArgument,
+                    "--device-mix: '" + item + "' is not NAME:SHARE:SLOWDOWN[:LATENCY_MS[:UP_MBIT[:DOWN_MBIT]]]");
+    std::getline(is, latency, ':');
+    std::getline(is, up, ':');
+    std::getline(is, down, ':');
+    if (std::string rest; std::getline(is, rest))
+      return Status(Code::kInvalidArgument, "--device-mix: '" + item + "' has more than 6 fields");
     if (!valid_telemetry_key(name))
       return Status(Code::kInvalidArgument, "--device-mix: class name '" + name +
                                                 "' must be 1-64 of [A-Za-z0-9_.-], starting alphanumeric");
@@ -42,6 +48,12 @@ Result<std::vector<DeviceClass>> parse_device_mix(const std::string& text) {
       return Status(Code::kInvalidArgument, "--device-mix: share of '" + name + "' must be in (0, 1]");
     if (!parse_number(slow, d.slowdown) || d.slowdown < 0.1 || d.slowdown > 100)
       return Status(Code::kInvalidArgument, "--device-mix: slowdown of '" + name + "' must be in [0.1, 100]");
+    if (!latency.empty() && (!parse_number(latency, d.latency_ms) || d.latency_ms < 0 || d.latency_ms > 60000))
+      return Status(Code::kInvalidArgument, "--device-mix: latency of '" + name + "' must be in [0, 60000] ms");
+    if (!up.empty() && (!parse_number(up, d.uplink_mbit) || d.uplink_mbit <= 0 || d.uplink_mbit > 1e6))
+      return Status(Code::kInvalidArgument, "--device-mix: uplink of '" + name + "' must be in (0, 1e6] Mbit/s");
+    if (!down.empty() && (!parse_number(down, d.downlink_mbit) || d.downlink_mbit <= 0 || d.downlink_mbit > 1e6))
+      return Status(Code::kInvalidArgument, "--device-mix: downlink of '" + name + "' must be in (0, 1e6] Mbit/s");
     total += d.share;
     mix.push_back(d);
   }

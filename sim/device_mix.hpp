@@ -16,9 +16,15 @@ struct DeviceClass {
   std::string name;     // "celeron"
   double share = 0;     // of the fleet, (0, 1]
   double slowdown = 1;  // >= 0.1; 4 = four times slower
+  // Its link, in fleet time only (0 = loopback: no latency, no limit).
+  double latency_ms = 0;    // per request (one model download, one update upload per round)
+  double uplink_mbit = 0;   // Mbit/s for the update
+  double downlink_mbit = 0; // Mbit/s for the model
 };
 
 // "celeron:0.3:4,i3:0.3:2,i5:0.3:1,i7:0.1:0.7"; shares are normalised.
+// Each class may add its link, NAME:SHARE:SLOWDOWN:LATENCY_MS:UP_MBIT:DOWN_MBIT
+// ("lte-gw:0.2:3:60:5:20"; trailing fields may be left out).
 Result<std::vector<DeviceClass>> parse_device_mix(const std::string& text);
 
 // The class of each of n agents: counts follow the shares (largest

@@ -72,7 +72,9 @@ Result<std::unique_ptr<Fleet>> Fleet::create(FleetOptions options,
     agent::AgentSeams seams;
     seams.slowdown = options.devices[static_cast<size_t>(i)].slowdown;
     if (options.dilation > 0) {
-      seams.pacer = std::make_shared<agent::DevicePacer>(agent::DeviceProfile{seams.slowdown, options.dilation});
+      const DeviceClass& d = options.devices[static_cast<size_t>(i)];
+      seams.pacer = std::make_shared<agent::DevicePacer>(agent::DeviceProfile{
+          seams.slowdown, options.dilation, d.latency_ms / 1000.0, d.uplink_mbit * 1e6 / 8, d.downlink_mbit * 1e6 / 8});
       fleet->pacers_.push_back(seams.pacer);
     }
     seams.data = std::move(*data);
@@ -162,6 +164,7 @@ agent::PaceStats Fleet::pace_stats() const {
     sum.rounds_behind += s.rounds_behind;
     sum.cpu_s += s.cpu_s;
     sum.device_s += s.device_s;
+    sum.network_s += s.network_s;
     sum.overrun_wall_s += s.overrun_wall_s;
   }
   return sum;

@@ -105,6 +105,7 @@ nlohmann::json to_json(const RunSummary& s) {
                        {"behind_share", s.behind_share()},
                        {"overrun_wall_seconds", s.pace.overrun_wall_s},
                        {"device_seconds", s.pace.device_s},
+                       {"network_seconds", s.pace.network_s},
                        {"cpu_seconds", s.pace.cpu_s},
                        {"saturated", s.saturated()}};
   }
@@ -201,6 +202,19 @@ std::string to_text(const RunSummary& s) {
                 static_cast<long long>(s.random_outages), static_cast<long long>(s.fleet_outages),
                 static_cast<long long>(s.server_restarts));
   o << buf;
+  if (!s.serving_timeline.empty() || !s.channel_changes.empty()) {
+    std::string cohort;
+    for (const auto& [name, c] : s.cohort_classes)
+      cohort += (cohort.empty() ? "" : ", ") + name + " " + std::to_string(c.cohort) + "/" + std::to_string(c.agents);
+    std::snprintf(buf, sizeof buf,
+                  "  serving: %lld versions promoted, %lld rejected; serving accuracy max drop %.4f; agents that "
+                  "served a rejected version: %lld in the canary cohort, %lld outside\n",
+                  static_cast<long long>(s.versions_promoted), static_cast<long long>(s.versions_rejected),
+                  s.serving_max_drop, static_cast<long long>(s.served_rejected_in_cohort),
+                  static_cast<long long>(s.served_rejected_outside_cohort));
+    o << buf;
+    if (!cohort.empty()) o << "  canary cohort per device class: " << cohort << "\n";
+  }
   if (s.audit)
     std::snprintf(buf, sizeof buf,
                   "  audit vs agents' journals: %lld updates and %lld telemetry records acked; lost %lld, "

@@ -237,9 +237,8 @@ Status AgentLoop::train_round() {
     sleep_ms(config_.idle_ms);
     return Status::ok();  // a bad round is not fatal; the next model may fix it
   }
-  if (seams_.pacer)
-    sleep_ms(static_cast<int64_t>(seams_.pacer->wait_after_round(thread_cpu_seconds() - cpu0, wall_s) * 1000.0));
-  else if (seams_.slowdown > 1.0)
+  const double cpu_s = seams_.pacer ? thread_cpu_seconds() - cpu0 : 0;
+  if (!seams_.pacer && seams_.slowdown > 1.0)
     sleep_ms(static_cast<int64_t>((seams_.slowdown - 1.0) * wall_s * 1000.0));
   if (stop_) return Status::ok();
 
@@ -257,8 +256,9 @@ Status AgentLoop::train_round() {
   RoundResult& r = *result;
   if (config_.attack.kind != Attack::Kind::kNone && base >= config_.attack.from_version)
     apply_attack(config_.attack, r.delta, seed);
+  size_t encoded_bytes = 0;
   auto update_id = outbox_->add_update(
-      config_.agent_id, base, clock_->unix_ms(), [&](const std::string& uid) {
+      config_.agent_id, base, clock_->unix_ms(), [&](const std::string& uid) -> Result<std::string> {
         UpdateMetadata meta;
         meta.agent_id = config_.agent_id;
         meta.update_id = uid;
@@ -266,7 +266,9 @@ Status AgentLoop::train_round() {
         meta.num_samples = r.num_samples;
         meta.train_loss = std::isfinite(r.train_loss) && r.train_loss >= 0 ? r.train_loss : 0.0;
         meta.normalizer = r.normalizer;
-        return encode_update(global.layout, r.delta, meta, enc);
+        auto body = encode_update(global.layout, r.delta, meta, enc);
+        if (body) encoded_bytes = body->size();
+        return body;
       });
   if (!update_id) {
     // The outbox's own failures end the round with their Status (run()
@@ -277,6 +279,15 @@ Status AgentLoop::train_round() {
         .kv("agent", config_.agent_id)
         .kv("error", update_id.status().to_string());
     return Status::ok();
+  }
+  if (seams_.pacer) {
+    // Fleet time: the round lasts the device's compute plus its link's
+    // transfers (the model once per new version, the update), then the
+    // update goes out over loopback at once.
+    RoundTraffic traffic{base != paced_version_ ? static_cast<int64_t>(global.params.size() * sizeof(float)) : 0,
+                         static_cast<int64_t>(encoded_bytes)};
+    paced_version_ = base;
+    sleep_ms(static_cast<int64_t>(seams_.pacer->wait_after_round(cpu_s, wall_s, traffic) * 1000.0));
   }
   ++rounds_;
   last_loss_ = r.train_loss;

@@ -131,6 +131,7 @@ class AgentLoop {
   std::unique_ptr<ServingKeeper> serving_;        // borrows trainer_ and recorder_
   std::unique_ptr<PredictServer> predict_server_;  // borrows serving_'s model and drift monitor
   int64_t last_sync_version_ = -1;   // sync mode: version already trained
+  int64_t paced_version_ = -1;       // fleet time: the model version last downloaded
   int64_t next_system_ms_ = 0;       // monotonic
   int64_t next_telemetry_ms_ = 0;    // monotonic: next telemetry POST due
   int64_t task_fetched_ms_ = -1;     // monotonic time of the last GET /v1/task

@@ -22,6 +22,17 @@ namespace edgefed::agent {
 struct DeviceProfile {
   double slowdown = 1;  // device seconds per CPU second of this machine, >= 1 after the sim's normalising
   double dilation = 1;  // wall seconds per fleet second, > 0
+  // The device's link (0 = none: loopback costs nothing in fleet time).
+  double latency_s = 0;            // per request
+  double uplink_bytes_per_s = 0;   // 0 = unlimited
+  double downlink_bytes_per_s = 0; // 0 = unlimited
+};
+
+// What a round moved over the device's link: the model it trained on (0 if
+// it was already held) and the update it produced.
+struct RoundTraffic {
+  int64_t download_bytes = 0;
+  int64_t upload_bytes = 0;
 };
 
 struct PaceStats {
@@ -29,6 +40,7 @@ struct PaceStats {
   int64_t rounds_behind = 0;   // rounds whose wall time exceeded their budget
   double cpu_s = 0;            // thread CPU time of the rounds
   double device_s = 0;         // what the device would have taken (fleet seconds of compute)
+  double network_s = 0;        // fleet seconds on the device's link
   double overrun_wall_s = 0;   // sum of the overruns
 };
 
@@ -37,9 +49,13 @@ class DevicePacer {
   explicit DevicePacer(DeviceProfile profile) : profile_(profile) {}
 
   // The wall seconds to wait after a round that used `cpu_s` of thread CPU
-  // time and `wall_s` of wall time, so that it lasts its device time; 0 and
-  // counted as behind when it already took longer.
-  double wait_after_round(double cpu_s, double wall_s);
+  // time and `wall_s` of wall time, and moved `traffic` over the link, so
+  // that it lasts its device time (compute x slowdown, plus one latency per
+  // transfer and the bytes at the link's rates, all x dilation); 0 and
+  // counted as behind when the compute alone already took longer.
+  double wait_after_round(double cpu_s, double wall_s, RoundTraffic traffic = {});
+  // Fleet seconds the link needs for `traffic`.
+  double network_seconds(RoundTraffic traffic) const;
   PaceStats stats() const;
   const DeviceProfile& profile() const { return profile_; }
 

@@ -1,5 +1,6 @@
 #include "server/http/version_routes.hpp"
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -14,35 +15,44 @@ namespace edgefed::server::http {
 ApiResponse VersionRoutes::list() const {
   const ServerStatus status = ctx_.engine().status();
   const auto view = ctx_.engine().serving();
+  // Kept versions, and every version the channels decided on (a rejected
+  // one stays listed after its checkpoint is pruned; the stable one is
+  // listed however far behind the newest it is). The status history holds
+  // the newest versions only: older ones are listed without their
+  // creation time, update count and evaluation.
+  std::map<int64_t, const VersionPoint*> listed;
+  for (const VersionPoint& p : status.history)
+    if (view->channels.count(p.version) || ctx_.engine().kept(p.version)) listed[p.version] = &p;
+  for (const auto& [version, channel] : view->channels) listed.try_emplace(version, nullptr);
   nlohmann::json versions = nlohmann::json::array();
-  for (const VersionPoint& p : status.history) {
-    // Kept versions, and every version the channels decided on (a rejected
-    // one stays listed after its checkpoint is pruned).
-    const bool kept = ctx_.engine().kept(p.version);
-    if (!kept && !view->channels.count(p.version)) continue;
+  for (const auto& [version, point] : listed) {
     nlohmann::json v;
-    v["version"] = p.version;
-    v["created_unix_ms"] = p.unix_ms;
-    v["updates"] = p.updates;
-    v["kept"] = kept;
-    v["channel"] = std::string(enum_name(view->channel_of(p.version)));
-    if (auto c = view->channels.find(p.version); c != view->channels.end()) {
+    v["version"] = version;
+    if (point) {
+      v["created_unix_ms"] = point->unix_ms;
+      v["updates"] = point->updates;
+    }
+    v["kept"] = ctx_.engine().kept(version);
+    v["channel"] = std::string(enum_name(view->channel_of(version)));
+    if (auto c = view->channels.find(version); c != view->channels.end()) {
       v["channel_changed_unix_ms"] = c->second.changed_unix_ms;
       v["channel_reason"] = c->second.reason;
     }
-    if (auto f = view->validations.find(p.version); f != view->validations.end()) {
+    if (auto f = view->validations.find(version); f != view->validations.end()) {
       const FleetValidation& fv = f->second;
       v["fleet_validation"] = {{"metric", fv.metric},       {"value", fv.value},
                                {"serving_value", fv.serving_value}, {"worse_by", fv.worse_by()},
                                {"agents", fv.agents},       {"cohort_agents", fv.cohort_agents},
                                {"samples", fv.samples}};
     }
-    nlohmann::json eval = nlohmann::json::object();
-    if (status.loss_source == "eval" && p.loss) eval["loss"] = *p.loss;
-    if (p.accuracy) eval["accuracy"] = *p.accuracy;
-    if (p.mae) eval["mae"] = *p.mae;
-    if (!eval.empty()) v["evaluation"] = eval;
-    auto serving = view->serving_agents.find(p.version);
+    if (point) {
+      nlohmann::json eval = nlohmann::json::object();
+      if (status.loss_source == "eval" && point->loss) eval["loss"] = *point->loss;
+      if (point->accuracy) eval["accuracy"] = *point->accuracy;
+      if (point->mae) eval["mae"] = *point->mae;
+      if (!eval.empty()) v["evaluation"] = eval;
+    }
+    auto serving = view->serving_agents.find(version);
     v["serving_agents"] = serving == view->serving_agents.end() ? 0 : serving->second;
     versions.push_back(std::move(v));
   }

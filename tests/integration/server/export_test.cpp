@@ -152,4 +152,19 @@ TEST_CASE("edgefed-export writes a server's checkpoint as ONNX the ONNX checker 
     CHECK(server.log().find("\"action\":\"admin_promote\"") != std::string::npos);
     CHECK(server.terminate() == 0);
   }
+  // A version the channels decided on stays listed when it is older than
+  // the status history (which holds the newest versions only): the demo's
+  // 2,000-version runs promote versions hundreds behind the newest.
+  {
+    ServerProcess server(fleet_pki(), state, {"--status-history=1"});
+    server.start();
+    auto j = nlohmann::json::parse(server.admin()->get("/v1/versions")->body);
+    REQUIRE(j["versions"].size() == 2);
+    CHECK(j["versions"][0]["version"] == 0);
+    CHECK(j["versions"][0]["channel"] == "stable");
+    CHECK_FALSE(j["versions"][0].contains("created_unix_ms"));  // older than the history
+    CHECK(j["versions"][1]["version"] == 1);
+    CHECK(j["versions"][1].contains("created_unix_ms"));
+    CHECK(server.terminate() == 0);
+  }
 }

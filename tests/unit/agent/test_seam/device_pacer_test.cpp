@@ -29,6 +29,24 @@ TEST_CASE("device pacer: a round waits out its device time, an overrun is counte
   CHECK(p.stats().rounds == 4);
 }
 
+TEST_CASE("device pacer: the link adds a latency per transfer and the bytes at its rates", "[unit]") {
+  // An LTE gateway: 50 ms per request, 1 MB/s up, 4 MB/s down; dilation 10.
+  DevicePacer p(DeviceProfile{2.0, 10.0, 0.05, 1e6, 4e6});
+  using edgefed::agent::RoundTraffic;
+  CHECK(p.network_seconds(RoundTraffic{4'000'000, 500'000}) == Approx(0.05 + 1.0 + 0.05 + 0.5));
+  CHECK(p.network_seconds(RoundTraffic{0, 500'000}) == Approx(0.55));  // the model was already held
+  CHECK(p.network_seconds(RoundTraffic{}) == 0);
+  // 0.01 s CPU -> 0.02 device s; + 0.55 s link = 0.57 fleet s = 5.7 wall s.
+  CHECK(p.wait_after_round(0.01, 0.05, RoundTraffic{0, 500'000}) == Approx(5.7 - 0.05));
+  // The compute overran its 0.2 s budget (counted behind) but the link's time is still waited.
+  CHECK(p.wait_after_round(0.01, 0.3, RoundTraffic{0, 500'000}) == Approx(5.7 - 0.3));
+  const auto s = p.stats();
+  CHECK(s.rounds_behind == 1);
+  CHECK(s.network_s == Approx(1.1));
+  // No link given: loopback costs nothing.
+  CHECK(DevicePacer(DeviceProfile{1.0, 1.0}).network_seconds(RoundTraffic{1 << 20, 1 << 20}) == 0);
+}
+
 TEST_CASE("thread CPU time grows with work on this thread, not with sleeping", "[unit]") {
   const double t0 = edgefed::agent::thread_cpu_seconds();
   volatile double x = 0;
