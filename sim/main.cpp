@@ -58,7 +58,7 @@ edgefed::Options make_options(SimCommandLine& cl) {
          "instead of Fashion-MNIST: a csv: or series: data spec every agent takes its slice of (agent i of N "
          "adds :i/N), e.g. series:seattle-temps.csv:columns=temp:window=24");
   o.bind("test-data", &c.test_data, "with --data: the held-out data spec the curve is measured on");
-  o.bind("mode", &c.mode, "server merging mode: sync (FedAvg rounds of 80% of the agents, 10 s timeout, unless --server-arg sets --min-updates / --round-timeout) or async (FedBuff)");
+  o.bind("mode", &c.mode, "server merging mode: sync (FedAvg rounds of 80% of the agents, 10 s timeout (10 fleet s with --fleet-time), unless --server-arg sets --min-updates / --round-timeout) or async (FedBuff)");
   o.bind("model", &c.model,
          "model the server initialises: a preset (mlp:784-128-10, cnn-fmnist, ...) or a model spec FILE.json");
   o.bind("partition", &c.partition, "how the training set is split: iid, dirichlet:ALPHA or shards:K");
@@ -76,7 +76,9 @@ edgefed::Options make_options(SimCommandLine& cl) {
          "what --attack-agents send: sign-flip, scale:FACTOR, noise[:STDDEV] (agent --attack), or mixed "
          "(sign-flip, scale:10, noise in turn)");
   o.bind("seed", &c.seed, "seed of the partition, devices, outages and training");
-  o.bind("device-mix", &c.device_mix, "device classes NAME:SHARE:SLOWDOWN, comma-separated");
+  o.bind("device-mix", &c.device_mix,
+         "device classes NAME:SHARE:SLOWDOWN[:LATENCY_MS[:UP_MBIT[:DOWN_MBIT]]], comma-separated (the link "
+         "fields count in --fleet-time only)");
   o.bind("fleet-time", &c.fleet_time,
          "pace each device's round to its device time (thread CPU time x slowdown x dilation), so contention on "
          "this machine does not stretch it, and report fleet seconds (wall / dilation) too");

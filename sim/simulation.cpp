@@ -58,6 +58,19 @@ Result<RunSummary> run_simulation(const SimConfig& c, const std::atomic<bool>& i
 
   auto devices = parse_device_mix(c.device_mix);
   if (!devices) return devices.status();
+  std::vector<DeviceClass> fleet_devices = assign_devices(*devices, c.agents, c.seed);
+  // The agents can only be slowed down, not sped up: the fastest class runs
+  // at this machine's speed and the others keep their ratios to it.
+  double fastest = 1e9;
+  for (const auto& d : *devices) fastest = std::min(fastest, d.slowdown);
+  for (auto& d : fleet_devices) d.slowdown /= fastest;
+  double dilation = 0;  // wall seconds per fleet second; 0 = no fleet time
+  if (c.fleet_time) {
+    dilation = c.dilation > 0 ? c.dilation
+                              : fleet_dilation(fleet_devices, static_cast<int>(std::thread::hardware_concurrency()));
+    log::info("sim_fleet_time").kv("dilation", dilation).kv("cores",
+        static_cast<int64_t>(std::thread::hardware_concurrency()));
+  }
   // Fashion-MNIST (loaded once, sliced per agent), or agents' own csv or
   // series data with a held-out set from --test-data.
   std::shared_ptr<const ml::DataStore> train_set;
@@ -112,7 +125,9 @@ Result<RunSummary> run_simulation(const SimConfig& c, const std::atomic<bool>& i
     if (c.mode == MergeMode::kSync && !min_given) {
       const int min_updates = std::max(1, (c.agents * 4 + 4) / 5);
       so.args.push_back("--min-updates=" + std::to_string(min_updates));
-      if (!timeout_given) so.args.push_back("--round-timeout=10");
+      // 10 fleet seconds in fleet time: the server's clock is wall time.
+      if (!timeout_given)
+        so.args.push_back("--round-timeout=" + std::to_string(std::max(1.0, 10.0 * std::max(1.0, dilation))));
       log::info("sim_round_size").kv("min_updates", static_cast<int64_t>(min_updates))
           .kv("reason", "80% of the agents per sync round");
     }
@@ -162,19 +177,9 @@ Result<RunSummary> run_simulation(const SimConfig& c, const std::atomic<bool>& i
   fo.corrupt_mode = c.corrupt_mode;
   fo.attacks = c.attacks;
   fo.seed = c.seed;
-  fo.devices = assign_devices(*devices, c.agents, c.seed);
-  // The agents can only be slowed down, not sped up: the fastest class runs
-  // at this machine's speed and the others keep their ratios to it.
-  double fastest = 1e9;
-  for (const auto& d : *devices) fastest = std::min(fastest, d.slowdown);
-  for (auto& d : fo.devices) d.slowdown /= fastest;
-  if (c.fleet_time) {
-    fo.dilation = c.dilation > 0 ? c.dilation
-                                 : fleet_dilation(fo.devices, static_cast<int>(std::thread::hardware_concurrency()));
-    summary.dilation = fo.dilation;
-    log::info("sim_fleet_time").kv("dilation", fo.dilation).kv("cores",
-        static_cast<int64_t>(std::thread::hardware_concurrency()));
-  }
+  fo.devices = std::move(fleet_devices);
+  fo.dilation = dilation;
+  summary.dilation = dilation;
   fo.outages = &*plan;
   fo.t0 = t0;
   auto fleet = Fleet::create(fo, train_set);
