@@ -211,4 +211,8 @@ TelemetryResult Link::post_telemetry(const TelemetryBatch& batch) {
   return out;
 }
 
+bool retryable(Code code) {
+  return code == Code::kUnavailable || code == Code::kRateLimited || code == Code::kInternal;
+}
+
 }  // namespace edgefed::agent

@@ -56,6 +56,10 @@ Result<std::pair<std::string, uint16_t>> parse_server_url(const std::string& url
 
 enum class Outcome { kOk, kRetry, kRejected };
 
+// Whether a failed fetch's Status is one the link retries (no answer, 429,
+// 5xx: kUnavailable, kRateLimited, kInternal) rather than a refusal.
+bool retryable(Code code);
+
 struct ModelFetch {
   bool not_modified = false;  // 304: the cached model is current
   std::string bytes;          // safetensors, when !not_modified

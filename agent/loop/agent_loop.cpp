@@ -185,9 +185,7 @@ void AgentLoop::refresh_plan(bool long_poll) {
       sync_->refresh(*link_, long_poll ? config_.model_wait_s : 0, want_task);
   if (r.task_fetched) task_fetched_ms_ = now;
   if (sync_->has_model()) model_version_ = sync_->version();
-  const Code code = r.error.code();
-  const bool transient = code == Code::kUnavailable || code == Code::kRateLimited ||
-                         code == Code::kInternal;  // the link logs those
+  const bool transient = retryable(r.error.code());  // the link logs those
   const std::string err = r.error.is_ok() ? "" : r.error.to_string();
   if (!r.error.is_ok() && !transient && err != last_plan_error_) {
     log::warn("plan_refused").kv("agent", config_.agent_id).kv("error", err);

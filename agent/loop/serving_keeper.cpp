@@ -61,8 +61,7 @@ Status ServingKeeper::follow_target(const ModelSync& sync, Link& link) {
   if (!bytes) {
     // Transient: tried again at the next iteration. Refused (e.g. pruned):
     // not again for this target.
-    const Code code = bytes.status().code();
-    if (code != Code::kUnavailable && code != Code::kRateLimited && code != Code::kInternal) {
+    if (!retryable(bytes.status().code())) {
       tried_target_ = target;
       log::warn("serving_target_unavailable").kv("agent", agent_id_).kv("version", target).kv(
           "error", bytes.status().to_string());
