@@ -10,6 +10,12 @@
 #   ./deploy/demo.sh --keep-running        # keep training until Ctrl-C
 #   ./deploy/demo.sh --mode sync --duration 600
 #   ./deploy/demo.sh --model cnn-fmnist      # any preset or a model spec FILE.json
+#   ./deploy/demo.sh --fleet-time            # device time: each device's round lasts what it would on
+#                                            # its class, results in fleet seconds too; the faults are
+#                                            # then given in fleet seconds, e.g. --fleet-outages 1:0.2
+#                                            # --server-restarts 2 --outage-interval 2 --outage-duration 0.2
+#   ./deploy/demo.sh --agents 1000 --fleet-time --duration 900   # a thousand agents (threads, each with
+#                                            # its own outbox and TLS connection) against one server
 # Environment: EDGEFED_DEMO_DIR (default out/demo), EDGEFED_METRICS_PORT (9464).
 # The status page (https://127.0.0.1:PORT/, printed at start) needs the viewer
 # or admin role: import out/demo/certs/viewer.p12 (empty password) into the

@@ -107,7 +107,7 @@ packages=(
   libboost-dev libboost-program-options-dev
   libssl-dev openssl zlib1g-dev
   nlohmann-json3-dev libeigen3-dev libsqlite3-dev sqlite3
-  prometheus-cpp-dev catch2
+  prometheus-cpp-dev libxxhash-dev catch2
   dataset-fashion-mnist python3-vega-datasets
   clang libclang-rt-14-dev
   python3 python3-numpy python3-onnx

@@ -62,9 +62,13 @@ Result<std::vector<DeviceClass>> parse_device_mix(const std::string& text) {
   return mix;
 }
 
-double fleet_dilation(const std::vector<DeviceClass>& devices, int cores) {
-  double demand = 0;
-  for (const auto& d : devices) demand += 1.0 / std::max(1e-3, d.slowdown);
+double fleet_dilation(const std::vector<DeviceClass>& devices, int cores, bool all_at_once) {
+  double demand = 0, fastest = 0;
+  for (const auto& d : devices) {
+    demand += 1.0 / std::max(1e-3, d.slowdown);
+    fastest = std::max(fastest, 1.0 / std::max(1e-3, d.slowdown));
+  }
+  if (all_at_once) demand = fastest * static_cast<double>(devices.size());
   return std::max(1.0, demand / (kFleetTimeHeadroom * std::max(1, cores)));
 }
 

@@ -92,10 +92,10 @@ edgefed::Options make_options(SimCommandLine& cl) {
       .at_least(0);
   o.bind("keep-running", &c.keep_running, "keep training after the duration until interrupted");
   o.bind("eval-interval", &c.eval_interval_s, "evaluate the global model at most every this many seconds");
-  o.bind("outage-interval", &c.outage_mean_interval_s, "mean seconds between one agent's random link outages (0 = none)");
-  o.bind("outage-duration", &c.outage_mean_duration_s, "mean length of a random outage in seconds");
-  o.bind("fleet-outages", &c.fleet_outages, "whole-fleet link outages AT:DURATION in seconds, comma-separated ('' = none)");
-  o.bind("server-restarts", &c.server_restarts, "SIGKILL and restart the server at these seconds, comma-separated ('' = none)");
+  o.bind("outage-interval", &c.outage_mean_interval_s, "mean seconds between one agent's random link outages (0 = none); with --fleet-time this and the fault times below are fleet seconds");
+  o.bind("outage-duration", &c.outage_mean_duration_s, "mean length of a random outage in seconds (fleet seconds with --fleet-time)");
+  o.bind("fleet-outages", &c.fleet_outages, "whole-fleet link outages AT:DURATION in seconds (fleet seconds with --fleet-time), comma-separated ('' = none)");
+  o.bind("server-restarts", &c.server_restarts, "SIGKILL and restart the server at these seconds (fleet seconds with --fleet-time), comma-separated ('' = none)");
   o.bind("drain-timeout", &c.drain_timeout_s, "seconds to wait for every outbox to empty at the end");
   o.bind("server-threads", &c.server_threads, "I/O threads of the server we start");
   o.bind_text("server-arg", "", "extra flags for our server, ';'-separated (e.g. '--buffer-k=10;--server-lr=0.25')",

@@ -33,23 +33,24 @@ Result<OutagePlan> OutagePlan::create(const Options& o) {
     auto dur = seconds(item.substr(colon + 1), "--fleet-outages");
     if (!at) return at.status();
     if (!dur) return dur.status();
-    plan.fleet_.push_back({*at, *at + *dur});
+    plan.fleet_.push_back({*at * o.time_scale, (*at + *dur) * o.time_scale});
   }
   std::stringstream rs(o.server_restarts);
   while (std::getline(rs, item, ',')) {
     if (item.empty()) continue;
     auto t = seconds(item, "--server-restarts");
     if (!t) return t.status();
-    plan.restarts_.push_back(*t);
+    plan.restarts_.push_back(*t * o.time_scale);
   }
   std::sort(plan.restarts_.begin(), plan.restarts_.end());
   plan.per_agent_.resize(static_cast<size_t>(std::max(o.agents, 0)));
-  if (o.mean_interval_s > 0 && o.mean_duration_s > 0) {
+  const double interval_s = o.mean_interval_s * o.time_scale, duration_s = o.mean_duration_s * o.time_scale;
+  if (interval_s > 0 && duration_s > 0) {
     for (int i = 0; i < o.agents; ++i) {
       std::mt19937_64 rng(o.seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(i) + 1);
-      std::exponential_distribution<double> gap(1.0 / o.mean_interval_s), len(1.0 / o.mean_duration_s);
+      std::exponential_distribution<double> gap(1.0 / interval_s), len(1.0 / duration_s);
       for (double t = gap(rng); t < o.horizon_s; t += gap(rng)) {
-        const double d = std::min(len(rng), 6 * o.mean_duration_s);  // no endless outliers
+        const double d = std::min(len(rng), 6 * duration_s);  // no endless outliers
         plan.per_agent_[static_cast<size_t>(i)].push_back({t, t + d});
         t += d;
       }

@@ -27,6 +27,11 @@ class OutagePlan {
     std::string fleet_outages;     // "AT:DUR,AT:DUR"
     std::string server_restarts;   // "T,T"
     uint64_t seed = 1;
+    // Wall seconds per second of the times above (fleet time: the
+    // dilation, so faults land at the same fleet second whatever the
+    // dilation). horizon_s is wall seconds; the plan's times come out in
+    // wall seconds.
+    double time_scale = 1;
   };
   static Result<OutagePlan> create(const Options& options);
 

@@ -67,7 +67,8 @@ Result<RunSummary> run_simulation(const SimConfig& c, const std::atomic<bool>& i
   double dilation = 0;  // wall seconds per fleet second; 0 = no fleet time
   if (c.fleet_time) {
     dilation = c.dilation > 0 ? c.dilation
-                              : fleet_dilation(fleet_devices, static_cast<int>(std::thread::hardware_concurrency()));
+                              : fleet_dilation(fleet_devices, static_cast<int>(std::thread::hardware_concurrency()),
+                                               /*all_at_once=*/c.mode == MergeMode::kSync);
     log::info("sim_fleet_time").kv("dilation", dilation).kv("cores",
         static_cast<int64_t>(std::thread::hardware_concurrency()));
   }
@@ -111,8 +112,14 @@ Result<RunSummary> run_simulation(const SimConfig& c, const std::atomic<bool>& i
     // training at once oscillates here, 0.1 learns steadily. The sim knows
     // its concurrency, so it picks the rate unless told otherwise.
     bool lr_given = false, min_given = false, timeout_given = false;
+    double buffer_k = 10;  // the server's default
     for (const auto& a : c.server_args) {
       lr_given = lr_given || a.rfind("--server-lr", 0) == 0;
+      if (a.rfind("--buffer-k=", 0) == 0) {
+        char* end = nullptr;
+        const double k = std::strtod(a.c_str() + 11, &end);
+        if (end && *end == '\0' && k >= 1) buffer_k = k;  // a bad value is the server's to refuse
+      }
       min_given = min_given || a.rfind("--min-updates", 0) == 0;
       timeout_given = timeout_given || a.rfind("--round-timeout", 0) == 0;
     }
@@ -132,9 +139,10 @@ Result<RunSummary> run_simulation(const SimConfig& c, const std::atomic<bool>& i
           .kv("reason", "80% of the agents per sync round");
     }
     if (!lr_given && c.mode == MergeMode::kAsync) {
-      const double lr = std::min(0.25, 10.0 / c.agents);
+      const double lr = std::min(0.25, buffer_k / c.agents);
       so.args.push_back("--server-lr=" + std::to_string(lr));
-      log::info("sim_server_lr").kv("server_lr", lr).kv("reason", "buffer_k / agents, at most 0.25");
+      log::info("sim_server_lr").kv("server_lr", lr).kv("buffer_k", buffer_k)
+          .kv("reason", "buffer_k / agents, at most 0.25");
     }
     server = std::make_unique<ServerProcess>(so);
     EDGEFED_RETURN_IF_ERROR(server->start());
@@ -161,6 +169,7 @@ Result<RunSummary> run_simulation(const SimConfig& c, const std::atomic<bool>& i
   oo.fleet_outages = c.fleet_outages;
   oo.server_restarts = server ? c.server_restarts : "";
   oo.seed = c.seed;
+  oo.time_scale = dilation > 0 ? dilation : 1.0;  // fleet time: faults are given in fleet seconds
   auto plan = OutagePlan::create(oo);
   if (!plan) return plan.status();
 

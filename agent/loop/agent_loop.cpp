@@ -222,7 +222,6 @@ Status AgentLoop::train_round() {
   const uint64_t seed = config_.seed + static_cast<uint64_t>(journal->updates_created);
 
   const auto wall0 = std::chrono::steady_clock::now();
-  const double cpu0 = seams_.pacer ? thread_cpu_seconds() : 0;
   auto result = trainer_->train(global, task, seed, stop_);
   const double wall_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
@@ -235,7 +234,6 @@ Status AgentLoop::train_round() {
     sleep_ms(config_.idle_ms);
     return Status::ok();  // a bad round is not fatal; the next model may fix it
   }
-  const double cpu_s = seams_.pacer ? thread_cpu_seconds() - cpu0 : 0;
   if (!seams_.pacer && seams_.slowdown > 1.0)
     sleep_ms(static_cast<int64_t>((seams_.slowdown - 1.0) * wall_s * 1000.0));
   if (stop_) return Status::ok();
@@ -279,13 +277,11 @@ Status AgentLoop::train_round() {
     return Status::ok();
   }
   if (seams_.pacer) {
-    // Fleet time: the round lasts the device's compute plus its link's
-    // transfers (the model once per new version, the update), then the
-    // update goes out over loopback at once.
-    RoundTraffic traffic{base != paced_version_ ? static_cast<int64_t>(global.params.size() * sizeof(float)) : 0,
-                         static_cast<int64_t>(encoded_bytes)};
+    // Fleet time: what the round moved over the device's link (the model
+    // once per new version, the update); iterate() paces the round.
+    round_traffic_ = {base != paced_version_ ? static_cast<int64_t>(global.params.size() * sizeof(float)) : 0,
+                      static_cast<int64_t>(encoded_bytes)};
     paced_version_ = base;
-    sleep_ms(static_cast<int64_t>(seams_.pacer->wait_after_round(cpu_s, wall_s, traffic) * 1000.0));
   }
   ++rounds_;
   last_loss_ = r.train_loss;
@@ -338,6 +334,13 @@ Status AgentLoop::iterate() {
   const int64_t started = clock_->monotonic_ms();
   const bool sync_waiting = sync_->has_task() && sync_->task().mode == MergeMode::kSync && !should_train();
   refresh_plan(sync_waiting);
+  // Fleet time: the device's round is everything from here to the update
+  // sent (validating the new version, training, encoding, storing, telemetry,
+  // the push): a slow device is slow at all of it, not only at the gradient
+  // steps. What came before (a sync long poll) is waiting for the fleet.
+  const double cpu0 = seams_.pacer ? thread_cpu_seconds() : 0;
+  const auto wall0 = std::chrono::steady_clock::now();
+  round_traffic_ = {};
   EDGEFED_RETURN_IF_ERROR(tolerate(update_serving(), "validation telemetry"));
   bool trained = false;
   if (should_train() && !stop_) {
@@ -353,6 +356,11 @@ Status AgentLoop::iterate() {
     next_system_ms_ = clock_->monotonic_ms() + config_.telemetry_interval_ms;
   }
   EDGEFED_RETURN_IF_ERROR(tolerate(forward(false), "forward"));
+  if (trained && seams_.pacer && !stop_) {
+    const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+    sleep_ms(static_cast<int64_t>(
+        seams_.pacer->wait_after_round(thread_cpu_seconds() - cpu0, wall_s, round_traffic_) * 1000.0));
+  }
   if (!trained) {
     // Nothing to train on: wait for the link (or a little, to poll again).
     const int64_t wait = link_->ready() ? config_.idle_ms : std::min(config_.idle_ms * 5, link_->wait_ms());

@@ -132,6 +132,7 @@ class AgentLoop {
   std::unique_ptr<PredictServer> predict_server_;  // borrows serving_'s model and drift monitor
   int64_t last_sync_version_ = -1;   // sync mode: version already trained
   int64_t paced_version_ = -1;       // fleet time: the model version last downloaded
+  RoundTraffic round_traffic_;       // fleet time: what this iteration's round moved
   int64_t next_system_ms_ = 0;       // monotonic
   int64_t next_telemetry_ms_ = 0;    // monotonic: next telemetry POST due
   int64_t task_fetched_ms_ = -1;     // monotonic time of the last GET /v1/task

@@ -1,6 +1,7 @@
 // Fleet time (edgefed-sim --fleet-time): a simulated device's round lasts
 // what it would on that device, whatever else shares this machine. The
-// round's compute runs as fast as the CPU allows and is measured in thread
+// round (AgentLoop: validating the new version, training, encoding, the
+// outbox, the push) runs as fast as the CPU allows and is measured in thread
 // CPU time (which contention does not stretch, unlike wall time); the
 // device would take cpu x slowdown seconds for it, and the agent then waits
 // until cpu x slowdown x dilation wall seconds have passed since the round
@@ -52,7 +53,8 @@ class DevicePacer {
   // time and `wall_s` of wall time, and moved `traffic` over the link, so
   // that it lasts its device time (compute x slowdown, plus one latency per
   // transfer and the bytes at the link's rates, all x dilation); 0 and
-  // counted as behind when the compute alone already took longer.
+  // counted as behind when the round's wall time alone already exceeded its
+  // compute budget (its work waited for this machine).
   double wait_after_round(double cpu_s, double wall_s, RoundTraffic traffic = {});
   // Fleet seconds the link needs for `traffic`.
   double network_seconds(RoundTraffic traffic) const;

@@ -6,9 +6,9 @@
 #include "edgefed/log.hpp"
 #include "edgefed/ml/model_spec.hpp"
 #include "edgefed/model_io.hpp"
-#include "edgefed/sha256.hpp"
 #include "edgefed/update_codec.hpp"
 #include "server/engine/agent_registry.hpp"
+#include "server/engine/body_digest.hpp"
 #include "server/engine/engine_metrics.hpp"
 #include "server/engine/group_commit_writer.hpp"
 #include "server/engine/published_state.hpp"
@@ -88,7 +88,7 @@ Result<UpdateAck> Engine::submit_decoded(const std::string& cert_agent_id, std::
   u.meta = decoded->meta;
   u.delta = decoded->delta;
   u.body = body;
-  u.body_sha256 = sha256_hex({reinterpret_cast<const char*>(body.data()), body.size()});
+  u.body_digest = body_digest(body);
   u.layout_fingerprint = layout->fingerprint();
   u.norm2 = sum_squares(decoded->delta);
   Job job;

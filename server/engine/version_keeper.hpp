@@ -43,7 +43,7 @@ struct IncomingUpdate {
   UpdateMetadata meta;
   std::span<const float> delta;      // dense, layout size
   std::span<const uint8_t> body;     // the request body, stored until merged
-  std::string body_sha256;
+  std::string body_digest;            // body_digest.hpp
   std::string layout_fingerprint;    // the layout it was decoded against
   double norm2 = 0.0;                // ||delta||^2
 };

@@ -17,6 +17,10 @@ TEST_CASE("fleet dilation holds the fleet's paced training to half the cores, at
   CHECK(fleet_dilation(fleet, 16) == Approx(17.5 / 8));
   CHECK(fleet_dilation({{"i7", 1, 1.0}}, 16) == 1.0);  // never faster than real time
   CHECK(fleet_dilation({}, 0) == 1.0);
+  // Sync rounds start every device at once: the fastest device's round has
+  // to fit while all 40 share the cores, 40 x 1 cores of demand.
+  CHECK(fleet_dilation(fleet, 2, /*all_at_once=*/true) == Approx(40.0));
+  CHECK(fleet_dilation(fleet, 2, true) > fleet_dilation(fleet, 2));
 }
 
 TEST_CASE("device mix: classes with an optional link, shares normalised, bad fields refused", "[unit]") {
