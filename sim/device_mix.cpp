@@ -63,10 +63,11 @@ Result<std::vector<DeviceClass>> parse_device_mix(const std::string& text) {
 }
 
 double fleet_dilation(const std::vector<DeviceClass>& devices, int cores, bool all_at_once) {
-  double demand = 0, fastest = 0;
+  double demand = 0, fastest = 0;  // in cores at dilation 1: a device's speed is 1/slowdown
   for (const auto& d : devices) {
-    demand += 1.0 / std::max(1e-3, d.slowdown);
-    fastest = std::max(fastest, 1.0 / std::max(1e-3, d.slowdown));
+    const double speed = 1.0 / std::max(1e-3, d.slowdown);
+    demand += speed;
+    fastest = std::max(fastest, speed);
   }
   if (all_at_once) demand = fastest * static_cast<double>(devices.size());
   return std::max(1.0, demand / (kFleetTimeHeadroom * std::max(1, cores)));

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <set>
+#include <string_view>
 #include <thread>
 
 #include "edgefed/ml/idx_reader.hpp"
@@ -115,9 +116,10 @@ Result<RunSummary> run_simulation(const SimConfig& c, const std::atomic<bool>& i
     double buffer_k = 10;  // the server's default
     for (const auto& a : c.server_args) {
       lr_given = lr_given || a.rfind("--server-lr", 0) == 0;
-      if (a.rfind("--buffer-k=", 0) == 0) {
+      constexpr std::string_view kBufferK = "--buffer-k=";
+      if (a.rfind(kBufferK, 0) == 0) {
         char* end = nullptr;
-        const double k = std::strtod(a.c_str() + 11, &end);
+        const double k = std::strtod(a.c_str() + kBufferK.size(), &end);
         if (end && *end == '\0' && k >= 1) buffer_k = k;  // a bad value is the server's to refuse
       }
       min_given = min_given || a.rfind("--min-updates", 0) == 0;

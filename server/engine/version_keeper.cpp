@@ -136,7 +136,7 @@ Result<UpdateAck> VersionKeeper::accept(const IncomingUpdate& u) {
   if (!existing.is_ok()) return existing.status();
   if (existing->has_value()) {
     const LedgerEntry& e = **existing;
-    if (!digest_matches(e.body_sha256, u.body, u.body_digest)) {
+    if (!digest_matches(e.body_digest, u.body, u.body_digest)) {
       return Status(Code::kConflict, "update_id " + u.meta.update_id + " was already used for another body");
     }
     // The original answer: same version, staleness and weight.
@@ -177,7 +177,7 @@ Result<UpdateAck> VersionKeeper::accept(const IncomingUpdate& u) {
   LedgerEntry e;
   e.agent = u.meta.agent_id;
   e.update_id = u.meta.update_id;
-  e.body_sha256 = u.body_digest;
+  e.body_digest = u.body_digest;
   e.accepted_unix_ms = now_ms;
   e.accepted_version = v;
   e.base_version = u.meta.base_version;

@@ -13,7 +13,7 @@ LedgerEntry read_entry(const sqlite::Statement& s) {
   e.id = s.column_int(0);
   e.agent = s.column_text(1);
   e.update_id = s.column_text(2);
-  e.body_sha256 = s.column_text(3);
+  e.body_digest = s.column_text(3);
   e.accepted_unix_ms = s.column_int(4);
   e.accepted_version = s.column_int(5);
   e.base_version = s.column_int(6);
@@ -55,7 +55,7 @@ Result<int64_t> LedgerTable::insert(const LedgerEntry& e, std::span<const uint8_
       "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) RETURNING id");
   if (!st.is_ok()) return st.status();
   sqlite::Statement& s = **st;
-  s.bind(1, e.agent).bind(2, e.update_id).bind(3, e.body_sha256).bind(4, e.accepted_unix_ms);
+  s.bind(1, e.agent).bind(2, e.update_id).bind(3, e.body_digest).bind(4, e.accepted_unix_ms);
   s.bind(5, e.accepted_version).bind(6, e.base_version).bind(7, e.num_samples).bind(8, e.train_loss);
   s.bind(9, e.staleness).bind(10, e.weight).bind(11, e.norm2).bind(12, e.ack_json).bind_blob(13, payload);
   auto row = s.step();

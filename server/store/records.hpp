@@ -17,7 +17,7 @@ struct LedgerEntry {
   int64_t id = 0;                  // acceptance order (rowid)
   std::string agent;
   std::string update_id;
-  std::string body_sha256;         // tells a retry from a different body
+  std::string body_digest;         // column body_sha256 (FORMAT.md): tells a retry from a different body
   int64_t accepted_unix_ms = 0;
   int64_t accepted_version = 0;    // server version at accept = merge target's parent
   int64_t base_version = 0;

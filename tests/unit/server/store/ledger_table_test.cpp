@@ -12,7 +12,7 @@ LedgerEntry entry(const std::string& agent, const std::string& id, double weight
   LedgerEntry e;
   e.agent = agent;
   e.update_id = id;
-  e.body_sha256 = "h-" + id;
+  e.body_digest = "h-" + id;
   e.num_samples = 10;
   e.weight = weight;
   e.ack_json = R"({"version":0})";

@@ -22,7 +22,7 @@ LedgerEntry entry(const std::string& id) {
   LedgerEntry e;
   e.agent = "a";
   e.update_id = id;
-  e.body_sha256 = "h-" + id;
+  e.body_digest = "h-" + id;
   e.num_samples = 10;
   e.weight = 1;
   e.ack_json = R"({"version":0})";
