@@ -1,5 +1,6 @@
 #include "server/http/server.hpp"
 
+#include <csignal>
 #include <thread>
 #include <vector>
 
@@ -75,6 +76,9 @@ Server::~Server() { stop(); }
 
 Result<std::unique_ptr<Server>> Server::start(const HttpOptions& options, Engine& engine,
                                               std::shared_ptr<prometheus::Registry> registry) {
+  // OpenSSL writes the sessions' sockets with write(2) (TlsStream): a peer
+  // that hung up must be an EPIPE, not a signal that ends the process.
+  ::signal(SIGPIPE, SIG_IGN);
   std::unique_ptr<Impl> impl;
   try {
     impl = std::make_unique<Impl>(options, make_server_context(options.tls), engine, std::move(registry));

@@ -46,11 +46,10 @@ void Session::run() {
 
 void Session::on_run() {
   boost::system::error_code ec;
-  const auto ep = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
+  const auto ep = stream_.socket().remote_endpoint(ec);
   if (!ec) peer_.remote = ep.address().to_string() + ":" + std::to_string(ep.port());
-  beast::get_lowest_layer(stream_).expires_after(ms(api_.options().handshake_timeout_s));
-  stream_.async_handshake(ssl::stream_base::server,
-                          beast::bind_front_handler(&Session::on_handshake, shared_from_this()));
+  stream_.expires_after(ms(api_.options().handshake_timeout_s));
+  stream_.async_handshake(beast::bind_front_handler(&Session::on_handshake, shared_from_this()));
 }
 
 void Session::on_handshake(beast::error_code ec) {
@@ -74,7 +73,7 @@ void Session::do_wait() {
   // An idle connection (most of a large fleet's, long-polling) keeps only a
   // small read buffer, not the largest request it has seen.
   if (buffer_.capacity() > kIdleBufferBytes) buffer_.shrink_to_fit();
-  beast::get_lowest_layer(stream_).expires_after(ms(api_.options().idle_timeout_s));
+  stream_.expires_after(ms(api_.options().idle_timeout_s));
   stream_.async_read_some(buffer_.prepare(4096), beast::bind_front_handler(&Session::on_wait, shared_from_this()));
 }
 
@@ -88,7 +87,7 @@ void Session::do_read_header() {
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(api_.options().header_limit));
   parser_->body_limit(std::numeric_limits<std::uint64_t>::max());  // checked per route below
-  beast::get_lowest_layer(stream_).expires_after(ms(api_.options().header_timeout_s));
+  stream_.expires_after(ms(api_.options().header_timeout_s));
   bhttp::async_read_header(stream_, buffer_, *parser_,
                            beast::bind_front_handler(&Session::on_read_header, shared_from_this()));
 }
@@ -131,7 +130,7 @@ void Session::on_read_header(beast::error_code ec, std::size_t) {
   }
   if (body_unread_ && beast::iequals(h[bhttp::field::expect], "100-continue")) {
     auto cont = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_, h.version());
-    beast::get_lowest_layer(stream_).expires_after(ms(api_.options().write_timeout_s));
+    stream_.expires_after(ms(api_.options().write_timeout_s));
     return bhttp::async_write(stream_, *cont,
                               [self = shared_from_this(), cont](beast::error_code e, std::size_t n) {
                                 self->on_continue(e, n);
@@ -147,14 +146,14 @@ void Session::on_continue(beast::error_code ec, std::size_t) {
 
 void Session::do_read_body() {
   if (parser_->is_done()) return on_read_body({}, 0);
-  beast::get_lowest_layer(stream_).expires_after(ms(api_.options().body_timeout_s));
+  stream_.expires_after(ms(api_.options().body_timeout_s));
   bhttp::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_read_body, shared_from_this()));
 }
 
 void Session::on_read_body(beast::error_code ec, std::size_t) {
   if (ec) return read_failed(ec, "body");
   body_unread_ = false;
-  beast::get_lowest_layer(stream_).expires_never();
+  stream_.expires_never();
   request_.body = std::make_shared<const std::string>(std::move(parser_->get().body()));
   api_.handle(std::move(request_), std::move(principal_), responder());
 }
@@ -207,7 +206,7 @@ void Session::send(ApiResponse r) {
   res->keep_alive(!close);
   res->prepare_payload();
   response_ = std::move(res);
-  beast::get_lowest_layer(stream_).expires_after(ms(api_.options().write_timeout_s));
+  stream_.expires_after(ms(api_.options().write_timeout_s));
   bhttp::async_write(stream_, *response_, beast::bind_front_handler(&Session::on_write, shared_from_this(), close));
 }
 
@@ -222,7 +221,7 @@ void Session::on_write(bool close, beast::error_code ec, std::size_t) {
 void Session::do_drain() {
   // Read and discard what the client still sends of a refused body, so it
   // gets to read the answer instead of a reset; bounded in bytes and time.
-  if (drained_ == 0) beast::get_lowest_layer(stream_).expires_after(ms(kDrainSeconds));
+  if (drained_ == 0) stream_.expires_after(ms(kDrainSeconds));
   buffer_.consume(buffer_.size());
   stream_.async_read_some(buffer_.prepare(64 * 1024),
                           [self = shared_from_this()](beast::error_code ec, std::size_t n) {
@@ -233,7 +232,7 @@ void Session::do_drain() {
 }
 
 void Session::do_close() {
-  beast::get_lowest_layer(stream_).expires_after(ms(api_.options().handshake_timeout_s));
+  stream_.expires_after(ms(api_.options().handshake_timeout_s));
   stream_.async_shutdown(beast::bind_front_handler(&Session::on_shutdown, shared_from_this()));
 }
 

@@ -15,10 +15,10 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 
 #include "server/http/api.hpp"
 #include "server/http/shared_body.hpp"
+#include "server/http/tls_stream.hpp"
 
 namespace edgefed::server::http {
 
@@ -32,7 +32,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void run();
 
  private:
-  using Stream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
+  using Stream = TlsStream;
   using Parser = boost::beast::http::request_parser<boost::beast::http::string_body>;
   using Response = boost::beast::http::response<SharedBody>;
 
