@@ -107,6 +107,7 @@ packages=(
   libboost-dev libboost-program-options-dev
   libssl-dev openssl zlib1g-dev
   nlohmann-json3-dev libeigen3-dev libsqlite3-dev sqlite3
+  libpq-dev postgresql
   prometheus-cpp-dev libxxhash-dev catch2
   dataset-fashion-mnist python3-vega-datasets
   clang libclang-rt-14-dev
