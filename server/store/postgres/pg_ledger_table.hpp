@@ -1,0 +1,58 @@
+// The update ledger in PostgreSQL: LedgerTable (../ledger_table.hpp) with
+// the same methods, records and error codes, over a PgConnection. One row
+// per accepted update, unique on (agent, update_id); the body stays in
+// `payload` (bytea) until the update is merged or discarded.
+// Differences from the SQLite table, none visible through its methods:
+//   - ids come from an identity sequence: they grow in acceptance order but
+//     a rolled back insert leaves a gap (SQLite reuses it);
+//   - a duplicate (agent, update_id) is kConflict without an error in the
+//     caller's transaction, which stays usable (as with SQLite);
+//   - for_each_pending reads the pending rows in batches of 32 by id, each
+//     batch one query: fn may use the connection between rows.
+// Not thread-safe: used by the connection's one owner. Every call runs
+// inside the caller's transaction if one is open.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "edgefed/status.hpp"
+#include "server/store/postgres/pg_connection.hpp"
+#include "server/store/records.hpp"
+
+namespace edgefed::server {
+
+class PgLedgerTable {
+ public:
+  explicit PgLedgerTable(PgConnection& conn) : conn_(conn) {}
+
+  // The row of (agent, update_id) without its payload, if any.
+  Result<std::optional<LedgerEntry>> find(const std::string& agent, const std::string& update_id);
+  // Inserts e (e.id and e.consumed_by_version are ignored) with its body.
+  // kConflict if (agent, update_id) exists. Returns the new id.
+  Result<int64_t> insert(const LedgerEntry& e, std::span<const uint8_t> payload);
+  // Every pending row (consumed_by_version IS NULL) with its payload, in
+  // acceptance order. Stops at and returns the first error of fn.
+  using PendingFn = std::function<Status(const LedgerEntry&, std::span<const uint8_t> payload)>;
+  Status for_each_pending(const PendingFn& fn);
+  // Marks every pending row consumed by `version` (or kDiscarded) and drops
+  // its payload. Returns how many rows.
+  Result<int64_t> consume_pending(int64_t version);
+  // The updates merged into a version, in acceptance order.
+  Result<std::vector<MergedUpdate>> merged_into(int64_t version);
+  Result<int64_t> count_accepted();
+  Result<int64_t> count_merged();
+  // Sum of num_samples over the merged rows.
+  Result<int64_t> samples_merged();
+  // The update ids stored for an agent, in acceptance order.
+  Result<std::vector<std::string>> update_ids_of(const std::string& agent);
+
+ private:
+  PgConnection& conn_;
+};
+
+}  // namespace edgefed::server
