@@ -12,9 +12,13 @@
 namespace edgefed::secagg {
 namespace {
 
-Status check_member(const CommunicationGraph& graph, std::set<AgentId>& seen, AgentId id) {
+Status check_member(const CommunicationGraph& graph, const std::set<AgentId>& maskers, std::set<AgentId>& seen,
+                    AgentId id) {
   if (!graph.contains(id)) {
     return Status(Code::kInvalidArgument, "agent " + std::to_string(id) + " is not in the round's graph");
+  }
+  if (!maskers.contains(id)) {
+    return Status(Code::kInvalidArgument, "agent " + std::to_string(id) + " is not among the agents that masked");
   }
   if (!seen.insert(id).second) {
     return Status(Code::kInvalidArgument, "agent " + std::to_string(id) + " given twice (survivor and dropout, or twice)");
@@ -24,43 +28,33 @@ Status check_member(const CommunicationGraph& graph, std::set<AgentId>& seen, Ag
 
 }  // namespace
 
-Result<std::vector<std::uint32_t>> unmask_sum(std::string_view session, const CommunicationGraph& graph,
-                                              const std::map<AgentId, Key32>& mask_public_keys,
-                                              std::span<const SurvivorInput> survivors,
-                                              std::span<const DropoutKey> dropouts) {
+Status remove_masks(std::string_view session, const CommunicationGraph& graph, std::span<const AgentId> masker_ids,
+                    const std::map<AgentId, Key32>& mask_public_keys, std::span<const SurvivorSeed> survivors,
+                    std::span<const DropoutKey> dropouts, std::span<std::uint32_t> sum) {
   if (survivors.empty()) return Status(Code::kInvalidArgument, "no masked vectors to sum");
-  const std::size_t length = survivors.front().masked.size();
+  const std::set<AgentId> maskers(masker_ids.begin(), masker_ids.end());
   std::set<AgentId> seen;
   std::set<AgentId> surviving;
   std::map<AgentId, const Key32*> dropout_keys;
-  for (const SurvivorInput& s : survivors) {
-    EDGEFED_RETURN_IF_ERROR(check_member(graph, seen, s.id));
-    if (s.masked.size() != length) {
-      return Status(Code::kInvalidArgument, "masked vector of agent " + std::to_string(s.id) + " has " +
-                                                std::to_string(s.masked.size()) + " values, others " +
-                                                std::to_string(length));
-    }
+  for (const SurvivorSeed& s : survivors) {
+    EDGEFED_RETURN_IF_ERROR(check_member(graph, maskers, seen, s.id));
     surviving.insert(s.id);
   }
   for (const DropoutKey& d : dropouts) {
-    EDGEFED_RETURN_IF_ERROR(check_member(graph, seen, d.id));
+    EDGEFED_RETURN_IF_ERROR(check_member(graph, maskers, seen, d.id));
     dropout_keys[d.id] = &d.mask_secret_key;
   }
-  // Every survivor's mask with every neighbour must be removable.
-  for (const SurvivorInput& s : survivors) {
+  // Every survivor's mask with every neighbour it masked with must be removable.
+  for (const SurvivorSeed& s : survivors) {
     for (AgentId v : graph.neighbours(s.id)) {
-      if (!surviving.contains(v) && !dropout_keys.contains(v)) {
+      if (maskers.contains(v) && !surviving.contains(v) && !dropout_keys.contains(v)) {
         return Status(Code::kUnprocessable, "agent " + std::to_string(s.id) + "'s neighbour " + std::to_string(v) +
                                                 " neither sent a masked vector nor had its mask key reconstructed");
       }
     }
   }
 
-  std::vector<std::uint32_t> sum(length, 0);
-  for (const SurvivorInput& s : survivors) {
-    for (std::size_t i = 0; i < length; ++i) sum[i] += s.masked[i];
-    EDGEFED_RETURN_IF_ERROR(add_mask(sum, s.self_seed, true));
-  }
+  for (const SurvivorSeed& s : survivors) EDGEFED_RETURN_IF_ERROR(add_mask(sum, s.self_seed, true));
   for (const auto& [d, secret_key] : dropout_keys) {
     const auto d_public = mask_public_keys.find(d);
     if (d_public == mask_public_keys.end()) {
@@ -87,6 +81,30 @@ Result<std::vector<std::uint32_t>> unmask_sum(std::string_view session, const Co
       EDGEFED_RETURN_IF_ERROR(add_mask(sum, *seed, v < d));
     }
   }
+  return Status::ok();
+}
+
+Result<std::vector<std::uint32_t>> unmask_sum(std::string_view session, const CommunicationGraph& graph,
+                                              const std::map<AgentId, Key32>& mask_public_keys,
+                                              std::span<const SurvivorInput> survivors,
+                                              std::span<const DropoutKey> dropouts) {
+  if (survivors.empty()) return Status(Code::kInvalidArgument, "no masked vectors to sum");
+  const std::size_t length = survivors.front().masked.size();
+  std::vector<SurvivorSeed> seeds;
+  seeds.reserve(survivors.size());
+  for (const SurvivorInput& s : survivors) {
+    if (s.masked.size() != length) {
+      return Status(Code::kInvalidArgument, "masked vector of agent " + std::to_string(s.id) + " has " +
+                                                std::to_string(s.masked.size()) + " values, others " +
+                                                std::to_string(length));
+    }
+    seeds.push_back(SurvivorSeed{s.id, s.self_seed});
+  }
+  std::vector<std::uint32_t> sum(length, 0);
+  for (const SurvivorInput& s : survivors) {
+    for (std::size_t i = 0; i < length; ++i) sum[i] += s.masked[i];
+  }
+  EDGEFED_RETURN_IF_ERROR(remove_masks(session, graph, graph.agents(), mask_public_keys, seeds, dropouts, sum));
   return sum;
 }
 

@@ -41,6 +41,8 @@ struct ShamirShare {
   std::uint64_t x = 0;          // the holder's agent id
   std::uint16_t threshold = 0;  // t the share was made for
   std::array<std::uint64_t, kShareChunks> y{};
+
+  bool operator==(const ShamirShare&) const = default;
 };
 
 // One share per x in `holders`, in that order.

@@ -43,9 +43,28 @@ struct DropoutKey {
   Key32 mask_secret_key{};  // reconstructed from its neighbours' shares
 };
 
+// All of the graph's agents masked with one another (no agent dropped
+// before the shares went out).
 Result<std::vector<std::uint32_t>> unmask_sum(std::string_view session, const CommunicationGraph& graph,
                                               const std::map<AgentId, Key32>& mask_public_keys,
                                               std::span<const SurvivorInput> survivors,
                                               std::span<const DropoutKey> dropouts);
+
+// The protocol's form (server_round.hpp): `sum` is already the ring sum of
+// the survivors' masked vectors (the server keeps only that running sum,
+// never an individual vector) and the masks are removed from it in place.
+// `maskers` is U2, the agents whose shares went out and whose list each
+// masking agent was given: an agent masked only with its graph neighbours
+// in U2, so a neighbour outside U2 is ignored here. Survivors and dropouts
+// must be in `maskers`; the errors are unmask_sum's, plus an id outside
+// `maskers` -> kInvalidArgument. On error `sum` is left partly unmasked.
+struct SurvivorSeed {
+  AgentId id = 0;
+  Key32 self_seed{};  // b_u
+};
+
+Status remove_masks(std::string_view session, const CommunicationGraph& graph, std::span<const AgentId> maskers,
+                    const std::map<AgentId, Key32>& mask_public_keys, std::span<const SurvivorSeed> survivors,
+                    std::span<const DropoutKey> dropouts, std::span<std::uint32_t> sum);
 
 }  // namespace edgefed::secagg
