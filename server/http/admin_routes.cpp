@@ -20,7 +20,7 @@ nlohmann::json agent_json(const AgentStatus& a) {
 }
 
 // The JSON object of a body ("" counts as {} when optional).
-Result<nlohmann::json> body_object(const std::string& body, bool optional, size_t limit) {
+Result<nlohmann::json> body_object(std::string_view body, bool optional, size_t limit) {
   if (body.empty() && optional) return nlohmann::json::object();
   auto j = parse_json(body, limit);
   if (!j) return j.status();
@@ -50,7 +50,7 @@ void AdminRoutes::handle(ApiRequest& req, const Principal& who, Responder done) 
     nlohmann::json answer;
     nlohmann::json detail = nlohmann::json::object();
     if (id == RouteId::kAdminModel) {
-      st = ctx_.engine().set_model({reinterpret_cast<const uint8_t*>(body->data()), body->size()});
+      st = ctx_.engine().set_model(body->bytes());
       detail["bytes"] = body->size();
     } else if (id == RouteId::kAdminModelInit) {
       auto j = body_object(*body, false, ctx_.options().json_body_limit);

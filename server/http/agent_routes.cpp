@@ -29,10 +29,6 @@ std::optional<double> parse_seconds(const std::string& s) {
   return v;
 }
 
-std::span<const uint8_t> bytes_of(const std::string& s) {
-  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
-}
-
 }  // namespace
 
 ApiResponse model_response(const Engine::ModelSnapshot& snap, bool not_modified) {
@@ -119,7 +115,7 @@ void AgentRoutes::get_task(const Principal& who, Responder done) {
 
 void AgentRoutes::post_update(ApiRequest& req, const Principal& who, Responder done) {
   ctx_.run_blocking(std::move(done), [this, agent = who.agent_id, body = req.body] {
-    auto ack = ctx_.engine().submit_update(agent, bytes_of(*body));
+    auto ack = ctx_.engine().submit_update(agent, body->bytes());
     if (!ack) {
       log::info("update_refused").kv("agent", agent).kv("reason", ack.status().to_string());
       return ApiResponse::error(ack.status());

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "edgefed/status.hpp"
+#include "server/http/request_body.hpp"
 #include "server/http/router.hpp"
 
 namespace edgefed::server::http {
@@ -29,7 +30,7 @@ struct ApiRequest {
   std::string if_none_match;
   std::string authorization;
   std::string content_type;
-  std::shared_ptr<const std::string> body;  // never null
+  std::shared_ptr<const RequestBody> body;  // never null
   PeerIdentity peer;
 };
 

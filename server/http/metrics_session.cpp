@@ -29,7 +29,7 @@ void MetricsSession::on_read(beast::error_code ec, std::size_t) {
   req.method = std::string(parser_->get().method_string());
   req.target = std::string(parser_->get().target());
   req.route = match_route(req.method, req.target);
-  req.body = std::make_shared<const std::string>();
+  req.body = std::make_shared<const RequestBody>();
   const RouteId id = req.route.id;
   auto self = shared_from_this();
   Responder respond = [self](ApiResponse r) {

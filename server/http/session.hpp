@@ -45,6 +45,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_continue(boost::beast::error_code ec, std::size_t n);
   void do_read_body();
   void on_read_body(boost::beast::error_code ec, std::size_t n);
+  void on_read_direct_body(boost::beast::error_code ec, std::size_t n);
   void send(ApiResponse response);
   void on_write(bool close, boost::beast::error_code ec, std::size_t n);
   void do_drain();
@@ -57,6 +58,7 @@ class Session : public std::enable_shared_from_this<Session> {
   Stream stream_;
   boost::beast::flat_buffer buffer_;
   std::optional<Parser> parser_;
+  std::shared_ptr<RequestBody> direct_body_;  // a body of known length being read
   std::shared_ptr<Response> response_;
   Api& api_;
   std::shared_ptr<std::atomic<int64_t>> open_connections_;

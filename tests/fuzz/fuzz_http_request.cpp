@@ -176,7 +176,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   if (!parser.is_done()) return 0;  // an incomplete body: the session would time out
 
-  req.body = std::make_shared<const std::string>(std::move(parser.get().body()));
+  req.body = std::make_shared<const RequestBody>(parser.get().body());
   auto promise = std::make_shared<std::promise<ApiResponse>>();
   auto answer = promise->get_future();
   h.api->handle(std::move(req), std::move(who), [promise](ApiResponse r) { promise->set_value(std::move(r)); });
