@@ -4,16 +4,21 @@
 
 namespace edgefed {
 
-std::string sha256_hex(std::string_view bytes) {
-  unsigned char md[EVP_MAX_MD_SIZE];
+std::array<std::uint8_t, 32> sha256(std::span<const std::uint8_t> bytes) {
+  std::array<std::uint8_t, 32> digest{};
   unsigned int len = 0;
-  EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr);
+  if (EVP_Digest(bytes.data(), bytes.size(), digest.data(), &len, EVP_sha256(), nullptr) != 1) digest.fill(0);
+  return digest;
+}
+
+std::string sha256_hex(std::string_view bytes) {
+  const auto md = sha256({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()});
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
-  out.reserve(len * 2);
-  for (unsigned i = 0; i < len; ++i) {
-    out.push_back(kHex[md[i] >> 4]);
-    out.push_back(kHex[md[i] & 15]);
+  out.reserve(md.size() * 2);
+  for (const std::uint8_t b : md) {
+    out.push_back(kHex[b >> 4]);
+    out.push_back(kHex[b & 15]);
   }
   return out;
 }

@@ -42,8 +42,9 @@ SecAggCoordinator::SecAggCoordinator(SecAggOptions options, const Clock& clock, 
     : options_(options), clock_(clock), sink_(sink), random_(std::move(random)) {}
 
 sa::AgentId SecAggCoordinator::agent_id_of(std::string_view agent_name) {
-  const std::string hex = sha256_hex(agent_name);
-  const uint64_t v = std::stoull(hex.substr(0, 16), nullptr, 16);
+  const auto digest = sha256({reinterpret_cast<const uint8_t*>(agent_name.data()), agent_name.size()});
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = v << 8 | digest[static_cast<size_t>(i)];  // the first 8 bytes, big-endian
   return 1 + v % sa::kMaxAgentId;
 }
 

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "edgefed/secagg/x25519.hpp"
+#include "edgefed/sha256.hpp"
 #include "wire.hpp"
 
 namespace edgefed::secagg {
@@ -31,7 +32,7 @@ std::array<std::uint8_t, 32> digest_of(const std::vector<std::uint32_t>& values)
   for (std::size_t i = 0; i < values.size(); ++i) {
     for (int b = 0; b < 4; ++b) bytes[4 * i + b] = static_cast<std::uint8_t>(values[i] >> (8 * b));
   }
-  return wire::sha256(bytes);
+  return sha256(bytes);
 }
 
 bool contains(const std::vector<AgentId>& sorted, AgentId a) {

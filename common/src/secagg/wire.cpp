@@ -1,7 +1,5 @@
 #include "wire.hpp"
 
-#include <openssl/evp.h>
-
 #include <array>
 #include <cmath>
 #include <cstring>
@@ -9,6 +7,7 @@
 
 #include "edgefed/secagg/messages.hpp"
 #include "edgefed/secagg/prime_field.hpp"
+#include "edgefed/sha256.hpp"
 
 namespace edgefed::secagg::wire {
 namespace {
@@ -158,15 +157,6 @@ std::size_t Reader::count(std::size_t min_element_bytes) {
     return 0;
   }
   return n;
-}
-
-std::array<std::uint8_t, 32> sha256(std::span<const std::uint8_t> bytes) {
-  std::array<std::uint8_t, 32> digest{};
-  unsigned int len = 0;
-  // EVP_Digest fails only when OpenSSL cannot allocate; a zero digest then
-  // mismatches any real one, which is the safe direction.
-  if (EVP_Digest(bytes.data(), bytes.size(), digest.data(), &len, EVP_sha256(), nullptr) != 1) digest.fill(0);
-  return digest;
 }
 
 std::vector<std::uint8_t> seal_snapshot(std::string_view magic, std::uint16_t version,

@@ -100,8 +100,6 @@ std::vector<std::uint8_t> seal_snapshot(std::string_view magic, std::uint16_t ve
 Result<std::span<const std::uint8_t>> open_snapshot(std::span<const std::uint8_t> snapshot, std::string_view magic,
                                                     std::uint16_t version, std::string_view what);
 
-std::array<std::uint8_t, 32> sha256(std::span<const std::uint8_t> bytes);
-
 // Agent ids double as Shamir x-coordinates: nonzero and below the prime.
 bool valid_agent(AgentId id);
 
