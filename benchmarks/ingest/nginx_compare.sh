@@ -8,6 +8,7 @@
 # one JSON object on the last line. Target: edgefed >= 60% of nginx's rate.
 #
 #   benchmarks/ingest/nginx_compare.sh [--build DIR] [--connections C] [--seconds S] [--repeat R] [--json]
+#                                      [--server-arg ARG]...   (passed to edgefed-server, e.g. --fsync-full=false)
 #
 # Needs the Debian nginx package (deploy/install-deps.sh). Everything runs
 # as the current user under a temporary prefix on ephemeral 127.0.0.1 ports
@@ -21,6 +22,7 @@ connections=16
 seconds=15
 repeat=2
 json=0
+server_args=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --build) build=$2; shift 2 ;;
@@ -28,7 +30,8 @@ while [ $# -gt 0 ]; do
     --seconds) seconds=$2; shift 2 ;;
     --repeat) repeat=$2; shift 2 ;;
     --json) json=1; shift ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    --server-arg) server_args+=("$2"); shift 2 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "nginx_compare.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -111,7 +114,7 @@ wait_port "$nginx_port" "$nginx_pid" || { cat "$tmp/nginx/stderr" "$tmp/nginx/lo
 
 "$server" --listen 127.0.0.1:0 --port-file "$tmp/port" --tls-cert "$tmp/pki/server.pem" \
   --tls-key "$tmp/pki/server.key" --client-ca "$tmp/pki/ca.pem" --state-dir "$tmp/state" \
-  --model-init mlp:784-128-10 --log-level warn --rate-limit 0 2>"$tmp/server.log" &
+  --model-init mlp:784-128-10 --log-level warn --rate-limit 0 "${server_args[@]}" 2>"$tmp/server.log" &
 server_pid=$!
 pids+=("$server_pid")
 for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.1; done

@@ -1,5 +1,7 @@
 #include "server/engine/group_commit_writer.hpp"
 
+#include <pthread.h>
+
 #include <chrono>
 
 #include <nlohmann/json.hpp>
@@ -28,7 +30,11 @@ GroupCommitWriter::~GroupCommitWriter() { stop(); }
 
 void GroupCommitWriter::start(std::unique_ptr<VersionKeeper> keeper) {
   keeper_ = std::move(keeper);
-  writer_ = std::thread([this] { writer_loop(); });
+  writer_ = std::thread([this] {
+    // Named for `top -H` and perf: the one thread every write goes through.
+    pthread_setname_np(pthread_self(), "edgefed-writer");
+    writer_loop();
+  });
   ready_ = true;
 }
 

@@ -1,5 +1,7 @@
 #include "server/http/server.hpp"
 
+#include <pthread.h>
+
 #include <csignal>
 #include <thread>
 #include <vector>
@@ -99,6 +101,7 @@ Result<std::unique_ptr<Server>> Server::start(const HttpOptions& options, Engine
   const int n = default_threads(options.io_threads);
   for (int i = 0; i < n; ++i) {
     im->threads.emplace_back([im] {
+      pthread_setname_np(pthread_self(), "edgefed-io");
       for (;;) {
         try {
           im->ioc.run();
