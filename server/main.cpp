@@ -24,6 +24,7 @@
 #include "server/engine/engine.hpp"
 #include "server/http/server.hpp"
 #include "server/observability.hpp"
+#include "server/secagg/secagg_service.hpp"
 #include "server/server_options.hpp"
 
 extern char** environ;
@@ -95,7 +96,13 @@ int serve(srv::ServerConfig config) {
   auto engine = srv::Engine::open(config.engine, registry);
   if (!engine) throw ConfigError("cannot open the engine: " + engine.status().to_string());
   srv::Observability watch(config.observability, **engine, registry, config.http);
-  auto server = srv::http::Server::start(config.http, **engine, registry);
+  std::unique_ptr<srv::SecAggService> secagg;
+  if (config.engine.secure_aggregation != edgefed::SecureAggregation::kOff) {
+    auto s = srv::SecAggService::open(config.engine, **engine, config.engine.clock);
+    if (!s) throw ConfigError("cannot start secure aggregation: " + s.status().to_string());
+    secagg = std::move(s).value();
+  }
+  auto server = srv::http::Server::start(config.http, **engine, registry, secagg.get());
   if (!server) throw ConfigError(server.status().message());
   const uint16_t port = (*server)->port();
   edgefed::log::info("listening")
@@ -111,6 +118,7 @@ int serve(srv::ServerConfig config) {
   edgefed::log::info("shutting_down").kv("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT");
   const int64_t unfinished = (*server)->drain();
   watch.stop();
+  if (secagg) secagg->stop();
   (*engine)->shutdown();
   (*server)->stop();
   edgefed::log::info("stopped").kv("unfinished_requests", unfinished);

@@ -108,6 +108,14 @@ Options make_server_options(ServerConfig& c) {
   o.bind("keep-last-n", &e.keep_last_n, "checkpoints: keep the newest N blobs").at_least(1);
   o.bind("keep-every-m", &e.keep_every_m, "checkpoints: and every Mth version (0 = none)").at_least(0);
   o.bind("status-history", &e.status_history, "versions listed in /v1/status").at_least(0);
+  o.bind("secure-aggregation", &e.secure_aggregation,
+         "secagg+: SecAgg+ sessions per round/cohort, the server learns only sums (docs/secure-aggregation.md)");
+  o.bind("secagg-clip", &e.secagg_clip, "secure aggregation: bound C of a weighted update coordinate").at_least(0);
+  o.bind("secagg-min-agents", &e.secagg_min_agents, "secure aggregation: fewest agents a session completes with")
+      .at_least(3);
+  o.bind("secagg-degree", &e.secagg_degree, "secure aggregation: neighbours per agent (0 = from the cohort size)");
+  o.bind("secagg-phase-timeout", &e.secagg_phase_timeout_s, "secure aggregation: seconds a protocol phase waits")
+      .at_least(0);
   o.bind("fsync-full", &e.fsync_full, "SQLite synchronous=FULL (power-loss safe) instead of NORMAL");
   o.bind("group-commit-max", &e.group_commit_max, "most updates/telemetry batches per transaction").at_least(1);
   o.bind("max-queued-updates", &e.max_queued_updates, "updates waiting for the writer beyond this get 503")

@@ -104,6 +104,10 @@ json to_json(const Task& t) {
     j["serve_version"] = t.serve_version;
     j["serve_channel"] = t.serve_channel;
   }
+  if (t.secure_aggregation != SecureAggregation::kOff) {
+    j["secure_aggregation"] = t.secure_aggregation;
+    j["secagg_clip"] = t.secagg_clip;
+  }
   return j;
 }
 
@@ -126,7 +130,10 @@ Result<Task> parse_task(const json& j) {
       .one_of("encoding", t.encoding)
       .number("topk_fraction", t.topk_fraction, Range::open_closed(0, 1), Need::kOptional)
       .integer("deadline_unix_ms", t.deadline_unix_ms, 0, std::numeric_limits<int64_t>::max(), Need::kOptional)
-      .integer("serve_version", t.serve_version, 0, std::numeric_limits<int64_t>::max(), Need::kOptional);
+      .integer("serve_version", t.serve_version, 0, std::numeric_limits<int64_t>::max(), Need::kOptional)
+      .one_of("secure_aggregation", t.secure_aggregation, Need::kOptional);
+  if (f.ok() && t.secure_aggregation != SecureAggregation::kOff)
+    f.number("secagg_clip", t.secagg_clip, Range::above(0));
   if (auto it = j.find("serve_channel"); f.ok() && it != j.end()) {
     if (!it->is_string() || (*it != "stable" && *it != "canary"))
       f.fail("serve_channel", "must be \"stable\" or \"canary\"");

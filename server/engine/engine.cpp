@@ -70,9 +70,51 @@ Result<UpdateAck> Engine::submit_update(const std::string& cert_agent_id, std::s
   return ack;
 }
 
+Result<UpdateAck> Engine::submit_aggregate(const std::string& session, int64_t base_version,
+                                           std::span<const float> mean, uint64_t num_samples) {
+  if (options_.secure_aggregation == SecureAggregation::kOff)
+    return Status(Code::kUnprocessable, "secure aggregation is off");
+  if (!ready()) return Status(Code::kUnavailable, "the engine is not accepting updates");
+  std::shared_ptr<const ModelLayout> layout = state_->layout();
+  UpdateMetadata meta;
+  meta.agent_id = kSecAggLedgerAgent;
+  meta.update_id = session;
+  meta.base_version = base_version;
+  meta.num_samples = static_cast<int64_t>(num_samples);
+  // The ledger keeps the sum's body like any update's: what a restart
+  // replays if the version did not commit, and the audit of what merged.
+  auto body = encode_update(*layout, mean, meta);
+  if (!body.is_ok()) return body.status();
+  const std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(body->data()), body->size());
+  IncomingUpdate u;
+  u.meta = std::move(meta);
+  u.meta.layout_fingerprint = layout->fingerprint();
+  u.delta = mean;
+  u.body = bytes;
+  u.body_digest = body_digest(bytes);
+  u.layout_fingerprint = layout->fingerprint();
+  u.norm2 = sum_squares(mean);
+  u.aggregate = true;
+  Job job;
+  job.kind = Job::Kind::kUpdate;
+  job.update = &u;
+  Status st = writer_->run(job);
+  if (!st.is_ok()) {
+    metrics_->count_update(st);
+    return st;
+  }
+  metrics_->count_update(job.ack.duplicate ? "duplicate" : "accepted");
+  return job.ack;
+}
+
 Result<UpdateAck> Engine::submit_decoded(const std::string& cert_agent_id, std::span<const uint8_t> body,
                                          std::vector<float>* decoded_delta) {
   if (!ready()) return Status(Code::kUnavailable, "the engine is not accepting updates");
+  if (options_.secure_aggregation != SecureAggregation::kOff) {
+    return Status(Code::kUnprocessable,
+                  "this server runs secure aggregation (secagg+): plain updates are refused; join a session "
+                  "(POST /v1/secagg/join) as the task's secure_aggregation says");
+  }
   if (agents_->quarantined(cert_agent_id)) {
     return Status(Code::kPermissionDenied, "agent " + cert_agent_id + " is quarantined");
   }
@@ -157,12 +199,16 @@ Result<Task> Engine::task_for(const std::string& agent_id) {
   t.proximal_mu = options_.task_proximal_mu;
   t.clip_norm = options_.task_clip_norm;
   t.encoding = options_.task_encoding;
+  t.secure_aggregation = options_.secure_aggregation;
+  if (t.secure_aggregation != SecureAggregation::kOff) t.secagg_clip = options_.secagg_clip;
   std::tie(t.serve_version, t.serve_channel) = state_->serving()->target_for(agent_id);
   if (options_.task_deadline_s > 0) {
     t.deadline_unix_ms = now_ms() + static_cast<int64_t>(options_.task_deadline_s * 1000);
   }
   return t;
 }
+
+std::shared_ptr<const ModelLayout> Engine::layout() const { return state_->layout(); }
 
 ServerStatus Engine::status() const {
   ServerStatus s = state_->status();

@@ -88,6 +88,19 @@ class Engine {
   Result<UpdateAck> submit_update(const std::string& cert_agent_id,
                                   std::span<const uint8_t> safetensors_body);
 
+  // Secure aggregation (options.secure_aggregation): submit_update refuses
+  // plain updates with kUnprocessable; instead each finished session hands
+  // its unmasked num_samples-weighted mean here. It is recorded in the
+  // ledger as one update of the reserved agent kSecAggLedgerAgent with
+  // update_id = session (so a session handed twice, e.g. after a restart,
+  // is a duplicate) and merged at once as a new version: in sync mode the
+  // mean is the round's step, in async mode it is scaled by s(tau) of the
+  // session's base version (FedBuff's discount, one for the whole cohort).
+  // Errors: kUnprocessable when secure aggregation is off, then those of
+  // submit_update.
+  Result<UpdateAck> submit_aggregate(const std::string& session, int64_t base_version,
+                                     std::span<const float> mean, uint64_t num_samples);
+
   // Stores a telemetry batch; records whose (agent, seq) is already stored
   // are ignored (not double counted, also after a restart: the store decides,
   // and the observer sees only the records stored now). kPermissionDenied if batch.agent_id !=
@@ -96,6 +109,8 @@ class Engine {
                                         const TelemetryBatch& batch);
 
   ModelSnapshot current_model() const;
+  // The published model's layout (never null once open).
+  std::shared_ptr<const ModelLayout> layout() const;
 
   // Long-poll support: calls cb exactly once, from some engine or caller
   // thread, with the first snapshot whose version > after (immediately, on

@@ -7,6 +7,29 @@ namespace {
 
 Status bad(const std::string& message) { return Status(Code::kInvalidArgument, message); }
 
+// Secure aggregation gives the server one sum per session: whatever needs
+// the individual updates cannot run with it.
+Status validate_secure_aggregation(const EngineOptions& o) {
+  if (o.secure_aggregation == SecureAggregation::kOff) return Status::ok();
+  const std::string why = " needs each update in the clear; with --secure-aggregation=secagg+ the server only "
+                          "learns the sum of a session";
+  if (o.aggregator != AggregatorKind::kFedAvg) {
+    return bad("--aggregator " + std::string(enum_name(o.aggregator)) + why + " (use --aggregator fedavg)");
+  }
+  if (o.clip_norm > 0) return bad("--clip-norm" + why + " (agents clip their own update: --task-clip-norm)");
+  if (o.dp_noise_multiplier > 0) return bad("--dp-noise-multiplier" + why);
+  if (!(o.secagg_clip > 0 && o.secagg_clip < 1e9)) return bad("--secagg-clip must be > 0");
+  if (o.secagg_min_agents < 3) return bad("--secagg-min-agents must be >= 3 (pairwise masks need a cohort)");
+  if (!(o.secagg_phase_timeout_s > 0)) return bad("--secagg-phase-timeout must be > 0");
+  const int64_t k = updates_per_version(o);
+  if (k < static_cast<int64_t>(o.secagg_min_agents)) {
+    return bad(std::string(o.mode == MergeMode::kSync ? "--min-updates" : "--buffer-k") +
+               " is the cohort size of a secure aggregation session: " + std::to_string(k) +
+               " is below --secagg-min-agents " + std::to_string(o.secagg_min_agents));
+  }
+  return Status::ok();
+}
+
 // The aggregation strategy and server optimizer, alone and with the mode.
 // Messages name the command-line flags: this is what an operator sees.
 Status validate_strategy(const EngineOptions& o) {
@@ -30,6 +53,7 @@ Status validate_strategy(const EngineOptions& o) {
     }
   }
   EDGEFED_RETURN_IF_ERROR(check_aggregator(aggregator_options(o)));
+  EDGEFED_RETURN_IF_ERROR(validate_secure_aggregation(o));
   if (!(o.server_lr >= 0 && o.server_lr < 1e6)) return bad("server_lr must be >= 0 (0 = the default)");
   return check_server_optimizer(server_optimizer_options(o));
 }

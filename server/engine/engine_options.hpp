@@ -36,6 +36,11 @@ struct ChannelOptions {
   int64_t canary_soak_ms = 30000;
 };
 
+// The ledger's agent for secure-aggregation sums. Its update ids are
+// session ids (random, server-made), so even an agent whose certificate
+// says "secagg" cannot collide with one; its rows never count as an agent.
+inline constexpr const char* kSecAggLedgerAgent = "secagg";
+
 struct EngineOptions {
   // Directory of the state; the database is <state_dir>/edgefed.sqlite (mode
   // 0600, WAL). Created (0700) if missing. Required.
@@ -111,6 +116,19 @@ struct EngineOptions {
   double server_beta1 = 0.9;     // adaptive: first moment decay
   double server_beta2 = 0.99;    // fedadam / fedyogi: second moment decay
   double server_tau = 1e-3;      // adaptive: step = lr m / (sqrt(v) + tau)
+
+  // ---- secure aggregation (docs/secure-aggregation.md) ----
+  // kSecAggPlus: agents send no plain update (POST /v1/updates answers
+  // 422); they join a session per sync round (min_updates agents) or per
+  // async cohort (buffer_k agents, one base version) and the server merges
+  // each session's unmasked weighted mean as one version. Needs the fedavg
+  // aggregator and no server-side clipping or DP (they need individual
+  // updates).
+  SecureAggregation secure_aggregation = SecureAggregation::kOff;
+  double secagg_clip = 1.0;            // the quantizer's C: bound of a weighted update coordinate
+  uint64_t secagg_min_agents = 3;      // a session with fewer advertising agents aborts (>= 3)
+  uint64_t secagg_degree = 0;          // the graph's k; 0 = chosen from the cohort size
+  double secagg_phase_timeout_s = 60;  // a protocol phase closes at most this long after it opened
 
   // ---- the task handed to agents (GET /v1/task) ----
   int task_epochs = 1;

@@ -190,10 +190,12 @@ Result<UpdateAck> VersionKeeper::accept(const IncomingUpdate& u) {
   auto id = store_->ledger().insert(e, u.body);
   if (!id.is_ok()) return id.status().code() == Code::kConflict ? Status(Code::kInternal, id.status().message())
                                                                 : id.status();
-  EDGEFED_RETURN_IF_ERROR(store_->agents().touch(e.agent, now_ms, 1, tau, 0));
-  agents_.touch(e.agent, now_ms, 1, tau, 0);
+  if (!u.aggregate) {
+    EDGEFED_RETURN_IF_ERROR(store_->agents().touch(e.agent, now_ms, 1, tau, 0));
+    agents_.touch(e.agent, now_ms, 1, tau, 0);
+  }
   if (options_.mode == MergeMode::kAsync && aggregator_->count() == 0) opened_at_s_ = clock_.monotonic_s();
-  aggregator_->add({u.delta, ack.weight, u.meta.train_loss, staleness_(tau)});
+  add_contribution(u.delta, ack.weight, u.meta.train_loss, tau, u.aggregate);
   if (normalizer) (void)normalizers_.add(*normalizer, static_cast<double>(u.meta.num_samples));
   ++updates_accepted_;
   auto created = created_ms_.find(u.meta.base_version);
@@ -202,9 +204,25 @@ Result<UpdateAck> VersionKeeper::accept(const IncomingUpdate& u) {
   return ack;
 }
 
+void VersionKeeper::add_contribution(std::span<const float> delta, double weight, double train_loss, int64_t tau,
+                                     bool aggregate) {
+  const double discount = staleness_(tau);
+  if (aggregate && options_.mode == MergeMode::kAsync && discount < 1.0) {
+    // FedBuff's discount applies to the cohort's sum as a whole: merged
+    // alone, a relative weight would cancel it, so scale the mean itself.
+    std::vector<float> scaled(delta.begin(), delta.end());
+    for (float& x : scaled) x = static_cast<float>(x * discount);
+    aggregator_->add({scaled, weight, train_loss, discount});
+    return;
+  }
+  aggregator_->add({delta, weight, train_loss, discount});
+}
+
 bool VersionKeeper::merge_due() const {
   const int64_t n = aggregator_->count();
   if (n == 0) return false;
+  // Secure aggregation: every buffered entry is a whole session's mean.
+  if (options_.secure_aggregation != SecureAggregation::kOff) return true;
   // Multi-Krum cannot merge fewer than 2f + 3: a version closing by time
   // waits for them (validate() makes K itself large enough).
   if (n < aggregator_->min_count()) return false;

@@ -46,6 +46,10 @@ struct IncomingUpdate {
   std::string body_digest;            // body_digest.hpp
   std::string layout_fingerprint;    // the layout it was decoded against
   double norm2 = 0.0;                // ||delta||^2
+  // A secure aggregation session's mean (Engine::submit_aggregate): no
+  // agent to touch; in async mode scaled by s(tau) as a whole; merged at
+  // once (merge_due).
+  bool aggregate = false;
 };
 
 // What a committed transaction changed, for metrics (drained by the caller).
@@ -127,6 +131,10 @@ class VersionKeeper {
   // Inserts the version row + checkpoint, prunes, updates memory.
   Status commit_version(VersionRecord record, Model model);
   void remember(const VersionRecord& record);
+  // Feeds one accepted update (or session mean) to the aggregator with its
+  // staleness discount.
+  void add_contribution(std::span<const float> delta, double weight, double train_loss, int64_t tau,
+                        bool aggregate);
 
   const EngineOptions options_;
   Clock& clock_;

@@ -8,7 +8,8 @@
 namespace edgefed::server::http {
 
 Api::Api(const HttpOptions& options, Engine& engine, std::shared_ptr<prometheus::Registry> registry,
-         HttpMetrics& metrics, boost::asio::io_context& ioc, boost::asio::thread_pool& workers)
+         HttpMetrics& metrics, boost::asio::io_context& ioc, boost::asio::thread_pool& workers,
+         SecAggService* secagg)
     : options_(options),
       engine_(engine),
       metrics_(metrics),
@@ -18,6 +19,7 @@ Api::Api(const HttpOptions& options, Engine& engine, std::shared_ptr<prometheus:
       agent_routes_(context_, ioc),
       admin_routes_(context_),
       version_routes_(context_),
+      secagg_routes_(context_, secagg),
       info_routes_(context_, std::move(registry)) {}
 
 Api::~Api() = default;
@@ -126,6 +128,9 @@ void Api::dispatch(ApiRequest& req, const Principal& who, Responder& done) {
     case RouteId::kVersions: return done(version_routes_.list());
     case RouteId::kVersionModel:
     case RouteId::kVersionOnnx: return version_routes_.handle(req, std::move(done));
+    case RouteId::kSecAggJoin: return secagg_routes_.join(req, who, std::move(done));
+    case RouteId::kSecAggMessage: return secagg_routes_.message(req, who, std::move(done));
+    case RouteId::kSecAggNext: return secagg_routes_.next(req, who, std::move(done));
     case RouteId::kNone: break;
   }
   done(ApiResponse::error(Status(Code::kNotFound, "no such route")));

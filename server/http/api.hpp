@@ -30,6 +30,7 @@
 #include "server/http/info_routes.hpp"
 #include "server/http/rate_limiter.hpp"
 #include "server/http/route_context.hpp"
+#include "server/http/secagg_routes.hpp"
 
 namespace boost::asio {
 class io_context;
@@ -41,8 +42,10 @@ namespace edgefed::server::http {
 class Api {
  public:
   // All references must outlive the Api.
+  // `secagg` is null when secure aggregation is off.
   Api(const HttpOptions& options, Engine& engine, std::shared_ptr<prometheus::Registry> registry,
-      HttpMetrics& metrics, boost::asio::io_context& ioc, boost::asio::thread_pool& workers);
+      HttpMetrics& metrics, boost::asio::io_context& ioc, boost::asio::thread_pool& workers,
+      SecAggService* secagg = nullptr);
   ~Api();
 
   // Called once the request line and headers are in, before the body is
@@ -87,6 +90,7 @@ class Api {
   AgentRoutes agent_routes_;
   AdminRoutes admin_routes_;
   VersionRoutes version_routes_;
+  SecAggRoutes secagg_routes_;
   InfoRoutes info_routes_;
   std::atomic<int64_t> in_flight_{0};
   std::atomic<uint64_t> update_bytes_in_flight_{0};

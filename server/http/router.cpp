@@ -16,7 +16,7 @@ struct Entry {
   std::string_view label;
 };
 
-constexpr std::array<Entry, 16> kRoutes{{
+constexpr std::array<Entry, 19> kRoutes{{
     {"/v1/model", "GET", RouteId::kModel, Access::kAgentOrAdmin, BodyClass::kSmall, "model"},
     {"/v1/task", "GET", RouteId::kTask, Access::kAgent, BodyClass::kSmall, "task"},
     {"/v1/updates", "POST", RouteId::kUpdates, Access::kAgent, BodyClass::kUpdate, "updates"},
@@ -33,6 +33,10 @@ constexpr std::array<Entry, 16> kRoutes{{
     {"/v1/admin/agents", "GET", RouteId::kAdminAgents, Access::kAdmin, BodyClass::kSmall, "admin_agents"},
     {"/v1/admin/promote", "POST", RouteId::kAdminPromote, Access::kAdmin, BodyClass::kJson, "admin_promote"},
     {"/v1/versions", "GET", RouteId::kVersions, Access::kViewer, BodyClass::kSmall, "versions"},
+    {"/v1/secagg/join", "POST", RouteId::kSecAggJoin, Access::kAgent, BodyClass::kJson, "secagg_join"},
+    // A masked input is about as large as an update (5.4 bytes per coordinate).
+    {"/v1/secagg/message", "POST", RouteId::kSecAggMessage, Access::kAgent, BodyClass::kUpdate, "secagg_message"},
+    {"/v1/secagg/next", "GET", RouteId::kSecAggNext, Access::kAgent, BodyClass::kSmall, "secagg_next"},
     // Sentinel: /v1/admin/agents/{id}/{quarantine|release} is matched below.
     {"", "", RouteId::kNone, Access::kPublic, BodyClass::kSmall, "unknown"},
 }};

@@ -20,6 +20,7 @@ enum class RouteId {
   kAdminModel, kAdminModelInit, kAdminRollback, kAdminQuarantine, kAdminRelease, kAdminAgents,
   kVersionModel, kVersionOnnx,  // GET /v1/versions/{N}/model, /v1/versions/{N}/model.onnx
   kVersions, kAdminPromote,     // GET /v1/versions, POST /v1/admin/promote
+  kSecAggJoin, kSecAggMessage, kSecAggNext,  // /v1/secagg/join, /message, /next
 };
 
 // Who may call a route.

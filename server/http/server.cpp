@@ -39,13 +39,14 @@ int default_workers(int requested) {
 }  // namespace
 
 struct Server::Impl {
-  Impl(const HttpOptions& o, net::ssl::context&& ctx, Engine& engine, std::shared_ptr<prometheus::Registry> registry)
+  Impl(const HttpOptions& o, net::ssl::context&& ctx, Engine& engine, std::shared_ptr<prometheus::Registry> registry,
+       SecAggService* secagg)
       : options(o),
         ssl(std::move(ctx)),
         ioc(default_threads(o.io_threads)),
         workers(static_cast<std::size_t>(default_workers(o.worker_threads))),
         metrics(*registry),
-        api(options, engine, std::move(registry), metrics, ioc, workers),
+        api(options, engine, std::move(registry), metrics, ioc, workers, secagg),
         work(net::make_work_guard(ioc)) {}
 
   HttpOptions options;
@@ -77,13 +78,14 @@ Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Server::~Server() { stop(); }
 
 Result<std::unique_ptr<Server>> Server::start(const HttpOptions& options, Engine& engine,
-                                              std::shared_ptr<prometheus::Registry> registry) {
+                                              std::shared_ptr<prometheus::Registry> registry,
+                                              SecAggService* secagg) {
   // OpenSSL writes the sessions' sockets with write(2) (TlsStream): a peer
   // that hung up must be an EPIPE, not a signal that ends the process.
   ::signal(SIGPIPE, SIG_IGN);
   std::unique_ptr<Impl> impl;
   try {
-    impl = std::make_unique<Impl>(options, make_server_context(options.tls), engine, std::move(registry));
+    impl = std::make_unique<Impl>(options, make_server_context(options.tls), engine, std::move(registry), secagg);
   } catch (const std::exception& e) {
     return Status(Code::kInvalidArgument, e.what());
   }

@@ -17,6 +17,10 @@
 #include "server/engine/engine.hpp"
 #include "server/http/http_options.hpp"
 
+namespace edgefed::server {
+class SecAggService;
+}  // namespace edgefed::server
+
 namespace edgefed::server::http {
 
 class Server {
@@ -24,8 +28,10 @@ class Server {
   // Builds the TLS context (kInvalidArgument with the reason for bad cert,
   // key or CA files), binds the listeners (kUnavailable when the address is
   // taken) and starts the threads. The engine must outlive the server.
+  // `secagg` (null = secure aggregation off) must outlive the server too.
   static Result<std::unique_ptr<Server>> start(const HttpOptions& options, Engine& engine,
-                                               std::shared_ptr<prometheus::Registry> registry);
+                                               std::shared_ptr<prometheus::Registry> registry,
+                                               SecAggService* secagg = nullptr);
   ~Server();  // stop()
 
   uint16_t port() const;

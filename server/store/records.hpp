@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace edgefed::server {
 
@@ -61,6 +62,14 @@ struct AgentRecord {
   int64_t last_staleness = 0;
   int64_t telemetry_records = 0;
   std::string device_class;  // "" until its system telemetry names one
+};
+
+// One secure aggregation session of the server (table secagg_sessions).
+struct SecAggSessionRow {
+  std::string session;
+  std::string info;               // JSON object; '{}' until put_info
+  std::vector<uint8_t> snapshot;  // ServerRound::snapshot(); empty until put_snapshot
+  int64_t updated_unix_ms = 0;    // the last put_info or put_snapshot
 };
 
 }  // namespace edgefed::server

@@ -73,6 +73,11 @@ CREATE TABLE IF NOT EXISTS version_validations(
   cohort INTEGER NOT NULL,
   ts_unix_ms INTEGER NOT NULL,
   PRIMARY KEY(version, agent)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS secagg_sessions(
+  session TEXT PRIMARY KEY,
+  info TEXT NOT NULL DEFAULT '{}',
+  snapshot BLOB NOT NULL DEFAULT x'',
+  updated_unix_ms INTEGER NOT NULL) WITHOUT ROWID;
 )sql";
 
 // Columns added after schema 1 shipped: a state file written before them

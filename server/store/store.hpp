@@ -2,7 +2,10 @@
 // WAL, mode 0600) with the tables of FORMAT.md, reached through one table
 // object each. Owns the connection (edgefed/sqlite/database.hpp).
 // Not thread-safe: the engine hands the Store to its writer thread; other
-// threads never touch it. Transactions: begin()/commit()/rollback() on db();
+// threads never touch it. A second Store on the same file (the secure
+// aggregation sink, server/secagg/stored_session_sink.hpp) is a second
+// connection: SQLite's WAL locks and busy timeout serialise the two
+// writers. Transactions: begin()/commit()/rollback() on db();
 // every table call made in between is part of that transaction.
 // Errors: SQLite failures as mapped by edgefed/sqlite/error.hpp; a full disk
 // or a failed write or fsync is kUnavailable and leaves nothing of the
@@ -17,6 +20,7 @@
 #include "server/store/agent_table.hpp"
 #include "server/store/channel_table.hpp"
 #include "server/store/ledger_table.hpp"
+#include "server/store/secagg_session_table.hpp"
 #include "server/store/telemetry_table.hpp"
 #include "server/store/version_table.hpp"
 
@@ -46,16 +50,19 @@ class Store {
   TelemetryTable& telemetry() { return telemetry_; }
   AgentTable& agents() { return agents_; }
   ChannelTable& channels() { return channels_; }
+  SecAggSessionTable& secagg_sessions() { return secagg_sessions_; }
 
  private:
   explicit Store(std::unique_ptr<sqlite::Database> db)
-      : db_(std::move(db)), ledger_(*db_), versions_(*db_), telemetry_(*db_), agents_(*db_), channels_(*db_) {}
+      : db_(std::move(db)), ledger_(*db_), versions_(*db_), telemetry_(*db_), agents_(*db_), channels_(*db_),
+        secagg_sessions_(*db_) {}
   std::unique_ptr<sqlite::Database> db_;
   LedgerTable ledger_;
   VersionTable versions_;
   TelemetryTable telemetry_;
   AgentTable agents_;
   ChannelTable channels_;
+  SecAggSessionTable secagg_sessions_;
 };
 
 }  // namespace edgefed::server

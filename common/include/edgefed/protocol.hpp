@@ -33,6 +33,16 @@ enum class MergeMode { kAsync, kSync };
 inline constexpr EnumName<MergeMode> kMergeModeNames[] = {{MergeMode::kAsync, "async"}, {MergeMode::kSync, "sync"}};
 constexpr std::span<const EnumName<MergeMode>> enum_names(MergeMode) { return kMergeModeNames; }
 
+// Secure aggregation (docs/secure-aggregation.md): off, or SecAgg+ sessions
+// per sync round / async cohort in which the server learns only the sum.
+// The names are --secure-aggregation's values and task wire text.
+enum class SecureAggregation { kOff, kSecAggPlus };
+inline constexpr EnumName<SecureAggregation> kSecureAggregationNames[] = {{SecureAggregation::kOff, "off"},
+                                                                          {SecureAggregation::kSecAggPlus, "secagg+"}};
+constexpr std::span<const EnumName<SecureAggregation>> enum_names(SecureAggregation) {
+  return kSecureAggregationNames;
+}
+
 // How an update's delta is encoded on the wire (update_codec.hpp describes
 // each). The names are wire text (update metadata, task.encoding) and the
 // --task-encoding values.
@@ -105,6 +115,11 @@ struct Task {
   // version that passes local validation.
   int64_t serve_version = -1;
   std::string serve_channel;
+  // Secure aggregation (server --secure-aggregation): kSecAggPlus = send
+  // no plain update; join a session (POST /v1/secagg/join) and send the
+  // masked update through it. Absent on the wire = off.
+  SecureAggregation secure_aggregation = SecureAggregation::kOff;
+  double secagg_clip = 0.0;  // the session's quantizer bound C (secagg+ only)
 };
 nlohmann::json to_json(const Task& t);
 Result<Task> parse_task(const nlohmann::json& j);
