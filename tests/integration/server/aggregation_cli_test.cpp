@@ -104,6 +104,13 @@ TEST_CASE("the server refuses aggregation combinations that cannot work with a o
       {{"--aggregator", "mean-of-whatever"}, {"mean-of-whatever"}},
       {{"--aggregator", "trimmed-mean", "--trim-beta", "0.5"}, {"trim"}},
       {{"--server-optimizer", "adam"}, {"adam"}},
+      // Secure aggregation gives the server sums only (docs/secure-aggregation.md).
+      {{"--secure-aggregation", "secagg+", "--aggregator", "median"}, {"--aggregator median", "secure-aggregation"}},
+      {{"--secure-aggregation", "secagg+", "--aggregator", "krum", "--buffer-k", "10"}, {"--aggregator krum"}},
+      {{"--secure-aggregation", "secagg+", "--clip-norm", "1"}, {"--clip-norm", "--task-clip-norm"}},
+      {{"--secure-aggregation", "secagg+", "--mode", "sync", "--min-updates", "2"},
+       {"--min-updates", "--secagg-min-agents"}},
+      {{"--secure-aggregation", "secagg"}, {"secagg"}},
   };
   for (const auto& c : refused) {
     auto argv = base;
@@ -135,6 +142,7 @@ TEST_CASE("the server refuses aggregation combinations that cannot work with a o
       {"--aggregator", "trimmed-mean", "--trim-beta", "0.2", "--aggregation-threads", "2"},
       {"--dp-noise-multiplier", "1", "--clip-norm", "1", "--dp-seed", "7"},
       {"--server-optimizer", "fedadam", "--server-beta1", "0.9", "--server-beta2", "0.99", "--server-tau", "0.001"},
+      {"--secure-aggregation", "secagg+", "--mode", "sync", "--min-updates", "5", "--secagg-clip", "0.5"},
   };
   for (const auto& flags : sound) {
     auto argv = check;
