@@ -8,7 +8,7 @@
 #   benchmarks/run-all.sh --skip-build --quick # shorter runs, existing build
 #
 # Options:
-#   --only LIST     comma-separated subset of: aggregate, train, ingest, scale, model, sizes, encodings
+#   --only LIST     comma-separated subset of: aggregate, train, ingest, scale, model, sizes, encodings, secagg
 #   --build DIR     release build directory (default build-release)
 #   --skip-build    use DIR as it is
 #   --quick         fewer repeats / shorter windows (smoke run, noisier figures)
@@ -27,6 +27,8 @@
 #              repository root; deploy/build-cross.sh ARCH builds one that is missing)
 #   encodings  benchmarks/encodings/run.sh          bytes per update and accuracy, f32/f16/int8/topk,
 #                                                   12-agent edgefed-sim runs (~11 min)
+#   secagg     edgefed-bench-secagg                 SecAgg+ per agent and per session against plain
+#                                                   FedAvg, 100 agents, k = 20 and k = 98 with 30% dropouts
 # Peers come from apt only: python3-numpy, libopenblas0-pthread,
 # python3-torch, nginx, sqlite3. Builds go through /tmp/edgefed-build.lock (shared with
 # the other build directories of this checkout; deploy/build-cross.sh takes it too).
@@ -35,7 +37,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 build="$root/build-release"
-only="aggregate,train,ingest,scale,model,sizes,encodings"
+only="aggregate,train,ingest,scale,model,sizes,encodings,secagg"
 skip_build=0
 quick=0
 install=1
@@ -55,7 +57,7 @@ done
 case "$build" in /*) ;; *) build="$PWD/$build" ;; esac
 want() { case ",$only," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 for w in ${only//,/ }; do
-  case "$w" in aggregate|train|ingest|scale|model|sizes|encodings) ;; *) echo "run-all.sh: unknown benchmark $w" >&2; exit 2 ;; esac
+  case "$w" in aggregate|train|ingest|scale|model|sizes|encodings|secagg) ;; *) echo "run-all.sh: unknown benchmark $w" >&2; exit 2 ;; esac
 done
 if [ -z "$logdir" ]; then logdir=$(mktemp -d /tmp/edgefed-bench.XXXXXX); fi
 mkdir -p "$logdir"
@@ -89,6 +91,7 @@ want scale && targets+=(edgefed-bench-scale edgefed-server)
 want model && targets+=(edgefed-bench-ingest edgefed-server)
 want sizes && targets+=(edgefed-agent edgefed-server)
 want encodings && targets+=(edgefed-sim edgefed-server)
+want secagg && targets+=(edgefed-bench-secagg)
 if [ "$skip_build" = 0 ] && [ ${#targets[@]} -gt 0 ]; then
   if [ ! -f "$build/CMakeCache.txt" ]; then
     cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DEDGEFED_BENCHMARKS=ON -DEDGEFED_TESTS=OFF >"$logdir/configure.log"
@@ -173,6 +176,15 @@ if want model; then
   section "model: ~10M parameters end to end"
   run model "$here/model/run.sh" --build "$build" --seconds "$([ "$quick" = 1 ] && echo 10 || echo 20)" --json
   grep -E '^(model|upload|server RSS)' "$logdir/model.log" >>"$summary" || true
+fi
+
+if want secagg; then
+  section "secagg: SecAgg+ against plain FedAvg, 100 agents, 101,770 parameters"
+  reps=$([ "$quick" = 1 ] && echo 1 || echo 3)
+  run secagg "$build/benchmarks/secagg/edgefed-bench-secagg" --agents 100 --repeat "$reps" --json
+  run secagg-drop "$build/benchmarks/secagg/edgefed-bench-secagg" --agents 100 --degree 98 \
+    --drop-after-shares 0.15 --drop-after-masked 0.15 --repeat "$reps" --json
+  grep -E '^  (per agent|server CPU)' "$logdir/secagg.log" >>"$summary" || true
 fi
 
 if want sizes; then
