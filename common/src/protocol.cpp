@@ -107,6 +107,8 @@ json to_json(const Task& t) {
   if (t.secure_aggregation != SecureAggregation::kOff) {
     j["secure_aggregation"] = t.secure_aggregation;
     j["secagg_clip"] = t.secagg_clip;
+    if (t.update_clip_norm > 0) j["update_clip_norm"] = t.update_clip_norm;
+    if (t.dp_noise_multiplier > 0) j["dp_noise_multiplier"] = t.dp_noise_multiplier;
   }
   return j;
 }
@@ -132,8 +134,13 @@ Result<Task> parse_task(const json& j) {
       .integer("deadline_unix_ms", t.deadline_unix_ms, 0, std::numeric_limits<int64_t>::max(), Need::kOptional)
       .integer("serve_version", t.serve_version, 0, std::numeric_limits<int64_t>::max(), Need::kOptional)
       .one_of("secure_aggregation", t.secure_aggregation, Need::kOptional);
-  if (f.ok() && t.secure_aggregation != SecureAggregation::kOff)
-    f.number("secagg_clip", t.secagg_clip, Range::above(0));
+  if (f.ok() && t.secure_aggregation != SecureAggregation::kOff) {
+    f.number("secagg_clip", t.secagg_clip, Range::above(0))
+        .number("update_clip_norm", t.update_clip_norm, Range::at_least(0), Need::kOptional)
+        .number("dp_noise_multiplier", t.dp_noise_multiplier, Range::at_least(0), Need::kOptional);
+    if (f.ok() && t.dp_noise_multiplier > 0 && !(t.update_clip_norm > 0))
+      f.fail("dp_noise_multiplier", "needs update_clip_norm > 0");
+  }
   if (auto it = j.find("serve_channel"); f.ok() && it != j.end()) {
     if (!it->is_string() || (*it != "stable" && *it != "canary"))
       f.fail("serve_channel", "must be \"stable\" or \"canary\"");

@@ -200,7 +200,11 @@ Result<Task> Engine::task_for(const std::string& agent_id) {
   t.clip_norm = options_.task_clip_norm;
   t.encoding = options_.task_encoding;
   t.secure_aggregation = options_.secure_aggregation;
-  if (t.secure_aggregation != SecureAggregation::kOff) t.secagg_clip = options_.secagg_clip;
+  if (t.secure_aggregation != SecureAggregation::kOff) {
+    t.secagg_clip = options_.secagg_clip;
+    t.update_clip_norm = options_.clip_norm;
+    t.dp_noise_multiplier = options_.dp_noise_multiplier;
+  }
   std::tie(t.serve_version, t.serve_channel) = state_->serving()->target_for(agent_id);
   if (options_.task_deadline_s > 0) {
     t.deadline_unix_ms = now_ms() + static_cast<int64_t>(options_.task_deadline_s * 1000);

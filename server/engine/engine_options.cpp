@@ -16,8 +16,6 @@ Status validate_secure_aggregation(const EngineOptions& o) {
   if (o.aggregator != AggregatorKind::kFedAvg) {
     return bad("--aggregator " + std::string(enum_name(o.aggregator)) + why + " (use --aggregator fedavg)");
   }
-  if (o.clip_norm > 0) return bad("--clip-norm" + why + " (agents clip their own update: --task-clip-norm)");
-  if (o.dp_noise_multiplier > 0) return bad("--dp-noise-multiplier" + why);
   if (!(o.secagg_clip > 0 && o.secagg_clip < 1e9)) return bad("--secagg-clip must be > 0");
   if (o.secagg_min_agents < 3) return bad("--secagg-min-agents must be >= 3 (pairwise masks need a cohort)");
   if (!(o.secagg_phase_timeout_s > 0)) return bad("--secagg-phase-timeout must be > 0");
@@ -116,8 +114,12 @@ AggregatorOptions aggregator_options(const EngineOptions& o) {
   a.krum_f = o.krum_f;
   a.krum_m = o.krum_m;
   a.threads = o.aggregation_threads;
-  a.clip_norm = o.clip_norm;
-  a.dp_noise_multiplier = o.dp_noise_multiplier;
+  // Under secure aggregation the agents clip and add the DP noise (the
+  // task tells them); the server only sees the sum and must not do either
+  // a second time.
+  const bool on_agents = o.secure_aggregation != SecureAggregation::kOff;
+  a.clip_norm = on_agents ? 0.0 : o.clip_norm;
+  a.dp_noise_multiplier = on_agents ? 0.0 : o.dp_noise_multiplier;
   a.dp_seed = o.dp_seed;
   a.expected_count = updates_per_version(o);
   return a;

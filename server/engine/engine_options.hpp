@@ -122,8 +122,10 @@ struct EngineOptions {
   // 422); they join a session per sync round (min_updates agents) or per
   // async cohort (buffer_k agents, one base version) and the server merges
   // each session's unmasked weighted mean as one version. Needs the fedavg
-  // aggregator and no server-side clipping or DP (they need individual
-  // updates).
+  // aggregator. clip_norm and dp_noise_multiplier move to the agents (the
+  // task carries them): each clips its delta and adds its share of the
+  // Gaussian noise before masking (distributed DP,
+  // docs/secure-aggregation.md).
   SecureAggregation secure_aggregation = SecureAggregation::kOff;
   double secagg_clip = 1.0;            // the quantizer's C: bound of a weighted update coordinate
   uint64_t secagg_min_agents = 3;      // a session with fewer advertising agents aborts (>= 3)

@@ -120,6 +120,14 @@ struct Task {
   // masked update through it. Absent on the wire = off.
   SecureAggregation secure_aggregation = SecureAggregation::kOff;
   double secagg_clip = 0.0;  // the session's quantizer bound C (secagg+ only)
+  // Secure aggregation moves these to the agent (0 = off): clip the
+  // update's L2 norm to update_clip_norm before masking, and with
+  // dp_noise_multiplier z > 0 send num_samples 1 (uniform weights, as
+  // DP-FedAvg) and add N(0, (z * update_clip_norm)^2 / t) to each
+  // coordinate, t the session's threshold: the sum over the at least t
+  // survivors then carries at least the central mechanism's noise.
+  double update_clip_norm = 0.0;
+  double dp_noise_multiplier = 0.0;
 };
 nlohmann::json to_json(const Task& t);
 Result<Task> parse_task(const nlohmann::json& j);

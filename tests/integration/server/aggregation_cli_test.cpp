@@ -107,7 +107,7 @@ TEST_CASE("the server refuses aggregation combinations that cannot work with a o
       // Secure aggregation gives the server sums only (docs/secure-aggregation.md).
       {{"--secure-aggregation", "secagg+", "--aggregator", "median"}, {"--aggregator median", "secure-aggregation"}},
       {{"--secure-aggregation", "secagg+", "--aggregator", "krum", "--buffer-k", "10"}, {"--aggregator krum"}},
-      {{"--secure-aggregation", "secagg+", "--clip-norm", "1"}, {"--clip-norm", "--task-clip-norm"}},
+      {{"--secure-aggregation", "secagg+", "--dp-noise-multiplier", "1"}, {"--dp-noise-multiplier", "--clip-norm"}},
       {{"--secure-aggregation", "secagg+", "--mode", "sync", "--min-updates", "2"},
        {"--min-updates", "--secagg-min-agents"}},
       {{"--secure-aggregation", "secagg"}, {"secagg"}},
@@ -143,6 +143,7 @@ TEST_CASE("the server refuses aggregation combinations that cannot work with a o
       {"--dp-noise-multiplier", "1", "--clip-norm", "1", "--dp-seed", "7"},
       {"--server-optimizer", "fedadam", "--server-beta1", "0.9", "--server-beta2", "0.99", "--server-tau", "0.001"},
       {"--secure-aggregation", "secagg+", "--mode", "sync", "--min-updates", "5", "--secagg-clip", "0.5"},
+      {"--secure-aggregation", "secagg+", "--clip-norm", "2", "--dp-noise-multiplier", "0.8"},
   };
   for (const auto& flags : sound) {
     auto argv = check;

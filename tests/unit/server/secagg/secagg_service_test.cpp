@@ -329,9 +329,29 @@ TEST_CASE("secagg service: off, the service does not open; on, validation refuse
     CHECK(st.code() == Code::kInvalidArgument);
     CHECK(st.message().find("--secure-aggregation") != std::string::npos);
   }
-  auto clip = o;
-  clip.clip_norm = 1.0;
-  CHECK(validate(clip).message().find("--clip-norm") != std::string::npos);
+  // Clipping and DP move to the agents: allowed, told by the task, and the
+  // server's own aggregator neither clips nor adds noise.
+  auto dp = o;
+  dp.clip_norm = 2.0;
+  dp.dp_noise_multiplier = 0.8;
+  CHECK(validate(dp).is_ok());
+  CHECK(aggregator_options(dp).clip_norm == 0.0);
+  CHECK(aggregator_options(dp).dp_noise_multiplier == 0.0);
+  auto dp_without_clip = dp;
+  dp_without_clip.clip_norm = 0;
+  CHECK(validate(dp_without_clip).message().find("--clip-norm") != std::string::npos);
+  {
+    TempDir dp_dir;
+    dp.state_dir = dp_dir.path();
+    auto e = Engine::open(dp, nullptr).value();
+    auto task = e->task_for("agent-1");
+    REQUIRE(task);
+    auto back = parse_task(to_json(*task));  // through the wire form
+    REQUIRE(back);
+    CHECK(back->update_clip_norm == 2.0);
+    CHECK(back->dp_noise_multiplier == 0.8);
+    CHECK(back->secure_aggregation == SecureAggregation::kSecAggPlus);
+  }
   auto small = o;
   small.buffer_k = 2;
   CHECK(validate(small).message().find("--secagg-min-agents") != std::string::npos);
