@@ -4,6 +4,7 @@
 
 #include "agent/outbox/outbox.hpp"
 #include "server/store/read_only_store.hpp"
+#include "server/store/records.hpp"
 
 namespace edgefed::sim {
 namespace {
@@ -41,6 +42,10 @@ Result<AuditResult> audit_ledger(const std::string& server_db, const std::string
   // A version that claims more merged updates than the ledger consumed merged
   // something twice.
   if (*in_versions > *merged) r.double_counted += *in_versions - *merged;
+  auto sums = (*server)->update_ids_of(server::kSecAggLedgerAgent);
+  if (!sums) return sums.status();
+  const std::set<std::string> sessions(sums->begin(), sums->end());
+  r.secagg_sessions_merged = static_cast<int64_t>(sessions.size());
 
   for (const auto& id : agent_ids) {
     std::set<std::string> acked_ids;
@@ -51,6 +56,14 @@ Result<AuditResult> audit_ledger(const std::string& server_db, const std::string
       if (e.kind == "update") acked_ids.insert(e.ref);
       else if (e.kind == "telemetry") add_range(e.ref, acked_seqs);
     }
+    // Secure aggregation: each round that ended "done" must be in a merged sum.
+    auto rounds = agent::Outbox::read_journal(agents_dir + "/" + id + "/outbox.db", "done");
+    if (!rounds) return rounds.status();
+    std::set<std::string> done_sessions;
+    for (const auto& e : *rounds)
+      if (e.kind == "secagg_round") done_sessions.insert(e.ref);
+    r.secagg_rounds_done += static_cast<int64_t>(done_sessions.size());
+    r.lost += missing_from(done_sessions, sessions);
     auto ids = (*server)->update_ids_of(id);
     if (!ids) return ids.status();
     auto seqs = (*server)->telemetry_seqs_of(id);

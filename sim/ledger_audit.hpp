@@ -26,10 +26,17 @@ struct AuditResult {
   int64_t unconfirmed = 0;
   int64_t merged = 0;            // ledger rows consumed by a version
   int64_t samples_merged = 0;    // sum of num_samples over merged updates
+  // Secure aggregation: rounds the agents saw end "done" (their update is
+  // in the session's sum), and how many of those sessions the ledger holds
+  // as merged sums (rows of kSecAggLedgerAgent). A done round whose
+  // session is missing is lost.
+  int64_t secagg_rounds_done = 0;
+  int64_t secagg_sessions_merged = 0;
 };
 
 // `server_db`: the server's edgefed.sqlite; `agents_dir`/<id>/outbox.db for
-// each id in `agent_ids`.
+// each id in `agent_ids`. Plain updates are matched by update id, secure
+// aggregation rounds by session id (a session's sum is one ledger row).
 Result<AuditResult> audit_ledger(const std::string& server_db, const std::string& agents_dir,
                                  const std::vector<std::string>& agent_ids);
 

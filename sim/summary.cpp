@@ -78,7 +78,9 @@ nlohmann::json to_json(const RunSummary& s) {
                   {"acked_telemetry", s.audit->acked_telemetry},
                   {"unconfirmed", s.audit->unconfirmed},
                   {"merged", s.audit->merged},
-                  {"samples_merged", s.audit->samples_merged}};
+                  {"samples_merged", s.audit->samples_merged},
+                  {"secagg_rounds_done", s.audit->secagg_rounds_done},
+                  {"secagg_sessions_merged", s.audit->secagg_sessions_merged}};
   } else {
     j["records_lost"] = nullptr;
     j["records_double_counted"] = nullptr;
@@ -225,6 +227,13 @@ std::string to_text(const RunSummary& s) {
   else
     std::snprintf(buf, sizeof buf, "  audit not done: %s\n", s.audit_error.c_str());
   o << buf;
+  if (s.audit && (s.audit->secagg_rounds_done > 0 || s.audit->secagg_sessions_merged > 0)) {
+    std::snprintf(buf, sizeof buf,
+                  "  secure aggregation: %lld agent rounds ended done, in %lld merged session sums\n",
+                  static_cast<long long>(s.audit->secagg_rounds_done),
+                  static_cast<long long>(s.audit->secagg_sessions_merged));
+    o << buf;
+  }
   return o.str();
 }
 

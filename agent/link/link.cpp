@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <charconv>
 
-#include <nlohmann/json.hpp>
-
 #include "edgefed/log.hpp"
 
 namespace edgefed::agent {
@@ -209,6 +207,46 @@ TelemetryResult Link::post_telemetry(const TelemetryBatch& batch) {
   }
   out.acked_through = ack->acked_through;
   return out;
+}
+
+SecAggResult Link::secagg_result(Exchange ex, bool need_body) {
+  SecAggResult out;
+  out.outcome = ex.outcome;
+  out.http_status = ex.response.status;
+  out.status = std::move(ex.status);
+  if (ex.outcome != Outcome::kOk) return out;
+  auto j = parse_json(ex.response.body, kMaxJsonAnswer);
+  if (j && j->is_object()) {
+    out.body = std::move(*j);
+  } else if (need_body) {
+    // The server answered but not with anything to act on: ask again later
+    // (the link itself is fine, so the monitor is not told).
+    out.outcome = Outcome::kRetry;
+    out.status = Status(Code::kInvalidArgument, "secure aggregation answer (HTTP " +
+                                                    std::to_string(ex.response.status) + ") is not a JSON object" +
+                                                    (j ? std::string() : ": " + j.status().to_string()));
+  }
+  return out;
+}
+
+SecAggResult Link::secagg_join(int64_t base_version) {
+  const std::string body = nlohmann::json{{"base_version", base_version}}.dump();
+  return secagg_result(exchange("POST", "/v1/secagg/join", body, "application/json", {}, std::chrono::milliseconds{0}),
+                       true);
+}
+
+SecAggResult Link::secagg_post(const nlohmann::json& message) {
+  // A masked input is about 5.4 bytes per coordinate: the request timeout
+  // covers it like an update body.
+  return secagg_result(
+      exchange("POST", "/v1/secagg/message", message.dump(), "application/json", {}, std::chrono::milliseconds{0}),
+      false);
+}
+
+SecAggResult Link::secagg_next(const std::string& session) {
+  // Session ids are [A-Za-z0-9._:-] (secagg::valid_session_id): nothing to escape.
+  return secagg_result(
+      exchange("GET", "/v1/secagg/next?session=" + session, {}, {}, {}, std::chrono::milliseconds{0}), true);
 }
 
 bool retryable(Code code) {

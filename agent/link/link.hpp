@@ -28,6 +28,8 @@
 #include <string_view>
 #include <utility>
 
+#include <nlohmann/json.hpp>
+
 #include "agent/link/backoff.hpp"
 #include "edgefed/clock.hpp"
 #include "agent/link/link_monitor.hpp"
@@ -79,6 +81,18 @@ struct TelemetryResult {
   Status status;
 };
 
+// The answer to one secure-aggregation call (secagg_join/post/next).
+struct SecAggResult {
+  Outcome outcome = Outcome::kRetry;
+  // The HTTP status, 0 when no answer came: with status.code() it tells a
+  // 409 (kConflict: the model moved on), a 404 (kNotFound: no such session,
+  // or no secure aggregation on the server) and a 503 (kUnavailable: a sync
+  // round is full) from a failed connection (0, kUnavailable).
+  int http_status = 0;
+  nlohmann::json body;  // kOk: the parsed answer (a JSON object)
+  Status status;        // kRetry / kRejected: why, with the server's error code
+};
+
 // Returns true while the simulator wants this agent's link cut.
 using LinkFaultHook = std::function<bool()>;
 
@@ -114,6 +128,23 @@ class Link {
   // POST /v1/telemetry.
   TelemetryResult post_telemetry(const TelemetryBatch& batch);
 
+  // Secure aggregation (docs/secure-aggregation.md, the server's
+  // server/http/secagg_routes.hpp). An answer that is 2xx but not a JSON
+  // object is kRetry with kInvalidArgument (nothing can be done with it).
+  // POST /v1/secagg/join {"base_version": V}: kOk with {"session",
+  // "base_version", "cohort_size", "vector_length", "clip",
+  // "phase_timeout_s"}; 409 when V is not the server's version, 503 when
+  // the sync round is full.
+  SecAggResult secagg_join(int64_t base_version);
+  // POST /v1/secagg/message: one agent -> server protocol message (its
+  // to_json()); kOk is 202 (a resent identical message is accepted again;
+  // the body is not needed and may be empty).
+  SecAggResult secagg_post(const nlohmann::json& message);
+  // GET /v1/secagg/next?session=ID: kOk with a server message or
+  // {"type": "wait" | "done" | "aborted" | "excluded", ...}; 404 when the
+  // server does not know the session (any more).
+  SecAggResult secagg_next(const std::string& session);
+
  private:
   Link(const LinkOptions& options, std::unique_ptr<Transport> transport, const Clock& clock,
        LinkFaultHook fault);
@@ -126,6 +157,8 @@ class Link {
   Exchange exchange(std::string_view method, std::string_view target, std::string_view body,
                     std::string_view content_type, const HttpHeaders& headers,
                     std::chrono::milliseconds timeout);
+  // An exchange as a SecAggResult; `need_body`: a 2xx must carry a JSON object.
+  SecAggResult secagg_result(Exchange ex, bool need_body);
 
   LinkOptions options_;
   std::unique_ptr<Transport> transport_;

@@ -43,6 +43,9 @@ struct AgentConfig {
   // keeps training offline (issue 4); the simulator may set 1.
   int64_t offline_updates_per_version = 0;
   int64_t idle_ms = 1000;           // wait when there is nothing to train on
+  // Secure aggregation: wait between two GET /v1/secagg/next of the round
+  // being driven (instead of idle_ms); each phase waits for the cohort.
+  int64_t secagg_poll_ms = 200;
   int model_wait_s = 5;             // sync mode: long-poll for the next version
   uint64_t seed = 0;                // training data order; 0 = from the agent id
   std::string health_file;          // touched every iteration ("" = none)

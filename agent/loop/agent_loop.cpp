@@ -14,6 +14,7 @@
 
 #include "edgefed/ml/data_spec.hpp"
 #include "agent/link/model_cache.hpp"
+#include "agent/loop/secagg_driver.hpp"
 #include "agent/loop/system_probe.hpp"
 #include "agent/loop/telemetry_recorder.hpp"
 #include "edgefed/file_io.hpp"
@@ -59,6 +60,7 @@ AgentLoop::~AgentLoop() {
   predict_server_.reset();  // before the model it serves
   serving_.reset();         // borrows the recorder
   recorder_.reset();
+  secagg_.reset();
   forwarder_.reset();
   link_.reset();
   outbox_.reset();
@@ -100,6 +102,8 @@ Status AgentLoop::init() {
   forwarder_ = std::make_unique<Forwarder>(*outbox_, *link_, *clock_, config_.agent_id,
                                            config_.forward);
   recorder_ = std::make_unique<TelemetryRecorder>(*outbox_, *link_, *clock_, config_.device_class);
+  secagg_ = std::make_unique<SecAggDriver>(*outbox_, *link_, *clock_, config_.agent_id);
+  EDGEFED_RETURN_IF_ERROR(secagg_->load());
 
   if (seams_.data) {
     trainer_ = RoundTrainer::with_data(std::move(*seams_.data), config_.round);
@@ -208,6 +212,9 @@ bool AgentLoop::should_train() const {
   }
   if (!sync_->has_model() || !sync_->has_task()) return false;
   if (sync_->task().mode != MergeMode::kSync) return true;
+  // Secure aggregation: this version's round was full; wait for the next.
+  if (sync_->task().secure_aggregation != SecureAggregation::kOff && sync_->version() == secagg_full_version_)
+    return false;
   // Sync: one update per version, and only for the version the plan names.
   return sync_->version() > last_sync_version_ && sync_->version() >= sync_->task().model_version;
 }
@@ -216,6 +223,14 @@ Status AgentLoop::train_round() {
   const Model& global = sync_->model();
   const Task& task = sync_->task();
   const int64_t base = sync_->version();
+  // Secure aggregation: a session first (it is formed before its members
+  // train); no session, no round.
+  std::string session;
+  if (task.secure_aggregation != SecureAggregation::kOff) {
+    auto joined = join_secagg(base, global.layout.size());
+    if (!joined) return Status::ok();
+    session = std::move(*joined);
+  }
   auto journal = outbox_->journal();
   if (!journal) return journal.status();
   // The round index survives restarts, so data order does not repeat.
@@ -252,6 +267,7 @@ Status AgentLoop::train_round() {
   RoundResult& r = *result;
   if (config_.attack.kind != Attack::Kind::kNone && base >= config_.attack.from_version)
     apply_attack(config_.attack, r.delta, seed);
+  if (!session.empty()) return start_secagg_round(session, base, r);
   size_t encoded_bytes = 0;
   auto update_id = outbox_->add_update(
       config_.agent_id, base, clock_->unix_ms(), [&](const std::string& uid) -> Result<std::string> {
@@ -295,6 +311,94 @@ Status AgentLoop::train_round() {
   return recorder_->record_train(r, *update_id, base);
 }
 
+std::optional<std::string> AgentLoop::join_secagg(int64_t base, uint64_t vector_length) {
+  const SecAggJoin j = secagg_->join(base, vector_length);
+  switch (j.kind) {
+    case SecAggJoin::Kind::kJoined:
+      log::info("secagg_joined").kv("agent", config_.agent_id).kv("session", j.session).kv("base_version", base);
+      return j.session;
+    case SecAggJoin::Kind::kRetry:
+      break;  // the link logs and backs off
+    case SecAggJoin::Kind::kRoundFull:
+      // Sync: this version's session has its cohort; train on the next one.
+      log::info("secagg_round_full").kv("agent", config_.agent_id).kv("base_version", base);
+      if (sync_->task().mode == MergeMode::kSync) secagg_full_version_ = base;
+      break;
+    case SecAggJoin::Kind::kModelMoved:
+      // The server is on another version: fetch plan and model again.
+      log::info("secagg_join_stale").kv("agent", config_.agent_id).kv("base_version", base);
+      task_fetched_ms_ = -1;
+      break;
+    case SecAggJoin::Kind::kRefused:
+      log::warn("secagg_join_refused")
+          .kv("agent", config_.agent_id)
+          .kv("base_version", base)
+          .kv("error", j.status.to_string());
+      task_fetched_ms_ = -1;  // the task may say otherwise by now
+      break;
+  }
+  return std::nullopt;
+}
+
+Status AgentLoop::start_secagg_round(const std::string& session, int64_t base, RoundResult& r) {
+  auto started = secagg_->start(session, base, r);
+  if (!started) return started.status();
+  if (!*started) return Status::ok();
+  if (seams_.pacer) {
+    // Fleet time: the model once per new version, and the masked input
+    // (one 32-bit word per coordinate; the key and share messages are small).
+    round_traffic_ = {base != paced_version_ ? static_cast<int64_t>(sync_->model().params.size() * sizeof(float)) : 0,
+                      static_cast<int64_t>(r.delta.size() * sizeof(uint32_t))};
+    paced_version_ = base;
+  }
+  ++rounds_;
+  last_loss_ = r.train_loss;
+  return recorder_->record_train(r, session, base);
+}
+
+void AgentLoop::secagg_ended(const SecAggStep& step) {
+  if (step.how == SecAggEnd::kDone || step.base_version != last_sync_version_) return;
+  // Nothing of this version was merged: its round may be trained again
+  // (sync mode's one update per version still holds).
+  last_sync_version_ = step.base_version - 1;
+  Status st = write_file_atomic(config_.state_dir + "/sync_version", std::to_string(last_sync_version_));
+  if (!st.is_ok()) log::warn("sync_version_not_written").kv("agent", config_.agent_id).kv("error", st.to_string());
+}
+
+Status AgentLoop::drive_secagg() {
+  auto step = secagg_->step();
+  if (!step) return step.status();
+  if (step->ended) secagg_ended(*step);
+  return Status::ok();
+}
+
+Status AgentLoop::drive_secagg_to_end(int64_t deadline_ms) {
+  while (secagg_->active()) {
+    if (stop_ || clock_->monotonic_ms() >= deadline_ms)
+      return Status(Code::kUnavailable, "secure aggregation session " + secagg_->session() +
+                                            " did not end in time (it stays stored for the next start)");
+    auto step = secagg_->step();
+    if (!step) return step.status();
+    if (step->ended) {
+      secagg_ended(*step);
+      if (step->how == SecAggEnd::kDone) return Status::ok();
+      return Status(Code::kUnavailable, "secure aggregation round ended: " + step->outcome + " (see the log)");
+    }
+    sleep_ms(link_->ready() ? config_.secagg_poll_ms : std::max<int64_t>(link_->wait_ms(), 100));
+  }
+  return Status::ok();
+}
+
+Status AgentLoop::record_periodic() {
+  if (!training_ || clock_->monotonic_ms() < next_system_ms_) return Status::ok();
+  EDGEFED_RETURN_IF_ERROR(
+      tolerate(recorder_->record_system(rounds_.load(), model_version_.load(), serving_->serving_version()),
+               "system telemetry"));
+  if (auto d = serving_->drift().report()) EDGEFED_RETURN_IF_ERROR(tolerate(recorder_->record_drift(*d), "drift telemetry"));
+  next_system_ms_ = clock_->monotonic_ms() + config_.telemetry_interval_ms;
+  return Status::ok();
+}
+
 Status AgentLoop::update_serving() {
   EDGEFED_RETURN_IF_ERROR(serving_->validate_new_version(*sync_));
   EDGEFED_RETURN_IF_ERROR(serving_->follow_target(*sync_, *link_));
@@ -331,6 +435,18 @@ Status AgentLoop::tolerate(Status st, const char* what) {
 
 Status AgentLoop::iterate() {
   if (!config_.health_file.empty()) touch_file(config_.health_file);
+  if (secagg_->active()) {
+    // A secure aggregation round in progress (maybe from before a restart)
+    // comes first: no new plan or round until its session ends.
+    EDGEFED_RETURN_IF_ERROR(tolerate(drive_secagg(), "secure aggregation"));
+    EDGEFED_RETURN_IF_ERROR(tolerate(recorder_->record_link_change(), "link telemetry"));
+    EDGEFED_RETURN_IF_ERROR(record_periodic());
+    EDGEFED_RETURN_IF_ERROR(tolerate(forward(false), "forward"));
+    const int64_t wait = link_->ready() ? config_.secagg_poll_ms
+                                        : std::min(config_.secagg_poll_ms * 5, link_->wait_ms());
+    sleep_ms(std::max<int64_t>(wait, 1));
+    return Status::ok();
+  }
   const int64_t started = clock_->monotonic_ms();
   const bool sync_waiting = sync_->has_task() && sync_->task().mode == MergeMode::kSync && !should_train();
   refresh_plan(sync_waiting);
@@ -348,13 +464,7 @@ Status AgentLoop::iterate() {
     trained = true;
   }
   EDGEFED_RETURN_IF_ERROR(tolerate(recorder_->record_link_change(), "link telemetry"));
-  if (training_ && clock_->monotonic_ms() >= next_system_ms_) {
-    EDGEFED_RETURN_IF_ERROR(
-        tolerate(recorder_->record_system(rounds_.load(), model_version_.load(), serving_->serving_version()), "system telemetry"));
-    if (auto d = serving_->drift().report())
-      EDGEFED_RETURN_IF_ERROR(tolerate(recorder_->record_drift(*d), "drift telemetry"));
-    next_system_ms_ = clock_->monotonic_ms() + config_.telemetry_interval_ms;
-  }
+  EDGEFED_RETURN_IF_ERROR(record_periodic());
   EDGEFED_RETURN_IF_ERROR(tolerate(forward(false), "forward"));
   if (trained && seams_.pacer && !stop_) {
     const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
@@ -393,9 +503,31 @@ Status AgentLoop::run_once() {
     refresh_plan(false);
   }
   EDGEFED_RETURN_IF_ERROR(update_serving());
+  // A secure aggregation round left by an earlier run ends first (its
+  // outcome is that run's; this one trains its own round).
+  if (secagg_->active()) {
+    Status left = drive_secagg_to_end(deadline);
+    if (!left.is_ok() && secagg_->active()) return left;
+  }
   auto before = outbox_->journal();
   if (!before) return before.status();
-  EDGEFED_RETURN_IF_ERROR(train_round());
+  Status secagg_outcome;
+  if (sync_->task().secure_aggregation != SecureAggregation::kOff) {
+    // Until a session takes this agent (a stale model, a full round: the
+    // plan is fetched again), then through the session to its end.
+    while (!secagg_->active()) {
+      EDGEFED_RETURN_IF_ERROR(train_round());
+      if (secagg_->active()) break;
+      if (stop_ || clock_->monotonic_ms() >= deadline)
+        return Status(Code::kUnavailable, "no secure aggregation session took this agent in time");
+      sleep_ms(std::max<int64_t>(link_->wait_ms(), config_.secagg_poll_ms));
+      refresh_plan(false);
+    }
+    secagg_outcome = drive_secagg_to_end(deadline);
+    if (!secagg_outcome.is_ok() && secagg_->active()) return secagg_outcome;
+  } else {
+    EDGEFED_RETURN_IF_ERROR(train_round());
+  }
   EDGEFED_RETURN_IF_ERROR(recorder_->record_system(rounds_.load(), model_version_.load(), serving_->serving_version()));
   for (;;) {
     EDGEFED_RETURN_IF_ERROR(forward(true));
@@ -408,7 +540,7 @@ Status AgentLoop::run_once() {
       if (refused > 0)
         return Status(Code::kUnprocessable,
                       "the server refused " + std::to_string(refused) + " update(s); see the log");
-      return Status::ok();
+      return secagg_outcome;
     }
     if (stop_ || clock_->monotonic_ms() >= deadline)
       return Status(Code::kUnavailable,

@@ -14,6 +14,11 @@
 // forwards everything, oldest first, and fetches the newer model.
 // Sync mode (task.mode == MergeMode::kSync): one update per model version; then it
 // long-polls for the next version. Async mode: trains back to back.
+// Secure aggregation (task.secure_aggregation == secagg+): instead of a
+// plain update, each round joins a session before training, stores the
+// round in the outbox and takes part in the session until it ends
+// (SecAggDriver, secagg_driver.hpp); a stored round is finished before the
+// next one is trained, also after a restart.
 //
 // Serving: every new global version is validated on the local holdout
 // before it may replace the model served to the device's application
@@ -33,6 +38,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,6 +54,8 @@
 namespace edgefed::agent {
 
 class TelemetryRecorder;  // telemetry_recorder.hpp (private to this component)
+class SecAggDriver;       // secagg_driver.hpp (private to this component)
+struct SecAggStep;
 
 struct AgentSnapshot {
   LinkState link = LinkState::kUnknown;
@@ -111,6 +119,20 @@ class AgentLoop {
   // record in the outbox. A failed round is logged and skipped (ok); the
   // outbox's failures are returned.
   Status train_round();
+  // Secure aggregation: the session to train for (nullopt: not this time;
+  // logged, and the plan refreshed or the version skipped as the answer says).
+  std::optional<std::string> join_secagg(int64_t base, uint64_t vector_length);
+  // Stores the trained round (snapshot + delta) and records it like an update.
+  Status start_secagg_round(const std::string& session, int64_t base, RoundResult& r);
+  // One step of the stored secure aggregation round; an ended round is
+  // accounted for (sync mode: an aborted round's version may be trained again).
+  Status drive_secagg();
+  // run_once(): drives the stored round until it ends; kUnavailable if it
+  // did not end "done" by `deadline_ms` (monotonic).
+  Status drive_secagg_to_end(int64_t deadline_ms);
+  void secagg_ended(const SecAggStep& step);
+  // "system" (and drift) records when due.
+  Status record_periodic();
   Status forward(bool flush_telemetry);
   // The serving keeper's two steps for the model and task held; a recorded
   // validation makes the next forward post telemetry at once.
@@ -130,7 +152,9 @@ class AgentLoop {
   std::unique_ptr<TelemetryRecorder> recorder_;  // borrows outbox_ and link_
   std::unique_ptr<ServingKeeper> serving_;        // borrows trainer_ and recorder_
   std::unique_ptr<PredictServer> predict_server_;  // borrows serving_'s model and drift monitor
+  std::unique_ptr<SecAggDriver> secagg_;           // borrows outbox_ and link_
   int64_t last_sync_version_ = -1;   // sync mode: version already trained
+  int64_t secagg_full_version_ = -1; // sync mode: the version whose secure aggregation round was full
   int64_t paced_version_ = -1;       // fleet time: the model version last downloaded
   RoundTraffic round_traffic_;       // fleet time: what this iteration's round moved
   int64_t next_system_ms_ = 0;       // monotonic

@@ -69,6 +69,9 @@ Options make_agent_options(AgentCommandLine& cl) {
   o.bind("telemetry-batch", &c.forward.telemetry_batch, "telemetry records per POST").in(1, 1000);
   o.bind("round-interval-ms", &c.min_round_interval_ms, "minimum time between training rounds").at_least(0);
   o.bind("idle-ms", &c.idle_ms, "wait between polls when there is nothing to train on").at_least(1);
+  o.bind("secagg-poll-ms", &c.secagg_poll_ms,
+         "secure aggregation: wait between polls of the session the agent takes part in")
+      .at_least(1);
   o.bind("model-wait-s", &c.model_wait_s, "sync mode: long-poll seconds for the next model version").at_least(0);
   o.bind("accumulation-steps", &c.round.accumulation_steps, "micro-batches per optimizer step (bounds memory)")
       .at_least(1);

@@ -29,6 +29,10 @@ CREATE TABLE IF NOT EXISTS journal(
   num INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, ref TEXT NOT NULL,
   outcome TEXT NOT NULL, at_ms INTEGER NOT NULL, version INTEGER, staleness INTEGER,
   weight REAL, detail TEXT);
+CREATE TABLE IF NOT EXISTS secagg_rounds(
+  slot INTEGER PRIMARY KEY CHECK (slot = 1), session TEXT NOT NULL UNIQUE,
+  base_version INTEGER NOT NULL, num_samples INTEGER NOT NULL, train_loss REAL NOT NULL,
+  snapshot BLOB NOT NULL, delta BLOB NOT NULL, created_unix_ms INTEGER NOT NULL);
 )sql";
 
 std::string random_hex(size_t bytes) {
@@ -70,6 +74,7 @@ Outbox::Outbox(OutboxOptions options, std::unique_ptr<sqlite::Database> db)
       journal_(*db_),
       updates_(*db_, journal_),
       telemetry_(*db_, journal_),
+      secagg_rounds_(*db_, journal_),
       bounding_policy_(*db_, journal_, telemetry_, options_.limits) {}
 
 Outbox::~Outbox() = default;
@@ -228,6 +233,39 @@ Result<bool> Outbox::report_drops(int64_t now_ms) {
   if (!*reported) return false;
   EDGEFED_RETURN_IF_ERROR(tx.commit());
   return true;
+}
+
+// ---- the secure aggregation round: each mutating call is one transaction ----
+
+Status Outbox::store_secagg_round(const SecAggRound& round) {
+  std::lock_guard lock(mu_);
+  sqlite::Transaction tx(*db_);
+  EDGEFED_RETURN_IF_ERROR(tx.status());
+  EDGEFED_RETURN_IF_ERROR(secagg_rounds_.store(round));
+  return tx.commit();
+}
+
+Status Outbox::replace_secagg_snapshot(std::string_view session, std::span<const uint8_t> snapshot) {
+  std::lock_guard lock(mu_);
+  sqlite::Transaction tx(*db_);
+  EDGEFED_RETURN_IF_ERROR(tx.status());
+  EDGEFED_RETURN_IF_ERROR(secagg_rounds_.replace_snapshot(session, snapshot));
+  return tx.commit();
+}
+
+Result<std::optional<SecAggRound>> Outbox::secagg_round() {
+  std::lock_guard lock(mu_);
+  return secagg_rounds_.read();
+}
+
+Status Outbox::end_secagg_round(std::string_view session, SecAggEnd how, std::string_view detail, int64_t now_ms) {
+  std::lock_guard lock(mu_);
+  sqlite::Transaction tx(*db_);
+  EDGEFED_RETURN_IF_ERROR(tx.status());
+  auto ended = secagg_rounds_.end(session, how, detail, now_ms);
+  if (!ended) return ended.status();
+  if (!*ended) return Status::ok();  // ended already: nothing to count
+  return tx.commit();
 }
 
 // ---- reads ----

@@ -23,13 +23,16 @@
 //
 // Inside: Outbox opens the file (schema, incarnation), holds the lock and
 // makes each call one transaction over its parts, one class per file pair:
-// UpdateQueue and TelemetryQueue (the two queues), OutboxJournal (counters
-// and journal) and BoundingPolicy (the limits and drop reports).
+// UpdateQueue and TelemetryQueue (the two queues), SecAggRoundStore (the
+// secure aggregation round), OutboxJournal (counters and journal) and
+// BoundingPolicy (the limits and drop reports).
 #pragma once
 
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,6 +40,7 @@
 #include "agent/outbox/bounding_policy.hpp"
 #include "agent/outbox/outbox_journal.hpp"
 #include "agent/outbox/outbox_types.hpp"
+#include "agent/outbox/secagg_round_store.hpp"
 #include "agent/outbox/telemetry_queue.hpp"
 #include "agent/outbox/update_queue.hpp"
 #include "edgefed/protocol.hpp"
@@ -98,6 +102,22 @@ class Outbox {
   // the last report, plus the "_total" figures) and returns true.
   Result<bool> report_drops(int64_t now_ms);
 
+  // Secure aggregation (FORMAT.md, "Secure aggregation"): the agent's one
+  // current round, stored before anything of it is sent and kept until the
+  // session ends. The snapshot holds key material: see FORMAT.md.
+  // Stores a new round (counted: secagg_rounds_created); kConflict while
+  // another one is stored.
+  Status store_secagg_round(const SecAggRound& round);
+  // Replaces the stored round's ClientRound snapshot (before the answer it
+  // made is sent); kNotFound unless `session` is the stored round.
+  Status replace_secagg_snapshot(std::string_view session, std::span<const uint8_t> snapshot);
+  // The stored round, if any (kIo if its row is unreadable).
+  Result<std::optional<SecAggRound>> secagg_round();
+  // Deletes the round, counts its end (secagg_rounds_done / _aborted) and
+  // journals it with `detail`. A session that is not stored (ended
+  // already) is ok and changes nothing.
+  Status end_secagg_round(std::string_view session, SecAggEnd how, std::string_view detail, int64_t now_ms);
+
   Result<OutboxDepth> depth();
   // Queued updates trained on model `base_version`.
   Result<int64_t> pending_updates_on(int64_t base_version);
@@ -128,6 +148,7 @@ class Outbox {
   OutboxJournal journal_;
   UpdateQueue updates_;
   TelemetryQueue telemetry_;
+  SecAggRoundStore secagg_rounds_;
   BoundingPolicy bounding_policy_;
 };
 

@@ -70,6 +70,9 @@ Result<JournalCounts> OutboxJournal::counts() {
       {"telemetry_created", &j.telemetry_created}, {"telemetry_sent", &j.telemetry_sent},
       {"telemetry_acked", &j.telemetry_acked},     {"telemetry_rejected", &j.telemetry_rejected},
       {"telemetry_dropped", &j.telemetry_dropped},
+      {"secagg_rounds_created", &j.secagg_rounds_created},
+      {"secagg_rounds_done", &j.secagg_rounds_done},
+      {"secagg_rounds_aborted", &j.secagg_rounds_aborted},
   };
   for (;;) {
     auto row = stmt->step();

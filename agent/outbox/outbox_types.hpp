@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "edgefed/protocol.hpp"
 
@@ -66,6 +67,11 @@ struct JournalCounts {
   int64_t telemetry_acked = 0;
   int64_t telemetry_rejected = 0;
   int64_t telemetry_dropped = 0;
+  // Secure aggregation rounds (FORMAT.md, "Secure aggregation"):
+  //   secagg_rounds_created == secagg_rounds_done + secagg_rounds_aborted + the round stored (0 or 1)
+  int64_t secagg_rounds_created = 0;
+  int64_t secagg_rounds_done = 0;     // the server merged the session's sum
+  int64_t secagg_rounds_aborted = 0;  // aborted, excluded, unknown to the server, refused here
 };
 
 // One journal row (FORMAT.md): what happened to a record.
@@ -74,6 +80,23 @@ struct JournalEntry {
   std::string ref;      // the update id, or the seq range "FIRST-LAST"
   std::string outcome;  // "acked", "rejected" or "dropped"
 };
+
+// The agent's one current secure-aggregation round (table secagg_rounds):
+// what it needs to finish the session after a restart.
+struct SecAggRound {
+  std::string session;            // the server's session id (1-128 of [A-Za-z0-9._:-])
+  int64_t base_version = 0;       // the model version trained on
+  int64_t num_samples = 0;        // >= 1
+  double train_loss = 0;
+  // ClientRound::snapshot(): holds the round's secret keys until the
+  // masked input is made (FORMAT.md).
+  std::vector<uint8_t> snapshot;
+  std::vector<float> delta;       // the raw update (local - global)
+  int64_t created_unix_ms = 0;
+};
+
+// How a secure-aggregation round ended (its journal counter).
+enum class SecAggEnd { kDone, kAborted };
 
 // Result of add_update / add_telemetry: what the bounding policy removed.
 struct Dropped {

@@ -13,6 +13,7 @@
 #include "server/engine/group_commit_writer.hpp"
 #include "server/engine/published_state.hpp"
 #include "server/engine/version_keeper.hpp"
+#include "server/store/records.hpp"
 
 namespace edgefed::server {
 

@@ -36,11 +36,6 @@ struct ChannelOptions {
   int64_t canary_soak_ms = 30000;
 };
 
-// The ledger's agent for secure-aggregation sums. Its update ids are
-// session ids (random, server-made), so even an agent whose certificate
-// says "secagg" cannot collide with one; its rows never count as an agent.
-inline constexpr const char* kSecAggLedgerAgent = "secagg";
-
 struct EngineOptions {
   // Directory of the state; the database is <state_dir>/edgefed.sqlite (mode
   // 0600, WAL). Created (0700) if missing. Required.

@@ -7,6 +7,7 @@
 #include "edgefed/ml/model_spec.hpp"
 #include "edgefed/model_io.hpp"
 #include "edgefed/update_codec.hpp"
+#include "server/store/records.hpp"
 
 namespace edgefed::server {
 

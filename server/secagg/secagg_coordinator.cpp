@@ -1,9 +1,10 @@
 #include "server/secagg/secagg_coordinator.hpp"
 
+#include <algorithm>
 #include <utility>
 
+#include "edgefed/secagg/agent_id.hpp"
 #include "edgefed/secagg/messages.hpp"
-#include "edgefed/sha256.hpp"
 
 namespace edgefed::server {
 
@@ -42,10 +43,8 @@ SecAggCoordinator::SecAggCoordinator(SecAggOptions options, const Clock& clock, 
     : options_(options), clock_(clock), sink_(sink), random_(std::move(random)) {}
 
 sa::AgentId SecAggCoordinator::agent_id_of(std::string_view agent_name) {
-  const auto digest = sha256({reinterpret_cast<const uint8_t*>(agent_name.data()), agent_name.size()});
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = v << 8 | digest[static_cast<size_t>(i)];  // the first 8 bytes, big-endian
-  return 1 + v % sa::kMaxAgentId;
+  // The agent derives the same id from its own name (edgefed/secagg/agent_id.hpp).
+  return sa::agent_id_of(agent_name);
 }
 
 void SecAggCoordinator::start_phase(Session& s) {
@@ -219,8 +218,14 @@ Result<json> SecAggCoordinator::next(const std::string& agent_name, const std::s
     case sa::ServerPhase::kUnmask:
       if (s.heard.count(agent)) return wait();
       return addressed(r.unmask_request_for(agent));
-    case sa::ServerPhase::kDone:
-      return json{{"type", "done"}, {"survivors", r.masked_senders().size()}};
+    case sa::ServerPhase::kDone: {
+      // Only a survivor's update is in the sum; anyone else (a dropout,
+      // a pruned agent) must not count its update as merged.
+      const auto& u3 = r.masked_senders();
+      if (!std::binary_search(u3.begin(), u3.end(), agent))
+        return json{{"type", "excluded"}, {"phase", std::string(sa::phase_name(phase))}};
+      return json{{"type", "done"}, {"survivors", u3.size()}};
+    }
     case sa::ServerPhase::kAborted:
       return json{{"type", "aborted"}, {"reason", r.abort_status().message()}};
   }

@@ -88,9 +88,9 @@ class SecAggCoordinator {
   // What `agent_name` should do next in `session`:
   //   {"type":"wait","phase":...}            nothing yet: ask again
   //   round_setup / share_delivery / unmask_request (messages.hpp)
-  //   {"type":"done","survivors":N}          the session finished
+  //   {"type":"done","survivors":N}          the session finished with this agent's update in it
   //   {"type":"aborted","reason":"..."}      resubmit in a later session
-  //   {"type":"excluded","phase":...}         the session went on without it
+  //   {"type":"excluded","phase":...}         the session went (or ended) without it
   Result<nlohmann::json> next(const std::string& agent_name, const std::string& session);
 
   // Closes the phases that are due; returns the sessions that finished or

@@ -189,7 +189,7 @@ Status SecAggService::post(const std::string& agent, const json& message) {
     std::lock_guard lock(mu_);
     if (auto it = ended_.find(message["session"].get<std::string>()); it != ended_.end()) {
       return Status(Code::kConflict, "secure aggregation session '" + it->first + "' has ended (" +
-                                         it->second.value("type", std::string()) + ")");
+                                         it->second.answer.value("type", std::string()) + ")");
     }
   }
   if (st.is_ok()) tick();  // a phase may have closed: merge at once rather than at the next tick
@@ -199,7 +199,11 @@ Status SecAggService::post(const std::string& agent, const json& message) {
 Result<json> SecAggService::next(const std::string& agent, const std::string& session) {
   {
     std::lock_guard lock(mu_);
-    if (auto it = ended_.find(session); it != ended_.end()) return it->second;
+    if (auto it = ended_.find(session); it != ended_.end()) {
+      if (it->second.answer["type"] == "done" && !it->second.survivors.count(SecAggCoordinator::agent_id_of(agent)))
+        return json{{"type", "excluded"}, {"phase", "done"}};
+      return it->second.answer;
+    }
   }
   return coordinator_->next(agent, session);
 }
@@ -223,7 +227,9 @@ void SecAggService::finish(const SecAggCoordinator::Finished& f) {
     if (it != cohorts_.end()) base_version = it->second.base_version;
   }
   json answer;
+  std::set<sa::AgentId> survivors;
   if (f.result.is_ok()) {
+    survivors.insert(f.result->survivors.begin(), f.result->survivors.end());
     auto ack = engine_.submit_aggregate(f.session, base_version, f.result->mean, f.result->survivor_samples);
     if (!ack.is_ok()) {
       log::warn("secagg_merge_failed").kv("session", f.session).kv("error", ack.status().to_string());
@@ -254,11 +260,11 @@ void SecAggService::finish(const SecAggCoordinator::Finished& f) {
   if (answer["type"] == "done") ++counters_.merged; else ++counters_.aborted;
   cohorts_.erase(f.session);
   if (filling_ == f.session) filling_.reset();
-  remember_end(f.session, std::move(answer));
+  remember_end(f.session, std::move(answer), std::move(survivors));
 }
 
-void SecAggService::remember_end(const std::string& session, json answer) {
-  if (ended_.emplace(session, std::move(answer)).second) ended_order_.push_back(session);
+void SecAggService::remember_end(const std::string& session, json answer, std::set<sa::AgentId> survivors) {
+  if (ended_.emplace(session, Ended{std::move(answer), std::move(survivors)}).second) ended_order_.push_back(session);
   while (ended_order_.size() > kEndedKept) {
     ended_.erase(ended_order_.front());
     ended_order_.pop_front();

@@ -74,8 +74,10 @@ class SecAggService {
   // POST /v1/secagg/message: one protocol message (messages.hpp).
   Status post(const std::string& agent, const nlohmann::json& message);
   // GET /v1/secagg/next: what the agent does next (SecAggCoordinator::next);
-  // after the session ended: {"type":"done","survivors":N,"version":V} or
-  // {"type":"aborted","reason":...} for a while (kNotFound once forgotten).
+  // after the session ended, for a while (kNotFound once forgotten):
+  // {"type":"done","survivors":N,"version":V} to a survivor (its update is
+  // in version V), {"type":"excluded","phase":"done"} to any other agent,
+  // {"type":"aborted","reason":...} to all when it aborted.
   Result<nlohmann::json> next(const std::string& agent, const std::string& session);
 
   // Closes due phases and merges finished sessions (the ticker's work;
@@ -100,7 +102,8 @@ class SecAggService {
   Status restore();
   Result<std::string> open_cohort(int64_t base_version);  // REQUIRES: mu_ held
   void finish(const SecAggCoordinator::Finished& f);
-  void remember_end(const std::string& session, nlohmann::json answer);  // REQUIRES: mu_ held
+  // REQUIRES: mu_ held.
+  void remember_end(const std::string& session, nlohmann::json answer, std::set<secagg::AgentId> survivors);
 
   const EngineOptions options_;
   Engine& engine_;
@@ -111,7 +114,11 @@ class SecAggService {
   mutable std::mutex mu_;
   std::map<std::string, Cohort> cohorts_;          // open sessions
   std::optional<std::string> filling_;             // the session taking joins
-  std::map<std::string, nlohmann::json> ended_;    // recent final answers
+  struct Ended {
+    nlohmann::json answer;                   // the final answer for a survivor (or anyone, aborted)
+    std::set<secagg::AgentId> survivors;     // whose update is in the merged sum
+  };
+  std::map<std::string, Ended> ended_;             // recent final answers
   std::deque<std::string> ended_order_;
   std::deque<SecAggCoordinator::Finished> unmerged_;  // the engine was busy: retried
   Counters counters_;

@@ -10,6 +10,11 @@
 
 namespace edgefed::server {
 
+// The ledger's agent for secure-aggregation sums. Its update ids are
+// session ids (random, server-made), so even an agent whose certificate
+// says "secagg" cannot collide with one; its rows never count as an agent.
+inline constexpr const char* kSecAggLedgerAgent = "secagg";
+
 // ledger.consumed_by_version for updates dropped without merging (their
 // base model was replaced by set_model/init_model/rollback).
 inline constexpr int64_t kDiscarded = -1;

@@ -149,7 +149,12 @@ AgentJournal read_agent_journal(const std::string& state_dir) {
     if (n == "telemetry_acked") j.telemetry_acked = v;
     if (n == "telemetry_rejected") j.telemetry_rejected = v;
     if (n == "telemetry_dropped") j.telemetry_dropped = v;
+    if (n == "secagg_rounds_created") j.secagg_rounds_created = v;
+    if (n == "secagg_rounds_done") j.secagg_rounds_done = v;
+    if (n == "secagg_rounds_aborted") j.secagg_rounds_aborted = v;
   });
+  if (db.integer("SELECT COUNT(*) FROM sqlite_master WHERE name = 'secagg_rounds'") > 0)
+    j.pending_secagg_rounds = db.integer("SELECT COUNT(*) FROM secagg_rounds");
   j.pending_updates = db.integer("SELECT COUNT(*) FROM updates");
   j.pending_telemetry = db.integer("SELECT COUNT(*) FROM telemetry");
   db.query("SELECT ref FROM journal WHERE kind = 'update' AND outcome = 'acked'", "",

@@ -44,6 +44,10 @@ struct AgentJournal {
   int64_t telemetry_created = 0, telemetry_acked = 0, telemetry_rejected = 0, telemetry_dropped = 0;
   int64_t pending_updates = 0, pending_telemetry = 0;
   std::set<std::string> acked_update_ids;
+  // Secure aggregation rounds (agent/outbox/FORMAT.md): counted ends and
+  // the round still stored (0 or 1).
+  int64_t secagg_rounds_created = 0, secagg_rounds_done = 0, secagg_rounds_aborted = 0;
+  int64_t pending_secagg_rounds = 0;
 };
 AgentJournal read_agent_journal(const std::string& state_dir);
 

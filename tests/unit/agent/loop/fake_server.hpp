@@ -1,11 +1,14 @@
 // An in-process stand-in for edgefed-server behind the agent's Transport
 // seam: serves a task and a model (ETag, 304), accepts updates idempotently
 // by update_id and telemetry by seq, and can be cut. Thread-safe, so a test
-// may cut the link while the agent runs on another thread.
+// may cut the link while the agent runs on another thread. A test may
+// script more routes (secure aggregation's) with `handler`.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -23,6 +26,11 @@ struct FakeServerState {
   Model model;
   int64_t version = 1;
   MergeMode mode = MergeMode::kAsync;
+  SecureAggregation secure_aggregation = SecureAggregation::kOff;  // the task's
+  // Asked first for every request (called with `mu` held, so it must not
+  // lock it; a test reads what it records under `mu`); nullopt: not its route.
+  std::function<std::optional<HttpResponse>(std::string_view method, std::string_view target, std::string_view body)>
+      handler;
   bool down = false;
   std::set<std::string> updates;          // distinct update ids accepted
   std::vector<std::string> normalizers;   // each accepted update's metadata.normalizer
@@ -48,6 +56,9 @@ class FakeServerTransport final : public Transport {
     HttpResponse r;
     r.status = 200;
     const std::string path(target.substr(0, target.find('?')));
+    if (s_.handler) {
+      if (auto scripted = s_.handler(method, target, body)) return *scripted;
+    }
     if (method == "GET" && path == "/v1/task") {
       Task t;
       t.agent_id = "agent-1";
@@ -57,6 +68,8 @@ class FakeServerTransport final : public Transport {
       t.epochs = 1;
       t.batch_size = 8;
       t.lr = 0.1;
+      t.secure_aggregation = s_.secure_aggregation;
+      if (t.secure_aggregation != SecureAggregation::kOff) t.secagg_clip = 1.0;
       r.body = to_json(t).dump();
     } else if (method == "GET" && path == "/v1/model") {
       for (const auto& [k, v] : headers)

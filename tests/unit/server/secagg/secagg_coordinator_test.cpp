@@ -11,6 +11,7 @@
 #include <catch2/catch.hpp>
 
 #include "edgefed/clock.hpp"
+#include "edgefed/secagg/agent_id.hpp"
 #include "edgefed/secagg/client_round.hpp"
 #include "edgefed/secagg/messages.hpp"
 #include "server/secagg/secagg_coordinator.hpp"
@@ -156,6 +157,14 @@ void advertise_all(SecAggCoordinator& c, std::vector<Agent>& agents) {
 
 }  // namespace
 
+TEST_CASE("secagg coordinator: agent ids are the ones agents derive themselves", "[unit][secagg]") {
+  // The agent cannot include server headers; it calls common's agent_id_of.
+  for (const std::string name : {"agent-000", "agent-017", "edge-node.7"}) {
+    CHECK(SecAggCoordinator::agent_id_of(name) == sa::agent_id_of(name));
+  }
+  CHECK(SecAggCoordinator::agent_id_of("agent-000") == 265032954682045206u);
+}
+
 TEST_CASE("secagg coordinator: 10 agents through JSON messages give the weighted mean", "[unit][secagg]") {
   FakeClock clock;
   MapSink sink;
@@ -201,7 +210,9 @@ TEST_CASE("secagg coordinator: deadlines close phases and the session ends with 
   REQUIRE(done[0].result);
   CHECK(done[0].result->survivors.size() == 9);
   check_mean(*done[0].result, agents);
-  CHECK((*c.next(agents[5].name, kSession))["type"] == "done");
+  // A survivor hears "done"; a dropout, whose update is not in the sum, does not.
+  CHECK((*c.next(agents[0].name, kSession))["type"] == "done");
+  CHECK((*c.next(agents[5].name, kSession))["type"] == "excluded");
 }
 
 TEST_CASE("secagg coordinator: too many dropouts abort the session with a reason", "[unit][secagg]") {

@@ -314,6 +314,9 @@ TEST_CASE("secagg service: an agent that joined but never advertised is left out
   run_to_end(*service, agents, *clock);
   CHECK(engine->current_model().version == 1);
   check_step(init, params_of(*engine), weighted_mean(agents), 1.0);  // the mean of the 4 that took part
+  // Only the survivors hear "done": the silent agent's update is not in it.
+  CHECK((*service->next(agents[0].name, agents[0].session))["type"] == "done");
+  CHECK((*service->next(agents[2].name, agents[2].session))["type"] == "excluded");
 }
 
 TEST_CASE("secagg service: off, the service does not open; on, validation refuses what needs plain updates",
