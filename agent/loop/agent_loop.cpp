@@ -341,7 +341,8 @@ std::optional<std::string> AgentLoop::join_secagg(int64_t base, uint64_t vector_
 }
 
 Status AgentLoop::start_secagg_round(const std::string& session, int64_t base, RoundResult& r) {
-  auto started = secagg_->start(session, base, r);
+  const Task& task = sync_->task();
+  auto started = secagg_->start(session, base, r, {task.update_clip_norm, task.dp_noise_multiplier});
   if (!started) return started.status();
   if (!*started) return Status::ok();
   if (seams_.pacer) {

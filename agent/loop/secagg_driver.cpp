@@ -1,6 +1,8 @@
 #include "agent/loop/secagg_driver.hpp"
 
+#include <array>
 #include <cmath>
+#include <random>
 #include <utility>
 
 #include "edgefed/log.hpp"
@@ -64,7 +66,7 @@ SecAggJoin SecAggDriver::join(int64_t base_version, uint64_t vector_length) {
   SecAggResult r = link_.secagg_join(base_version);
   out.status = r.status;
   if (r.outcome == Outcome::kRetry) {
-    out.kind = r.http_status == 503 ? SecAggJoin::Kind::kRoundFull : SecAggJoin::Kind::kRetry;
+    out.kind = SecAggJoin::Kind::kRetry;
     return out;
   }
   if (r.outcome == Outcome::kRejected) {
@@ -72,6 +74,12 @@ SecAggJoin SecAggDriver::join(int64_t base_version, uint64_t vector_length) {
     return out;
   }
   const json& j = r.body;
+  if (text_of(j, "type") == "round_full") {
+    // The sync round has all its agents: wait for the next version.
+    out.kind = SecAggJoin::Kind::kRoundFull;
+    out.status = Status(Code::kUnavailable, text_of(j, "reason"));
+    return out;
+  }
   const std::string session = text_of(j, "session");
   const auto base = j.find("base_version");
   const auto length = j.find("vector_length");
@@ -92,9 +100,13 @@ SecAggJoin SecAggDriver::join(int64_t base_version, uint64_t vector_length) {
   return out;
 }
 
-Result<bool> SecAggDriver::start(const std::string& session, int64_t base_version, const RoundResult& trained) {
-  auto round = sa::ClientRound::create(session, sa::agent_id_of(agent_id_),
-                                       static_cast<uint64_t>(std::max<int64_t>(trained.num_samples, 1)),
+Result<bool> SecAggDriver::start(const std::string& session, int64_t base_version, const RoundResult& trained,
+                                 const SecAggPrivacy& privacy) {
+  // DP-FedAvg weighs every agent alike: the noise is calibrated to one
+  // clipped update, not to a sample count.
+  const bool dp = privacy.noise_multiplier > 0 && privacy.clip_norm > 0;
+  const int64_t samples = dp ? 1 : std::max<int64_t>(trained.num_samples, 1);
+  auto round = sa::ClientRound::create(session, sa::agent_id_of(agent_id_), static_cast<uint64_t>(samples),
                                        sa::system_random());
   if (!round) {
     log::error("secagg_round_not_started")
@@ -106,10 +118,21 @@ Result<bool> SecAggDriver::start(const std::string& session, int64_t base_versio
   SecAggRound s;
   s.session = session;
   s.base_version = base_version;
-  s.num_samples = std::max<int64_t>(trained.num_samples, 1);
+  s.num_samples = samples;
   s.train_loss = std::isfinite(trained.train_loss) ? trained.train_loss : 0.0;
   s.snapshot = round->snapshot();
   s.delta = trained.delta;
+  if (privacy.clip_norm > 0) {
+    // The server sees only the sum: clipping each update is the agent's job.
+    double norm2 = 0;
+    for (float x : s.delta) norm2 += static_cast<double>(x) * x;
+    const double norm = std::sqrt(norm2);
+    if (norm > privacy.clip_norm) {
+      const double scale = privacy.clip_norm / norm;
+      for (float& x : s.delta) x = static_cast<float>(x * scale);
+    }
+  }
+  if (dp) s.dp_sigma = privacy.noise_multiplier * privacy.clip_norm;
   s.created_unix_ms = clock_.unix_ms();
   // Durable before anything is sent: after a crash the same keys answer.
   EDGEFED_RETURN_IF_ERROR(outbox_.store_secagg_round(s));
@@ -121,6 +144,22 @@ Result<bool> SecAggDriver::start(const std::string& session, int64_t base_versio
       .kv("base_version", base_version)
       .kv("samples", trained.num_samples);
   return true;
+}
+
+std::vector<float> SecAggDriver::with_noise(const Active& a) const {
+  std::vector<float> x = a.stored.delta;
+  if (!(a.stored.dp_sigma > 0) || !a.round.setup()) return x;
+  // The session completes with at least t survivors, so t shares of
+  // variance sigma^2 / t give the sum at least the central noise sigma^2.
+  const double t = static_cast<double>(std::max<uint64_t>(a.round.setup()->threshold, 1));
+  std::array<uint8_t, 8> seed_bytes{};
+  uint64_t seed = 0;
+  if (sa::system_random()(seed_bytes).is_ok())
+    for (uint8_t b : seed_bytes) seed = seed << 8 | b;
+  std::mt19937_64 rng(seed ^ static_cast<uint64_t>(clock_.monotonic_ns()));
+  std::normal_distribution<double> noise(0.0, a.stored.dp_sigma / std::sqrt(t));
+  for (float& v : x) v = static_cast<float>(v + noise(rng));
+  return x;
 }
 
 Result<SecAggStep> SecAggDriver::step() {
@@ -182,7 +221,7 @@ Result<SecAggStep> SecAggDriver::step() {
     auto q = a.round.quantizer();
     Result<sa::MaskedInput> masked = !m ? Result<sa::MaskedInput>(m.status())
                                      : !q ? Result<sa::MaskedInput>(q.status())
-                                          : a.round.on_delivery(*m, a.stored.delta, *q);
+                                          : a.round.on_delivery(*m, with_noise(a), *q);
     if (masked) {
       EDGEFED_RETURN_IF_ERROR(answer(masked->to_json(), "masked_input"));
       return SecAggStep{};

@@ -38,7 +38,7 @@ struct SecAggJoin {
   enum class Kind {
     kJoined,      // session is the one to take part in
     kRetry,       // no answer, 429, 5xx other than 503: try later
-    kRoundFull,   // 503: the sync round is full, wait for the next version
+    kRoundFull,   // {"type":"round_full"}: the sync round is full, wait for the next version
     kModelMoved,  // 409: the server is on another version, refresh the plan
     kRefused,     // another refusal (no secure aggregation there, a bad answer)
   };
@@ -57,6 +57,13 @@ struct SecAggStep {
   int64_t base_version = 0;  // of the round that ended
 };
 
+// What the task moves to the agent under secure aggregation
+// (docs/secure-aggregation.md, "Clipping and DP move to the agents").
+struct SecAggPrivacy {
+  double clip_norm = 0;         // the delta's L2 norm is clipped to this (0 = off)
+  double noise_multiplier = 0;  // z > 0: num_samples 1, and N(0, (z clip_norm)^2 / t) per coordinate
+};
+
 class SecAggDriver {
  public:
   SecAggDriver(Outbox& outbox, Link& link, const Clock& clock, std::string agent_id);
@@ -71,10 +78,11 @@ class SecAggDriver {
   // Joins a session for a model of `base_version` with `vector_length`
   // coordinates (an answer for another version or length is kRefused).
   SecAggJoin join(int64_t base_version, uint64_t vector_length);
-  // Makes the ClientRound for the trained round and stores it. False
-  // (logged) when no ClientRound could be made (no randomness); the
-  // outbox's errors (kConflict while a round is stored).
-  Result<bool> start(const std::string& session, int64_t base_version, const RoundResult& trained);
+  // Makes the ClientRound for the trained round (its delta clipped) and
+  // stores it. False (logged) when no ClientRound could be made (no
+  // randomness); the outbox's errors (kConflict while a round is stored).
+  Result<bool> start(const std::string& session, int64_t base_version, const RoundResult& trained,
+                     const SecAggPrivacy& privacy = {});
   // One step of the stored round (nothing when there is none or the link
   // is not ready).
   Result<SecAggStep> step();
@@ -86,6 +94,9 @@ class SecAggDriver {
     bool advertised = false;  // advertise_keys accepted since this process took the round
   };
 
+  // The delta to mask: the stored one, plus this agent's share of the DP
+  // noise (stored.dp_sigma / sqrt(t), t from the accepted setup) when DP is on.
+  std::vector<float> with_noise(const Active& a) const;
   // Stores the ClientRound's snapshot if it changed, then posts `answer`.
   Status answer(const nlohmann::json& message, const char* what);
   // Deletes the round, counts and logs its end.

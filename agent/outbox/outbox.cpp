@@ -32,7 +32,8 @@ CREATE TABLE IF NOT EXISTS journal(
 CREATE TABLE IF NOT EXISTS secagg_rounds(
   slot INTEGER PRIMARY KEY CHECK (slot = 1), session TEXT NOT NULL UNIQUE,
   base_version INTEGER NOT NULL, num_samples INTEGER NOT NULL, train_loss REAL NOT NULL,
-  snapshot BLOB NOT NULL, delta BLOB NOT NULL, created_unix_ms INTEGER NOT NULL);
+  snapshot BLOB NOT NULL, delta BLOB NOT NULL, created_unix_ms INTEGER NOT NULL,
+  dp_sigma REAL NOT NULL DEFAULT 0);
 )sql";
 
 std::string random_hex(size_t bytes) {

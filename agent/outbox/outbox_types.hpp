@@ -91,8 +91,12 @@ struct SecAggRound {
   // ClientRound::snapshot(): holds the round's secret keys until the
   // masked input is made (FORMAT.md).
   std::vector<uint8_t> snapshot;
-  std::vector<float> delta;       // the raw update (local - global)
+  std::vector<float> delta;       // the update (local - global), clipped to the task's update_clip_norm
   int64_t created_unix_ms = 0;
+  // Distributed DP: z * update_clip_norm (0 = none). The masked input adds
+  // N(0, dp_sigma^2 / t) per coordinate, t the session's threshold
+  // (docs/secure-aggregation.md).
+  double dp_sigma = 0;
 };
 
 // How a secure-aggregation round ended (its journal counter).

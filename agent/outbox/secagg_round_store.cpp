@@ -40,6 +40,8 @@ Status SecAggRoundStore::store(const SecAggRound& round) {
   if (round.snapshot.empty()) return Status(Code::kInvalidArgument, "outbox: a secagg round needs its snapshot");
   if (!std::isfinite(round.train_loss))
     return Status(Code::kNonFinite, "outbox: the secagg round's train_loss is not finite");
+  if (!(round.dp_sigma >= 0 && std::isfinite(round.dp_sigma)))
+    return Status(Code::kInvalidArgument, "outbox: the secagg round's dp_sigma must be >= 0");
   auto current = db_.prepare("SELECT session FROM secagg_rounds");
   if (!current) return current.status();
   auto row = current->step();
@@ -51,10 +53,11 @@ Status SecAggRoundStore::store(const SecAggRound& round) {
   const std::string delta = encode_delta(round.delta);
   auto ins = db_.prepare(
       "INSERT INTO secagg_rounds(slot, session, base_version, num_samples, train_loss, snapshot, delta, "
-      "created_unix_ms) VALUES(1, ?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+      "created_unix_ms, dp_sigma) VALUES(1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
   if (!ins) return ins.status();
   ins->bind(1, round.session).bind(2, round.base_version).bind(3, round.num_samples).bind(4, round.train_loss);
   ins->bind_blob(5, std::span<const uint8_t>(round.snapshot)).bind_blob(6, delta).bind(7, round.created_unix_ms);
+  ins->bind(8, round.dp_sigma);
   EDGEFED_RETURN_IF_ERROR(ins->run());
   return journal_.add_counter("secagg_rounds_created", 1);
 }
@@ -72,7 +75,8 @@ Status SecAggRoundStore::replace_snapshot(std::string_view session, std::span<co
 
 Result<std::optional<SecAggRound>> SecAggRoundStore::read() {
   auto stmt = db_.prepare(
-      "SELECT session, base_version, num_samples, train_loss, snapshot, delta, created_unix_ms FROM secagg_rounds");
+      "SELECT session, base_version, num_samples, train_loss, snapshot, delta, created_unix_ms, dp_sigma "
+      "FROM secagg_rounds");
   if (!stmt) return stmt.status();
   auto row = stmt->step();
   if (!row) return row.status();
@@ -88,6 +92,7 @@ Result<std::optional<SecAggRound>> SecAggRoundStore::read() {
   if (!delta) return delta.status();
   r.delta = std::move(*delta);
   r.created_unix_ms = stmt->column_int(6);
+  r.dp_sigma = stmt->column_double(7);
   return std::optional<SecAggRound>(std::move(r));
 }
 

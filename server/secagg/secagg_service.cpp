@@ -29,7 +29,12 @@ SecAggOptions coordinator_options(const EngineOptions& o) {
 Result<std::string> new_session_id(int64_t base_version) {
   std::array<uint8_t, 8> bytes{};
   EDGEFED_RETURN_IF_ERROR(sa::system_random()(bytes));
-  std::string id = "v" + std::to_string(base_version) + "-";
+  // Appended piece by piece: GCC 12's -Wrestrict misfires on "v" + to_string(...).
+  std::string id;
+  id.reserve(40);
+  id += 'v';
+  id += std::to_string(base_version);
+  id += '-';
   char hex[3];
   for (uint8_t b : bytes) {
     std::snprintf(hex, sizeof hex, "%02x", b);
@@ -156,8 +161,12 @@ Result<json> SecAggService::join(const std::string& agent, int64_t base_version)
       if (options_.mode == MergeMode::kSync) {
         for (const auto& [id, c] : cohorts_) {
           if (c.base_version == base_version) {
-            return Status(Code::kUnavailable, "round " + std::to_string(base_version) +
-                                                  " is full: join the next round once its version is out");
+            // A normal answer, not an error: nothing is wrong with the
+            // agent or the link, it just waits for the next version.
+            return json{{"type", "round_full"},
+                        {"base_version", base_version},
+                        {"reason", "round " + std::to_string(base_version) +
+                                       " is full: join the next round once its version is out"}};
           }
         }
       }
@@ -174,7 +183,8 @@ Result<json> SecAggService::join(const std::string& agent, int64_t base_version)
     }
   }
   const Cohort& c = cohorts_.at(session);
-  return json{{"session", session},
+  return json{{"type", "joined"},
+              {"session", session},
               {"base_version", c.base_version},
               {"cohort_size", c.size},
               {"vector_length", engine_.layout()->size()},

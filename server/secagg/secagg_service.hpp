@@ -6,8 +6,8 @@
 //
 // Sessions ("cohorts"): an agent that fetched version v joins with
 // base_version v before it trains. Sync mode: one session per round (the
-// version), at most min_updates agents; a join beyond that waits for the
-// next round (kUnavailable). Async mode: sessions of buffer_k agents that
+// version), at most min_updates agents; a join beyond that is answered
+// {"type":"round_full"} and waits for the next round. Async mode: sessions of buffer_k agents that
 // all train on v; a full one starts the next. A session's advertise phase
 // closes when all its agents advertised or at the phase deadline, so a
 // cohort that never fills still completes with those that came.
@@ -68,8 +68,10 @@ class SecAggService {
 
   // POST /v1/secagg/join: the session `agent` takes part in for a model of
   // `base_version` (the same one again if it joined already):
-  //   {"session", "base_version", "cohort_size", "vector_length", "clip",
-  //    "phase_timeout_s"}
+  //   {"type":"joined", "session", "base_version", "cohort_size",
+  //    "vector_length", "clip", "phase_timeout_s"}
+  // or, in sync mode once the round has all its agents,
+  //   {"type":"round_full", "base_version", "reason"}
   Result<nlohmann::json> join(const std::string& agent, int64_t base_version);
   // POST /v1/secagg/message: one protocol message (messages.hpp).
   Status post(const std::string& agent, const nlohmann::json& message);

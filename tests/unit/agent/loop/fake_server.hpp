@@ -27,6 +27,8 @@ struct FakeServerState {
   int64_t version = 1;
   MergeMode mode = MergeMode::kAsync;
   SecureAggregation secure_aggregation = SecureAggregation::kOff;  // the task's
+  double update_clip_norm = 0;     // the task's, under secure aggregation
+  double dp_noise_multiplier = 0;  // the task's, under secure aggregation
   // Asked first for every request (called with `mu` held, so it must not
   // lock it; a test reads what it records under `mu`); nullopt: not its route.
   std::function<std::optional<HttpResponse>(std::string_view method, std::string_view target, std::string_view body)>
@@ -69,7 +71,11 @@ class FakeServerTransport final : public Transport {
       t.batch_size = 8;
       t.lr = 0.1;
       t.secure_aggregation = s_.secure_aggregation;
-      if (t.secure_aggregation != SecureAggregation::kOff) t.secagg_clip = 1.0;
+      if (t.secure_aggregation != SecureAggregation::kOff) {
+        t.secagg_clip = 1.0;
+        t.update_clip_norm = s_.update_clip_norm;
+        t.dp_noise_multiplier = s_.dp_noise_multiplier;
+      }
       r.body = to_json(t).dump();
     } else if (method == "GET" && path == "/v1/model") {
       for (const auto& [k, v] : headers)

@@ -1,9 +1,10 @@
 // AgentLoop with secure aggregation against the fake server with scripted
 // /v1/secagg routes: the round is stored before anything is sent, a
 // refused server message aborts it (counted, never a crash) and the version
-// is trained again, a full sync round (503) is not asked again, a stale
+// is trained again, a full sync round ("round_full") is not asked again, a stale
 // join (409) fetches the plan again, and a restarted agent resumes its
 // stored round with the same keys instead of training a new one.
+#include <cmath>
 #include <fstream>
 #include <optional>
 #include <string>
@@ -40,7 +41,7 @@ HttpResponse error_answer(Code code, const std::string& message) {
 // server's mutex held: tests read it under FakeServerState::mu.
 struct SecAggScript {
   int conflicts = 0;       // joins answered 409 first
-  int accepted = 1;        // then joins answered with a session; later ones 503
+  int accepted = 1;        // then joins answered with a session; later ones "round_full"
   int joins = 0;
   int task_gets = 0;
   int64_t vector_length = 0;
@@ -52,7 +53,8 @@ struct SecAggScript {
     if (method == "POST" && target == "/v1/secagg/join") {
       ++joins;
       if (joins <= conflicts) return error_answer(Code::kConflict, "sessions are for version 2, not 1");
-      if (joins > conflicts + accepted) return error_answer(Code::kUnavailable, "round 1 is full");
+      if (joins > conflicts + accepted)
+        return json_answer(200, {{"type", "round_full"}, {"base_version", 1}, {"reason", "round 1 is full"}});
       const json j = json::parse(body);
       return json_answer(200, {{"session", "v1-s" + std::to_string(joins)},
                                {"base_version", j["base_version"]},
@@ -226,6 +228,37 @@ TEST_CASE("agent secure aggregation: a restarted agent resumes its stored round 
   CHECK(snap.journal.secagg_rounds_aborted == 0);
   CHECK_FALSE(a.outbox().secagg_round()->has_value());
   CHECK(read_text(dir.file("sync_version")) == "1");
+}
+
+TEST_CASE("agent secure aggregation: the agent clips its delta and, with DP, advertises equal weight", "[unit]") {
+  edgefed::testing::ScratchDir dir;
+  FakeServerState server;
+  SecAggScript script;
+  secure_server(server, script);
+  server.update_clip_norm = 0.01;  // far below a round's delta norm on this data
+  server.dp_noise_multiplier = 0.5;
+  script.next = [](const SecAggScript&) { return kWaitAdvertise; };
+  auto agent = AgentLoop::create(secagg_config(dir.path()), edgefed::agent::testing::small_seams(server));
+  REQUIRE(agent.is_ok());
+  AgentLoop& a = **agent;
+  std::thread runner([&] { (void)a.run(); });
+  const bool advertised = eventually([&] {
+    std::lock_guard lock(server.mu);
+    return script.posted.size() == 1;
+  });
+  a.stop();
+  runner.join();
+  REQUIRE(advertised);
+  std::lock_guard lock(server.mu);
+  // DP-FedAvg weighs agents alike: the advertised sample count is 1.
+  CHECK(script.posted[0]["num_samples"] == 1);
+  auto stored = a.outbox().secagg_round();
+  REQUIRE(stored.is_ok());
+  REQUIRE(stored->has_value());
+  double norm2 = 0;
+  for (float x : (*stored)->delta) norm2 += double(x) * x;
+  CHECK(std::sqrt(norm2) == Approx(0.01).epsilon(1e-4));  // clipped to the task's norm
+  CHECK((*stored)->dp_sigma == Approx(0.5 * 0.01));       // z * C: each share is N(0, sigma^2 / t)
 }
 
 }  // namespace edgefed::agent::secagg_loop_test
