@@ -7,7 +7,10 @@
 # merged. Prints versions and seconds to 0.80 and 0.85, final and best
 # accuracy; writes every run's JSON summary, CSV and plot under OUT.
 #   benchmarks/learning/run.sh [--agents N] [--duration S] [--out DIR] [--runs a,b,...] [--table-only]
-#   runs: async-faults, async-clean, sync-faults, sync-clean (default: all four)
+#   runs: async-faults, async-clean, sync-faults, sync-clean (default: all four),
+#         and the same with secure aggregation (issue 18): async-secure-clean,
+#         sync-secure-clean, async-secure-faults, sync-secure-faults
+#         (--secure-aggregation=secagg+ on the server; the agents follow their task)
 #   --table-only: no fleet runs; centralized training and the table from the
 #   summaries already in OUT (e.g. after runs made in several sittings)
 # Needs the release build of edgefed-server, -agent, -sim and -bench-train
@@ -42,6 +45,8 @@ IFS=, read -r -a names <<<"$runs"
 for name in "${names[@]}"; do
   [ "$table_only" = 0 ] || break
   mode=${name%%-*}
+  secure=()
+  case $name in *-secure-*) secure=(--server-arg "--secure-aggregation=secagg+") ;; esac
   case $name in
     *-faults) faults=() ;;  # the demo's script: random outages, a fleet outage, a server crash
     *-clean) faults=(--outage-interval 0 --fleet-outages "" --server-restarts "") ;;
@@ -50,7 +55,7 @@ for name in "${names[@]}"; do
   echo "== $name: $agents agents, $mode, ${duration}s $(date -u +%H:%M:%S)"
   rm -rf "${out:?}/$name"
   "$build/sim/edgefed-sim" --agents "$agents" --work-dir "$out/$name" --json-summary "$out/$name.json" \
-    --mode "$mode" --duration "$duration" "${faults[@]}" --log-level warn </dev/null >"$out/$name.log" 2>&1 ||
+    --mode "$mode" --duration "$duration" "${faults[@]}" "${secure[@]}" --log-level warn </dev/null >"$out/$name.log" 2>&1 ||
     echo "   edgefed-sim exited $? (see $out/$name.log)"
   tail -n 12 "$out/$name.log" | sed 's/^/   /'
 done
@@ -109,4 +114,28 @@ for n in names:
         j["final_accuracy"], j["best_accuracy"], "-" if c is None else "%.4f" % c, j.get("records_lost")))
 print()
 print("centralized accuracy by epoch:", ", ".join("%.4f" % a for a in by_epoch))
+# Secure aggregation against plain at the same version count (issue 18:
+# within 1 point): the accuracy of the last version both runs reached, and
+# the mean over the 5 versions up to it (one version's evaluation is noisy).
+def curve(n):
+    p = os.path.join(out, n + ".json")
+    if not os.path.exists(p):
+        return None
+    return {int(pt["version"]): pt["accuracy"] for pt in (json.load(open(p)).get("curve") or [])
+            if "version" in pt and "accuracy" in pt}
+pairs = [(n, n.replace("-secure-", "-")) for n in names if "-secure-" in n]
+if pairs:
+    print()
+    print("| secure run | plain run | common versions | secure acc | plain acc | difference | secure mean of 5 | plain mean of 5 | within 1 point |")
+    print("|---|---|---|---|---|---|---|---|---|")
+for sec, plain in pairs:
+    a, b = curve(sec), curve(plain)
+    if not a or not b:
+        print("| %s | %s | (missing run) |" % (sec, plain)); continue
+    v = min(max(a), max(b))
+    va = max(x for x in a if x <= v); vb = max(x for x in b if x <= v)
+    win = lambda c, top: [c[x] for x in sorted(c) if top - 4 <= x <= top]
+    ma, mb = sum(win(a, va)) / len(win(a, va)), sum(win(b, vb)) / len(win(b, vb))
+    print("| %s | %s | %d | %.4f | %.4f | %+.4f | %.4f | %.4f | %s |" % (
+        sec, plain, v, a[va], b[vb], a[va] - b[vb], ma, mb, "yes" if abs(ma - mb) <= 0.01 else "NO"))
 PY
