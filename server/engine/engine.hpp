@@ -93,9 +93,10 @@ class Engine {
   // its unmasked num_samples-weighted mean here. It is recorded in the
   // ledger as one update of the reserved agent kSecAggLedgerAgent with
   // update_id = session (so a session handed twice, e.g. after a restart,
-  // is a duplicate) and merged at once as a new version: in sync mode the
-  // mean is the round's step, in async mode it is scaled by s(tau) of the
-  // session's base version (FedBuff's discount, one for the whole cohort).
+  // is a duplicate) and merged at once as a new version (the mean is the
+  // version's step, times the server learning rate). tau is the server's
+  // version minus base_version, recorded in the ledger; a session over
+  // max_staleness is refused (kTooStale) like a plain update.
   // Errors: kUnprocessable when secure aggregation is off, then those of
   // submit_update.
   Result<UpdateAck> submit_aggregate(const std::string& session, int64_t base_version,

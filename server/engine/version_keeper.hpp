@@ -47,8 +47,7 @@ struct IncomingUpdate {
   std::string layout_fingerprint;    // the layout it was decoded against
   double norm2 = 0.0;                // ||delta||^2
   // A secure aggregation session's mean (Engine::submit_aggregate): no
-  // agent to touch; in async mode scaled by s(tau) as a whole; merged at
-  // once (merge_due).
+  // agent to touch; merged at once (merge_due).
   bool aggregate = false;
 };
 

@@ -7,7 +7,6 @@
 #include "edgefed/ml/model_spec.hpp"
 #include "edgefed/model_io.hpp"
 #include "edgefed/update_codec.hpp"
-#include "server/store/records.hpp"
 
 namespace edgefed::server {
 
@@ -80,12 +79,7 @@ Status VersionLoader::replay_pending(int64_t version, const ModelLayout& layout,
           return Status(Code::kIo, "pending update " + e.agent + "/" + e.update_id +
                                        " no longer decodes: " + u.status().message());
         }
-        const double discount = staleness(e.staleness);
-        if (e.agent == kSecAggLedgerAgent && options_.mode == MergeMode::kAsync && discount < 1.0) {
-          // A session's mean carries its discount in its values (VersionKeeper::add_contribution).
-          for (float& x : u->delta) x = static_cast<float>(x * discount);
-        }
-        aggregator.add({u->delta, e.weight, e.train_loss, discount});
+        aggregator.add({u->delta, e.weight, e.train_loss, staleness(e.staleness)});
         // Accepted, so it parsed and fitted the pool then.
         if (!u->meta.normalizer.empty()) {
           if (auto n = ml::Normalizer::parse(u->meta.normalizer); n.is_ok())

@@ -89,6 +89,15 @@ Status SecAggCoordinator::restore(std::span<const uint8_t> snapshot, size_t expe
   return Status::ok();
 }
 
+Status SecAggCoordinator::set_expected(const std::string& session, size_t expected_agents) {
+  std::lock_guard lock(mu_);
+  auto it = sessions_.find(session);
+  if (it == sessions_.end()) return Status(Code::kNotFound, "no open secure aggregation session '" + session + "'");
+  it->second->expected = expected_agents;
+  advance(session, *it->second, false);
+  return Status::ok();
+}
+
 Status SecAggCoordinator::post(const std::string& agent_name, const json& message) {
   if (!message.is_object() || !message.contains("type") || !message["type"].is_string() ||
       !message.contains("session") || !message["session"].is_string()) {

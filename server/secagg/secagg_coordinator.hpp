@@ -81,6 +81,11 @@ class SecAggCoordinator {
   // Takes back a session saved before a restart; its current phase gets a
   // fresh deadline.
   Status restore(std::span<const uint8_t> snapshot, size_t expected_agents);
+  // Lowers (or raises) how many advertisements close the advertise phase
+  // early: the driver calls it when a cohort stops taking agents before it
+  // filled, so that its agents need not wait for the deadline. kNotFound
+  // for an unknown session.
+  Status set_expected(const std::string& session, size_t expected_agents);
 
   // An agent's message (a JSON object whose "type" is advertise_keys,
   // share_upload, masked_input or unmask_response).

@@ -155,7 +155,7 @@ Result<json> SecAggService::join(const std::string& agent, int64_t base_version)
   if (session.empty()) {
     if (filling_) {
       auto it = cohorts_.find(*filling_);
-      if (it == cohorts_.end() || it->second.closed || it->second.base_version != base_version) filling_.reset();
+      if (it == cohorts_.end() || it->second.closed || it->second.base_version != base_version) close_filling();
     }
     if (!filling_) {
       if (options_.mode == MergeMode::kSync) {
@@ -192,6 +192,19 @@ Result<json> SecAggService::join(const std::string& agent, int64_t base_version)
               {"phase_timeout_s", options_.secagg_phase_timeout_s}};
 }
 
+void SecAggService::close_filling() {
+  if (!filling_) return;
+  auto it = cohorts_.find(*filling_);
+  if (it != cohorts_.end() && !it->second.closed) {
+    it->second.closed = true;
+    // Nobody else can join it (joins are for the newest version only):
+    // wait for the agents it has, not for the deadline.
+    if (Status st = coordinator_->set_expected(*filling_, it->second.agents.size()); !st.is_ok())
+      log::warn("secagg_cohort_not_closed").kv("session", *filling_).kv("error", st.to_string());
+  }
+  filling_.reset();
+}
+
 Status SecAggService::post(const std::string& agent, const json& message) {
   Status st = coordinator_->post(agent, message);
   if (st.code() == Code::kNotFound && message.is_object() && message.contains("session") &&
@@ -215,15 +228,25 @@ Result<json> SecAggService::next(const std::string& agent, const std::string& se
       return it->second.answer;
     }
   }
-  return coordinator_->next(agent, session);
+  auto next = coordinator_->next(agent, session);
+  // The protocol is done but the engine has not merged the sum yet (or may
+  // refuse it, e.g. too stale): "done" only once it is in a version.
+  if (next && (*next)["type"] == "done") return json{{"type", "wait"}, {"phase", "merging"}};
+  return next;
 }
 
 void SecAggService::tick() {
   std::lock_guard one(tick_mu_);
   std::deque<SecAggCoordinator::Finished> work;
+  const int64_t current = engine_.current_model().version;
   {
     std::lock_guard lock(mu_);
     work.swap(unmerged_);
+    // A cohort for an older version takes nobody any more.
+    if (filling_) {
+      auto it = cohorts_.find(*filling_);
+      if (it == cohorts_.end() || it->second.base_version != current) close_filling();
+    }
   }
   for (auto& f : coordinator_->tick()) work.push_back(std::move(f));
   for (const auto& f : work) finish(f);

@@ -103,6 +103,9 @@ class SecAggService {
                 std::unique_ptr<StoredSessionSink> sink);
   Status restore();
   Result<std::string> open_cohort(int64_t base_version);  // REQUIRES: mu_ held
+  // The filling cohort takes no more agents: its advertise phase then
+  // closes once the agents it has advertised. REQUIRES: mu_ held.
+  void close_filling();
   void finish(const SecAggCoordinator::Finished& f);
   // REQUIRES: mu_ held.
   void remember_end(const std::string& session, nlohmann::json answer, std::set<secagg::AgentId> survivors);

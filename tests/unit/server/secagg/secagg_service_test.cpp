@@ -3,7 +3,9 @@
 // as one version holding init + the weighted mean; plain updates and bad
 // joins refused; a restart in the middle of a session resumes it and merges
 // it exactly once; async cohorts of the same base version, the later one
-// discounted by s(tau) as a whole; a dropout before the advertise deadline.
+// merged with its staleness recorded; a cohort left short by a new version
+// closes without waiting for its deadline; a dropout before the advertise
+// deadline.
 #include <cmath>
 #include <map>
 #include <random>
@@ -276,7 +278,7 @@ TEST_CASE("secagg service: a restart in the middle of a session resumes it and m
   }
 }
 
-TEST_CASE("secagg service: async cohorts of one base version; the later one is discounted by s(tau)",
+TEST_CASE("secagg service: async cohorts of one base version; the later one merges with its staleness recorded",
           "[unit][secagg]") {
   TempDir dir;
   auto clock = std::make_shared<FakeClock>();
@@ -299,7 +301,45 @@ TEST_CASE("secagg service: async cohorts of one base version; the later one is d
   advertise(*service, second);
   run_to_end(*service, second, *clock);
   REQUIRE(engine->current_model().version == 2);
-  check_step(v1, params_of(*engine), weighted_mean(second), 1.0 / std::sqrt(2.0));
+  // A cohort merged alone takes its full step, like a plain buffer of
+  // equally stale updates; the ledger records tau = 1 and s(1) in its weight.
+  check_step(v1, params_of(*engine), weighted_mean(second), 1.0);
+  service->stop();
+  engine->shutdown();
+  auto store = Store::open(dir.path());
+  REQUIRE(store);
+  auto entry = (*store)->ledger().find(kSecAggLedgerAgent, second[0].session);
+  REQUIRE(entry);
+  REQUIRE(entry->has_value());
+  CHECK((**entry).staleness == 1);
+  CHECK((**entry).weight == Approx((3 * 5 + 3 + 6) / std::sqrt(2.0)));
+}
+
+TEST_CASE("secagg service: a cohort left short by a new version closes without waiting for its deadline",
+          "[unit][secagg]") {
+  TempDir dir;
+  auto clock = std::make_shared<FakeClock>();
+  auto o = secure_options(dir.path(), clock, MergeMode::kAsync, 5);
+  auto engine = Engine::open(o, nullptr).value();
+  auto service = SecAggService::open(o, *engine, clock, false).value();
+  auto full = make_agents(5, 41, "a-");
+  auto short_of_two = make_agents(3, 42, "b-");
+  join_all(*service, full, 0);
+  join_all(*service, short_of_two, 0);  // the next cohort, 3 of 5
+  advertise(*service, full);
+  run_to_end(*service, full, *clock);
+  REQUIRE(engine->current_model().version == 1);
+  // Version 1 is out: nobody can join the version-0 cohort any more, so the
+  // next tick closes it with the 3 it has, and it runs without a deadline.
+  service->tick();
+  advertise(*service, short_of_two);
+  auto next = service->next(short_of_two[0].name, short_of_two[0].session);
+  REQUIRE(next);
+  CHECK((*next)["type"] == "round_setup");  // no 30 s wait for two agents that never come
+  const double t0 = clock->monotonic_s();
+  run_to_end(*service, short_of_two, *clock);
+  CHECK(clock->monotonic_s() == t0);  // the whole session ran without a deadline passing
+  CHECK(engine->current_model().version == 2);
 }
 
 TEST_CASE("secagg service: an agent that joined but never advertised is left out at the deadline",
