@@ -131,6 +131,10 @@ FleetTotals Fleet::totals() const {
     t.rounds += s.rounds;
     t.outbox_updates += s.depth.updates;
     t.outbox_telemetry += s.depth.telemetry;
+    // The journal's invariant (agent/outbox/FORMAT.md): created = done +
+    // aborted + the round stored.
+    t.secagg_rounds_active +=
+        s.journal.secagg_rounds_created - s.journal.secagg_rounds_done - s.journal.secagg_rounds_aborted;
     const auto& j = s.journal;
     t.journal.updates_created += j.updates_created;
     t.journal.updates_acked += j.updates_acked;

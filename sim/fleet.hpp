@@ -47,6 +47,7 @@ struct FleetTotals {
   int online = 0, offline = 0, unknown = 0;
   int64_t rounds = 0;
   int64_t outbox_updates = 0, outbox_telemetry = 0;
+  int64_t secagg_rounds_active = 0;  // agents in the middle of a secure aggregation round
   agent::JournalCounts journal;  // summed over agents
 };
 

@@ -248,13 +248,15 @@ Result<RunSummary> run_simulation(const SimConfig& c, const std::atomic<bool>& i
     if (c.stop_version > 0 && evaluator.counters().version >= c.stop_version && !c.keep_running) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
-  // Drain phase: no more faults, no more training; every outbox empties.
+  // Drain phase: no more faults, no more training; every outbox empties and
+  // every secure aggregation round in progress ends (done, or aborted at its
+  // phase deadline), so that nothing it records comes after the audit.
   (*fleet)->set_faults(false);
   (*fleet)->pause_training();
   const double drain_start = since(t0);
   while (since(t0) - drain_start < c.drain_timeout_s) {
     const FleetTotals f = tick("drain");
-    if (f.outbox_updates + f.outbox_telemetry == 0 && since(t0) - drain_start > 1) break;
+    if (f.outbox_updates + f.outbox_telemetry + f.secagg_rounds_active == 0 && since(t0) - drain_start > 1) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
   progress.finish();
