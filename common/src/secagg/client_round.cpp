@@ -220,7 +220,9 @@ Result<MaskedInput> ClientRound::on_delivery(const ShareDelivery& d, std::span<c
     live.push_back(&n);
   }
   if (d.envelopes.size() != live.size()) {
-    for (const auto& [from, unused] : d.envelopes) {
+    for (const auto& entry : d.envelopes) {
+      // A plain variable, not a structured binding: clang 14 cannot capture those.
+      const AgentId from = entry.first;
       const bool expected =
           std::any_of(live.begin(), live.end(), [&](const NeighbourKeys* n) { return n->agent == from; });
       if (!expected)
