@@ -96,15 +96,20 @@ Result<UpdateAck> Engine::submit_aggregate(const std::string& session, int64_t b
   u.layout_fingerprint = layout->fingerprint();
   u.norm2 = sum_squares(mean);
   u.aggregate = true;
+  auto ack = record_update(u);
+  if (ack.is_ok()) {
+    metrics_->count_update(ack->duplicate ? "duplicate" : "accepted");
+  } else {
+    metrics_->count_update(ack.status());
+  }
+  return ack;
+}
+
+Result<UpdateAck> Engine::record_update(const IncomingUpdate& u) {
   Job job;
   job.kind = Job::Kind::kUpdate;
   job.update = &u;
-  Status st = writer_->run(job);
-  if (!st.is_ok()) {
-    metrics_->count_update(st);
-    return st;
-  }
-  metrics_->count_update(job.ack.duplicate ? "duplicate" : "accepted");
+  EDGEFED_RETURN_IF_ERROR(writer_->run(job));
   return job.ack;
 }
 
@@ -134,12 +139,9 @@ Result<UpdateAck> Engine::submit_decoded(const std::string& cert_agent_id, std::
   u.body_digest = body_digest(body);
   u.layout_fingerprint = layout->fingerprint();
   u.norm2 = sum_squares(decoded->delta);
-  Job job;
-  job.kind = Job::Kind::kUpdate;
-  job.update = &u;
-  EDGEFED_RETURN_IF_ERROR(writer_->run(job));
-  if (decoded_delta) *decoded_delta = std::move(decoded->delta);
-  return job.ack;
+  auto ack = record_update(u);
+  if (ack.is_ok() && decoded_delta) *decoded_delta = std::move(decoded->delta);
+  return ack;
 }
 
 Result<TelemetryAck> Engine::submit_telemetry(const std::string& cert_agent_id, const TelemetryBatch& batch) {

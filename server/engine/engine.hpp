@@ -57,6 +57,7 @@ class EngineMetrics;
 class GroupCommitWriter;
 class PublishedState;
 class VersionKeeper;
+struct IncomingUpdate;
 
 class Engine {
  public:
@@ -176,6 +177,8 @@ class Engine {
   // given, receives the dense delta of an accepted update.
   Result<UpdateAck> submit_decoded(const std::string& cert_agent_id, std::span<const uint8_t> body,
                                    std::vector<float>* decoded_delta);
+  // Hands a decoded update (or session mean) to the writer and waits for its ack.
+  Result<UpdateAck> record_update(const IncomingUpdate& update);
   // Runs fn as a job of its own on the writer thread, inside one transaction.
   Status run_admin(std::function<Status(VersionKeeper&)> fn);
   int64_t now_ms() const;

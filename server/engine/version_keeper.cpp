@@ -195,26 +195,18 @@ Result<UpdateAck> VersionKeeper::accept(const IncomingUpdate& u) {
     agents_.touch(e.agent, now_ms, 1, tau, 0);
   }
   if (options_.mode == MergeMode::kAsync && aggregator_->count() == 0) opened_at_s_ = clock_.monotonic_s();
-  add_contribution(u.delta, ack.weight, u.meta.train_loss, tau, u.aggregate);
+  // A secure aggregation session's mean is weighted like any update: its
+  // weight (samples x s(tau)) counts relative to what else is buffered, so
+  // a cohort merged alone takes a full step, like a plain buffer of equally
+  // stale updates (scaling the mean by s(tau) as well kept async 1.7 points
+  // behind plain at the same version count).
+  aggregator_->add({u.delta, ack.weight, u.meta.train_loss, staleness_(tau)});
   if (normalizer) (void)normalizers_.add(*normalizer, static_cast<double>(u.meta.num_samples));
   ++updates_accepted_;
   auto created = created_ms_.find(u.meta.base_version);
   const double age = created == created_ms_.end() ? 0.0 : (now_ms - created->second) / 1000.0;
   effects_.accepted.push_back({tau, age});
   return ack;
-}
-
-void VersionKeeper::add_contribution(std::span<const float> delta, double weight, double train_loss, int64_t tau,
-                                     bool aggregate) {
-  // A session's mean is weighted like any buffered update: its weight
-  // (samples x s(tau)) counts relative to what else the buffer holds, as in
-  // plain async merging. Its agents share one base version, so one
-  // staleness applies to all of them; a cohort merged alone takes a full
-  // step, like a plain buffer of equally stale updates (max_staleness
-  // still refuses one too old). Scaling the mean by s(tau) as well was
-  // measured: 1.7 points behind plain async at the same version count.
-  (void)aggregate;
-  aggregator_->add({delta, weight, train_loss, staleness_(tau)});
 }
 
 bool VersionKeeper::merge_due() const {

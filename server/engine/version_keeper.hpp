@@ -130,10 +130,6 @@ class VersionKeeper {
   // Inserts the version row + checkpoint, prunes, updates memory.
   Status commit_version(VersionRecord record, Model model);
   void remember(const VersionRecord& record);
-  // Feeds one accepted update (or session mean) to the aggregator with its
-  // staleness discount.
-  void add_contribution(std::span<const float> delta, double weight, double train_loss, int64_t tau,
-                        bool aggregate);
 
   const EngineOptions options_;
   Clock& clock_;
