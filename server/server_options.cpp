@@ -38,6 +38,13 @@ Options make_server_options(ServerConfig& c) {
   o.bind("client-ca", &h.tls.client_ca_file, "CA certificate that signs agent (and admin) client certificates, PEM");
   o.bind("crl", &h.tls.crl_file, "optional CRL of revoked client certificates, PEM");
   o.bind("state-dir", &e.state_dir, "directory of the SQLite state (created if missing)");
+  o.bind("store", &e.store,
+         "where the state lives: sqlite (the file in --state-dir) or postgresql://USER@HOST:PORT/DB "
+         "(no password in it)");
+  o.bind("store-password-file", &e.store_password_file,
+         "PostgreSQL password, first line of this file (else PGPASSWORD or ~/.pgpass)");
+  o.bind("store-connect-timeout", &e.store_connect_s, "seconds start-up retries an unreachable PostgreSQL")
+      .at_least(0);
   o.bind("mode", &e.mode, "merging mode: sync = FedAvg rounds, async = FedBuff");
   o.bind("model-init", &e.model_init,
          "initial model when the state is empty: a preset (mlp:784-128-10, cnn-fmnist, forecast-cnn1d[:W], "
@@ -116,6 +123,10 @@ Options make_server_options(ServerConfig& c) {
   o.bind("secagg-degree", &e.secagg_degree, "secure aggregation: neighbours per agent (0 = from the cohort size)");
   o.bind("secagg-phase-timeout", &e.secagg_phase_timeout_s, "secure aggregation: seconds a protocol phase waits")
       .at_least(0);
+  o.bind("secagg-quorum", &e.secagg_quorum,
+         "secure aggregation: share of a phase's agents after which the rest get only as long again (1 = all)")
+      .at_least(0)
+      .at_most(1);
   o.bind("fsync-full", &e.fsync_full, "SQLite synchronous=FULL (power-loss safe) instead of NORMAL");
   o.bind("group-commit-max", &e.group_commit_max, "most updates/telemetry batches per transaction").at_least(1);
   o.bind("max-queued-updates", &e.max_queued_updates, "updates waiting for the writer beyond this get 503")

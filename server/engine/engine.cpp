@@ -45,7 +45,8 @@ Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& options,
       .kv("buffered", (*keeper)->buffered()).kv("layout", (*keeper)->layout()->describe())
       .kv("aggregator", std::string((*keeper)->aggregator_name()))
       .kv("server_optimizer", std::string((*keeper)->optimizer_name()))
-      .kv("server_lr", effective_server_lr(options));
+      .kv("server_lr", effective_server_lr(options))
+      .kv("store", (*keeper)->store().describe());
   engine->writer_->start(std::move(keeper).value());
   return engine;
 }

@@ -1,5 +1,6 @@
 #include "server/engine/engine_options.hpp"
 
+#include "server/engine/state_store_opener.hpp"
 
 namespace edgefed::server {
 
@@ -19,6 +20,11 @@ Status validate_secure_aggregation(const EngineOptions& o) {
   if (!(o.secagg_clip > 0 && o.secagg_clip < 1e9)) return bad("--secagg-clip must be > 0");
   if (o.secagg_min_agents < 3) return bad("--secagg-min-agents must be >= 3 (pairwise masks need a cohort)");
   if (!(o.secagg_phase_timeout_s > 0)) return bad("--secagg-phase-timeout must be > 0");
+  if (!(o.secagg_quorum > 0 && o.secagg_quorum <= 1)) return bad("--secagg-quorum must be in (0, 1]");
+  if (is_postgres_location(o.store)) {
+    return bad("--secure-aggregation keeps its sessions in the SQLite state database: not yet with --store "
+               "postgresql://");
+  }
   const int64_t k = updates_per_version(o);
   if (k < static_cast<int64_t>(o.secagg_min_agents)) {
     return bad(std::string(o.mode == MergeMode::kSync ? "--min-updates" : "--buffer-k") +
@@ -60,6 +66,8 @@ Status validate_strategy(const EngineOptions& o) {
 
 Status validate(const EngineOptions& o) {
   if (o.state_dir.empty()) return bad("state_dir is required");
+  EDGEFED_RETURN_IF_ERROR(check_store_location(o.store));
+  if (!(o.store_connect_s >= 0)) return bad("--store-connect-timeout must be >= 0");
   if (o.min_updates < 1) return bad("min_updates must be >= 1");
   if (o.min_updates_on_timeout < 1) return bad("min_updates_on_timeout must be >= 1");
   if (o.round_timeout_s < 0 || o.buffer_timeout_s < 0) return bad("timeouts must be >= 0");

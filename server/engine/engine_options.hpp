@@ -126,6 +126,9 @@ struct EngineOptions {
   uint64_t secagg_min_agents = 3;      // a session with fewer advertising agents aborts (>= 3)
   uint64_t secagg_degree = 0;          // the graph's k; 0 = chosen from the cohort size
   double secagg_phase_timeout_s = 60;  // a protocol phase closes at most this long after it opened
+  // Once this fraction of a phase's agents answered, the rest get as long
+  // again as that took (>= 1 s), not the whole phase timeout (1 = all).
+  double secagg_quorum = 0.9;
 
   // ---- the task handed to agents (GET /v1/task) ----
   int task_epochs = 1;
@@ -156,6 +159,13 @@ struct EngineOptions {
   // full disk (503 + Retry-After; nothing half-written) instead of filling
   // the disk.
   int64_t max_db_mb = 0;
+  // Where the state lives (state_store_opener.hpp): "sqlite" (the file in
+  // state_dir) or a PostgreSQL URI "postgresql://user@host:port/dbname"
+  // (no password in it: store_password_file, PGPASSWORD or ~/.pgpass).
+  std::string store = "sqlite";
+  std::string store_password_file;
+  // How long start-up waits for an unreachable PostgreSQL database.
+  double store_connect_s = 30;
   // The SQLite VFS the store's file operations go through (StoreOptions::vfs);
   // empty = SQLite's default. Fault tests pass a VFS that injects failures.
   std::string store_vfs;

@@ -99,6 +99,14 @@ std::vector<GroupCommitWriter::Job*> GroupCommitWriter::take_batch() {
 }
 
 void GroupCommitWriter::run_batch(const std::vector<Job*>& batch) {
+  if (!reload_lost_state()) {
+    // Nothing is known to be current: refuse rather than act on stale state.
+    for (Job* j : batch) {
+      j->status = Status(Code::kUnavailable, "the state database cannot be reached; retry later");
+      j->done.set_value();
+    }
+    return;
+  }
   int64_t telemetry_stored = 0;
   Status st = keeper_->begin();
   for (size_t i = 0; st.is_ok() && i < batch.size(); ++i) {
@@ -118,7 +126,8 @@ void GroupCommitWriter::run_batch(const std::vector<Job*>& batch) {
     Status reloaded = keeper_->abort();
     if (!reloaded.is_ok()) {
       log::error("state_reload_failed").kv("error", reloaded.to_string());
-      ready_ = false;  // refuse further work; the process should restart
+      state_lost_ = true;  // refuse work until a reload succeeds
+      next_reload_s_ = clock_.monotonic_s() + 1.0;
     }
     for (Job* j : batch) {
       j->status = st;
@@ -175,17 +184,34 @@ Status GroupCommitWriter::handle(Job& job, int64_t& telemetry_stored) {
   return Status(Code::kInternal, "unknown job");
 }
 
+bool GroupCommitWriter::reload_lost_state() {
+  if (!state_lost_) return true;
+  const double now = clock_.monotonic_s();
+  if (now < next_reload_s_) return false;
+  next_reload_s_ = now + 1.0;
+  if (Status st = keeper_->abort(); !st.is_ok()) {
+    log::warn("state_reload_failed").kv("error", st.to_string());
+    return false;
+  }
+  log::info("state_reloaded").kv("version", keeper_->version()).kv("buffered", keeper_->buffered());
+  state_lost_ = false;
+  after_commit(0);
+  return true;
+}
+
 void GroupCommitWriter::run_timers() {
+  if (!reload_lost_state()) return;
   if (keeper_->merge_due()) {
     Status st = keeper_->begin();
     if (st.is_ok()) st = keeper_->merge();
     if (st.is_ok()) st = keeper_->commit();
     if (!st.is_ok()) {
       log::error("timed_merge_failed").kv("error", st.to_string());
-      if (!keeper_->abort().is_ok()) ready_ = false;
+      if (!keeper_->abort().is_ok()) state_lost_ = true;
     }
     after_commit(0);
   }
+  if (state_lost_) return;
   if (keeper_->channels().due(keeper_->version(), agents_.roster_generation(), now_ms())) {
     const int64_t now_unix = now_ms();
     const uint64_t roster = agents_.roster_generation();
@@ -197,7 +223,7 @@ void GroupCommitWriter::run_timers() {
     if (st.is_ok()) st = keeper_->commit();
     if (!st.is_ok()) {
       log::error("channel_tick_failed").kv("error", st.to_string());
-      if (!keeper_->abort().is_ok()) ready_ = false;
+      if (!keeper_->abort().is_ok()) state_lost_ = true;
     }
     after_commit(0);
   }

@@ -68,9 +68,12 @@ class GroupCommitWriter {
   // Queues the job and waits until the writer completed it. kUnavailable if
   // the writer is stopping or too many updates are queued already.
   Status run(Job& job);
-  // True from start() until stop() begins, or until a failed transaction
-  // could not reload the state (the process should restart).
-  bool ready() const { return ready_.load(); }
+  // True from start() until stop() begins, except while the state is lost:
+  // a failed transaction could not reload it (the database is unreachable).
+  // Meanwhile every job fails with kUnavailable (503 + Retry-After) and the
+  // writer tries to reload at most once a second; service resumes once it
+  // succeeds.
+  bool ready() const { return ready_.load() && !state_lost_.load(); }
   // Refuses new jobs, lets the writer finish everything already queued,
   // joins it and closes the database. Idempotent; safe from any thread except
   // the writer.
@@ -82,6 +85,9 @@ class GroupCommitWriter {
   void run_batch(const std::vector<Job*>& batch);
   Status handle(Job& job, int64_t& telemetry_stored);
   void run_timers();
+  // While the state is lost: reloads it (rate-limited to once a second);
+  // true once the keeper is usable again.
+  bool reload_lost_state();
   // Metrics and logs of what the commit changed, then publishes the state.
   void after_commit(int64_t telemetry_stored);
   int64_t now_ms() const { return clock_.unix_ms(); }
@@ -99,6 +105,8 @@ class GroupCommitWriter {
   int64_t queued_updates_ = 0;
   bool stopping_ = false;
   std::atomic<bool> ready_{false};
+  std::atomic<bool> state_lost_{false};
+  double next_reload_s_ = 0;         // writer thread only
   double next_agent_metrics_s_ = 0;  // writer thread only
   std::mutex stop_mu_;
   std::thread writer_;

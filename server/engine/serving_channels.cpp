@@ -38,7 +38,7 @@ ServingChannels::ServingChannels(ChannelOptions options) : options_(options) {
   state_.enabled = options_.canary_fraction > 0;
 }
 
-Status ServingChannels::load(ChannelTable& table) {
+Status ServingChannels::load(ChannelStore& table) {
   ServingView fresh;
   fresh.enabled = state_.enabled;
   fresh.cohort = state_.cohort;  // derived from the agents, not stored
@@ -76,7 +76,7 @@ Status ServingChannels::load(ChannelTable& table) {
   return Status::ok();
 }
 
-Status ServingChannels::set(ChannelTable& table, int64_t version, Channel to, int64_t now, const std::string& reason) {
+Status ServingChannels::set(ChannelStore& table, int64_t version, Channel to, int64_t now, const std::string& reason) {
   const Channel from = state_.channel_of(version);
   if (to == Channel::kCandidate) {
     // Back to candidate: the row records why (a canary that timed out).
@@ -92,7 +92,7 @@ Status ServingChannels::set(ChannelTable& table, int64_t version, Channel to, in
   return Status::ok();
 }
 
-Status ServingChannels::start_canary(ChannelTable& table, int64_t version, int64_t now) {
+Status ServingChannels::start_canary(ChannelStore& table, int64_t version, int64_t now) {
   EDGEFED_RETURN_IF_ERROR(table.set_pointer(kCanaryKey, version));
   EDGEFED_RETURN_IF_ERROR(table.set_pointer(kCanarySinceKey, now));
   state_.canary = version;
@@ -102,7 +102,7 @@ Status ServingChannels::start_canary(ChannelTable& table, int64_t version, int64
                  " agents");
 }
 
-Status ServingChannels::observe(ChannelTable& table, const std::string& agent, const TelemetryRecord& r,
+Status ServingChannels::observe(ChannelStore& table, const std::string& agent, const TelemetryRecord& r,
                                 int64_t now) {
   if (r.kind == "system") {
     if (const double* v = value_of(r, "serving_version"); v && *v >= 0) serve(agent, static_cast<int64_t>(*v));
@@ -146,7 +146,7 @@ Status ServingChannels::observe(ChannelTable& table, const std::string& agent, c
   return Status::ok();
 }
 
-Status ServingChannels::decide(ChannelTable& table, int64_t now) {
+Status ServingChannels::decide(ChannelStore& table, int64_t now) {
   const int64_t c = state_.canary;
   auto it = state_.validations.find(c);
   if (c < 0 || it == state_.validations.end() || it->second.cohort_agents < options_.canary_min_agents)
@@ -190,7 +190,7 @@ bool ServingChannels::due(int64_t newest, uint64_t roster_generation, int64_t no
   return newest > state_.canary && age >= options_.canary_timeout_ms;
 }
 
-Status ServingChannels::tick(ChannelTable& table, int64_t newest, const std::vector<CohortCandidate>& fleet,
+Status ServingChannels::tick(ChannelStore& table, int64_t newest, const std::vector<CohortCandidate>& fleet,
                              uint64_t roster_generation, int64_t now) {
   if (!state_.enabled) return Status::ok();
   if (!cohort_for_roster_ || roster_generation != *cohort_for_roster_) {
@@ -228,7 +228,7 @@ Status ServingChannels::tick(ChannelTable& table, int64_t newest, const std::vec
   return Status::ok();
 }
 
-Status ServingChannels::promote(ChannelTable& table, int64_t version, int64_t now, const std::string& reason) {
+Status ServingChannels::promote(ChannelStore& table, int64_t version, int64_t now, const std::string& reason) {
   if (state_.canary >= 0 && state_.canary != version) {
     EDGEFED_RETURN_IF_ERROR(set(table, state_.canary, Channel::kCandidate, now, "canary ended by " + reason));
   }

@@ -57,12 +57,12 @@ class ServingChannels {
   explicit ServingChannels(ChannelOptions options = {});
 
   // Reloads everything from the store (at open and after a rollback).
-  Status load(ChannelTable& table);
+  Status load(ChannelStore& table);
 
   // A telemetry record just stored: `validation` records are recorded and
   // may decide the canary; `system` and `validation` records tell which
   // version the agent serves. Other kinds are ignored.
-  Status observe(ChannelTable& table, const std::string& agent, const TelemetryRecord& record, int64_t now_unix_ms);
+  Status observe(ChannelStore& table, const std::string& agent, const TelemetryRecord& record, int64_t now_unix_ms);
 
   // Whether tick() has something to do.
   // roster_generation: AgentRegistry::roster_generation(), which moves when
@@ -70,12 +70,12 @@ class ServingChannels {
   bool due(int64_t newest_version, uint64_t roster_generation, int64_t now_unix_ms) const;
   // Recomputes the cohort when the roster moved, makes the first version
   // stable, starts a canary for the newest candidate, times one out.
-  Status tick(ChannelTable& table, int64_t newest_version, const std::vector<CohortCandidate>& fleet,
+  Status tick(ChannelStore& table, int64_t newest_version, const std::vector<CohortCandidate>& fleet,
               uint64_t roster_generation, int64_t now_unix_ms);
 
   // An admin's promote (or a rollback's new version): `version` becomes the
   // stable one now; a canary in flight steps back unless it is `version`.
-  Status promote(ChannelTable& table, int64_t version, int64_t now_unix_ms, const std::string& reason);
+  Status promote(ChannelStore& table, int64_t version, int64_t now_unix_ms, const std::string& reason);
 
   // The state as readers see it; the same pointer until the state changes.
   // Holds the newest kViewVersions versions' channels and validations (and
@@ -87,9 +87,9 @@ class ServingChannels {
   int64_t rejected() const { return rejected_; }
 
  private:
-  Status set(ChannelTable& table, int64_t version, Channel to, int64_t now, const std::string& reason);
-  Status start_canary(ChannelTable& table, int64_t version, int64_t now);
-  Status decide(ChannelTable& table, int64_t now);
+  Status set(ChannelStore& table, int64_t version, Channel to, int64_t now, const std::string& reason);
+  Status start_canary(ChannelStore& table, int64_t version, int64_t now);
+  Status decide(ChannelStore& table, int64_t now);
 
   ChannelOptions options_;
   ServingView state_;

@@ -11,6 +11,7 @@
 #include "edgefed/log.hpp"
 #include "edgefed/model_io.hpp"
 #include "server/engine/body_digest.hpp"
+#include "server/engine/state_store_opener.hpp"
 #include "server/engine/version_loader.hpp"
 
 namespace edgefed::server {
@@ -37,9 +38,7 @@ Result<std::unique_ptr<VersionKeeper>> VersionKeeper::open(const EngineOptions& 
   auto agg = make_aggregator(aggregator_options(options), 0);  // sized by recover() once the layout is known
   if (!agg.is_ok()) return agg.status();
   k->aggregator_ = std::move(agg).value();
-  auto store = Store::open(options.state_dir, {.fsync_full = options.fsync_full,
-                                               .max_bytes = options.max_db_mb << 20,
-                                               .vfs = options.store_vfs});
+  auto store = open_state_store(options, clock);
   if (!store.is_ok()) return store.status();
   k->store_ = std::move(store).value();
   EDGEFED_RETURN_IF_ERROR(k->recover());
@@ -47,6 +46,8 @@ Result<std::unique_ptr<VersionKeeper>> VersionKeeper::open(const EngineOptions& 
 }
 
 Status VersionKeeper::recover() {
+  // After a lost database connection, the reads below need a new one.
+  EDGEFED_RETURN_IF_ERROR(store_->reconnect());
   effects_ = {};
   history_.clear();
   created_ms_.clear();
@@ -108,7 +109,7 @@ Status VersionKeeper::create_initial_version() {
   Status st = commit_version(std::move(r), std::move(model).value());
   if (st.is_ok()) st = commit();
   if (!st.is_ok()) {
-    store_->db().rollback();
+    store_->rollback();
     return st;
   }
   effects_ = {};
@@ -116,12 +117,12 @@ Status VersionKeeper::create_initial_version() {
   return Status::ok();
 }
 
-Status VersionKeeper::begin() { return store_->db().begin(); }
+Status VersionKeeper::begin() { return store_->begin(); }
 
-Status VersionKeeper::commit() { return store_->db().commit(); }
+Status VersionKeeper::commit() { return store_->commit(); }
 
 Status VersionKeeper::abort() {
-  store_->db().rollback();
+  store_->rollback();
   return recover();
 }
 

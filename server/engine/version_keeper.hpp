@@ -34,7 +34,7 @@
 #include "server/engine/engine_options.hpp"
 #include "server/engine/model_snapshot.hpp"
 #include "server/engine/serving_channels.hpp"
-#include "server/store/store.hpp"
+#include "server/store/state_store.hpp"
 
 namespace edgefed::server {
 
@@ -113,7 +113,7 @@ class VersionKeeper {
   int64_t updates_accepted() const { return updates_accepted_; }
   int64_t updates_merged() const { return updates_merged_; }
   const std::vector<VersionRecord>& history() const { return history_; }
-  Store& store() { return *store_; }
+  StateStore& store() { return *store_; }
   // Serving channels: mutate inside a transaction (with store().channels()).
   ServingChannels& channels() { return channels_; }
   const ServingChannels& channels() const { return channels_; }
@@ -135,7 +135,7 @@ class VersionKeeper {
   Clock& clock_;
   AgentRegistry& agents_;
   StalenessFunction staleness_;
-  std::unique_ptr<Store> store_;
+  std::unique_ptr<StateStore> store_;
   ServingChannels channels_;
   std::unique_ptr<Aggregator> aggregator_;
   // The buffered updates' input normalizers, pooled by sample count: the

@@ -27,7 +27,7 @@
 #include "server/aggregation/aggregator.hpp"
 #include "server/aggregation/staleness.hpp"
 #include "server/engine/engine_options.hpp"
-#include "server/store/store.hpp"
+#include "server/store/state_store.hpp"
 
 namespace edgefed::server {
 
@@ -46,7 +46,7 @@ struct LedgerCounts {
 
 class VersionLoader {
  public:
-  VersionLoader(Store& store, const EngineOptions& options) : store_(store), options_(options) {}
+  VersionLoader(StateStore& store, const EngineOptions& options) : store_(store), options_(options) {}
 
   // The newest committed version; nullopt for an empty store.
   Result<std::optional<VersionRecord>> newest();
@@ -72,7 +72,7 @@ class VersionLoader {
   Result<Model> load_version(int64_t version);
 
  private:
-  Store& store_;
+  StateStore& store_;
   const EngineOptions& options_;
 };
 

@@ -1,6 +1,7 @@
 #include "server/secagg/secagg_coordinator.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <utility>
 
 #include "edgefed/secagg/agent_id.hpp"
@@ -49,7 +50,20 @@ sa::AgentId SecAggCoordinator::agent_id_of(std::string_view agent_name) {
 
 void SecAggCoordinator::start_phase(Session& s) {
   s.heard.clear();
-  s.deadline_s = clock_.monotonic_s() + options_.phase_timeout_s;
+  s.opened_s = clock_.monotonic_s();
+  s.deadline_s = s.opened_s + options_.phase_timeout_s;
+  s.quorum_at_s.reset();
+}
+
+bool SecAggCoordinator::quorum_passed(Session& s, size_t expected) {
+  const size_t need =
+      std::max<size_t>(1, static_cast<size_t>(std::ceil(options_.quorum * static_cast<double>(expected) - 1e-9)));
+  if (s.heard.size() < need) return false;
+  const double now = clock_.monotonic_s();
+  if (!s.quorum_at_s) s.quorum_at_s = now;
+  // The stragglers get as long again as the quorum took: a phase whose
+  // agents train (advertise) waits longer than one of quick answers.
+  return now >= *s.quorum_at_s + std::max(1.0, *s.quorum_at_s - s.opened_s);
 }
 
 Status SecAggCoordinator::save(const std::string& id, Session& s) {
@@ -69,7 +83,7 @@ Status SecAggCoordinator::open(const std::string& session, uint64_t vector_lengt
   auto round = sa::ServerRound::create(sa::ServerRoundConfig{session, vector_length, options_.clip,
                                                              options_.min_agents, options_.degree});
   if (!round) return round.status();
-  auto s = std::make_unique<Session>(Session{std::move(*round), {}, expected_agents, 0, {}, false});
+  auto s = std::make_unique<Session>(Session{.round = std::move(*round), .expected = expected_agents});
   EDGEFED_RETURN_IF_ERROR(save(session, *s));
   start_phase(*s);
   sessions_.emplace(session, std::move(s));
@@ -82,8 +96,8 @@ Status SecAggCoordinator::restore(std::span<const uint8_t> snapshot, size_t expe
   std::lock_guard lock(mu_);
   const std::string id = round->config().session;
   if (sessions_.count(id)) return Status(Code::kConflict, "secure aggregation session '" + id + "' is open");
-  auto s = std::make_unique<Session>(Session{std::move(*round), {snapshot.begin(), snapshot.end()}, expected_agents,
-                                             0, {}, false});
+  auto s = std::make_unique<Session>(
+      Session{.round = std::move(*round), .saved = {snapshot.begin(), snapshot.end()}, .expected = expected_agents});
   start_phase(*s);
   sessions_.emplace(id, std::move(s));
   return Status::ok();
@@ -146,22 +160,23 @@ void SecAggCoordinator::advance(const std::string& id, Session& s, bool due) {
     Status st;
     switch (r.phase()) {
       case sa::ServerPhase::kAdvertise: {
-        if (!due && s.heard.size() < s.expected) return;
+        if (!due && s.heard.size() < s.expected && !quorum_passed(s, s.expected)) return;
         auto seed = sa::random_key(random_);
         if (!seed) return;  // no randomness now: try again at the next tick
         st = r.close_advertise(*seed);
         break;
       }
       case sa::ServerPhase::kShares:
-        if (!due && s.heard.size() < r.advertised().size()) return;
+        if (!due && s.heard.size() < r.advertised().size() && !quorum_passed(s, r.advertised().size())) return;
         st = r.close_shares();
         break;
       case sa::ServerPhase::kMasked:
-        if (!due && s.heard.size() < r.share_senders().size()) return;
+        if (!due && s.heard.size() < r.share_senders().size() && !quorum_passed(s, r.share_senders().size())) return;
         st = r.close_masked();
         break;
       case sa::ServerPhase::kUnmask:
-        if (!due && s.heard.size() < r.masked_senders().size()) return;
+        if (!due && s.heard.size() < r.masked_senders().size() && !quorum_passed(s, r.masked_senders().size()))
+          return;
         if (r.ready_to_finish()) {
           st = r.finish().status();
         } else if (due) {

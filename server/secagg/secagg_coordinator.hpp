@@ -50,6 +50,12 @@ struct SecAggOptions {
   uint64_t min_agents = 3;      // a session with fewer advertised agents aborts
   uint64_t degree = 0;          // the graph's k; 0 = chosen from the cohort size
   double phase_timeout_s = 30;  // a phase closes at most this long after it opened
+  // Once this fraction of a phase's expected agents have answered, the
+  // phase waits for the rest only as long again as the quorum took (at
+  // least 1 s), not until the deadline: one agent whose link dropped no
+  // longer holds a whole round for phase_timeout_s. 1 = wait for every
+  // agent (or the deadline).
+  double quorum = 0.9;
 };
 
 // Where session snapshots go (the server's store; a map in tests). save()
@@ -111,15 +117,20 @@ class SecAggCoordinator {
  private:
   struct Session {
     secagg::ServerRound round;
-    std::vector<uint8_t> saved;  // the last snapshot the sink accepted
+    std::vector<uint8_t> saved{};  // the last snapshot the sink accepted
     size_t expected = 0;
+    double opened_s = 0;  // when the current phase started
     double deadline_s = 0;
-    std::set<secagg::AgentId> heard;  // senders in the current phase
+    std::optional<double> quorum_at_s{};  // when the current phase reached its quorum
+    std::set<secagg::AgentId> heard{};  // senders in the current phase
     bool reported = false;
   };
 
   Status save(const std::string& id, Session& s);
   void advance(const std::string& id, Session& s, bool due);
+  // Whether the current phase, which expects `expected` answers, may close
+  // now without them all: its quorum was reached and the grace has passed.
+  bool quorum_passed(Session& s, size_t expected);
   void start_phase(Session& s);
 
   SecAggOptions options_;

@@ -21,7 +21,8 @@ namespace {
 constexpr size_t kEndedKept = 4096;
 
 SecAggOptions coordinator_options(const EngineOptions& o) {
-  return SecAggOptions{o.secagg_clip, o.secagg_min_agents, o.secagg_degree, o.secagg_phase_timeout_s};
+  return SecAggOptions{o.secagg_clip, o.secagg_min_agents, o.secagg_degree, o.secagg_phase_timeout_s,
+                       o.secagg_quorum};
 }
 
 // "v<base>-<16 hex>": random, so that ids never repeat across restarts

@@ -1,6 +1,8 @@
-// The server's state database: one SQLite file (<state_dir>/edgefed.sqlite,
-// WAL, mode 0600) with the tables of FORMAT.md, reached through one table
-// object each. Owns the connection (edgefed/sqlite/database.hpp).
+// The server's state database in SQLite, the embedded default StateStore
+// (state_store.hpp): one file (<state_dir>/edgefed.sqlite, WAL, mode 0600)
+// with the tables of FORMAT.md, reached through one table object each,
+// plus the secure aggregation sessions (not yet in PostgreSQL). Owns the
+// connection (edgefed/sqlite/database.hpp).
 // Not thread-safe: the engine hands the Store to its writer thread; other
 // threads never touch it. A second Store on the same file (the secure
 // aggregation sink, server/secagg/stored_session_sink.hpp) is a second
@@ -21,6 +23,7 @@
 #include "server/store/channel_table.hpp"
 #include "server/store/ledger_table.hpp"
 #include "server/store/secagg_session_table.hpp"
+#include "server/store/state_store.hpp"
 #include "server/store/telemetry_table.hpp"
 #include "server/store/version_table.hpp"
 
@@ -37,7 +40,7 @@ struct StoreOptions {
   std::string vfs{};
 };
 
-class Store {
+class Store final : public StateStore {
  public:
   // Creates state_dir (0700) if missing, opens or creates the database and
   // its tables. kIo on file-system errors.
@@ -45,11 +48,17 @@ class Store {
   static std::string database_path(const std::string& state_dir);
 
   sqlite::Database& db() { return *db_; }
-  LedgerTable& ledger() { return ledger_; }
-  VersionTable& versions() { return versions_; }
-  TelemetryTable& telemetry() { return telemetry_; }
-  AgentTable& agents() { return agents_; }
-  ChannelTable& channels() { return channels_; }
+  Status reconnect() override { return Status::ok(); }  // a file is never disconnected
+  Status begin() override { return db_->begin(); }
+  Status commit() override { return db_->commit(); }
+  void rollback() override { db_->rollback(); }
+  std::string describe() const override { return db_->path(); }
+
+  LedgerTable& ledger() override { return ledger_; }
+  VersionTable& versions() override { return versions_; }
+  TelemetryTable& telemetry() override { return telemetry_; }
+  AgentTable& agents() override { return agents_; }
+  ChannelTable& channels() override { return channels_; }
   SecAggSessionTable& secagg_sessions() { return secagg_sessions_; }
 
  private:

@@ -13,26 +13,22 @@
 #include <vector>
 
 #include "edgefed/status.hpp"
+#include "server/store/agent_store.hpp"
 #include "server/store/postgres/pg_connection.hpp"
 #include "server/store/records.hpp"
 
 namespace edgefed::server {
 
-class PgAgentTable {
+class PgAgentTable final : public AgentStore {
  public:
   explicit PgAgentTable(PgConnection& conn) : conn_(conn) {}
 
-  // Creates the agent if new, sets last_seen (never backwards), adds to the
-  // counters and, if given, records the staleness of its latest update.
   Status touch(const std::string& agent, int64_t now_unix_ms, int64_t add_updates,
-               std::optional<int64_t> staleness, int64_t add_telemetry);
-  // Creates the agent if new.
+               std::optional<int64_t> staleness, int64_t add_telemetry) override;
   Status set_quarantine(const std::string& agent, bool quarantined, const std::string& reason,
-                        int64_t now_unix_ms);
-  // Creates the agent if new; the class its system telemetry names.
-  Status set_device_class(const std::string& agent, const std::string& device_class, int64_t now_unix_ms);
-  // Every agent, by name (byte order, as SQLite's).
-  Result<std::vector<AgentRecord>> load_all();
+                        int64_t now_unix_ms) override;
+  Status set_device_class(const std::string& agent, const std::string& device_class, int64_t now_unix_ms) override;
+  Result<std::vector<AgentRecord>> load_all() override;
 
  private:
   PgConnection& conn_;

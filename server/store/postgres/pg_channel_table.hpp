@@ -14,24 +14,21 @@
 #include <string>
 
 #include "edgefed/status.hpp"
-#include "server/store/channel_table.hpp"
+#include "server/store/channel_store.hpp"
 #include "server/store/postgres/pg_connection.hpp"
 
 namespace edgefed::server {
 
-class PgChannelTable {
+class PgChannelTable final : public ChannelStore {
  public:
   explicit PgChannelTable(PgConnection& conn) : conn_(conn) {}
 
-  // true if stored now; false if the agent had already validated the version.
-  Result<bool> add_validation(const ValidationRow& row);
-  // Per version with validations (rows with samples > 0 only).
-  Result<std::map<int64_t, ValidationSums>> sums();
-  Status set_channel(int64_t version, const std::string& channel, int64_t now_unix_ms, const std::string& reason);
-  Result<std::map<int64_t, ChannelRow>> channels();
-  // A meta key holding an integer (stable_version, ...); nullopt when unset.
-  Status set_pointer(const std::string& key, std::optional<int64_t> value);
-  Result<std::optional<int64_t>> pointer(const std::string& key);
+  Result<bool> add_validation(const ValidationRow& row) override;
+  Result<std::map<int64_t, ValidationSums>> sums() override;
+  Status set_channel(int64_t version, const std::string& channel, int64_t now_unix_ms, const std::string& reason) override;
+  Result<std::map<int64_t, ChannelRow>> channels() override;
+  Status set_pointer(const std::string& key, std::optional<int64_t> value) override;
+  Result<std::optional<int64_t>> pointer(const std::string& key) override;
 
  private:
   PgConnection& conn_;

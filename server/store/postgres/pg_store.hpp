@@ -1,7 +1,7 @@
-// The server's state database in PostgreSQL (issue 20): Store
-// (../store.hpp) over one PgConnection instead of a SQLite file, with the
-// same tables (pg_schema.hpp) reached through one table object each, whose
-// methods, records and error codes are those of the SQLite tables.
+// The server's state database in PostgreSQL (issue 20): a StateStore
+// (../state_store.hpp) like Store (../store.hpp), over one PgConnection
+// instead of a SQLite file, with the same tables (pg_schema.hpp) reached
+// through one table object each.
 //   auto store = PgStore::open("host=db dbname=edgefed user=edgefed",
 //                              {.password_file = "/run/secrets/pg"});
 //   (*store)->begin(); (*store)->ledger().insert(...); (*store)->commit();
@@ -24,10 +24,11 @@
 #include "server/store/postgres/pg_ledger_table.hpp"
 #include "server/store/postgres/pg_telemetry_table.hpp"
 #include "server/store/postgres/pg_version_table.hpp"
+#include "server/store/state_store.hpp"
 
 namespace edgefed::server {
 
-class PgStore {
+class PgStore final : public StateStore {
  public:
   // Connects (PgConnection::connect: a libpq key=value string or
   // postgresql:// URI) and creates the tables if missing (pg_schema.hpp).
@@ -35,25 +36,37 @@ class PgStore {
   static Result<std::unique_ptr<PgStore>> open(const std::string& conninfo, const PgConnectOptions& options = {});
 
   PgConnection& conn() { return *conn_; }
-  Status begin() { return conn_->begin(); }
-  Status commit() { return conn_->commit(); }
-  void rollback() { conn_->rollback(); }
+  // A lost connection (the database restarted, the network dropped) is
+  // replaced by a new one here and at begin(); the tables keep working on
+  // it. Never inside a transaction: its statements would run outside it.
+  Status reconnect() override;
+  Status begin() override {
+    EDGEFED_RETURN_IF_ERROR(reconnect());
+    return conn_->begin();
+  }
+  Status commit() override { return conn_->commit(); }
+  void rollback() override { conn_->rollback(); }
+  std::string describe() const override { return "postgresql " + conn_->describe(); }
 
-  PgLedgerTable& ledger() { return ledger_; }
-  PgVersionTable& versions() { return versions_; }
-  PgTelemetryTable& telemetry() { return telemetry_; }
-  PgAgentTable& agents() { return agents_; }
-  PgChannelTable& channels() { return channels_; }
+  PgLedgerTable& ledger() override { return ledger_; }
+  PgVersionTable& versions() override { return versions_; }
+  PgTelemetryTable& telemetry() override { return telemetry_; }
+  PgAgentTable& agents() override { return agents_; }
+  PgChannelTable& channels() override { return channels_; }
 
  private:
-  explicit PgStore(std::unique_ptr<PgConnection> conn)
-      : conn_(std::move(conn)),
+  PgStore(std::unique_ptr<PgConnection> conn, std::string conninfo, PgConnectOptions options)
+      : conninfo_(std::move(conninfo)),
+        options_(std::move(options)),
+        conn_(std::move(conn)),
         ledger_(*conn_),
         versions_(*conn_),
         telemetry_(*conn_),
         agents_(*conn_),
         channels_(*conn_) {}
-  std::unique_ptr<PgConnection> conn_;
+  std::string conninfo_;
+  PgConnectOptions options_;
+  std::unique_ptr<PgConnection> conn_;  // replaced in place by reconnect()
   PgLedgerTable ledger_;
   PgVersionTable versions_;
   PgTelemetryTable telemetry_;

@@ -15,23 +15,19 @@
 
 #include "edgefed/protocol.hpp"
 #include "edgefed/status.hpp"
+#include "server/store/telemetry_store.hpp"
 #include "server/store/postgres/pg_connection.hpp"
 
 namespace edgefed::server {
 
-class PgTelemetryTable {
+class PgTelemetryTable final : public TelemetryStore {
  public:
   explicit PgTelemetryTable(PgConnection& conn) : conn_(conn) {}
 
-  // true if stored now, false if (agent, seq) was already there.
-  Result<bool> insert(const std::string& agent, const TelemetryRecord& record);
-  // Stores each record of one agent's batch; returns the records stored now
-  // (in batch order), leaving out those whose (agent, seq) was already there.
-  // Inside the caller's transaction: if it rolls back, nothing was stored.
-  Result<std::vector<TelemetryRecord>> insert(const std::string& agent, std::span<const TelemetryRecord> records);
-  Result<int64_t> count();
-  // The seqs stored for an agent, ascending.
-  Result<std::vector<int64_t>> seqs_of(const std::string& agent);
+  Result<bool> insert(const std::string& agent, const TelemetryRecord& record) override;
+  Result<std::vector<TelemetryRecord>> insert(const std::string& agent, std::span<const TelemetryRecord> records) override;
+  Result<int64_t> count() override;
+  Result<std::vector<int64_t>> seqs_of(const std::string& agent) override;
 
  private:
   PgConnection& conn_;

@@ -215,6 +215,49 @@ TEST_CASE("secagg coordinator: deadlines close phases and the session ends with 
   CHECK((*c.next(agents[5].name, kSession))["type"] == "excluded");
 }
 
+TEST_CASE("secagg coordinator: a phase that reached its quorum waits for the rest only as long again",
+          "[unit][secagg]") {
+  for (const double quorum : {0.9, 1.0}) {
+    FakeClock clock;
+    MapSink sink;
+    SecAggOptions options;
+    options.quorum = quorum;
+    SecAggCoordinator c(options, clock, sink, sa::deterministic_random(key(9)));
+    auto agents = make_agents(10, 5);
+    agents[9].drop = Drop::kShares;  // its link dropped after the key exchange
+    REQUIRE(c.open(kSession, kLength, agents.size()).is_ok());
+    advertise_all(c, agents);
+    REQUIRE((*c.next(agents[0].name, kSession))["type"] == "round_setup");
+    // The shares come 2 s into the phase: 9 of 10, the quorum of 0.9.
+    clock.advance_s(2);
+    for (auto& a : agents) step(c, a);
+    CHECK(c.tick().empty());
+    clock.advance_s(1.9);  // 3.9 s: the 9 took 2 s, the 10th gets 2 s more
+    CHECK(c.tick().empty());
+    CHECK((*c.next(agents[0].name, kSession))["type"] == "wait");
+    clock.advance_s(0.2);  // 4.1 s
+    c.tick();
+    if (quorum < 1) {
+      CHECK((*c.next(agents[0].name, kSession))["type"] == "share_delivery");
+    } else {
+      // Every agent or the deadline, as before.
+      CHECK((*c.next(agents[0].name, kSession))["type"] == "wait");
+      clock.advance_s(20);
+      c.tick();
+      CHECK((*c.next(agents[0].name, kSession))["type"] == "wait");
+      clock.advance_s(10);
+      c.tick();
+      CHECK((*c.next(agents[0].name, kSession))["type"] == "share_delivery");
+    }
+    auto done = run(c, agents, clock);
+    REQUIRE(done.size() == 1);
+    INFO(done[0].result.status().to_string());
+    REQUIRE(done[0].result);
+    CHECK(done[0].result->survivors.size() == 9);
+    check_mean(*done[0].result, agents);
+  }
+}
+
 TEST_CASE("secagg coordinator: too many dropouts abort the session with a reason", "[unit][secagg]") {
   FakeClock clock;
   MapSink sink;

@@ -1,0 +1,55 @@
+// StateStore: the server's state database as the engine sees it, whatever
+// keeps it: versions and checkpoints, the update ledger, agents, telemetry
+// and the serving channels (FORMAT.md), one table object each, and the
+// transaction they share. Two implementations pass one contract suite
+// (tests/unit/server/store/postgres/store_contract_test.cpp):
+//   Store    (store.hpp)             one SQLite file in the state directory,
+//                                    the embedded default
+//   PgStore  (postgres/pg_store.hpp) a PostgreSQL database (--store
+//                                    postgresql://...), shared by replicas
+// server/engine/state_store_opener.hpp picks one from the server's options.
+// Transactions: begin()/commit()/rollback(); every table call made in
+// between is part of that transaction, every other call commits on its own.
+// commit() ok means durable (the "ack = durable" rule). A commit that fails
+// with kUnavailable left nothing (SQLite) or may have committed
+// (PostgreSQL, a connection lost during COMMIT): every write is idempotent
+// by its key (update_id, (agent, seq), version), so a retry is safe.
+// Not thread-safe: one owner (the engine's writer thread).
+#pragma once
+
+#include <string>
+
+#include "edgefed/status.hpp"
+#include "server/store/agent_store.hpp"
+#include "server/store/channel_store.hpp"
+#include "server/store/ledger_store.hpp"
+#include "server/store/telemetry_store.hpp"
+#include "server/store/version_store.hpp"
+
+namespace edgefed::server {
+
+class StateStore {
+ public:
+  virtual ~StateStore() = default;
+
+  // Makes the store usable again after its connection was lost (PostgreSQL:
+  // a new connection; SQLite: nothing to do). begin() does it too. Outside
+  // transactions only. kUnavailable while the database cannot be reached.
+  virtual Status reconnect() = 0;
+  virtual Status begin() = 0;
+  virtual Status commit() = 0;
+  // Never fails: what the transaction did is gone (or was never there).
+  virtual void rollback() = 0;
+
+  virtual LedgerStore& ledger() = 0;
+  virtual VersionStore& versions() = 0;
+  virtual TelemetryStore& telemetry() = 0;
+  virtual AgentStore& agents() = 0;
+  virtual ChannelStore& channels() = 0;
+
+  // Where the state lives, for logs: a file path, or the database's
+  // host/port/name (never a password).
+  virtual std::string describe() const = 0;
+};
+
+}  // namespace edgefed::server
