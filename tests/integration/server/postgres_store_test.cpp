@@ -10,9 +10,12 @@
 // update; the ledger then holds every acknowledged update once. Refusals at
 // start, each with its one-line reason: a --store that is neither sqlite
 // nor a PostgreSQL URI, a password in the URI, and a database that stays
-// unreachable for --store-connect-timeout.
+// unreachable for --store-connect-timeout. And the SIGKILL durability loop
+// of crash_test.cpp (kill_loop.cpp), read back from PostgreSQL.
 #include <chrono>
 #include <filesystem>
+#include <memory>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -22,6 +25,8 @@
 
 #include "../../support/scratch_dir.hpp"
 #include "postgres_instance.hpp"
+#include "kill_loop.hpp"
+#include "server/store/postgres/pg_connection.hpp"
 #include "server/store/postgres/pg_store.hpp"
 #include "server_process.hpp"
 #include "test_updates.hpp"
@@ -174,6 +179,28 @@ TEST_CASE("edgefed-server --store postgresql: a database crash during ingest is 
   CHECK(*ids == std::vector<std::string>{"u-0", "u-1", "u-2", "u-3", "u-4", "u-5", "u-6", "u-7"});
   CHECK(*(*store)->ledger().count_merged() == 8);
   CHECK(*(*store)->versions().updates_claimed() == 8);
+}
+
+TEST_CASE("edgefed-server --store postgresql: SIGKILL at random points loses no acknowledged update or telemetry",
+          "[integration][postgres][crash]") {
+  PostgresInstance pg;
+  ScratchDir dir("edgefed-pg-kill");
+  kill_loop::run(dir.file("state"), {"--store", uri_of(pg), "--store-password-file", pg.password_file()}, [&] {
+    auto conn = server::PgConnection::connect(pg.socket_conninfo());
+    REQUIRE(conn);
+    auto shared = std::make_shared<server::PgConnection>(std::move(conn).value());
+    return kill_loop::SqlRows([shared](const std::string& sql) {
+      auto r = shared->query(sql);
+      if (!r) throw std::runtime_error(r.status().to_string());
+      std::vector<std::vector<std::string>> out;
+      for (int i = 0; i < r->rows(); ++i) {
+        std::vector<std::string> row;
+        for (int j = 0; j < r->columns(); ++j) row.emplace_back(r->is_null(i, j) ? "NULL" : r->get_text(i, j));
+        out.push_back(std::move(row));
+      }
+      return out;
+    });
+  });
 }
 
 TEST_CASE("edgefed-server --store: a bad location, a password in the URI, an unreachable database are refused",
