@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Prints the three Secrets the K3s manifests use, made from a directory that
+# Prints the Secrets the K3s manifests use, made from a directory that
 # deploy/certs/edgefed-certs manages (no cluster needed):
 #   edgefed-server-tls   tls.crt, tls.key (server.pem/.key), ca.crt, crl.pem
 #   edgefed-admin-token  token (DIR/admin-token, created once: 32 random bytes)
+#   edgefed-db-password  password (DIR/db-password, created once: 32 random
+#                        bytes; the replicas-postgres overlay's database)
 #   edgefed-agent-tls    ca.crt and, for every agent id N whose certificate is
 #                        not revoked, N.crt and N.key (agents/N.pem/.key)
 # The agent id is the node name, so issue one agent certificate per node:
@@ -20,7 +22,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --namespace) ns=${2:?}; shift 2 ;;
     --only) only=${2:?}; shift 2 ;;
-    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) die "unknown option $1" ;;
     *) [ -z "$dir" ] || die "one directory only"; dir=$1; shift ;;
   esac
@@ -49,6 +51,12 @@ if [ ! -f "$dir/admin-token" ]; then
   echo "$prog: created $dir/admin-token" >&2
 fi
 cp "$dir/admin-token" "$tmp/admin/token"
+mkdir "$tmp/db"
+if [ ! -f "$dir/db-password" ]; then
+  (umask 077 && openssl rand -hex 32 >"$dir/db-password")
+  echo "$prog: created $dir/db-password" >&2
+fi
+cp "$dir/db-password" "$tmp/db/password"
 
 revoked=$(openssl crl -in "$dir/crl.pem" -noout -text | sed -n 's/^ *Serial Number: *//p' | tr 'a-f' 'A-F')
 cp "$dir/ca.pem" "$tmp/agents/ca.crt"
@@ -71,5 +79,6 @@ size=$(cat "$tmp"/agents/* | wc -c)
 
 secret edgefed-server-tls "$tmp/server"
 secret edgefed-admin-token "$tmp/admin"
+secret edgefed-db-password "$tmp/db"
 secret edgefed-agent-tls "$tmp/agents"
 echo "$prog: $n agent certificates, $skipped revoked left out" >&2

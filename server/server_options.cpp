@@ -45,6 +45,11 @@ Options make_server_options(ServerConfig& c) {
          "PostgreSQL password, first line of this file (else PGPASSWORD or ~/.pgpass)");
   o.bind("store-connect-timeout", &e.store_connect_s, "seconds start-up retries an unreachable PostgreSQL")
       .at_least(0);
+  o.bind("replica-name", &e.replica_name,
+         "this replica's name among the servers sharing a PostgreSQL store (empty = the host name)");
+  o.bind("replica-poll", &e.replica_poll_s,
+         "seconds between a replica's leadership checks, heartbeats and looks for a newer version")
+      .at_least(0.01);
   o.bind("mode", &e.mode, "merging mode: sync = FedAvg rounds, async = FedBuff");
   o.bind("model-init", &e.model_init,
          "initial model when the state is empty: a preset (mlp:784-128-10, cnn-fmnist, forecast-cnn1d[:W], "

@@ -4,7 +4,9 @@
 // MB/s of update bytes, p50/p99 latency, errors and (with --server-pid) the
 // server's CPU seconds per update; --json adds one JSON object as the last
 // line. --sink --size N posts opaque N-byte bodies to --url instead and
-// counts any 2xx (the nginx reference).
+// counts any 2xx (the nginx reference). --url may list several servers
+// (comma-separated, e.g. replicas on one database): connection i goes to
+// the (i mod n)-th.
 #include <unistd.h>
 
 #include <algorithm>
@@ -86,7 +88,7 @@ int main(int argc, char** argv) {
   int64_t server_pid = 0;
   bool sink = false, json = false;
   uint64_t size = 409600;
-  o.bind("url", &url, "server URL (path used by --sink)");
+  o.bind("url", &url, "server URL (path used by --sink); several, comma-separated: connection i uses the (i mod n)-th");
   o.bind("ca", &ca, "CA certificate of the server");
   o.bind("cert", &cert, "client certificate (one agent for all connections)");
   o.bind("key", &key, "its key");
@@ -97,19 +99,24 @@ int main(int argc, char** argv) {
   o.bind("sink", &sink, "post opaque --size byte bodies to --url, counting any 2xx");
   o.bind("size", &size, "--sink body size in bytes");
   o.bind("json", &json, "print one JSON object on the last line");
-  Target target;
+  std::vector<Target> targets;
   try {
     o.parse(argc, argv, environ);
     if (o.help_requested()) {
       std::cout << o.help_text();
       return 0;
     }
-    target = parse_url(url);
+    for (size_t from = 0; from <= url.size();) {
+      const size_t comma = std::min(url.find(',', from), url.size());
+      targets.push_back(parse_url(url.substr(from, comma - from)));
+      from = comma + 1;
+    }
   } catch (const std::exception& e) {
     std::cerr << "edgefed-bench-ingest: " << e.what() << "\n";
     return 2;
   }
   auto client_options = [&](int i) {
+    const Target& target = targets[static_cast<size_t>(i) % targets.size()];
     HttpsClientOptions c;
     c.host = target.host;
     c.port = target.port;
@@ -173,7 +180,7 @@ int main(int argc, char** argv) {
           body = std::move(enc).value();
         }
         const auto t0 = std::chrono::steady_clock::now();
-        auto r = client->post(sink ? target.path : "/v1/updates", body);
+        auto r = client->post(sink ? targets[static_cast<size_t>(i) % targets.size()].path : "/v1/updates", body);
         const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
         if (!r) {
           shared.error(r.status().to_string());

@@ -123,6 +123,15 @@ json to_json(const ServerStatus& s) {
                     {"metric", v.metric},
                     {"stable_validation", v.stable_validation ? json(*v.stable_validation) : json()}};
   }
+  if (s.replica) {
+    const ReplicaSummary& r = *s.replica;
+    j["replica"] = {{"name", r.name},
+                    {"leader", r.leader},
+                    {"leader_name", r.leader_name},
+                    {"live_replicas", r.live_replicas},
+                    {"database_version", r.database_version},
+                    {"clock_skew_s", r.clock_skew_s}};
+  }
   return j;
 }
 
@@ -163,7 +172,20 @@ Result<ServerStatus> parse_server_status(const json& j) {
   const json* history = f.member("history", json::value_t::array, Need::kOptional);
   const json* states = f.member("agent_states", json::value_t::object, Need::kOptional);
   const json* serving = f.member("serving", json::value_t::object, Need::kOptional);
+  const json* replica = f.member("replica", json::value_t::object, Need::kOptional);
   if (!f.ok()) return f.status();
+  if (replica != nullptr) {
+    ReplicaSummary r;
+    Fields g(*replica, "status.replica");
+    g.string("name", r.name, 256)
+        .boolean("leader", r.leader)
+        .string("leader_name", r.leader_name, 256)
+        .integer("live_replicas", r.live_replicas, 0)
+        .integer("database_version", r.database_version, -1, kI64Max)
+        .number("clock_skew_s", r.clock_skew_s, Range::any());
+    if (!g.ok()) return g.status();
+    s.replica = r;
+  }
   if (serving != nullptr) {
     ServingSummary v;
     Fields g(*serving, "status.serving");

@@ -12,6 +12,7 @@
 #include "server/engine/engine_metrics.hpp"
 #include "server/engine/group_commit_writer.hpp"
 #include "server/engine/published_state.hpp"
+#include "server/engine/state_store_opener.hpp"
 #include "server/engine/version_keeper.hpp"
 #include "server/store/records.hpp"
 
@@ -33,6 +34,16 @@ Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& options,
                                              std::shared_ptr<prometheus::Registry> metrics) {
   EDGEFED_RETURN_IF_ERROR(validate(options));
   std::unique_ptr<Engine> engine(new Engine(options, std::move(metrics)));
+  // Replicas of a shared database agree on the model and how it is merged:
+  // a replica configured otherwise than the live ones is refused before it
+  // touches anything.
+  auto replicas = open_replica_set(options, *engine->clock_);
+  if (!replicas.is_ok()) return replicas.status();
+  if (*replicas) {
+    auto config = replica_config_json(options);
+    if (!config.is_ok()) return config.status();
+    EDGEFED_RETURN_IF_ERROR((*replicas)->join(*config, engine->clock_->unix_ms()));
+  }
   auto keeper = VersionKeeper::open(options, *engine->clock_, *engine->agents_);
   if (!keeper.is_ok()) return keeper.status();
   auto telemetry = (*keeper)->store().telemetry().count();
@@ -46,8 +57,9 @@ Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& options,
       .kv("aggregator", std::string((*keeper)->aggregator_name()))
       .kv("server_optimizer", std::string((*keeper)->optimizer_name()))
       .kv("server_lr", effective_server_lr(options))
-      .kv("store", (*keeper)->store().describe());
-  engine->writer_->start(std::move(keeper).value());
+      .kv("store", (*keeper)->store().describe())
+      .kv("replica", *replicas ? (*replicas)->name() : std::string());
+  engine->writer_->start(std::move(keeper).value(), std::move(replicas).value());
   return engine;
 }
 

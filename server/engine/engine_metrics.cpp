@@ -53,6 +53,23 @@ EngineMetrics::EngineMetrics(std::shared_ptr<prometheus::Registry> registry)
                       .Help("Wall time to produce a merged version (server step, encode, checkpoint write).")
                       .Register(r).Add({}, Histogram::BucketBoundaries{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                                                        0.1, 0.25, 0.5, 1, 2.5});
+  replica_leader_ = &BuildGauge().Name("edgefed_replica_leader")
+                         .Help("1 while this server merges versions: the replicas' leader, or a server alone on its "
+                               "SQLite store; 0 for a follower replica.")
+                         .Register(r).Add({});
+  replicas_live_ = &BuildGauge().Name("edgefed_replicas_live")
+                        .Help("Replicas of this server's PostgreSQL store with a heartbeat in the last 10 s, this one "
+                              "included (1 with SQLite).")
+                        .Register(r).Add({});
+  replica_skew_ = &BuildGauge().Name("edgefed_replica_clock_skew_seconds")
+                       .Help("This replica's clock minus the database server's (0 with SQLite).")
+                       .Register(r).Add({});
+  replica_lag_ = &BuildGauge().Name("edgefed_replica_lag_versions")
+                      .Help("Versions the database holds that this replica has not loaded yet.")
+                      .Register(r).Add({});
+  leader_elections_ = &BuildCounter().Name("edgefed_leader_elections_total")
+                           .Help("Times this replica became the leader that merges versions.")
+                           .Register(r).Add({});
   commit_jobs_ = &BuildHistogram().Name("edgefed_store_commit_jobs")
                       .Help("Calls (updates, telemetry batches, admin) carried by one SQLite transaction "
                             "(group commit); the count is the number of transactions.")
@@ -152,6 +169,15 @@ void EngineMetrics::set_serving(int64_t stable, int64_t canary, double stable_va
   serving_agents_canary_->Set(static_cast<double>(agents_canary));
   serving_agents_other_->Set(static_cast<double>(agents_other));
 }
+
+void EngineMetrics::set_replica(bool leader, int64_t live, double clock_skew_s, int64_t lag_versions) {
+  replica_leader_->Set(leader ? 1 : 0);
+  replicas_live_->Set(static_cast<double>(live));
+  replica_skew_->Set(clock_skew_s);
+  replica_lag_->Set(static_cast<double>(lag_versions));
+}
+
+void EngineMetrics::count_leader_election() { leader_elections_->Increment(); }
 
 void EngineMetrics::count_channel_decision(bool promoted) { (promoted ? promoted_ : rejected_)->Increment(); }
 

@@ -50,6 +50,12 @@ class EngineMetrics {
   void set_serving(int64_t stable, int64_t canary, double stable_value, double canary_value, int64_t agents_stable,
                    int64_t agents_canary, int64_t agents_other);
   void count_channel_decision(bool promoted);
+  // Replicas (docs/replicas.md): whether this server merges (a lone SQLite
+  // server always does), the live replicas, this one's clock skew against
+  // the database and how many versions it is behind the database.
+  void set_replica(bool leader, int64_t live, double clock_skew_s, int64_t lag_versions);
+  // This replica became the leader.
+  void count_leader_election();
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
@@ -78,6 +84,11 @@ class EngineMetrics {
   prometheus::Gauge* serving_agents_stable_;
   prometheus::Gauge* serving_agents_canary_;
   prometheus::Gauge* serving_agents_other_;
+  prometheus::Gauge* replica_leader_;
+  prometheus::Gauge* replicas_live_;
+  prometheus::Gauge* replica_skew_;
+  prometheus::Gauge* replica_lag_;
+  prometheus::Counter* leader_elections_;
   prometheus::Counter* promoted_;
   prometheus::Counter* rejected_;
 };

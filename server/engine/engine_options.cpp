@@ -68,6 +68,7 @@ Status validate(const EngineOptions& o) {
   if (o.state_dir.empty()) return bad("state_dir is required");
   EDGEFED_RETURN_IF_ERROR(check_store_location(o.store));
   if (!(o.store_connect_s >= 0)) return bad("--store-connect-timeout must be >= 0");
+  if (!(o.replica_poll_s >= 0.01 && o.replica_poll_s <= 60)) return bad("--replica-poll must be in [0.01, 60] seconds");
   if (o.min_updates < 1) return bad("min_updates must be >= 1");
   if (o.min_updates_on_timeout < 1) return bad("min_updates_on_timeout must be >= 1");
   if (o.round_timeout_s < 0 || o.buffer_timeout_s < 0) return bad("timeouts must be >= 0");

@@ -166,6 +166,12 @@ struct EngineOptions {
   std::string store_password_file;
   // How long start-up waits for an unreachable PostgreSQL database.
   double store_connect_s = 30;
+  // Replicas sharing a PostgreSQL store (docs/replicas.md): this one's name
+  // among them, unique ("" = the host name, a pod's name in K3s), and how
+  // often it checks the leadership, heartbeats and looks for a newer
+  // version (the bound on how late a follower serves a new version).
+  std::string replica_name;
+  double replica_poll_s = 0.2;
   // The SQLite VFS the store's file operations go through (StoreOptions::vfs);
   // empty = SQLite's default. Fault tests pass a VFS that injects failures.
   std::string store_vfs;

@@ -2,7 +2,9 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 
 #include <nlohmann/json.hpp>
 
@@ -28,8 +30,18 @@ GroupCommitWriter::GroupCommitWriter(const EngineOptions& options, Clock& clock,
 
 GroupCommitWriter::~GroupCommitWriter() { stop(); }
 
-void GroupCommitWriter::start(std::unique_ptr<VersionKeeper> keeper) {
+void GroupCommitWriter::start(std::unique_ptr<VersionKeeper> keeper, std::unique_ptr<ReplicaSet> replicas) {
   keeper_ = std::move(keeper);
+  replicas_ = std::move(replicas);
+  if (!replicas_) {
+    metrics_.set_replica(true, 1, 0, 0);
+  } else {
+    // Until the first tick: a follower that knows nothing of the others.
+    ReplicaSummary summary;
+    summary.name = replicas_->name();
+    state_.set_replica(std::move(summary));
+    metrics_.set_replica(false, 1, 0, 0);
+  }
   writer_ = std::thread([this] {
     // Named for `top -H` and perf: the one thread every write goes through.
     pthread_setname_np(pthread_self(), "edgefed-writer");
@@ -48,6 +60,12 @@ void GroupCommitWriter::stop() {
   }
   queue_cv_.notify_all();
   if (writer_.joinable()) writer_.join();  // drains the queue: in-flight calls complete
+  if (replicas_) {
+    // A clean stop hands the leadership on at once (a killed replica's
+    // session ends with its process, which does the same).
+    replicas_->leave();
+    replicas_.reset();
+  }
   keeper_.reset();  // closes the database
 }
 
@@ -201,6 +219,8 @@ bool GroupCommitWriter::reload_lost_state() {
 
 void GroupCommitWriter::run_timers() {
   if (!reload_lost_state()) return;
+  if (replicas_) tick_replicas();
+  if (state_lost_) return;
   if (keeper_->merge_due()) {
     Status st = keeper_->begin();
     if (st.is_ok()) st = keeper_->merge();
@@ -212,7 +232,8 @@ void GroupCommitWriter::run_timers() {
     after_commit(0);
   }
   if (state_lost_) return;
-  if (keeper_->channels().due(keeper_->version(), agents_.roster_generation(), now_ms())) {
+  // Channel decisions are the leader's, like versions.
+  if (keeper_->merging() && keeper_->channels().due(keeper_->version(), agents_.roster_generation(), now_ms())) {
     const int64_t now_unix = now_ms();
     const uint64_t roster = agents_.roster_generation();
     std::vector<CohortCandidate> fleet;
@@ -233,6 +254,97 @@ void GroupCommitWriter::run_timers() {
     auto c = agents_.counts(now_ms());
     metrics_.set_agents(c.active, c.idle, c.offline, c.quarantined);
   }
+}
+
+void GroupCommitWriter::tick_replicas() {
+  const double now_s = clock_.monotonic_s();
+  if (now_s < next_replica_tick_s_) return;
+  next_replica_tick_s_ = now_s + options_.replica_poll_s;
+  const int64_t loaded = keeper_->version();
+  auto view = replicas_->tick(loaded, now_ms());
+  if (!view.is_ok()) {
+    if (!replica_tick_failing_) {
+      log::warn("replica_tick_failed").kv("replica", replicas_->name()).kv("error", view.status().to_string());
+      replica_tick_failing_ = true;
+    }
+    if (keeper_->merging() && !replicas_->leading()) {
+      // The session that held the leadership is gone: another replica may
+      // lead already. Merge nothing more; the version fence would refuse it.
+      log::warn("leadership_lost").kv("replica", replicas_->name()).kv("version", loaded);
+      keeper_->set_merging(false);
+      if (!keeper_->reload().is_ok()) state_lost_ = true;
+      after_commit(0);
+    }
+    return;
+  }
+  if (replica_tick_failing_) {
+    log::info("replica_tick_resumed").kv("replica", replicas_->name());
+    replica_tick_failing_ = false;
+  }
+  // Nothing here depends on the clocks agreeing (the leadership is a
+  // database session, heartbeats use the database's clock), but versions
+  // and the ledger carry this replica's timestamps: say when they are off.
+  const bool skewed = std::abs(view->clock_skew_s) > 1.0;
+  if (skewed != clock_skewed_) {
+    clock_skewed_ = skewed;
+    if (skewed) {
+      log::warn("replica_clock_skew").kv("replica", replicas_->name()).kv("skew_seconds", view->clock_skew_s);
+    } else {
+      log::info("replica_clock_ok").kv("replica", replicas_->name()).kv("skew_seconds", view->clock_skew_s);
+    }
+  }
+  Status st = Status::ok();
+  if (view->leading != keeper_->merging()) {
+    const auto t0 = std::chrono::steady_clock::now();
+    keeper_->set_merging(view->leading);
+    // The leader takes over the whole state from the database: the newest
+    // version, its optimizer state, the round or buffer (every pending
+    // update, whichever replica recorded it).
+    st = keeper_->reload();
+    const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (view->leading) {
+      metrics_.count_leader_election();
+      log::info("leader_elected").kv("replica", replicas_->name()).kv("version", keeper_->version())
+          .kv("buffered", keeper_->buffered()).kv("live_replicas", view->live_replicas).kv("reload_seconds", took);
+    } else {
+      log::warn("leadership_lost").kv("replica", replicas_->name()).kv("version", keeper_->version())
+          .kv("leader", view->leader);
+    }
+  } else if (keeper_->merging()) {
+    auto absorbed = keeper_->absorb_pending();
+    st = absorbed.status();
+  } else if (view->newest_version > loaded) {
+    st = keeper_->reload();
+  }
+  // Channels and agents are written by every replica: reload them from the
+  // database now and then, so the leader decides (and every replica
+  // answers) on the fleet's whole picture.
+  if (st.is_ok() && ++replica_ticks_ % 5 == 0) {
+    st = keeper_->channels().load(keeper_->store().channels());
+    if (st.is_ok()) {
+      auto agents = keeper_->store().agents().load_all();
+      if (agents.is_ok()) agents_.load(*agents);
+      else st = agents.status();
+    }
+  }
+  if (!st.is_ok()) {
+    log::error("replica_reload_failed").kv("replica", replicas_->name()).kv("error", st.to_string());
+    if (!keeper_->abort().is_ok()) {
+      state_lost_ = true;
+      next_reload_s_ = now_s + 1.0;
+    }
+  }
+  ReplicaSummary summary;
+  summary.name = replicas_->name();
+  summary.leader = keeper_->merging();
+  summary.leader_name = view->leader;
+  summary.live_replicas = view->live_replicas;
+  summary.database_version = view->newest_version;
+  summary.clock_skew_s = view->clock_skew_s;
+  metrics_.set_replica(summary.leader, summary.live_replicas, summary.clock_skew_s,
+                       std::max<int64_t>(0, view->newest_version - keeper_->version()));
+  state_.set_replica(std::move(summary));
+  after_commit(0);
 }
 
 void GroupCommitWriter::after_commit(int64_t telemetry_stored) {

@@ -8,6 +8,13 @@
 // completes the batch's jobs. Without jobs it wakes every timer_tick_ms for
 // the time-based closing.
 //
+// Replicas (a PostgreSQL store; docs/replicas.md): every replica_poll_s the
+// writer ticks its ReplicaSet: a replica that becomes the leader reloads
+// the whole state (newest version, optimizer state, every pending update)
+// and merges from then on; the leader buffers what the other replicas
+// recorded; a follower reloads when the database holds a newer version; a
+// leader that lost its database session steps down.
+//
 // Thread safety: run(), ready() and stop() may be called from any thread;
 // everything else happens on the writer thread.
 #pragma once
@@ -32,6 +39,7 @@
 #include "server/engine/engine_options.hpp"
 #include "server/engine/published_state.hpp"
 #include "server/engine/version_keeper.hpp"
+#include "server/store/replica_set.hpp"
 
 namespace edgefed::server {
 
@@ -62,9 +70,9 @@ class GroupCommitWriter {
   GroupCommitWriter(const GroupCommitWriter&) = delete;
   GroupCommitWriter& operator=(const GroupCommitWriter&) = delete;
 
-  // Takes over the opened keeper and starts the writer thread; ready() turns
-  // true. Called once.
-  void start(std::unique_ptr<VersionKeeper> keeper);
+  // Takes over the opened keeper (and the joined replica set, null without
+  // replicas) and starts the writer thread; ready() turns true. Called once.
+  void start(std::unique_ptr<VersionKeeper> keeper, std::unique_ptr<ReplicaSet> replicas = nullptr);
   // Queues the job and waits until the writer completed it. kUnavailable if
   // the writer is stopping or too many updates are queued already.
   Status run(Job& job);
@@ -85,6 +93,9 @@ class GroupCommitWriter {
   void run_batch(const std::vector<Job*>& batch);
   Status handle(Job& job, int64_t& telemetry_stored);
   void run_timers();
+  // The replica tick (rate-limited to replica_poll_s): leadership changes,
+  // the leader's absorb, a follower's reload.
+  void tick_replicas();
   // While the state is lost: reloads it (rate-limited to once a second);
   // true once the keeper is usable again.
   bool reload_lost_state();
@@ -98,6 +109,11 @@ class GroupCommitWriter {
   AgentRegistry& agents_;
   PublishedState& state_;
   std::unique_ptr<VersionKeeper> keeper_;  // the writer thread's once started
+  std::unique_ptr<ReplicaSet> replicas_;   // likewise; null without replicas
+  double next_replica_tick_s_ = 0;         // writer thread only
+  bool replica_tick_failing_ = false;      // writer thread only: log once per outage
+  int64_t replica_ticks_ = 0;              // writer thread only
+  bool clock_skewed_ = false;              // writer thread only
 
   std::mutex queue_mu_;
   std::condition_variable queue_cv_;

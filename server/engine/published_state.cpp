@@ -100,6 +100,11 @@ std::shared_ptr<const ServingView> PublishedState::serving() const {
   return serving_;
 }
 
+void PublishedState::set_replica(ReplicaSummary replica) {
+  std::lock_guard<std::mutex> lock(state_mu_);
+  replica_ = std::move(replica);
+}
+
 ServerStatus PublishedState::status() const {
   ServerStatus s;
   {
@@ -112,6 +117,7 @@ ServerStatus PublishedState::status() const {
     s.global_loss = global_loss_;
     s.gradient_variance = gradient_variance_;
     s.history = history_;
+    s.replica = replica_;
   }
   s.mode = options_.mode;
   s.loss_source = "reported";

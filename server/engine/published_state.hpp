@@ -42,6 +42,9 @@ class PublishedState {
   void publish(const VersionKeeper& keeper);
   // Adds telemetry records stored by a commit (or found by open()).
   void count_telemetry(int64_t records);
+  // This server's place among replicas (written by the writer's replica
+  // tick; status() carries it). Never called with the SQLite store.
+  void set_replica(ReplicaSummary replica);
   // Drops every pending long-poll callback without running it (shutdown).
   void drop_waiters() { waiters_.clear(); }
 
@@ -77,6 +80,7 @@ class PublishedState {
   int64_t updates_accepted_ = 0;
   int64_t updates_merged_ = 0;
   int64_t telemetry_records_ = 0;
+  std::optional<ReplicaSummary> replica_;
   std::optional<double> global_loss_;
   double gradient_variance_ = 0.0;
   std::vector<VersionPoint> history_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <utility>
@@ -41,6 +42,8 @@ Result<std::unique_ptr<VersionKeeper>> VersionKeeper::open(const EngineOptions& 
   auto store = open_state_store(options, clock);
   if (!store.is_ok()) return store.status();
   k->store_ = std::move(store).value();
+  // Replicas of a shared database merge only once elected.
+  k->merging_ = !is_postgres_location(options.store);
   EDGEFED_RETURN_IF_ERROR(k->recover());
   return k;
 }
@@ -56,7 +59,13 @@ Status VersionKeeper::recover() {
   VersionLoader loader(*store_, options_);
   auto newest = loader.newest();
   if (!newest.is_ok()) return newest.status();
-  if (!newest->has_value()) return create_initial_version();
+  if (!newest->has_value()) {
+    Status st = create_initial_version();
+    // Replicas starting together on an empty database: one of them wrote
+    // version 0 first; load it.
+    if (st.code() == Code::kConflict && is_postgres_location(options_.store)) return recover();
+    return st;
+  }
 
   record_ = **newest;
   auto ck = loader.newest_checkpoint(record_);
@@ -90,9 +99,30 @@ Status VersionKeeper::replay_pending() {
   // The round / buffer timer restarts now.
   aggregator_->reset(static_cast<size_t>(layout_->size()));
   normalizers_.reset();
+  buffered_ids_.clear();
   opened_at_s_ = clock_.monotonic_s();
-  return VersionLoader(*store_, options_).replay_pending(record_.version, *layout_, staleness_, *aggregator_,
-                                                         normalizers_);
+  if (!merging_) return Status::ok();  // a follower buffers nothing
+  auto fed = VersionLoader(*store_, options_).replay_pending(record_.version, *layout_, staleness_,
+                                                             {*aggregator_, normalizers_, buffered_ids_});
+  return fed.status();
+}
+
+Result<int64_t> VersionKeeper::absorb_pending() {
+  if (!merging_) return int64_t{0};
+  auto pending = store_->ledger().pending_ids();
+  if (!pending.is_ok()) return pending.status();
+  std::vector<int64_t> known = buffered_ids_;
+  std::sort(known.begin(), known.end());
+  std::vector<int64_t> fresh;
+  std::set_difference(pending->begin(), pending->end(), known.begin(), known.end(), std::back_inserter(fresh));
+  if (fresh.empty()) return int64_t{0};
+  const bool was_empty = aggregator_->count() == 0;
+  auto fed = VersionLoader(*store_, options_).replay_pending(record_.version, *layout_, staleness_,
+                                                             {*aggregator_, normalizers_, buffered_ids_}, &fresh);
+  if (!fed.is_ok()) return fed.status();
+  if (*fed > 0 && was_empty && options_.mode == MergeMode::kAsync) opened_at_s_ = clock_.monotonic_s();
+  updates_accepted_ += *fed;
+  return fed;
 }
 
 Status VersionKeeper::create_initial_version() {
@@ -100,6 +130,7 @@ Status VersionKeeper::create_initial_version() {
   if (!model.is_ok()) return model.status();
   layout_ = std::make_shared<const ModelLayout>(model->layout);
   aggregator_->reset(static_cast<size_t>(layout_->size()));
+  buffered_ids_.clear();
   agents_.load({});
   updates_accepted_ = updates_merged_ = 0;
   VersionRecord r;
@@ -148,6 +179,12 @@ Result<UpdateAck> VersionKeeper::accept(const IncomingUpdate& u) {
                                                 " while the update was decoded");
   }
   const int64_t v = record_.version;
+  if (u.meta.base_version > v && !merging_) {
+    // A replica that has not loaded that version yet (another one served
+    // it): it will have within a poll.
+    return Status(Code::kUnavailable, "this replica has not loaded version " + std::to_string(u.meta.base_version) +
+                                          " yet (it has " + std::to_string(v) + "); retry");
+  }
   if (u.meta.base_version > v) {
     return Status(Code::kInvalidArgument, "base_version " + std::to_string(u.meta.base_version) +
                                               " is newer than the server's version " + std::to_string(v));
@@ -195,6 +232,12 @@ Result<UpdateAck> VersionKeeper::accept(const IncomingUpdate& u) {
     EDGEFED_RETURN_IF_ERROR(store_->agents().touch(e.agent, now_ms, 1, tau, 0));
     agents_.touch(e.agent, now_ms, 1, tau, 0);
   }
+  ++updates_accepted_;
+  auto created = created_ms_.find(u.meta.base_version);
+  const double age = created == created_ms_.end() ? 0.0 : (now_ms - created->second) / 1000.0;
+  effects_.accepted.push_back({tau, age});
+  // A follower's update is buffered by the leader (absorb_pending).
+  if (!merging_) return ack;
   if (options_.mode == MergeMode::kAsync && aggregator_->count() == 0) opened_at_s_ = clock_.monotonic_s();
   // A secure aggregation session's mean is weighted like any update: its
   // weight (samples x s(tau)) counts relative to what else is buffered, so
@@ -202,17 +245,14 @@ Result<UpdateAck> VersionKeeper::accept(const IncomingUpdate& u) {
   // stale updates (scaling the mean by s(tau) as well kept async 1.7 points
   // behind plain at the same version count).
   aggregator_->add({u.delta, ack.weight, u.meta.train_loss, staleness_(tau)});
+  buffered_ids_.push_back(*id);
   if (normalizer) (void)normalizers_.add(*normalizer, static_cast<double>(u.meta.num_samples));
-  ++updates_accepted_;
-  auto created = created_ms_.find(u.meta.base_version);
-  const double age = created == created_ms_.end() ? 0.0 : (now_ms - created->second) / 1000.0;
-  effects_.accepted.push_back({tau, age});
   return ack;
 }
 
 bool VersionKeeper::merge_due() const {
   const int64_t n = aggregator_->count();
-  if (n == 0) return false;
+  if (n == 0 || !merging_) return false;
   // Secure aggregation: every buffered entry is a whole session's mean.
   if (options_.secure_aggregation != SecureAggregation::kOff) return true;
   // Multi-Krum cannot merge fewer than 2f + 3: a version closing by time
@@ -235,6 +275,7 @@ Result<bool> VersionKeeper::merge_if_due() {
 }
 
 Status VersionKeeper::merge() {
+  if (!merging_) return Status(Code::kUnavailable, "this replica does not lead: it merges nothing");
   const auto t0 = std::chrono::steady_clock::now();
   auto agg = aggregator_->finish(record_.version + 1);  // the version's noise stream (DP)
   if (!agg.is_ok()) return agg.status();
@@ -250,12 +291,15 @@ Status VersionKeeper::merge() {
   r.train_loss = agg->weighted_loss;
   r.gradient_variance = agg->gradient_variance;
   r.optimizer_state = optimizer_->state();
-  auto consumed = store_->ledger().consume_pending(r.version);
+  // Exactly the rows buffered, by id: rows other replicas commit meanwhile
+  // stay pending for the next version.
+  auto consumed = store_->ledger().consume(r.version, buffered_ids_);
   if (!consumed.is_ok()) return consumed.status();
-  if (*consumed != agg->count) {
-    // The buffer and the ledger disagree: never commit such a version.
-    return Status(Code::kInternal, "buffer holds " + std::to_string(agg->count) + " updates, ledger has " +
-                                       std::to_string(*consumed) + " pending");
+  if (*consumed != agg->count || static_cast<int64_t>(buffered_ids_.size()) != agg->count) {
+    // The buffer and the ledger disagree (or another replica merged some of
+    // these rows): never commit such a version.
+    return Status(Code::kInternal, "buffer holds " + std::to_string(agg->count) + " updates, " +
+                                       std::to_string(*consumed) + " of its ledger rows were pending");
   }
   r.merge_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EDGEFED_RETURN_IF_ERROR(commit_version(std::move(r), std::move(next)));
@@ -292,6 +336,7 @@ Status VersionKeeper::commit_version(VersionRecord r, Model model) {
   model_ = std::move(model);
   aggregator_->reset(static_cast<size_t>(layout_->size()));
   normalizers_.reset();
+  buffered_ids_.clear();
   opened_at_s_ = clock_.monotonic_s();
   snapshot_ = {r.version, std::move(bytes), "\"v" + std::to_string(r.version) + "-" + layout_->fingerprint() + "\""};
   record_ = r;

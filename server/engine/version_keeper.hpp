@@ -12,6 +12,15 @@
 // (= server version at merge - base_version) and the weight are computed
 // once, at accept, recorded in the ledger and reused by replay.
 //
+// Replicas (a PostgreSQL store, docs/replicas.md): only the leader merges.
+// A follower (merging() false) records updates in the ledger and
+// acknowledges them but buffers nothing; reload() brings it to the newest
+// version another replica committed. The leader buffers the updates other
+// replicas recorded as well (absorb_pending) and consumes exactly the
+// ledger rows it merged, by id: a version commits only if none of them was
+// consumed by someone else meanwhile, and only as the next version number,
+// so two replicas that both believe they lead can never both commit.
+//
 // Not thread-safe: one owner (the writer thread; open() runs before it).
 #pragma once
 
@@ -77,6 +86,20 @@ class VersionKeeper {
   Status commit();
   // Rolls back and reloads the state from the database.
   Status abort();
+  // Reloads the state from the database (outside transactions): the
+  // newest version, its optimizer state, the history, the agents and, when
+  // merging, every pending update.
+  Status reload() { return recover(); }
+
+  // ---- replicas ----
+  // Whether this keeper merges (one server, or the replicas' leader); a
+  // change takes effect with the next reload(). With a PostgreSQL store a
+  // keeper opens not merging, until its replica is elected.
+  bool merging() const { return merging_; }
+  void set_merging(bool merging) { merging_ = merging; }
+  // Leader only, outside transactions: buffers the pending ledger rows that
+  // other replicas committed since the last call. Returns how many.
+  Result<int64_t> absorb_pending();
 
   // ---- inside a transaction ----
   // Idempotent per (agent, update_id); kConflict for a known id with another
@@ -138,6 +161,10 @@ class VersionKeeper {
   std::unique_ptr<StateStore> store_;
   ServingChannels channels_;
   std::unique_ptr<Aggregator> aggregator_;
+  // The ledger ids of the buffered updates, in the aggregator's order: what
+  // merge() consumes.
+  std::vector<int64_t> buffered_ids_;
+  bool merging_ = true;
   // The buffered updates' input normalizers, pooled by sample count: the
   // merged version's Model::normalizer (kept from the parent when none).
   ml::NormalizerPool normalizers_;

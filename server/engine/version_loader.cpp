@@ -7,6 +7,7 @@
 #include "edgefed/ml/model_spec.hpp"
 #include "edgefed/model_io.hpp"
 #include "edgefed/update_codec.hpp"
+#include "server/engine/state_store_opener.hpp"
 
 namespace edgefed::server {
 
@@ -55,41 +56,64 @@ Result<LedgerCounts> VersionLoader::ledger_counts() {
   return LedgerCounts{*accepted, *merged};
 }
 
-Status VersionLoader::replay_pending(int64_t version, const ModelLayout& layout, const StalenessFunction& staleness,
-                                     Aggregator& aggregator, ml::NormalizerPool& normalizers) {
+Result<int64_t> VersionLoader::replay_pending(int64_t version, const ModelLayout& layout,
+                                              const StalenessFunction& staleness, const PendingSink& sink,
+                                              const std::vector<int64_t>* only) {
   // Acknowledged but unmerged updates go back into the buffer with the
   // weights recorded at accept, so a restart merges them exactly once.
+  const bool replicated = is_postgres_location(options_.store);
   int64_t replayed = 0;
+  std::vector<int64_t> undecodable;
   // Updates acknowledged before a legacy MLP state was upgraded carry its
   // old tensor names; their values are in the same order.
   const std::optional<ModelLayout> legacy = ml::legacy_mlp_layout(layout);
-  EDGEFED_RETURN_IF_ERROR(store_.ledger().for_each_pending(
-      [&](const LedgerEntry& e, std::span<const uint8_t> payload) -> Status {
-        if (e.accepted_version != version) {
-          return Status(Code::kInternal, "pending update " + e.agent + "/" + e.update_id + " was accepted at version " +
-                                             std::to_string(e.accepted_version) + " but the newest version is " +
-                                             std::to_string(version));
-        }
-        auto u = decode_update(payload, layout);
-        if (!u.is_ok() && legacy) {
-          auto old = decode_update(payload, *legacy);
-          if (old.is_ok()) u = std::move(old);
-        }
-        if (!u.is_ok()) {
-          return Status(Code::kIo, "pending update " + e.agent + "/" + e.update_id +
-                                       " no longer decodes: " + u.status().message());
-        }
-        aggregator.add({u->delta, e.weight, e.train_loss, staleness(e.staleness)});
-        // Accepted, so it parsed and fitted the pool then.
-        if (!u->meta.normalizer.empty()) {
-          if (auto n = ml::Normalizer::parse(u->meta.normalizer); n.is_ok())
-            (void)normalizers.add(*n, static_cast<double>(u->meta.num_samples));
-        }
-        ++replayed;
+  auto feed = [&](const LedgerEntry& e, std::span<const uint8_t> payload) -> Status {
+    int64_t tau = e.staleness;
+    double weight = e.weight;
+    if (e.accepted_version != version) {
+      if (!replicated || e.accepted_version > version) {
+        return Status(Code::kInternal, "pending update " + e.agent + "/" + e.update_id + " was accepted at version " +
+                                           std::to_string(e.accepted_version) + " but the newest version is " +
+                                           std::to_string(version));
+      }
+      // Another replica accepted it before it had loaded `version`: the
+      // staleness it will be merged with is counted from here.
+      tau = version - e.base_version;
+      weight = static_cast<double>(e.num_samples) * staleness(tau);
+    }
+    auto u = decode_update(payload, layout);
+    if (!u.is_ok() && legacy) {
+      auto old = decode_update(payload, *legacy);
+      if (old.is_ok()) u = std::move(old);
+    }
+    if (!u.is_ok()) {
+      if (replicated) {
+        log::warn("pending_update_discarded").kv("agent", e.agent).kv("update_id", e.update_id)
+            .kv("version", version).kv("reason", u.status().message());
+        undecodable.push_back(e.id);
         return Status::ok();
-      }));
-  if (replayed > 0) log::info("ledger_replayed").kv("updates", replayed).kv("version", version);
-  return Status::ok();
+      }
+      return Status(Code::kIo, "pending update " + e.agent + "/" + e.update_id +
+                                   " no longer decodes: " + u.status().message());
+    }
+    sink.aggregator.add({u->delta, weight, e.train_loss, staleness(tau)});
+    sink.ids.push_back(e.id);
+    // Accepted, so it parsed and fitted the pool then.
+    if (!u->meta.normalizer.empty()) {
+      if (auto n = ml::Normalizer::parse(u->meta.normalizer); n.is_ok())
+        (void)sink.normalizers.add(*n, static_cast<double>(u->meta.num_samples));
+    }
+    ++replayed;
+    return Status::ok();
+  };
+  EDGEFED_RETURN_IF_ERROR(only ? store_.ledger().for_each_pending_of(*only, feed)
+                               : store_.ledger().for_each_pending(feed));
+  if (!undecodable.empty()) {
+    auto dropped = store_.ledger().consume(kDiscarded, undecodable);
+    if (!dropped.is_ok()) return dropped.status();
+  }
+  if (replayed > 0 && !only) log::info("ledger_replayed").kv("updates", replayed).kv("version", version);
+  return replayed;
 }
 
 Result<Model> VersionLoader::initial_model() {

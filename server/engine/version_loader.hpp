@@ -58,13 +58,25 @@ class VersionLoader {
   Result<std::vector<VersionRecord>> history();
   Result<std::vector<AgentRecord>> agents();
   Result<LedgerCounts> ledger_counts();
-  // Feeds every pending ledger row into `aggregator` (already reset) with
-  // the weight and staleness recorded at accept, and its input normalizer
-  // (if any) into `normalizers` (already reset); logs ledger_replayed.
-  // kInternal for a row accepted at another version than `version`, kIo for
-  // a payload that no longer decodes against `layout`.
-  Status replay_pending(int64_t version, const ModelLayout& layout, const StalenessFunction& staleness,
-                        Aggregator& aggregator, ml::NormalizerPool& normalizers);
+  // Where pending ledger rows go: the aggregator (already reset), the
+  // input normalizer pool (already reset) and the ledger ids buffered.
+  struct PendingSink {
+    Aggregator& aggregator;
+    ml::NormalizerPool& normalizers;
+    std::vector<int64_t>& ids;
+  };
+  // Feeds every pending ledger row (or those of `only`, ascending) into
+  // `sink` with the weight and staleness recorded at accept; logs
+  // ledger_replayed. Returns how many rows it fed.
+  // One server (SQLite): kInternal for a row accepted at another version
+  // than `version`, kIo for a payload that no longer decodes against
+  // `layout`. Replicas (PostgreSQL): a row accepted by a replica that had
+  // not loaded `version` yet gets tau = version - base_version and its
+  // weight again; a row that no longer decodes (accepted against a layout
+  // an admin replaced meanwhile) is discarded, as the replacement discarded
+  // the buffer, and logged.
+  Result<int64_t> replay_pending(int64_t version, const ModelLayout& layout, const StalenessFunction& staleness,
+                                 const PendingSink& sink, const std::vector<int64_t>* only = nullptr);
   // Version 0's model for an empty store, from model_init and init_seed
   // (kInvalidArgument for a bad model_init).
   Result<Model> initial_model();

@@ -40,6 +40,20 @@ class LedgerStore {
   // Marks every pending row consumed by `version` (or kDiscarded) and drops
   // its payload. Returns how many rows.
   virtual Result<int64_t> consume_pending(int64_t version) = 0;
+
+  // ---- by id: what a merging replica needs when other replicas insert
+  // rows concurrently (ids are not in commit order there: a row with a
+  // smaller id may commit later) ----
+  // The ids of every pending row, ascending.
+  virtual Result<std::vector<int64_t>> pending_ids() = 0;
+  // Those rows among `ids` (ascending) that are still pending, with their
+  // payloads, in id order. Stops at and returns the first error of fn.
+  virtual Status for_each_pending_of(std::span<const int64_t> ids, const PendingFn& fn) = 0;
+  // Marks those rows among `ids` that are still pending consumed by
+  // `version` and drops their payloads. Returns how many: fewer than ids
+  // means some were consumed by someone else meanwhile (the caller must
+  // not commit such a version).
+  virtual Result<int64_t> consume(int64_t version, std::span<const int64_t> ids) = 0;
   // The updates merged into a version, in acceptance order.
   virtual Result<std::vector<MergedUpdate>> merged_into(int64_t version) = 0;
   virtual Result<int64_t> count_accepted() = 0;

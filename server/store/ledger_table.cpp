@@ -91,6 +91,59 @@ Result<int64_t> LedgerTable::consume_pending(int64_t version) {
   return db_.changes();
 }
 
+Result<std::vector<int64_t>> LedgerTable::pending_ids() {
+  auto st = db_.cached("SELECT id FROM ledger WHERE consumed_by_version IS NULL ORDER BY id");
+  if (!st.is_ok()) return st.status();
+  sqlite::Statement& s = **st;
+  std::vector<int64_t> out;
+  for (;;) {
+    auto row = s.step();
+    if (!row.is_ok()) {
+      s.reset();
+      return row.status();
+    }
+    if (!*row) break;
+    out.push_back(s.column_int(0));
+  }
+  s.reset();
+  return out;
+}
+
+Status LedgerTable::for_each_pending_of(std::span<const int64_t> ids, const PendingFn& fn) {
+  // One row at a time, not cached: fn may use this table meanwhile.
+  auto st = db_.prepare(std::string("SELECT ") + kLedgerColumns +
+                        ", payload FROM ledger WHERE id = ?1 AND consumed_by_version IS NULL");
+  if (!st.is_ok()) return st.status();
+  for (const int64_t id : ids) {
+    st->bind(1, id);
+    auto row = st->step();
+    if (!row.is_ok()) return row.status();
+    if (*row) {
+      Status s = fn(read_entry(*st), st->column_blob(14));
+      st->reset();
+      EDGEFED_RETURN_IF_ERROR(s);
+    } else {
+      st->reset();
+    }
+  }
+  return Status::ok();
+}
+
+Result<int64_t> LedgerTable::consume(int64_t version, std::span<const int64_t> ids) {
+  auto st = db_.cached(
+      "UPDATE ledger SET consumed_by_version = ?1, payload = NULL WHERE id = ?2 AND consumed_by_version IS NULL");
+  if (!st.is_ok()) return st.status();
+  int64_t n = 0;
+  for (const int64_t id : ids) {
+    (*st)->bind(1, version).bind(2, id);
+    Status s = (*st)->run();
+    (*st)->reset();
+    if (!s.is_ok()) return s;
+    n += db_.changes();
+  }
+  return n;
+}
+
 Result<std::vector<MergedUpdate>> LedgerTable::merged_into(int64_t version) {
   auto st = db_.cached(
       "SELECT agent, update_id, weight, staleness FROM ledger WHERE consumed_by_version = ?1 ORDER BY id");

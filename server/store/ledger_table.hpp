@@ -24,6 +24,9 @@ class LedgerTable final : public LedgerStore {
   Result<int64_t> insert(const LedgerEntry& e, std::span<const uint8_t> payload) override;
   Status for_each_pending(const PendingFn& fn) override;
   Result<int64_t> consume_pending(int64_t version) override;
+  Result<std::vector<int64_t>> pending_ids() override;
+  Status for_each_pending_of(std::span<const int64_t> ids, const PendingFn& fn) override;
+  Result<int64_t> consume(int64_t version, std::span<const int64_t> ids) override;
   Result<std::vector<MergedUpdate>> merged_into(int64_t version) override;
   Result<int64_t> count_accepted() override;
   Result<int64_t> count_merged() override;

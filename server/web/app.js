@@ -139,6 +139,15 @@
         (sv.canary >= 0 ? 'canary v' + sv.canary + ' on ' + sv.agents_on_canary + '/' + sv.cohort_size : 'no canary') +
         ' \u00b7 ' + sv.agents_on_stable + ' on stable, ' + sv.agents_on_other + ' other';
     }
+    // Replicas on a shared PostgreSQL store: this one, and who leads.
+    const rp = s.replica;
+    $('k-replica-card').hidden = !rp;
+    if (rp) {
+      $('k-replica').textContent = rp.name + (rp.leader ? ' (leader)' : ' (follower)');
+      $('k-replica-note').textContent = 'leader ' + (rp.leader_name || 'none') + ' \u00b7 ' + rp.live_replicas +
+        ' live \u00b7 database v' + rp.database_version +
+        (Math.abs(rp.clock_skew_s) > 1 ? ' \u00b7 clock off by ' + fmt(rp.clock_skew_s, 1) + ' s' : '');
+    }
   }
 
   function renderAgents(s) {

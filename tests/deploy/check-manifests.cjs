@@ -229,14 +229,20 @@ function checks(objs) {
   const port = (hostPort) => Number(String(hostPort).split(':').pop());
 
   const ds = find(objs, 'DaemonSet', 'edgefed-agent');
-  const sts = find(objs, 'StatefulSet', 'edgefed-server');
+  // The server: a StatefulSet of one (SQLite) or a Deployment of replicas
+  // on PostgreSQL (replicas-postgres); never both.
+  const serverSts = find(objs, 'StatefulSet', 'edgefed-server');
+  const serverDep = find(objs, 'Deployment', 'edgefed-server');
+  need(!(serverSts && serverDep), 'edgefed-server is both a StatefulSet and a Deployment');
+  const sts = serverSts || serverDep;
   need(ds, 'DaemonSet edgefed-agent missing');
   if (!ds) return errors;
-  // Without a StatefulSet the overlay runs agents only (external-server):
+  // Without a server workload the overlay runs agents only (external-server):
   // the aggregator is the rack server's systemd service.
 
-  // Every pod: non-root, read-only root filesystem, no capabilities, limits.
-  const workloads = sts ? [ds, sts] : [ds];
+  // Every pod: non-root, read-only root filesystem, no capabilities, limits
+  // (the database's too, where the overlay runs one).
+  const workloads = objs.filter((o) => ['DaemonSet', 'StatefulSet', 'Deployment'].includes(o.kind));
   for (const obj of workloads) {
     const spec = podSpec(obj);
     const id = `${obj.kind}/${obj.metadata.name}`;
@@ -360,9 +366,52 @@ function checks(objs) {
   // Server: state on the claim, ports, probes, scrape annotations.
   const server = podSpec(sts).containers[0];
   const senv = resolveEnv(objs, sts, server, 'node-a');
-  const state = mounts(sts, server).find((m) => m.mountPath === senv.get('EDGEFED_STATE_DIR'));
-  need(state && state.type === 'pvc', 'server: EDGEFED_STATE_DIR must be the PersistentVolumeClaim mount');
-  need(sts.spec.replicas === 1, 'server: exactly one replica (single SQLite writer)');
+  const store = senv.get('EDGEFED_STORE') || 'sqlite';
+  const smounts = mounts(sts, server);
+  if (!/^postgres(ql)?:\/\//.test(store)) {
+    const state = smounts.find((m) => m.mountPath === senv.get('EDGEFED_STATE_DIR'));
+    need(state && state.type === 'pvc', 'server: EDGEFED_STATE_DIR must be the PersistentVolumeClaim mount');
+    need(sts.kind === 'StatefulSet' && sts.spec.replicas === 1, 'server: exactly one replica (single SQLite writer)');
+  } else {
+    // Replicas on PostgreSQL (docs/replicas.md).
+    const replicas = sts.spec.replicas ?? 1;
+    need(replicas >= 2, `server: PostgreSQL store with ${replicas} replica(s): run at least 2`);
+    const url = new URL(store.replace(/^postgres(ql)?:/, 'http:'));
+    need(!url.password && !/[?&]password=/.test(store), 'server: EDGEFED_STORE carries a password');
+    const pwf = senv.get('EDGEFED_STORE_PASSWORD_FILE') || '';
+    need(smounts.some((m) => m.type === 'secret' && pwf.startsWith(`${m.mountPath}/`)),
+      'server: EDGEFED_STORE_PASSWORD_FILE must be a file of a Secret volume');
+    const rn = (server.env || []).find((e) => e.name === 'EDGEFED_REPLICA_NAME');
+    need(rn && rn.valueFrom && rn.valueFrom.fieldRef && rn.valueFrom.fieldRef.fieldPath === 'metadata.name',
+      'server: EDGEFED_REPLICA_NAME from metadata.name (unique per pod)');
+    const labels = sts.spec.template.metadata.labels || {};
+    const pdb = objs.find((o) => o.kind === 'PodDisruptionBudget' && o.spec.selector && o.spec.selector.matchLabels &&
+      Object.entries(o.spec.selector.matchLabels).every(([k, v]) => labels[k] === v));
+    need(pdb, 'server: no PodDisruptionBudget selects the server replicas');
+    if (pdb) {
+      const min = pdb.spec.minAvailable;
+      need(typeof min === 'number' && min >= 1 && min < replicas,
+        `server: PodDisruptionBudget minAvailable ${min} must be in 1..${replicas - 1}`);
+    }
+    // An in-cluster database: its Service, port and NetworkPolicy agree.
+    const dbSvc = find(objs, 'Service', url.hostname.split('.')[0]);
+    if (dbSvc) {
+      const dbPort = Number(url.port || 5432);
+      need(dbSvc.spec.ports.some((p) => p.port === dbPort), `server: EDGEFED_STORE port ${dbPort} not in Service ${dbSvc.metadata.name}`);
+      const snp = objs.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'edgefed-server');
+      need(snp && (snp.spec.egress || []).some((r) => (r.ports || []).some((p) => p.port === dbPort)),
+        `NetworkPolicy edgefed-server: no egress to the database port ${dbPort}`);
+      const db = objs.find((o) => ['StatefulSet', 'Deployment'].includes(o.kind) &&
+        Object.entries(dbSvc.spec.selector || {}).every(([k, v]) => (o.spec.template.metadata.labels || {})[k] === v));
+      need(db, `Service ${dbSvc.metadata.name}: no workload behind it`);
+      const dnp = objs.find((o) => o.kind === 'NetworkPolicy' && db &&
+        Object.entries(o.spec.podSelector.matchLabels || {}).every(([k, v]) => (db.spec.template.metadata.labels || {})[k] === v) &&
+        Object.keys(o.spec.podSelector.matchLabels || {}).length > 0);
+      need(dnp && (dnp.spec.ingress || []).every((r) => (r.from || []).every((f) => f.podSelector &&
+        f.podSelector.matchLabels && f.podSelector.matchLabels['app.kubernetes.io/name'] === 'edgefed-server')),
+        'database NetworkPolicy: ingress from the server replicas only');
+    }
+  }
   const sports = new Map((server.ports || []).map((p) => [p.name, p.containerPort]));
   need(sports.get('https') === port(senv.get('EDGEFED_LISTEN') || '0.0.0.0:8443'),
     'server: containerPort https differs from EDGEFED_LISTEN');
@@ -375,7 +424,10 @@ function checks(objs) {
        ann['prometheus.io/path'] === '/metrics', 'server: prometheus.io annotations match the metrics port');
 
   // Services target declared ports; the agents' URL names the Service.
-  for (const svc of objs.filter((o) => o.kind === 'Service')) {
+  const serverLabels = sts.spec.template.metadata.labels || {};
+  const selectsServer = (svc) => Object.keys(svc.spec.selector || {}).length > 0 &&
+    Object.entries(svc.spec.selector).every(([k, v]) => serverLabels[k] === v);
+  for (const svc of objs.filter((o) => o.kind === 'Service' && selectsServer(o))) {
     for (const p of svc.spec.ports) {
       if (typeof p.targetPort === 'string') need(sports.has(p.targetPort), `Service ${svc.metadata.name}: targetPort ${p.targetPort}`);
     }

@@ -50,9 +50,10 @@ echo "ok node affinity: example admits amd64, arm64, arm; arm64-only admits arm6
 
 # The consistency checks catch drift: each mutation of the example rendering
 # must fail them.
-mutate() {  # SED-EXPRESSION WHAT
-  sed -e "$1" "$tmp/example.yaml" >"$tmp/mutated.yaml"
-  cmp -s "$tmp/example.yaml" "$tmp/mutated.yaml" && fail "mutation '$2' changed nothing"
+mutate() {  # SED-EXPRESSION WHAT [RENDERING]
+  local base="$tmp/${3:-example}.yaml"
+  sed -e "$1" "$base" >"$tmp/mutated.yaml"
+  cmp -s "$base" "$tmp/mutated.yaml" && fail "mutation '$2' changed nothing"
   if node "$here/check-manifests.cjs" "$tmp/mutated.yaml" >"$tmp/mutated.out"; then
     fail "manifest checks missed: $2"
   fi
@@ -67,3 +68,15 @@ mutate 's/readOnlyRootFilesystem: true/readOnlyRootFilesystem: false/' "writable
 mutate "s/enforce: privileged/enforce: baseline/" "a Pod Security level that refuses hostPath volumes"
 mutate 's/^\( *\)- arm$/\1- riscv64/' "agent node affinity admits an architecture the image lacks"
 mutate 's#key: kubernetes.io/arch#key: kubernetes.io/hostname#' "agent node affinity without kubernetes.io/arch"
+
+# Replicas on PostgreSQL (k3s/overlays/replicas-postgres, docs/replicas.md):
+# the server a Deployment of 3 behind the same Service, a PodDisruptionBudget,
+# PostgreSQL as a StatefulSet that only the servers reach.
+[ -f "$tmp/replicas-postgres.yaml" ] || fail "k3s/overlays/replicas-postgres was not rendered"
+grep -q '^kind: Deployment' "$tmp/replicas-postgres.yaml" || fail "replicas-postgres: the server is no Deployment"
+mutate 's/replicas: 3/replicas: 1/' "one server replica on PostgreSQL" replicas-postgres
+mutate 's/minAvailable: 2/minAvailable: 3/' "a PodDisruptionBudget that blocks every drain" replicas-postgres
+mutate 's#postgresql://edgefed@#postgresql://edgefed:secret@#' "a password in EDGEFED_STORE" replicas-postgres
+mutate 's#fieldPath: metadata.name#fieldPath: spec.nodeName#' "replica names not unique per pod" replicas-postgres
+mutate 's/port: 5432$/port: 5433/' "the servers cannot reach the database port" replicas-postgres
+mutate 's#value: /etc/edgefed/db/password#value: /etc/edgefed/tls/password#' "the database password outside its Secret" replicas-postgres

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# k3s/make-secrets.sh turns the certificate tool's directory into the three
+# k3s/make-secrets.sh turns the certificate tool's directory into the
 # Secrets the manifests mount: they validate against the API schema, carry
 # the keys the manifests' init containers copy, and leave revoked agents out.
 set -euo pipefail
@@ -22,7 +22,9 @@ keys() {
 [ "$(keys edgefed-admin-token)" = "token " ] || fail "admin Secret keys: $(keys edgefed-admin-token)"
 [ "$(keys edgefed-agent-tls)" = "ca.crt node-a.crt node-a.key node-c.crt node-c.key " ] ||
   fail "agent Secret keys (node-b is revoked): $(keys edgefed-agent-tls)"
+[ "$(keys edgefed-db-password)" = "password " ] || fail "database Secret keys: $(keys edgefed-db-password)"
 [ "$(stat -c %a "$tmp/ca/admin-token")" = 600 ] || fail "admin-token is not 0600"
+[ "$(stat -c %a "$tmp/ca/db-password")" = 600 ] || fail "db-password is not 0600"
 # Every key an init container copies exists in its Secret.
 kubectl kustomize "$top/k3s/overlays/example" >"$tmp/r.yaml"
 node "$here/check-manifests.cjs" "$tmp/r.yaml" --materialize StatefulSet/edgefed-server "$tmp/root-s" "$tmp/secrets.yaml" node-a ||
@@ -31,4 +33,12 @@ node "$here/check-manifests.cjs" "$tmp/r.yaml" --materialize DaemonSet/edgefed-a
   fail "agent pod: volumes and init containers"
 [ "$(stat -c %a "$tmp/root-a/etc/edgefed/tls/tls.key")" = 600 ] || fail "agent key not 0600 after the init container"
 cmp -s "$tmp/root-a/etc/edgefed/tls/tls.crt" "$tmp/ca/agents/node-c.pem" || fail "agent pod got another node's certificate"
+# Replicas on PostgreSQL: both the servers and the database get the password.
+kubectl kustomize "$top/k3s/overlays/replicas-postgres" >"$tmp/rp.yaml"
+node "$here/check-manifests.cjs" "$tmp/rp.yaml" --materialize Deployment/edgefed-server "$tmp/root-r" "$tmp/secrets.yaml" node-a ||
+  fail "server replica pod: volumes and init containers"
+node "$here/check-manifests.cjs" "$tmp/rp.yaml" --materialize StatefulSet/edgefed-postgres "$tmp/root-p" "$tmp/secrets.yaml" node-a ||
+  fail "database pod: volumes"
+cmp -s "$tmp/root-r/etc/edgefed/db/password" "$tmp/ca/db-password" || fail "server replica pod: database password"
+cmp -s "$tmp/root-p/etc/edgefed/db/password" "$tmp/ca/db-password" || fail "database pod: password"
 echo "ok: Secrets valid, keys as mounted, revoked agent left out, init containers lay out the TLS files"

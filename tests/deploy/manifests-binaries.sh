@@ -30,16 +30,16 @@ kubectl kustomize "$top/k3s/overlays/example" >"$tmp/r.yaml"
 make_certs "$tmp/ca" node-a
 bash "$top/k3s/make-secrets.sh" "$tmp/ca" >"$tmp/secrets.yaml" 2>/dev/null
 
-# ROLE REF BINARY: lay out the pod, check names and --check-config.
+# ROLE REF BINARY [RENDERING]: lay out the pod, check names and --check-config.
 check_pod() {
-  local role=$1 ref=$2 bin=$3 root="$tmp/root-$1"
-  node "$cm" "$tmp/r.yaml" --materialize "${ref%/*}" "$root" "$tmp/secrets.yaml" node-a ||
+  local role=$1 ref=$2 bin=$3 rendering=${4:-$tmp/r.yaml} root="$tmp/root-$1"
+  node "$cm" "$rendering" --materialize "${ref%/*}" "$root" "$tmp/secrets.yaml" node-a ||
     fail "$role pod: volumes or init containers"
-  node "$cm" "$tmp/r.yaml" --env "$ref" "$root" node-a >"$tmp/$role.env"
+  node "$cm" "$rendering" --env "$ref" "$root" node-a >"$tmp/$role.env"
   option_names "$bin" >"$tmp/$role.options"
   local name
   for name in $(grep -o '^EDGEFED_[A-Z0-9_]*' "$tmp/$role.env") \
-              $(awk '/^ENV /{e=1} e{print} e && !/\\$/{e=0}' "$top/deploy/docker/Dockerfile.$role" |
+              $(awk '/^ENV /{e=1} e{print} e && !/\\$/{e=0}' "$top/deploy/docker/Dockerfile.${role%%-*}" |
                 grep -o 'EDGEFED_[A-Z0-9_]*=' | tr -d =); do
     local opt
     opt=$(echo "${name#EDGEFED_}" | tr 'A-Z_' 'a-z-')
@@ -57,6 +57,11 @@ check_pod() {
 }
 check_pod server StatefulSet/edgefed-server/server "$server"
 check_pod agent DaemonSet/edgefed-agent/agent "$agent"
+# A server replica of k3s/overlays/replicas-postgres (PostgreSQL store,
+# replica name from the pod, password file from its Secret).
+kubectl kustomize "$top/k3s/overlays/replicas-postgres" >"$tmp/rp.yaml"
+check_pod server-replica Deployment/edgefed-server/server "$server" "$tmp/rp.yaml"
+grep -q '^EDGEFED_STORE=postgresql://' "$tmp/server-replica.env" || fail "server replica: no PostgreSQL store"
 
 # Without the init container's copy, the Secret's group-readable key is
 # refused: the check is real, and the init container needed.

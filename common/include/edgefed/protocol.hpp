@@ -207,6 +207,16 @@ struct ServingSummary {
   std::optional<double> stable_validation;  // the fleet's validation metric of stable
   std::string metric;             // "accuracy" | "loss" ("" before any validation)
 };
+// This server's place among the replicas sharing a PostgreSQL store
+// (docs/replicas.md), written when set.
+struct ReplicaSummary {
+  std::string name;              // this replica
+  bool leader = false;           // it merges versions now
+  std::string leader_name;       // the live leader ("" while there is none)
+  int64_t live_replicas = 0;     // replicas with a recent heartbeat, this one included
+  int64_t database_version = -1; // the newest version in the database
+  double clock_skew_s = 0;       // this replica's clock minus the database's
+};
 struct ServerStatus {
   // "full" (agent_list present) or "summary" (what callers without the
   // viewer or admin role may get: agent_states, no agent_list).
@@ -234,6 +244,7 @@ struct ServerStatus {
   std::optional<AgentStateCounts> agent_states;  // written when set
   std::vector<VersionPoint> history;
   std::optional<ServingSummary> serving;  // written when set
+  std::optional<ReplicaSummary> replica;  // written when set
 };
 nlohmann::json to_json(const ServerStatus& s);
 // The summary of a full status: view "summary", agent_states counted from

@@ -1,5 +1,7 @@
 #include "server/store/postgres/pg_ledger_table.hpp"
 
+#include <algorithm>
+
 #include "server/store/postgres/pg_values.hpp"
 
 namespace edgefed::server {
@@ -94,6 +96,59 @@ Status PgLedgerTable::for_each_pending(const PendingFn& fn) {
 Result<int64_t> PgLedgerTable::consume_pending(int64_t version) {
   auto res = conn_.query("UPDATE ledger SET consumed_by_version = $1, payload = NULL WHERE consumed_by_version IS NULL",
                          {PgParam::int64(version)});
+  if (!res.is_ok()) return res.status();
+  return res->rows_affected();
+}
+
+Result<std::vector<int64_t>> PgLedgerTable::pending_ids() {
+  auto res = conn_.query("SELECT id FROM ledger WHERE consumed_by_version IS NULL ORDER BY id");
+  if (!res.is_ok()) return res.status();
+  std::vector<int64_t> out;
+  out.reserve(static_cast<size_t>(res->rows()));
+  for (int i = 0; i < res->rows(); ++i) out.push_back(res->get_int64(i, 0));
+  return out;
+}
+
+namespace {
+
+// A bigint[] literal: {1,2,3}.
+std::string id_array(std::span<const int64_t> ids) {
+  std::string out = "{";
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (i > 0) out += ',';
+    out += std::to_string(ids[i]);
+  }
+  return out + "}";
+}
+
+}  // namespace
+
+Status PgLedgerTable::for_each_pending_of(std::span<const int64_t> ids, const PendingFn& fn) {
+  // In batches, as for_each_pending: bounded memory, and fn may use the
+  // connection between rows.
+  for (size_t from = 0; from < ids.size(); from += kPendingBatch) {
+    const auto batch = ids.subspan(from, std::min<size_t>(kPendingBatch, ids.size() - from));
+    auto res = conn_.query(std::string("SELECT ") + kLedgerColumns +
+                               ", payload FROM ledger WHERE id = ANY($1::bigint[]) AND consumed_by_version IS NULL "
+                               "ORDER BY id",
+                           {PgParam::text(id_array(batch))}, PgFormat::kBinary);
+    if (!res.is_ok()) return res.status();
+    for (int i = 0; i < res->rows(); ++i) {
+      const LedgerEntry e = read_entry(*res, i);
+      const std::string_view body = res->get_text(i, 14);
+      EDGEFED_RETURN_IF_ERROR(fn(e, {reinterpret_cast<const uint8_t*>(body.data()), body.size()}));
+    }
+  }
+  return Status::ok();
+}
+
+Result<int64_t> PgLedgerTable::consume(int64_t version, std::span<const int64_t> ids) {
+  // Under READ COMMITTED a row another transaction consumed meanwhile is
+  // re-checked after its commit and no longer matches: it is not counted.
+  auto res = conn_.query(
+      "UPDATE ledger SET consumed_by_version = $1, payload = NULL "
+      "WHERE id = ANY($2::bigint[]) AND consumed_by_version IS NULL",
+      {PgParam::int64(version), PgParam::text(id_array(ids))});
   if (!res.is_ok()) return res.status();
   return res->rows_affected();
 }

@@ -79,6 +79,14 @@ CREATE TABLE IF NOT EXISTS version_validations(
   cohort BOOLEAN NOT NULL,
   ts_unix_ms BIGINT NOT NULL,
   PRIMARY KEY(version, agent));
+CREATE TABLE IF NOT EXISTS replicas(
+  name TEXT PRIMARY KEY,
+  config TEXT NOT NULL,
+  started_unix_ms BIGINT NOT NULL,
+  heartbeat_unix_ms BIGINT NOT NULL,
+  leader BOOLEAN NOT NULL DEFAULT false,
+  version BIGINT NOT NULL DEFAULT -1,
+  clock_skew_ms BIGINT NOT NULL DEFAULT 0);
 )sql";
 
 }  // namespace

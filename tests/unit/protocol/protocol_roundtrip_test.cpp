@@ -132,6 +132,30 @@ TEST_CASE("server status round trips with and without optionals", "[unit][protoc
     bad["global_anomaly_share"] = 1.5;
     CHECK_FALSE(parse_server_status(bad).is_ok());
   }
+  SECTION("replica") {
+    ReplicaSummary rp;
+    rp.name = "server-b";
+    rp.leader = false;
+    rp.leader_name = "server-a";
+    rp.live_replicas = 3;
+    rp.database_version = 41;
+    rp.clock_skew_s = -2.5;
+    s.replica = rp;
+    auto r = parse_server_status(wire(to_json(s)));
+    REQUIRE(r.is_ok());
+    CHECK(to_json(*r) == to_json(s));
+    REQUIRE(r->replica.has_value());
+    CHECK(r->replica->leader_name == "server-a");
+    CHECK(r->replica->clock_skew_s == -2.5);
+    s.replica->leader_name.clear();  // no leader right now
+    CHECK(parse_server_status(wire(to_json(s))).is_ok());
+    auto bad = to_json(s);
+    bad["replica"]["live_replicas"] = -1;
+    CHECK_FALSE(parse_server_status(bad).is_ok());
+    bad = to_json(s);
+    bad["replica"].erase("leader");
+    CHECK_FALSE(parse_server_status(bad).is_ok());
+  }
   SECTION("full") {
     s.global_loss = 0.4;
     s.global_accuracy = 0.85;
@@ -147,6 +171,7 @@ TEST_CASE("server status round trips with and without optionals", "[unit][protoc
     CHECK_FALSE(r->history[0].accuracy.has_value());
     CHECK_FALSE(r->history[0].mae.has_value());
     CHECK_FALSE(to_json(s).contains("task"));
+    CHECK_FALSE(to_json(s).contains("replica"));  // only replicas of a PostgreSQL store
 
     // The anonymous summary counts the states and names no agent.
     const ServerStatus summary = anonymous_summary(s);

@@ -10,6 +10,7 @@
 // refused. One more test case, PostgreSQL only, covers what only a shared
 // database has: replicas creating the schema at once, and one update_id
 // sent to two replicas.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <memory>
@@ -298,6 +299,49 @@ TEMPLATE_TEST_CASE("store contract: pending ledger rows carry their payloads unt
   CHECK(*ledger.samples_merged() == 39 * 40 / 2);
   CHECK(*(*ledger.find("a", "u0"))->consumed_by_version == 7);
   CHECK(*(*ledger.find("c", "late"))->consumed_by_version == kDiscarded);
+}
+
+TEMPLATE_TEST_CASE("store contract: pending rows by id: listed, read and consumed only while pending",
+                   "[store][contract]", SqliteFixture, PgFixture) {
+  TestType f;
+  auto& ledger = f.ledger();
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 40; ++i) {
+    auto id = ledger.insert(contract_entry("a", "p" + std::to_string(i), i), contract_bytes("body-" + std::to_string(i)));
+    REQUIRE(id.is_ok());
+    ids.push_back(*id);
+  }
+  CHECK(*ledger.pending_ids() == ids);
+  // Read a subset (more than one PostgreSQL batch), in id order, with bodies.
+  std::vector<int64_t> some;
+  for (size_t i = 0; i < ids.size(); i += 1 + (i % 2)) some.push_back(ids[i]);
+  std::vector<int64_t> read;
+  REQUIRE(ledger.for_each_pending_of(some, [&](const LedgerEntry& e, std::span<const uint8_t> p) {
+    read.push_back(e.id);
+    CHECK(std::string(p.begin(), p.end()) == "body-" + e.update_id.substr(1));
+    return Status::ok();
+  }).is_ok());
+  CHECK(read == some);
+  // Consumed by id: only those, only once; the rest stay pending.
+  CHECK(*ledger.consume(3, some) == static_cast<int64_t>(some.size()));
+  CHECK(*ledger.consume(4, some) == 0);
+  std::vector<int64_t> rest;
+  for (int64_t id : ids)
+    if (std::find(some.begin(), some.end(), id) == some.end()) rest.push_back(id);
+  CHECK(*ledger.pending_ids() == rest);
+  CHECK(ledger.merged_into(3)->size() == some.size());
+  CHECK(ledger.merged_into(4)->empty());
+  // A consumed row is no longer read by id; an unknown id is skipped.
+  std::vector<int64_t> mixed = {some[0], rest[0], ids.back() + 1000};
+  read.clear();
+  REQUIRE(ledger.for_each_pending_of(mixed, [&](const LedgerEntry& e, std::span<const uint8_t>) {
+    read.push_back(e.id);
+    return Status::ok();
+  }).is_ok());
+  CHECK(read == std::vector<int64_t>{rest[0]});
+  // A partial overlap counts only what it consumed now.
+  CHECK(*ledger.consume(5, mixed) == 1);
+  CHECK(*ledger.count_merged() == static_cast<int64_t>(some.size()) + 1);
 }
 
 TEMPLATE_TEST_CASE("store contract: versions round trip with their blobs, newest, history, retention",
@@ -611,4 +655,30 @@ TEST_CASE("store contract, PostgreSQL only: replicas create the schema at once a
     }
   }
   CHECK(*f.ledger().update_ids_of("a") == std::vector<std::string>{"twice-1", "twice-2"});
+}
+
+TEST_CASE("store contract, PostgreSQL only: two replicas consuming the same rows: the second counts none",
+          "[store][contract][pg]") {
+  // The fence between an old leader and a new one: both read the same
+  // pending rows; whichever commits second sees that it consumed nothing.
+  PgFixture f;
+  auto other = PgStore::open(f.conninfo);
+  REQUIRE(other.is_ok());
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(*f.ledger().insert(contract_entry("a", "c" + std::to_string(i), 1),
+                                                               contract_bytes("b")));
+  REQUIRE(f.begin().is_ok());
+  CHECK(*f.ledger().consume(1, ids) == 5);
+  Result<int64_t> second = Status(Code::kInternal, "not run");
+  std::thread replica([&] {
+    REQUIRE((*other)->begin().is_ok());
+    second = (*other)->ledger().consume(1, ids);
+    (*other)->rollback();
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  REQUIRE(f.commit().is_ok());
+  replica.join();
+  REQUIRE(second.is_ok());
+  CHECK(*second == 0);
+  CHECK(f.ledger().pending_ids()->empty());
 }
