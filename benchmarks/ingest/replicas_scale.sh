@@ -5,7 +5,8 @@
 # of the 784-128-10 model) spread over the replicas (connection i to replica
 # i mod n). Each replica count gets a fresh database; each run is repeated R
 # times. Prints updates/s, p50/p99, the replicas' and PostgreSQL's CPU per
-# update, and the ratio to one replica; --json adds one JSON object on the
+# update, how busy the machine's CPUs were (the load generator shares
+# them), and the ratio to one replica; --json adds one JSON object on the
 # last line. Every acknowledged update was committed to PostgreSQL (fsync
 # on) before its 202, as in production.
 #
@@ -48,6 +49,8 @@ tmp=$(mktemp -d /tmp/edgefed-replicas-scale.XXXXXX)
 chmod 755 "$tmp"
 pids=()
 cleanup() {
+  # The postmaster runs under runuser (root): kill it by its pid file.
+  [ -s "$tmp/pg/data/postmaster.pid" ] && kill -9 "$(head -n 1 "$tmp/pg/data/postmaster.pid")" 2>/dev/null
   for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
   rm -rf "$tmp"
@@ -57,6 +60,14 @@ trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 as_pg() {  # runs a command as the postgres user when we are root (initdb refuses root)
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+# Busy and total jiffies of the whole machine (/proc/stat), "BUSY TOTAL".
+machine_ticks() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat; }
+# The postmaster (its pid file's first line) and its backends.
+pg_tree() {
+  local pm
+  pm=$(head -n 1 "$tmp/pg/data/postmaster.pid")
+  echo "$pm $(pgrep -P "$pm" | tr '\n' ' ')"
 }
 # utime + stime in clock ticks of a set of pids (0 for a gone one).
 cpu_ticks() {
@@ -80,8 +91,9 @@ as_pg "$pgbin/postgres" -D "$tmp/pg/data" -k "$tmp/pg" -p "$pg_port" -c listen_a
   -c max_connections=200 -c shared_buffers=256MB -c autovacuum=off >"$tmp/pg.log" 2>&1 &
 pg_pid=$!
 pids+=("$pg_pid")
-for _ in $(seq 100); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$pg_port") 2>/dev/null && break
+for _ in $(seq 300); do
+  "$pgbin/pg_isready" -q -h "$tmp/pg" -p "$pg_port" && break
+  kill -0 "$pg_pid" 2>/dev/null || { cat "$tmp/pg.log" >&2; exit 1; }
   sleep 0.1
 done
 
@@ -106,13 +118,13 @@ run_config() {  # run_config N: N replicas on a fresh database, R load runs
   sleep 1  # the first replica tick: one of them leads
   local r
   for r in $(seq "$repeat"); do
-    local pgpids s0 p0 s1 p1
-    pgpids=$(pgrep -P "$pg_pid" | tr '\n' ' ')
-    s0=$(cpu_ticks "${rpids[@]}"); p0=$(cpu_ticks "$pg_pid" $pgpids)
+    local pgpids s0 p0 s1 p1 m0 m1
+    pgpids=$(pg_tree)
+    s0=$(cpu_ticks "${rpids[@]}"); p0=$(cpu_ticks $pgpids); m0=$(machine_ticks)
     "$bench" --url "$urls" --ca "$tmp/pki/ca.pem" --pki "$tmp/pki" --connections "$connections" \
       --seconds "$seconds" --json >"$tmp/out.txt"
-    pgpids=$(pgrep -P "$pg_pid" | tr '\n' ' ')
-    s1=$(cpu_ticks "${rpids[@]}"); p1=$(cpu_ticks "$pg_pid" $pgpids)
+    # Backends live as long as the replicas' connections: the same set.
+    s1=$(cpu_ticks "${rpids[@]}"); p1=$(cpu_ticks $pgpids); m1=$(machine_ticks)
     grep -v '^{' "$tmp/out.txt" >&2
     tail -n 1 "$tmp/out.txt" | python3 -c '
 import json, sys, os
@@ -122,7 +134,9 @@ ok = max(1, j["ok"])
 j["replicas"] = int(sys.argv[1])
 j["servers_cpu_ms_per_update"] = (int(sys.argv[2]) / hz) * 1000 / ok
 j["postgres_cpu_ms_per_update"] = (int(sys.argv[3]) / hz) * 1000 / ok
-print(json.dumps(j))' "$n" "$((s1 - s0))" "$((p1 - p0))" >>"$tmp/runs.jsonl"
+b0, t0, b1, t1 = map(int, sys.argv[4:8])
+j["machine_busy"] = (b1 - b0) / max(1, t1 - t0)
+print(json.dumps(j))' "$n" "$((s1 - s0))" "$((p1 - p0))" $m0 $m1 >>"$tmp/runs.jsonl"
     n_run=$((n_run + 1))
   done
   # Nothing was lost: every acknowledged update is in the ledger.
@@ -145,7 +159,7 @@ base = med(by[min(by)], "updates_per_s")
 print(f"\ningest with server replicas on one PostgreSQL, {sys.argv[4]} connections x {sys.argv[5]} s, "
       f"{sys.argv[6]} CPUs, median of {len(by[min(by)])} runs")
 print(f"  {'replicas':>8} {'upd/s':>7} {'x 1':>5} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} "
-      f"{'srv ms/upd':>10} {'pg ms/upd':>9} {'acked':>6} {'ledger':>6}")
+      f"{'srv ms/upd':>10} {'pg ms/upd':>9} {'busy':>5} {'acked':>6} {'ledger':>6}")
 table = []
 for n in sorted(by):
     rs = by[n]
@@ -153,10 +167,12 @@ for n in sorted(by):
            "p50_ms": med(rs, "p50_ms"), "p99_ms": med(rs, "p99_ms"), "errors": sum(r["errors"] for r in rs),
            "servers_cpu_ms_per_update": med(rs, "servers_cpu_ms_per_update"),
            "postgres_cpu_ms_per_update": med(rs, "postgres_cpu_ms_per_update"),
+           "machine_busy": med(rs, "machine_busy"),
            "acked": sum(r["ok"] for r in rs), "ledger_rows": ledger.get(n, 0)}
     table.append(row)
     print(f"  {n:8d} {row['updates_per_s']:7.1f} {row['ratio_to_1']:5.2f} {row['p50_ms']:7.1f} {row['p99_ms']:7.1f} "
           f"{row['errors']:6d} {row['servers_cpu_ms_per_update']:10.2f} {row['postgres_cpu_ms_per_update']:9.2f} "
+          f"{row['machine_busy']:5.0%} "
           f"{row['acked']:6d} {row['ledger_rows']:6d}")
 lost = sum(max(0, r["acked"] - r["ledger_rows"]) for r in table)
 print(f"  acknowledged updates missing from the ledger: {lost}")
