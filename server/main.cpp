@@ -24,6 +24,7 @@
 #include "server/engine/engine.hpp"
 #include "server/http/server.hpp"
 #include "server/observability.hpp"
+#include "server/relay/relay_uplink.hpp"
 #include "server/secagg/secagg_service.hpp"
 #include "server/server_options.hpp"
 
@@ -93,6 +94,19 @@ int serve(srv::ServerConfig config) {
   ::signal(SIGPIPE, SIG_IGN);
 
   auto registry = std::make_shared<prometheus::Registry>();
+  if (config.engine.relay) {
+    // A fresh relay starts from the central model; one restarted while the
+    // central server is away serves the version in its store meanwhile.
+    auto central = srv::fetch_central_model(config.relay, config.engine.store_connect_s);
+    if (central) {
+      config.engine.relay_initial_version = central->version;
+      config.engine.relay_initial_model = std::move(central->bytes);
+    } else if (!std::filesystem::exists(std::filesystem::path(config.engine.state_dir) / "edgefed.sqlite")) {
+      throw ConfigError("relay: " + central.status().to_string());
+    } else {
+      edgefed::log::warn("upstream_unreachable_at_start").kv("error", central.status().to_string());
+    }
+  }
   auto engine = srv::Engine::open(config.engine, registry);
   if (!engine) throw ConfigError("cannot open the engine: " + engine.status().to_string());
   srv::Observability watch(config.observability, **engine, registry, config.http);
@@ -101,6 +115,18 @@ int serve(srv::ServerConfig config) {
     auto s = srv::SecAggService::open(config.engine, **engine, config.engine.clock);
     if (!s) throw ConfigError("cannot start secure aggregation: " + s.status().to_string());
     secagg = std::move(s).value();
+  }
+  std::unique_ptr<srv::RelayUplink> uplink;
+  if (config.engine.relay) {
+    if (config.engine.relay_initial_version >= 0) {
+      // A restarted relay may be behind the central server: catch up now.
+      auto bytes = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(config.engine.relay_initial_model.data()),
+                                            config.engine.relay_initial_model.size());
+      if (auto st = (*engine)->adopt_upstream(config.engine.relay_initial_version, bytes); !st.is_ok())
+        throw ConfigError("relay: " + st.to_string());
+    }
+    uplink = std::make_unique<srv::RelayUplink>(config.relay, **engine, registry);
+    if (auto st = uplink->start(); !st.is_ok()) throw ConfigError("relay: " + st.to_string());
   }
   auto server = srv::http::Server::start(config.http, **engine, registry, secagg.get());
   if (!server) throw ConfigError(server.status().message());
@@ -118,6 +144,7 @@ int serve(srv::ServerConfig config) {
   edgefed::log::info("shutting_down").kv("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT");
   const int64_t unfinished = (*server)->drain();
   watch.stop();
+  if (uplink) uplink->stop();
   if (secagg) secagg->stop();
   (*engine)->shutdown();
   (*server)->stop();

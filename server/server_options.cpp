@@ -1,5 +1,7 @@
 #include "server/server_options.hpp"
 
+#include "edgefed/tls.hpp"
+
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
@@ -50,6 +52,18 @@ Options make_server_options(ServerConfig& c) {
   o.bind("replica-poll", &e.replica_poll_s,
          "seconds between a replica's leadership checks, heartbeats and looks for a newer version")
       .at_least(0.01);
+  // site relay
+  o.bind("upstream", &c.relay.upstream,
+         "run as a site relay of this central server, https://HOST:PORT: forward partial sums of the site's "
+         "updates, serve the central model (empty = a central server)");
+  o.bind("upstream-ca", &c.relay.ca_file, "relay: CA certificate that signs the central server's certificate, PEM");
+  o.bind("upstream-cert", &c.relay.cert_file,
+         "relay: its client certificate towards the central server (an agent certificate; its CN is the relay's "
+         "agent id there), PEM");
+  o.bind("upstream-key", &c.relay.key_file, "relay: the key of --upstream-cert, PEM, mode 0600");
+  o.bind("relay-k", &e.relay_k, "relay: agent updates summed into one upstream update (at most)").at_least(1);
+  o.bind("relay-flush", &e.relay_flush_s, "relay: seconds an update waits at most before its partial sum is sent")
+      .above(0);
   o.bind("mode", &e.mode, "merging mode: sync = FedAvg rounds, async = FedBuff");
   o.bind("model-init", &e.model_init,
          "initial model when the state is empty: a preset (mlp:784-128-10, cnn-fmnist, forecast-cnn1d[:W], "
@@ -218,6 +232,15 @@ void finish_server_config(ServerConfig& c) {
   if (c.http.status_on_metrics_port && c.http.status_anonymous == http::StatusAnonymous::kNone)
     throw ConfigError("--status-on-metrics-port serves anonymous callers: set --status-anonymous to summary "
                       "(no agent named) or full");
+  // A relay: the engine forms partial sums under the certificate's agent id.
+  c.engine.relay = !c.relay.upstream.empty();
+  if (c.engine.relay) {
+    if (auto client = upstream_client_options(c.relay); !client.is_ok()) throw ConfigError(client.status().message());
+    check_key_permissions(c.relay.key_file);
+    c.engine.relay_agent_id = certificate_file_common_name(c.relay.cert_file);
+    if (c.engine.relay_agent_id.empty())
+      throw ConfigError("--upstream-cert " + c.relay.cert_file + ": no certificate with one subject CN");
+  }
 }
 
 }  // namespace edgefed::server

@@ -12,6 +12,7 @@
 #include "server/engine/engine_options.hpp"
 #include "server/http/http_options.hpp"
 #include "server/observability.hpp"
+#include "server/relay/relay_uplink.hpp"
 
 namespace edgefed::server {
 
@@ -19,6 +20,7 @@ struct ServerConfig {
   EngineOptions engine;
   http::HttpOptions http;
   ObservabilityConfig observability;
+  RelayUplinkOptions relay;      // --upstream*: a site relay (docs/relays.md)
   std::string port_file;         // written with the bound port once listening
   std::string admin_token_file;  // read into http.admin_token by finish_server_config()
   log::Level log_level = log::Level::kInfo;

@@ -3,7 +3,10 @@
 #include <openssl/asn1.h>
 #include <openssl/crypto.h>
 #include <openssl/objects.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
+
+#include <cstdio>
 
 #include "edgefed/tls.hpp"
 
@@ -35,6 +38,17 @@ std::string subject_field(void* x509, int nid) {
 std::string certificate_common_name(void* x509) { return subject_field(x509, NID_commonName); }
 std::string certificate_organizational_unit(void* x509) {
   return subject_field(x509, NID_organizationalUnitName);
+}
+
+std::string certificate_file_common_name(const std::string& pem_file) {
+  FILE* f = std::fopen(pem_file.c_str(), "rb");
+  if (f == nullptr) return "";
+  X509* cert = PEM_read_X509(f, nullptr, nullptr, nullptr);
+  std::fclose(f);
+  if (cert == nullptr) return "";
+  std::string cn = subject_field(cert, NID_commonName);
+  X509_free(cert);
+  return cn;
 }
 
 }  // namespace edgefed

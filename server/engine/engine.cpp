@@ -14,6 +14,7 @@
 #include "server/engine/published_state.hpp"
 #include "server/engine/state_store_opener.hpp"
 #include "server/engine/version_keeper.hpp"
+#include "server/store/relay_batch_table.hpp"
 #include "server/store/records.hpp"
 
 namespace edgefed::server {
@@ -355,6 +356,52 @@ Status Engine::set_quarantine(const std::string& agent, bool quarantined, const 
     log::warn(quarantined ? "agent_quarantined" : "agent_released").kv("agent", agent).kv("reason", reason);
   }
   return st;
+}
+
+// ---- site relay: each call a job of its own on the writer thread ----
+
+Status Engine::adopt_upstream(int64_t version, std::span<const uint8_t> safetensors) {
+  if (!options_.relay) return Status(Code::kUnprocessable, "this server is no relay (--upstream)");
+  auto decoded = decode_model(safetensors);  // off the writer thread
+  if (!decoded.is_ok()) return Status(Code::kInvalidArgument, "the central model: " + decoded.status().message());
+  auto model = std::make_shared<Model>(std::move(decoded->model));
+  return run_admin([model, version](VersionKeeper& k) { return k.adopt_upstream(version, std::move(*model)); });
+}
+
+Result<int64_t> Engine::form_relay_batches(bool force) {
+  int64_t formed = 0;
+  Status st = run_admin([&formed, force](VersionKeeper& k) -> Status {
+    auto n = k.form_relay_batches(force);
+    if (!n.is_ok()) return n.status();
+    formed = *n;
+    return Status::ok();
+  });
+  if (!st.is_ok()) return st;
+  return formed;
+}
+
+Result<std::vector<Engine::RelayBatchToSend>> Engine::unsent_relay_batches(int64_t limit) {
+  std::vector<RelayBatchToSend> out;
+  Status st = run_admin([&out, limit](VersionKeeper& k) -> Status {
+    RelayBatchTable* t = k.store().relay_batches();
+    if (t == nullptr) return Status(Code::kUnprocessable, "this server is no relay");
+    auto rows = t->unsent(limit);
+    if (!rows.is_ok()) return rows.status();
+    for (auto& b : *rows) out.push_back({b.id, std::move(b.update_id), b.base_version, b.updates, b.samples,
+                                         std::move(b.body)});
+    return Status::ok();
+  });
+  if (!st.is_ok()) return st;
+  return out;
+}
+
+Status Engine::mark_relay_batch(int64_t id, std::optional<int64_t> upstream_version, const std::string& result) {
+  const int64_t now = now_ms();
+  return run_admin([=](VersionKeeper& k) -> Status {
+    RelayBatchTable* t = k.store().relay_batches();
+    if (t == nullptr) return Status(Code::kUnprocessable, "this server is no relay");
+    return t->mark_sent(id, now, upstream_version, result);
+  });
 }
 
 }  // namespace edgefed::server

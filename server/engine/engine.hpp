@@ -34,6 +34,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -158,6 +159,29 @@ class Engine {
   bool kept(int64_t version) const;
   Status set_quarantine(const std::string& agent, bool quarantined, const std::string& reason);
   std::vector<AgentStatus> agents() const;
+
+  // ---- site relay (options.relay; server/relay/relay_uplink.hpp) ----
+  // Commits the central server's model (safetensors bytes) as `version`;
+  // nothing if the relay has it or a newer one. kInvalidArgument for bytes
+  // that do not decode.
+  Status adopt_upstream(int64_t version, std::span<const uint8_t> safetensors);
+  // Forms partial sums of the pending updates when due (or `force`):
+  // VersionKeeper::form_relay_batches. Returns how many.
+  Result<int64_t> form_relay_batches(bool force);
+  // A partial sum waiting for the central server's answer.
+  struct RelayBatchToSend {
+    int64_t id = 0;
+    std::string update_id;
+    int64_t base_version = 0;
+    int64_t updates = 0;  // agent updates summed
+    int64_t samples = 0;  // their num_samples, summed
+    std::string body;     // the update body to POST upstream
+  };
+  // The batches the central server has not answered yet, oldest first.
+  Result<std::vector<RelayBatchToSend>> unsent_relay_batches(int64_t limit);
+  // Records the central server's answer to a batch (result "accepted",
+  // "duplicate", or the refusal) and drops its body.
+  Status mark_relay_batch(int64_t id, std::optional<int64_t> upstream_version, const std::string& result);
 
   // Installs the observer (engine_observer.hpp; null removes it).
   // REQUIRES: called before requests arrive (it is not synchronised).

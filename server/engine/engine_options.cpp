@@ -69,6 +69,22 @@ Status validate(const EngineOptions& o) {
   EDGEFED_RETURN_IF_ERROR(check_store_location(o.store));
   if (!(o.store_connect_s >= 0)) return bad("--store-connect-timeout must be >= 0");
   if (!(o.replica_poll_s >= 0.01 && o.replica_poll_s <= 60)) return bad("--replica-poll must be in [0.01, 60] seconds");
+  if (o.relay) {
+    if (o.relay_k < 1) return bad("--relay-k must be >= 1");
+    if (!(o.relay_flush_s > 0)) return bad("--relay-flush must be > 0 seconds");
+    if (o.aggregator != AggregatorKind::kFedAvg) {
+      return bad("--aggregator " + std::string(enum_name(o.aggregator)) +
+                 " needs every individual update, and a relay (--upstream) forwards partial sums: run the robust "
+                 "aggregator on the central server and --aggregator fedavg here");
+    }
+    if (o.secure_aggregation != SecureAggregation::kOff)
+      return bad("--secure-aggregation: a relay (--upstream) cannot take part in secure aggregation sessions");
+    if (o.clip_norm > 0 || o.dp_noise_multiplier > 0)
+      return bad("--clip-norm / --dp-noise-multiplier: clip and add noise on the central server, not at a relay "
+                 "(--upstream), which forwards partial sums");
+    if (check_store_location(o.store).is_ok() && o.store != "sqlite")
+      return bad("--store: a relay (--upstream) keeps its outbox in its own SQLite store");
+  }
   if (o.min_updates < 1) return bad("min_updates must be >= 1");
   if (o.min_updates_on_timeout < 1) return bad("min_updates_on_timeout must be >= 1");
   if (o.round_timeout_s < 0 || o.buffer_timeout_s < 0) return bad("timeouts must be >= 0");

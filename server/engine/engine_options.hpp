@@ -172,6 +172,25 @@ struct EngineOptions {
   // version (the bound on how late a follower serves a new version).
   std::string replica_name;
   double replica_poll_s = 0.2;
+
+  // ---- site relay (docs/relays.md) ----
+  // A relay (--upstream set; RelayUplink in server/relay/ talks to the
+  // central server) accepts its site's updates durably like a server but
+  // merges none: it forms partial sums of up to relay_k updates of one
+  // base version (num_samples-weighted, so the central server's weights
+  // stay exact) and forwards each as one update, after relay_flush_s at
+  // the latest. Its versions are the central server's, adopted as they come.
+  bool relay = false;
+  int64_t relay_k = 10;
+  double relay_flush_s = 5.0;
+  // A fresh relay's first version: the central model fetched before the
+  // engine opens (its number and safetensors bytes); ignored when the store
+  // holds versions already.
+  int64_t relay_initial_version = -1;
+  std::string relay_initial_model;
+  // The agent id the relay's partial sums carry upstream: the CN of its
+  // client certificate towards the central server.
+  std::string relay_agent_id;
   // The SQLite VFS the store's file operations go through (StoreOptions::vfs);
   // empty = SQLite's default. Fault tests pass a VFS that injects failures.
   std::string store_vfs;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <iterator>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -14,6 +15,8 @@
 #include "server/engine/body_digest.hpp"
 #include "server/engine/state_store_opener.hpp"
 #include "server/engine/version_loader.hpp"
+#include "edgefed/update_codec.hpp"
+#include "server/store/relay_batch_table.hpp"
 
 namespace edgefed::server {
 
@@ -43,7 +46,8 @@ Result<std::unique_ptr<VersionKeeper>> VersionKeeper::open(const EngineOptions& 
   if (!store.is_ok()) return store.status();
   k->store_ = std::move(store).value();
   // Replicas of a shared database merge only once elected.
-  k->merging_ = !is_postgres_location(options.store);
+  // Relays never do.
+  k->merging_ = !is_postgres_location(options.store) && !options.relay;
   EDGEFED_RETURN_IF_ERROR(k->recover());
   return k;
 }
@@ -126,16 +130,26 @@ Result<int64_t> VersionKeeper::absorb_pending() {
 }
 
 Status VersionKeeper::create_initial_version() {
-  auto model = VersionLoader(*store_, options_).initial_model();
+  Result<Model> model = Status(Code::kInternal, "no model");
+  VersionRecord r;
+  r.version = 0;
+  r.kind = "init";
+  if (options_.relay && !options_.relay_initial_model.empty()) {
+    // A fresh relay starts from the central server's model and number.
+    auto decoded = decode_model(as_bytes(options_.relay_initial_model));
+    if (!decoded.is_ok()) return Status(Code::kUnavailable, "the central model: " + decoded.status().message());
+    model = std::move(decoded->model);
+    r.version = options_.relay_initial_version;
+    r.kind = "upstream";
+  } else {
+    model = VersionLoader(*store_, options_).initial_model();
+  }
   if (!model.is_ok()) return model.status();
   layout_ = std::make_shared<const ModelLayout>(model->layout);
   aggregator_->reset(static_cast<size_t>(layout_->size()));
   buffered_ids_.clear();
   agents_.load({});
   updates_accepted_ = updates_merged_ = 0;
-  VersionRecord r;
-  r.version = 0;
-  r.kind = "init";
   EDGEFED_RETURN_IF_ERROR(begin());
   Status st = commit_version(std::move(r), std::move(model).value());
   if (st.is_ok()) st = commit();
@@ -306,6 +320,108 @@ Status VersionKeeper::merge() {
   updates_merged_ += agg->count;
   effects_.merged.push_back({agg->clipped, agg->noise_stddev});
   return Status::ok();
+}
+
+Status VersionKeeper::adopt_upstream(int64_t version, Model model) {
+  if (version <= record_.version) return Status::ok();
+  VersionRecord r;
+  r.version = version;
+  r.parent = record_.version;
+  r.kind = "upstream";
+  return commit_version(std::move(r), std::move(model));
+}
+
+Result<int64_t> VersionKeeper::form_relay_batches(bool force) {
+  RelayBatchTable* outbox = store_->relay_batches();
+  if (!options_.relay || outbox == nullptr) return Status(Code::kUnprocessable, "this server is no relay");
+  struct Row {
+    int64_t id;
+    int64_t samples;
+    double loss;
+    std::vector<float> delta;
+    std::string normalizer;
+  };
+  std::map<int64_t, std::vector<Row>> by_base;  // base version -> rows, in ledger order
+  std::vector<int64_t> undecodable;
+  int64_t pending = 0;
+  int64_t oldest_ms = 0;
+  EDGEFED_RETURN_IF_ERROR(store_->ledger().for_each_pending(
+      [&](const LedgerEntry& e, std::span<const uint8_t> payload) -> Status {
+        if (pending++ == 0) oldest_ms = e.accepted_unix_ms;
+        auto u = decode_update(payload, *layout_);
+        if (!u.is_ok()) {
+          log::warn("pending_update_discarded").kv("agent", e.agent).kv("update_id", e.update_id)
+              .kv("reason", u.status().message());
+          undecodable.push_back(e.id);
+          return Status::ok();
+        }
+        by_base[e.base_version].push_back({e.id, e.num_samples, e.train_loss, std::move(u->delta),
+                                           std::move(u->meta.normalizer)});
+        return Status::ok();
+      }));
+  if (!undecodable.empty()) {
+    auto dropped = store_->ledger().consume(kDiscarded, undecodable);
+    if (!dropped.is_ok()) return dropped.status();
+  }
+  const int64_t now_ms = clock_.unix_ms();
+  // By count, only full chunks of K go (the rest waits for more updates or
+  // the flush); by time (or force), everything pending.
+  const bool flush = force || (pending > 0 && now_ms - oldest_ms >= static_cast<int64_t>(options_.relay_flush_s * 1000));
+  if (!flush && pending < options_.relay_k) return int64_t{0};
+  const size_t k = static_cast<size_t>(options_.relay_k);
+  int64_t formed = 0;
+  for (auto& [base, rows] : by_base) {
+    for (size_t from = 0; from < rows.size(); from += k) {
+      const size_t to = std::min(rows.size(), from + k);
+      if (!flush && to - from < k) break;
+      std::vector<double> sum(static_cast<size_t>(layout_->size()), 0.0);
+      double samples = 0, loss = 0;
+      ml::NormalizerPool pool;
+      nlohmann::json ids = nlohmann::json::array();
+      std::vector<int64_t> id_list;
+      for (size_t i = from; i < to; ++i) {
+        const Row& row = rows[i];
+        const double n = static_cast<double>(row.samples);
+        for (size_t j = 0; j < sum.size(); ++j) sum[j] += n * row.delta[j];
+        samples += n;
+        loss += n * row.loss;
+        if (!row.normalizer.empty()) {
+          if (auto norm = ml::Normalizer::parse(row.normalizer); norm.is_ok()) (void)pool.add(*norm, n);
+        }
+        ids.push_back(row.id);
+        id_list.push_back(row.id);
+      }
+      std::vector<float> mean(sum.size());
+      for (size_t j = 0; j < sum.size(); ++j) mean[j] = static_cast<float>(sum[j] / samples);
+      UpdateMetadata meta;
+      meta.agent_id = options_.relay_agent_id;
+      // Fixed by the ledger rows it sums: a batch sent again is a duplicate.
+      meta.update_id = "relay-" + std::to_string(id_list.front()) + "-" + std::to_string(id_list.back()) + "-" +
+                       std::to_string(id_list.size());
+      meta.base_version = base;
+      meta.num_samples = static_cast<int64_t>(samples);
+      meta.train_loss = loss / samples;
+      if (!pool.empty()) meta.normalizer = pool.result().to_string();
+      auto body = encode_update(*layout_, mean, meta);
+      if (!body.is_ok()) return body.status();
+      RelayBatch b;
+      b.update_id = meta.update_id;
+      b.base_version = base;
+      b.updates = static_cast<int64_t>(id_list.size());
+      b.samples = meta.num_samples;
+      b.ledger_ids = ids.dump();
+      b.body = std::move(body).value();
+      b.created_unix_ms = now_ms;
+      auto id = outbox->insert(b);
+      if (!id.is_ok()) return id.status();
+      auto consumed = store_->ledger().consume(kForwarded, id_list);
+      if (!consumed.is_ok()) return consumed.status();
+      if (*consumed != static_cast<int64_t>(id_list.size()))
+        return Status(Code::kInternal, "relay batch: ledger rows consumed meanwhile");
+      ++formed;
+    }
+  }
+  return formed;
 }
 
 Status VersionKeeper::replace_model(Model model, const std::string& kind, int64_t parent) {

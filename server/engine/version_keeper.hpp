@@ -101,6 +101,22 @@ class VersionKeeper {
   // other replicas committed since the last call. Returns how many.
   Result<int64_t> absorb_pending();
 
+  // ---- site relay (options.relay; docs/relays.md): never merges ----
+  // Inside a transaction: commits the central server's `version` with these
+  // parameters (kind "upstream", parent the version before). Nothing if
+  // the relay has that version or a newer one already.
+  Status adopt_upstream(int64_t version, Model model);
+  // Inside a transaction: turns pending ledger rows into partial sums, per
+  // base version in chunks of relay_k: only full chunks while the oldest
+  // pending update has waited less than relay_flush_s, every pending row
+  // once it has (or with `force`):
+  // delta = sum n_i delta_i / sum n_i, num_samples = sum n_i, so that the
+  // central server's weight num_samples x s(tau) is the sum of the agents'.
+  // Each is a row of relay_batches; its rows become kForwarded. Rows that
+  // no longer decode against the current layout are discarded (logged).
+  // Returns how many batches it formed.
+  Result<int64_t> form_relay_batches(bool force);
+
   // ---- inside a transaction ----
   // Idempotent per (agent, update_id); kConflict for a known id with another
   // body; kDimensionMismatch if the layout changed since decoding;

@@ -18,6 +18,9 @@ inline constexpr const char* kSecAggLedgerAgent = "secagg";
 // ledger.consumed_by_version for updates dropped without merging (their
 // base model was replaced by set_model/init_model/rollback).
 inline constexpr int64_t kDiscarded = -1;
+// consumed_by_version of a ledger row a site relay forwarded upstream in a
+// partial sum (relay_batch_table.hpp).
+inline constexpr int64_t kForwarded = -2;
 
 struct LedgerEntry {
   int64_t id = 0;                  // acceptance order (rowid)

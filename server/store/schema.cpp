@@ -78,6 +78,18 @@ CREATE TABLE IF NOT EXISTS secagg_sessions(
   info TEXT NOT NULL DEFAULT '{}',
   snapshot BLOB NOT NULL DEFAULT x'',
   updated_unix_ms INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS relay_batches(
+  id INTEGER PRIMARY KEY,
+  update_id TEXT NOT NULL UNIQUE,
+  base_version INTEGER NOT NULL,
+  updates INTEGER NOT NULL,
+  samples INTEGER NOT NULL,
+  ledger_ids TEXT NOT NULL,
+  body BLOB,
+  created_unix_ms INTEGER NOT NULL,
+  sent_unix_ms INTEGER,
+  upstream_version INTEGER,
+  result TEXT NOT NULL DEFAULT '');
 )sql";
 
 // Columns added after schema 1 shipped: a state file written before them

@@ -28,6 +28,8 @@
 
 namespace edgefed::server {
 
+class RelayBatchTable;
+
 class StateStore {
  public:
   virtual ~StateStore() = default;
@@ -46,6 +48,9 @@ class StateStore {
   virtual TelemetryStore& telemetry() = 0;
   virtual AgentStore& agents() = 0;
   virtual ChannelStore& channels() = 0;
+  // A site relay's outbox (relay_batch_table.hpp); null where the store
+  // has none (PostgreSQL: relays keep theirs in SQLite).
+  virtual RelayBatchTable* relay_batches() { return nullptr; }
 
   // Where the state lives, for logs: a file path, or the database's
   // host/port/name (never a password).

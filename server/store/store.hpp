@@ -22,6 +22,7 @@
 #include "server/store/agent_table.hpp"
 #include "server/store/channel_table.hpp"
 #include "server/store/ledger_table.hpp"
+#include "server/store/relay_batch_table.hpp"
 #include "server/store/secagg_session_table.hpp"
 #include "server/store/state_store.hpp"
 #include "server/store/telemetry_table.hpp"
@@ -60,11 +61,12 @@ class Store final : public StateStore {
   AgentTable& agents() override { return agents_; }
   ChannelTable& channels() override { return channels_; }
   SecAggSessionTable& secagg_sessions() { return secagg_sessions_; }
+  RelayBatchTable* relay_batches() override { return &relay_batches_; }
 
  private:
   explicit Store(std::unique_ptr<sqlite::Database> db)
       : db_(std::move(db)), ledger_(*db_), versions_(*db_), telemetry_(*db_), agents_(*db_), channels_(*db_),
-        secagg_sessions_(*db_) {}
+        secagg_sessions_(*db_), relay_batches_(*db_) {}
   std::unique_ptr<sqlite::Database> db_;
   LedgerTable ledger_;
   VersionTable versions_;
@@ -72,6 +74,7 @@ class Store final : public StateStore {
   AgentTable agents_;
   ChannelTable channels_;
   SecAggSessionTable secagg_sessions_;
+  RelayBatchTable relay_batches_;
 };
 
 }  // namespace edgefed::server

@@ -48,5 +48,8 @@ void check_key_permissions(const std::string& key_file);
 std::string certificate_common_name(void* x509);
 // The subject OU, same rules ("admin" marks the admin role).
 std::string certificate_organizational_unit(void* x509);
+// The CN of the first certificate of a PEM file (a client's own identity,
+// e.g. a relay's towards its central server); "" if unreadable or absent.
+std::string certificate_file_common_name(const std::string& pem_file);
 
 }  // namespace edgefed

@@ -1,0 +1,224 @@
+// Site relays (issue 20, docs/relays.md): a central edgefed-server and two
+// relays (edgefed-server --upstream, each reaching the central server
+// through a TCP proxy that can cut its uplink), all real binaries over TLS
+// on 127.0.0.1. Agents post one-hot updates with distinct sample counts to
+// the relays, never to the central server.
+//  - Request reduction and exact weights: with --relay-k 5, 20 agent
+//    updates reach the central server as 4 updates; each carries the sum of
+//    its agents' samples as num_samples, and the central model moved every
+//    agent's coordinate by exactly n_i / (the samples of its batch): what a
+//    central buffer of the same 5 updates would have done (FedAvg weights
+//    n_i / sum n).
+//  - The relays serve the central model: after the central server merged,
+//    each relay's /v1/model is the central version, byte for byte.
+//  - A cut uplink loses nothing: with relay A's uplink cut, its agents'
+//    updates are acknowledged by the relay; the relay is SIGKILLed and
+//    restarted while cut (it starts from its store); once the uplink is back
+//    the batch arrives, once: the central ledger holds every batch exactly
+//    once and every agent update moved the model exactly once.
+//  - A relay refuses a robust aggregator with a clear reason.
+#include <sqlite3.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "../../support/scratch_dir.hpp"
+#include "server_process.hpp"
+#include "tcp_fault_proxy.hpp"
+#include "test_updates.hpp"
+
+namespace edgefed::testing::relay_test {
+
+constexpr int kRelayK = 5;
+
+class RelayDb {
+ public:
+  explicit RelayDb(const std::string& path) {
+    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK)
+      throw std::runtime_error("cannot open " + path);
+  }
+  ~RelayDb() { sqlite3_close(db_); }
+  std::vector<std::vector<std::string>> rows(const std::string& sql) {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr) != SQLITE_OK)
+      throw std::runtime_error(std::string("sql: ") + sqlite3_errmsg(db_));
+    std::vector<std::vector<std::string>> out;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      std::vector<std::string> row;
+      for (int i = 0; i < sqlite3_column_count(st); ++i) {
+        const auto* t = sqlite3_column_text(st, i);
+        row.emplace_back(t ? reinterpret_cast<const char*>(t) : "NULL");
+      }
+      out.push_back(std::move(row));
+    }
+    sqlite3_finalize(st);
+    return out;
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+std::vector<std::string> relay_flags(const Pki& pki, uint16_t upstream_port, int relay_agent) {
+  return {"--upstream", "https://127.0.0.1:" + std::to_string(upstream_port), "--upstream-ca", pki.ca(),
+          "--upstream-cert", pki.agent_cert(relay_agent), "--upstream-key", pki.agent_key(relay_agent),
+          "--relay-k", std::to_string(kRelayK), "--relay-flush", "60", "--model-init", "mlp:64-64-10",
+          "--store-connect-timeout", "2", "--rate-limit", "0"};
+}
+
+int64_t served_version(const ServerProcess& s, std::string* body = nullptr) {
+  auto c = s.agent(0);
+  auto r = c->get("/v1/model");
+  REQUIRE(r);
+  REQUIRE(r->status == 200);
+  if (body) *body = r->body;
+  return std::stoll(*r->header("X-Model-Version"));
+}
+
+int64_t central_accepted(const ServerProcess& central) {
+  auto c = central.admin();
+  auto s = c->get("/v1/status");
+  REQUIRE(s);
+  return nlohmann::json::parse(s->body)["updates_accepted"].get<int64_t>();
+}
+
+// Posts agent i's one-hot update (n_i = i + 1 samples) to a relay; 202.
+void post_one_hot(const ServerProcess& relay, const ModelLayout& layout, int agent, int slot, int64_t base) {
+  std::vector<float> delta(static_cast<size_t>(layout.size()), 0.0f);
+  delta[static_cast<size_t>(agent * 8 + slot)] = 1.0f;
+  auto c = relay.agent(agent);
+  auto r = c->post("/v1/updates",
+                   make_update(layout, Pki::agent_id(agent), "u-" + std::to_string(slot), base, agent + 1, delta));
+  REQUIRE(r);
+  INFO(r->body);
+  REQUIRE(r->status == 202);
+}
+
+TEST_CASE("site relays: K updates per upstream request, exact weights, the central model served, a cut uplink "
+          "loses nothing",
+          "[integration][relay]") {
+  ScratchDir dir("edgefed-relay");
+  const Pki& pki = fleet_pki();
+  ServerProcess central(pki, dir.file("central"),
+                        {"--mode", "async", "--buffer-k", "1", "--buffer-timeout", "0", "--server-lr", "1",
+                         "--staleness-fn", "constant", "--max-staleness", "1000", "--model-init", "mlp:64-64-10",
+                         "--rate-limit", "0"});
+  central.start();
+  TcpFaultProxy uplink_a(central.port());
+  TcpFaultProxy uplink_b(central.port());
+  // The relays' identities at the central server: agent-020 and agent-021.
+  ServerProcess relay_a(pki, dir.file("relay-a"), relay_flags(pki, uplink_a.port(), 20));
+  ServerProcess relay_b(pki, dir.file("relay-b"), relay_flags(pki, uplink_b.port(), 21));
+  relay_a.start();
+  relay_b.start();
+
+  std::string central_body, relay_body;
+  const int64_t v0 = served_version(central, &central_body);
+  CHECK(served_version(relay_a, &relay_body) == v0);
+  CHECK(relay_body == central_body);  // the central model, byte for byte
+  const DecodedModel initial = decode_model_or_throw(central_body);
+  const ModelLayout layout = initial.model.layout;
+
+  // 20 agent updates: agents 0-9 through relay A, 10-19 through relay B.
+  for (int i = 0; i < 20; ++i) post_one_hot(i < 10 ? relay_a : relay_b, layout, i, 0, v0);
+  // 4 upstream updates (K = 5), each its own central version (buffer 1).
+  for (int t = 0; t < 200 && central_accepted(central) < 4; ++t) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  CHECK(central_accepted(central) == 4);
+  const int64_t v4 = v0 + 4;
+  for (int t = 0; t < 200 && served_version(central) < v4; ++t) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  REQUIRE(served_version(central, &central_body) == v4);
+  // The relays follow the central version (long poll).
+  for (auto* relay : {&relay_a, &relay_b}) {
+    int64_t v = -1;
+    for (int t = 0; t < 200 && v < v4; ++t) {
+      v = served_version(*relay, &relay_body);
+      if (v < v4) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    CHECK(v == v4);
+    CHECK(relay_body == central_body);
+  }
+
+  // Relay A's uplink goes down; its agents go on.
+  uplink_a.cut();
+  for (int i = 0; i < 5; ++i) post_one_hot(relay_a, layout, i, 1, v4);  // acknowledged by the relay
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  CHECK(central_accepted(central) == 4);
+  // SIGKILL the relay while cut, start it again: from its store.
+  relay_a.kill9();
+  relay_a.start();
+  CHECK(served_version(relay_a) == v4);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  CHECK(central_accepted(central) == 4);
+  uplink_a.restore();
+  for (int t = 0; t < 800 && central_accepted(central) < 5; ++t) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  CHECK(central_accepted(central) == 5);
+  const int64_t v5 = v4 + 1;
+  for (int t = 0; t < 200 && served_version(central) < v5; ++t) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  REQUIRE(served_version(central, &central_body) == v5);
+  const DecodedModel merged = decode_model_or_throw(central_body);
+
+  // Refused at start: a robust aggregator at a relay.
+  {
+    auto flags = relay_flags(pki, uplink_b.port(), 22);
+    flags.insert(flags.end(), {"--aggregator", "median"});
+    ServerProcess robust(pki, dir.file("relay-robust"), flags);
+    const std::string error = robust.start_error();
+    CHECK_THAT(error, Catch::Contains("--aggregator median") && Catch::Contains("relay"));
+  }
+
+  CHECK(relay_a.terminate() == 0);
+  CHECK(relay_b.terminate() == 0);
+  CHECK(central.terminate() == 0);
+
+  // The central ledger: 5 updates, from the two relays, each once, weighted
+  // by its agents' samples.
+  RelayDb cdb(dir.file("central") + "/edgefed.sqlite");
+  const auto rows = cdb.rows("SELECT agent, update_id, num_samples, weight, consumed_by_version FROM ledger ORDER BY id");
+  REQUIRE(rows.size() == 5);
+  std::map<std::string, double> batch_samples;  // relay agent id + update_id -> samples
+  for (const auto& r : rows) {
+    CHECK((r[0] == Pki::agent_id(20) || r[0] == Pki::agent_id(21)));
+    CHECK(std::stod(r[2]) == std::stod(r[3]));  // weight = samples x s(tau) with s = 1
+    CHECK(r[4] != "NULL");
+    batch_samples[r[0] + "/" + r[1]] = std::stod(r[2]);
+  }
+  // Each relay's batches: every agent update in exactly one, accepted.
+  int64_t forwarded = 0, wrong = 0;
+  for (const std::string relay : {"relay-a", "relay-b"}) {
+    RelayDb rdb(dir.file(relay) + "/edgefed.sqlite");
+    const std::string relay_agent = Pki::agent_id(relay == "relay-a" ? 20 : 21);
+    for (const auto& b : rdb.rows("SELECT update_id, updates, samples, ledger_ids, result FROM relay_batches")) {
+      CHECK((b[4] == "accepted" || b[4] == "duplicate"));
+      const std::string key = relay_agent + "/" + b[0];
+      REQUIRE(batch_samples.count(key) == 1);
+      CHECK(std::stod(b[2]) == batch_samples[key]);
+      for (const auto& id : nlohmann::json::parse(b[3])) {
+        const auto row = rdb.rows("SELECT agent, update_id, num_samples, consumed_by_version FROM ledger WHERE id = " +
+                                  std::to_string(id.get<int64_t>()));
+        REQUIRE(row.size() == 1);
+        CHECK(row[0][3] == "-2");  // forwarded
+        const int agent = std::stoi(row[0][0].substr(row[0][0].rfind('-') + 1));
+        const int slot = std::stoi(row[0][1].substr(2));
+        const size_t idx = static_cast<size_t>(agent * 8 + slot);
+        const double moved = static_cast<double>(merged.model.params[idx]) - initial.model.params[idx];
+        // FedAvg inside the batch (n_i / sum n), the batch alone in its version.
+        if (std::abs(moved - std::stod(row[0][2]) / std::stod(b[2])) > 1e-5) ++wrong;
+        ++forwarded;
+      }
+    }
+    // Nothing left behind.
+    CHECK(rdb.rows("SELECT count(*) FROM ledger WHERE consumed_by_version IS NULL")[0][0] == "0");
+  }
+  CHECK(forwarded == 25);
+  CHECK(wrong == 0);
+}
+
+}  // namespace edgefed::testing::relay_test
