@@ -5,24 +5,28 @@
 #   edgefed-admin-token  token (DIR/admin-token, created once: 32 random bytes)
 #   edgefed-db-password  password (DIR/db-password, created once: 32 random
 #                        bytes; the replicas-postgres overlay's database)
+#   edgefed-relay-upstream  with --relay-id ID only: ca.crt, tls.crt, tls.key
+#                        (agents/ID.pem/.key), a site relay's identity at the
+#                        central server (the site-relay overlay)
 #   edgefed-agent-tls    ca.crt and, for every agent id N whose certificate is
 #                        not revoked, N.crt and N.key (agents/N.pem/.key)
 # The agent id is the node name, so issue one agent certificate per node:
 #   deploy/certs/edgefed-certs add-agent --out DIR "$(kubectl get node X -o name | cut -d/ -f2)"
 # Usage:
-#   k3s/make-secrets.sh DIR [--namespace NS] [--only ID,ID...] | kubectl apply -f -
+#   k3s/make-secrets.sh DIR [--namespace NS] [--only ID,ID...] [--relay-id ID] | kubectl apply -f -
 # A Secret holds at most 1 MiB: about 700 agents. Larger fleets are split in
 # node pools, one DaemonSet and agent Secret each (docs/deploy-k3s.md).
 set -euo pipefail
 prog=$(basename "$0")
 die() { echo "$prog: $*" >&2; exit 1; }
 
-dir="" ns=edgefed only=""
+dir="" ns=edgefed only="" relay_id=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --namespace) ns=${2:?}; shift 2 ;;
     --only) only=${2:?}; shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --relay-id) relay_id=${2:?}; shift 2 ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) die "unknown option $1" ;;
     *) [ -z "$dir" ] || die "one directory only"; dir=$1; shift ;;
   esac
@@ -80,5 +84,14 @@ size=$(cat "$tmp"/agents/* | wc -c)
 secret edgefed-server-tls "$tmp/server"
 secret edgefed-admin-token "$tmp/admin"
 secret edgefed-db-password "$tmp/db"
+if [ -n "$relay_id" ]; then
+  [ -f "$dir/agents/$relay_id.pem" ] && [ -f "$dir/agents/$relay_id.key" ] ||
+    die "agents/$relay_id.pem/.key missing: edgefed-certs add-agent --out $dir $relay_id"
+  mkdir "$tmp/relay"
+  cp "$dir/ca.pem" "$tmp/relay/ca.crt"
+  cp "$dir/agents/$relay_id.pem" "$tmp/relay/tls.crt"
+  cp "$dir/agents/$relay_id.key" "$tmp/relay/tls.key"
+  secret edgefed-relay-upstream "$tmp/relay"
+fi
 secret edgefed-agent-tls "$tmp/agents"
 echo "$prog: $n agent certificates, $skipped revoked left out" >&2

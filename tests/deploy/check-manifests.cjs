@@ -366,6 +366,17 @@ function checks(objs) {
   // Server: state on the claim, ports, probes, scrape annotations.
   const server = podSpec(sts).containers[0];
   const senv = resolveEnv(objs, sts, server, 'node-a');
+  // A site relay (docs/relays.md): its central server, identity and uplink.
+  const upstream = senv.get('EDGEFED_UPSTREAM') || '';
+  if (upstream) {
+    need(/^https:\/\/[^/:]+:\d+$/.test(upstream), `server: EDGEFED_UPSTREAM ${upstream} is not https://HOST:PORT`);
+    for (const k of ['EDGEFED_UPSTREAM_CA', 'EDGEFED_UPSTREAM_CERT', 'EDGEFED_UPSTREAM_KEY'])
+      need(senv.get(k), `server: relay without ${k}`);
+    const upPort = Number((upstream.match(/:(\d+)$/) || [])[1]);
+    const snpr = objs.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'edgefed-server');
+    need(snpr && (snpr.spec.egress || []).some((r) => (r.ports || []).some((p) => p.port === upPort)),
+      `NetworkPolicy edgefed-server: the relay has no egress to its central server's port ${upPort}`);
+  }
   const store = senv.get('EDGEFED_STORE') || 'sqlite';
   const smounts = mounts(sts, server);
   if (!/^postgres(ql)?:\/\//.test(store)) {

@@ -80,3 +80,15 @@ mutate 's#postgresql://edgefed@#postgresql://edgefed:secret@#' "a password in ED
 mutate 's#fieldPath: metadata.name#fieldPath: spec.nodeName#' "replica names not unique per pod" replicas-postgres
 mutate 's/port: 5432$/port: 5433/' "the servers cannot reach the database port" replicas-postgres
 mutate 's#value: /etc/edgefed/db/password#value: /etc/edgefed/tls/password#' "the database password outside its Secret" replicas-postgres
+
+# A site relay (k3s/overlays/site-relay, docs/relays.md).
+[ -f "$tmp/site-relay.yaml" ] || fail "k3s/overlays/site-relay was not rendered"
+grep -q 'EDGEFED_UPSTREAM: https://' "$tmp/site-relay.yaml" || fail "site-relay: no EDGEFED_UPSTREAM"
+mutate 's#EDGEFED_UPSTREAM: https://aggregator.example.com:8443#EDGEFED_UPSTREAM: http://aggregator.example.com#' "a relay's upstream that is not https://HOST:PORT" site-relay
+# The relay's egress rule to its central server on another port than
+# EDGEFED_UPSTREAM's (a multi-line edit: the port precedes the ipBlock).
+perl -0pe 's/(egress:\n  - ports:\n    - port: )8443(\n      protocol: TCP\n    to:\n    - ipBlock:)/${1}9443$2/' \
+  "$tmp/site-relay.yaml" >"$tmp/mutated.yaml"
+cmp -s "$tmp/site-relay.yaml" "$tmp/mutated.yaml" && fail "mutation 'relay egress port' changed nothing"
+node "$here/check-manifests.cjs" "$tmp/mutated.yaml" >"$tmp/mutated.out" && fail "manifest checks missed: a relay that may not reach its central server"
+echo "ok checks catch: a relay that may not reach its central server ($(grep -m1 FAIL "$tmp/mutated.out"))"

@@ -41,4 +41,16 @@ node "$here/check-manifests.cjs" "$tmp/rp.yaml" --materialize StatefulSet/edgefe
   fail "database pod: volumes"
 cmp -s "$tmp/root-r/etc/edgefed/db/password" "$tmp/ca/db-password" || fail "server replica pod: database password"
 cmp -s "$tmp/root-p/etc/edgefed/db/password" "$tmp/ca/db-password" || fail "database pod: password"
+# A site relay: its identity at the central server, the key 0600 after the
+# init container.
+bash "$top/k3s/make-secrets.sh" "$tmp/ca" --relay-id node-c >"$tmp/secrets-relay.yaml" 2>/dev/null ||
+  fail "make-secrets.sh --relay-id"
+[ "$(node -e 'const Y=require(process.argv[1]); for (const d of Y.parseAllDocuments(require("fs").readFileSync(process.argv[2],"utf8"))) { const o=d.toJS(); if (o && o.metadata.name==="edgefed-relay-upstream") process.stdout.write(Object.keys(o.data).sort().join(" ")); }' "$here/node_modules/yaml" "$tmp/secrets-relay.yaml")" = "ca.crt tls.crt tls.key" ] ||
+  fail "relay Secret keys"
+if bash "$top/k3s/make-secrets.sh" "$tmp/ca" --relay-id nobody >/dev/null 2>&1; then fail "make-secrets.sh took an unknown --relay-id"; fi
+kubectl kustomize "$top/k3s/overlays/site-relay" >"$tmp/sr.yaml"
+node "$here/check-manifests.cjs" "$tmp/sr.yaml" --materialize StatefulSet/edgefed-server "$tmp/root-relay" "$tmp/secrets-relay.yaml" node-a ||
+  fail "relay pod: volumes and init containers"
+[ "$(stat -c %a "$tmp/root-relay/etc/edgefed/tls/upstream.key")" = 600 ] || fail "relay upstream key not 0600 after the init container"
+cmp -s "$tmp/root-relay/etc/edgefed/tls/upstream.crt" "$tmp/ca/agents/node-c.pem" || fail "relay pod: another identity"
 echo "ok: Secrets valid, keys as mounted, revoked agent left out, init containers lay out the TLS files"

@@ -62,6 +62,12 @@ check_pod agent DaemonSet/edgefed-agent/agent "$agent"
 kubectl kustomize "$top/k3s/overlays/replicas-postgres" >"$tmp/rp.yaml"
 check_pod server-replica Deployment/edgefed-server/server "$server" "$tmp/rp.yaml"
 grep -q '^EDGEFED_STORE=postgresql://' "$tmp/server-replica.env" || fail "server replica: no PostgreSQL store"
+# A site relay of k3s/overlays/site-relay (its identity at the central
+# server from the edgefed-relay-upstream Secret, the key 0600).
+bash "$top/k3s/make-secrets.sh" "$tmp/ca" --relay-id node-a >"$tmp/secrets.yaml" 2>/dev/null
+kubectl kustomize "$top/k3s/overlays/site-relay" >"$tmp/sr.yaml"
+check_pod server-relay StatefulSet/edgefed-server/server "$server" "$tmp/sr.yaml"
+grep -q '^EDGEFED_UPSTREAM=https://' "$tmp/server-relay.env" || fail "server relay: no EDGEFED_UPSTREAM"
 
 # Without the init container's copy, the Secret's group-readable key is
 # refused: the check is real, and the init container needed.
