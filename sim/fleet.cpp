@@ -45,7 +45,9 @@ Result<std::unique_ptr<Fleet>> Fleet::create(FleetOptions options,
     cfg.agent_id = id;
     cfg.state_dir = options.agents_dir + "/" + id;
     cfg.data_spec = spec_text;
-    cfg.link.server_url = options.server_url;
+    cfg.link.server_url = options.server_urls.empty()
+                              ? options.server_url
+                              : options.server_urls[static_cast<size_t>(i) % options.server_urls.size()];
     cfg.link.agent_id = id;
     cfg.link.tls.ca_file = options.certs_dir + "/ca.pem";
     cfg.link.tls.cert_file = options.certs_dir + "/agents/" + id + ".pem";

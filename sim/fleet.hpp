@@ -28,6 +28,8 @@ struct FleetOptions {
   std::string agents_dir;   // one state dir per agent below it
   std::string certs_dir;    // edgefed-certs init output
   std::string server_url;   // https://127.0.0.1:PORT
+  // Agent i talks to server_urls[i mod n] instead, when given (site relays).
+  std::vector<std::string> server_urls;
   std::string data_dir;     // Fashion-MNIST IDX files
   std::string data;         // or: a csv:/series: spec every agent loads its slice of (":i/N" added)
   std::string partition = "dirichlet:0.5";

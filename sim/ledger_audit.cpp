@@ -1,6 +1,11 @@
 #include "ledger_audit.hpp"
 
+#include <map>
 #include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "edgefed/sqlite/database.hpp"
 
 #include "agent/outbox/outbox.hpp"
 #include "server/store/read_only_store.hpp"
@@ -83,6 +88,75 @@ Result<AuditResult> audit_ledger(const std::string& server_db, const std::string
     r.double_counted += stored_tel_rows - static_cast<int64_t>(stored_seqs.size());
   }
   return r;
+}
+
+Result<RelayBatchAudit> audit_relay_batches(const std::string& relay_db, const std::string& central_db,
+                                            const std::string& relay_agent_id) {
+  sqlite::OpenOptions ro;
+  ro.read_only = true;
+  auto relay = sqlite::Database::open(relay_db, ro);
+  if (!relay) return relay.status();
+  auto central = sqlite::Database::open(central_db, ro);
+  if (!central) return central.status();
+  // The central ledger's rows of this relay: update_id -> merged?
+  std::map<std::string, bool> upstream;
+  {
+    auto st = (*central)->prepare("SELECT update_id, consumed_by_version FROM ledger WHERE agent = ?1");
+    if (!st) return st.status();
+    st->bind(1, relay_agent_id);
+    for (;;) {
+      auto row = st->step();
+      if (!row) return row.status();
+      if (!*row) break;
+      upstream[st->column_text(0)] = !st->column_is_null(1) && st->column_int(1) >= 0;
+    }
+  }
+  RelayBatchAudit a;
+  std::map<int64_t, int> in_batches;  // relay ledger id -> batches it is in
+  {
+    auto st = (*relay)->prepare("SELECT update_id, updates, ledger_ids, result FROM relay_batches");
+    if (!st) return st.status();
+    for (;;) {
+      auto row = st->step();
+      if (!row) return row.status();
+      if (!*row) break;
+      const std::string update_id = st->column_text(0);
+      const int64_t updates = st->column_int(1);
+      const std::string result = st->column_text(3);
+      const auto ids = nlohmann::json::parse(st->column_text(2), nullptr, false);
+      if (result == "accepted" || result == "duplicate") {
+        ++a.accepted;
+        auto it = upstream.find(update_id);
+        if (it == upstream.end()) {
+          a.lost += updates;  // acknowledged upstream, yet not in the central ledger
+          continue;
+        }
+        a.updates_forwarded += updates;
+        if (it->second) a.updates_merged_centrally += updates;
+        if (ids.is_array())
+          for (const auto& id : ids) ++in_batches[id.get<int64_t>()];
+      } else if (!result.empty()) {
+        ++a.refused;
+      }
+    }
+  }
+  // Every relay ledger row: in exactly one accepted batch.
+  auto st = (*relay)->prepare("SELECT id, consumed_by_version FROM ledger");
+  if (!st) return st.status();
+  for (;;) {
+    auto row = st->step();
+    if (!row) return row.status();
+    if (!*row) break;
+    const auto it = in_batches.find(st->column_int(0));
+    if (it == in_batches.end()) {
+      // Discarded rows (a replaced layout) are not lost; pending or
+      // unsent ones are, once the run is over.
+      if (st->column_is_null(1) || st->column_int(1) != server::kDiscarded) ++a.lost;
+    } else if (it->second > 1) {
+      a.double_counted += it->second - 1;
+    }
+  }
+  return a;
 }
 
 }  // namespace edgefed::sim

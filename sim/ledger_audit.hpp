@@ -40,4 +40,19 @@ struct AuditResult {
 Result<AuditResult> audit_ledger(const std::string& server_db, const std::string& agents_dir,
                                  const std::vector<std::string>& agent_ids);
 
+// Site relays: a relay's partial sums against the central server's ledger.
+// Every relay ledger row must be forwarded (consumed as kForwarded) in a
+// batch the central server accepted, and that batch must be in the central
+// ledger under the relay's agent id exactly once.
+struct RelayBatchAudit {
+  int64_t accepted = 0;                  // batches accepted (or duplicate) upstream
+  int64_t refused = 0;                   // batches the central server refused
+  int64_t updates_forwarded = 0;         // agent updates in accepted batches
+  int64_t updates_merged_centrally = 0;  // of those, in batches the central server merged
+  int64_t lost = 0;                      // relay rows not in an accepted batch found centrally
+  int64_t double_counted = 0;            // agent updates in two batches
+};
+Result<RelayBatchAudit> audit_relay_batches(const std::string& relay_db, const std::string& central_db,
+                                            const std::string& relay_agent_id);
+
 }  // namespace edgefed::sim

@@ -48,6 +48,9 @@ edgefed::Options make_options(SimCommandLine& cl) {
                      "connection) against a real edgefed-server on 127.0.0.1, with slow devices and\n"
                      "scripted link faults, and reports how the fleet learned.");
   o.bind("agents", &c.agents, "number of agents").in(1, 10000);
+  o.bind("relays", &c.relays, "site relays between the agents and the server (agent i on relay i mod N; 0 = none)")
+      .in(0, 64);
+  o.bind("relay-k", &c.relay_k, "agent updates per partial sum a relay forwards").in(1, 10000);
   o.bind("work-dir", &c.work_dir, "directory for certificates, server state, agent outboxes and results");
   o.bind("json-summary", &c.json_summary, "write the JSON summary here (default WORK_DIR/summary.json)");
   o.bind("server", &c.server_url, "use this server (https://HOST:PORT) instead of starting one; needs WORK_DIR/certs from its CA");

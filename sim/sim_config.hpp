@@ -66,6 +66,11 @@ struct SimConfig {
   double drain_timeout_s = 90;              // after training: wait for outboxes to empty
   std::vector<std::string> server_args;     // extra "--flag=value" for our server
   int server_threads = 2;
+  // Site relays (docs/relays.md): this many edgefed-server --upstream
+  // processes between the agents and our server, agent i on relay i mod N;
+  // each forwards one partial sum per relay_k updates. 0 = none.
+  int relays = 0;
+  int relay_k = 10;
 };
 
 }  // namespace edgefed::sim

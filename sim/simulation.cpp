@@ -34,7 +34,7 @@ std::string shell_quote(const std::string& s) {
 
 Status make_certs(const SimConfig& c, const std::string& dir) {
   const std::string cmd = shell_quote(c.certs_tool) + " init --out " + shell_quote(dir) +
-                          " --server-san 127.0.0.1,localhost --agents " + std::to_string(c.agents) +
+                          " --server-san 127.0.0.1,localhost --agents " + std::to_string(c.agents + c.relays) +
                           " >" + shell_quote(c.work_dir + "/certs.log") + " 2>&1";
   if (std::system(cmd.c_str()) != 0)
     return Status(Code::kUnavailable, "certificate tool failed; see " + c.work_dir + "/certs.log");
@@ -93,6 +93,8 @@ Result<RunSummary> run_simulation(const SimConfig& c, const std::atomic<bool>& i
 
   // The server: ours unless --server was given.
   std::unique_ptr<ServerProcess> server;
+  std::vector<std::unique_ptr<ServerProcess>> relays;
+  std::vector<std::string> relay_urls;
   std::string url = c.server_url;
   if (url.empty()) {
     ServerProcessOptions so;
@@ -160,6 +162,29 @@ Result<RunSummary> run_simulation(const SimConfig& c, const std::atomic<bool>& i
       if (a.rfind("--metrics-listen=", 0) == 0)
         std::printf("  metrics:     http://%s/metrics\n", a.substr(17).c_str());
     std::fflush(stdout);
+    // Site relays: the same agent-facing options (task, mode), each with
+    // its own state and the certificate of agent N + r as its identity.
+    for (int r = 0; r < c.relays; ++r) {
+      char id[32];
+      std::snprintf(id, sizeof id, "agent-%03d", c.agents + r);
+      ServerProcessOptions ro = so;
+      ro.state_dir = c.work_dir + "/relay-" + std::to_string(r);
+      ro.port_file = ro.state_dir + "/port";
+      ro.log_file = c.work_dir + "/relay-" + std::to_string(r) + ".log";
+      ro.args.erase(std::remove_if(ro.args.begin(), ro.args.end(),
+                                   [](const std::string& a) { return a.rfind("--metrics-listen", 0) == 0; }),
+                    ro.args.end());
+      for (std::string a : {"--upstream=" + url, "--upstream-ca=" + certs + "/ca.pem",
+                            "--upstream-cert=" + certs + "/agents/" + id + ".pem",
+                            "--upstream-key=" + certs + "/agents/" + id + ".key",
+                            "--relay-k=" + std::to_string(c.relay_k)})
+        ro.args.push_back(std::move(a));
+      relays.push_back(std::make_unique<ServerProcess>(ro));
+      EDGEFED_RETURN_IF_ERROR(relays.back()->start());
+      relay_urls.push_back("https://127.0.0.1:" + std::to_string(relays.back()->port()));
+      log::info("sim_relay_started").kv("url", relay_urls.back()).kv("identity", std::string(id))
+          .kv("log", ro.log_file);
+    }
   }
 
   const auto t0 = Clock::now();
@@ -181,6 +206,7 @@ Result<RunSummary> run_simulation(const SimConfig& c, const std::atomic<bool>& i
   fo.agents_dir = c.work_dir + "/agents";
   fo.certs_dir = certs;
   fo.server_url = url;
+  fo.server_urls = relay_urls;
   fo.data_dir = c.data_dir;
   fo.data = c.data;
   fo.partition = c.partition;
@@ -260,6 +286,15 @@ Result<RunSummary> run_simulation(const SimConfig& c, const std::atomic<bool>& i
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
   progress.finish();
+  // Relays forward what is left once it waited --relay-flush (5 s): give
+  // them that, then stop them so their stores can be read.
+  if (!relays.empty()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(7000));
+    for (auto& r : relays) {
+      const Status st = r->stop();
+      if (!st.is_ok()) log::warn("sim_relay_stop").kv("reason", st.to_string());
+    }
+  }
   // Let the server merge what it buffered, then measure the final model.
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   evaluator.stop();
@@ -292,6 +327,7 @@ Result<RunSummary> run_simulation(const SimConfig& c, const std::atomic<bool>& i
   summary.agent_failures = (*fleet)->failures();
   summary.mode = c.mode;
   summary.agents = c.agents;
+  summary.relays = c.relays;
   summary.partition = c.partition;
   summary.curve = evaluator.curve();
   summary.versions = sc.version;
@@ -305,9 +341,49 @@ Result<RunSummary> run_simulation(const SimConfig& c, const std::atomic<bool>& i
   if (server) {
     const Status st = server->stop();
     if (!st.is_ok()) log::warn("sim_server_stop").kv("reason", st.to_string());
-    auto audit = audit_ledger(c.work_dir + "/server/edgefed.sqlite", c.work_dir + "/agents", (*fleet)->agent_ids());
-    if (audit) summary.audit = *audit;
-    else summary.audit_error = audit.status().to_string();
+    if (relays.empty()) {
+      auto audit = audit_ledger(c.work_dir + "/server/edgefed.sqlite", c.work_dir + "/agents", (*fleet)->agent_ids());
+      if (audit) summary.audit = *audit;
+      else summary.audit_error = audit.status().to_string();
+    } else {
+      // Each agent's records against its relay's store (agent i on relay i
+      // mod N), then each relay's partial sums against the central server's.
+      AuditResult total;
+      const auto ids = (*fleet)->agent_ids();
+      for (int r = 0; r < c.relays && summary.audit_error.empty(); ++r) {
+        std::vector<std::string> mine;
+        for (size_t i = static_cast<size_t>(r); i < ids.size(); i += static_cast<size_t>(c.relays)) mine.push_back(ids[i]);
+        const std::string relay_db = c.work_dir + "/relay-" + std::to_string(r) + "/edgefed.sqlite";
+        auto audit = audit_ledger(relay_db, c.work_dir + "/agents", mine);
+        if (!audit) {
+          summary.audit_error = "relay " + std::to_string(r) + ": " + audit.status().to_string();
+          break;
+        }
+        total.server_updates += audit->server_updates;
+        total.server_telemetry += audit->server_telemetry;
+        total.acked_updates += audit->acked_updates;
+        total.acked_telemetry += audit->acked_telemetry;
+        total.lost += audit->lost;
+        total.double_counted += audit->double_counted;
+        total.unconfirmed += audit->unconfirmed;
+        char relay_id[32];
+        std::snprintf(relay_id, sizeof relay_id, "agent-%03d", c.agents + r);
+        auto batches = audit_relay_batches(relay_db, c.work_dir + "/server/edgefed.sqlite", relay_id);
+        if (!batches) {
+          summary.audit_error = "relay " + std::to_string(r) + ": " + batches.status().to_string();
+          break;
+        }
+        summary.relay_batches_accepted += batches->accepted;
+        summary.relay_batches_refused += batches->refused;
+        summary.relay_updates_forwarded += batches->updates_forwarded;
+        // A relay row neither forwarded in an accepted batch nor pending is
+        // lost; a batch the central server holds twice is double counted.
+        total.lost += batches->lost;
+        total.double_counted += batches->double_counted;
+        total.merged += batches->updates_merged_centrally;
+      }
+      if (summary.audit_error.empty()) summary.audit = total;
+    }
   } else {
     summary.audit_error = "the server is not ours (--server): its records were not read";
   }

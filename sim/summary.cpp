@@ -69,6 +69,16 @@ nlohmann::json to_json(const RunSummary& s) {
   j["random_outages"] = s.random_outages;
   j["fleet_outages"] = s.fleet_outages;
   j["server_restarts"] = s.server_restarts;
+  if (s.relays > 0) {
+    j["relays"] = {{"count", s.relays},
+                   {"batches_accepted", s.relay_batches_accepted},
+                   {"batches_refused", s.relay_batches_refused},
+                   {"updates_forwarded", s.relay_updates_forwarded},
+                   {"updates_per_central_request",
+                    s.relay_batches_accepted > 0
+                        ? static_cast<double>(s.relay_updates_forwarded) / static_cast<double>(s.relay_batches_accepted)
+                        : 0.0}};
+  }
   if (s.audit) {
     j["records_lost"] = s.audit->lost;
     j["records_double_counted"] = s.audit->double_counted;
@@ -216,6 +226,18 @@ std::string to_text(const RunSummary& s) {
                   static_cast<long long>(s.served_rejected_outside_cohort));
     o << buf;
     if (!cohort.empty()) o << "  canary cohort per device class: " << cohort << "\n";
+  }
+  if (s.relays > 0) {
+    std::snprintf(buf, sizeof buf,
+                  "  relays: %d; the central server took %lld partial sums summing %lld agent updates (%.1f per "
+                  "request), refused %lld\n",
+                  s.relays, static_cast<long long>(s.relay_batches_accepted),
+                  static_cast<long long>(s.relay_updates_forwarded),
+                  s.relay_batches_accepted > 0 ? static_cast<double>(s.relay_updates_forwarded) /
+                                                     static_cast<double>(s.relay_batches_accepted)
+                                               : 0.0,
+                  static_cast<long long>(s.relay_batches_refused));
+    o << buf;
   }
   if (s.audit)
     std::snprintf(buf, sizeof buf,

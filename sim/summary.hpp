@@ -62,6 +62,12 @@ struct RunSummary {
   int64_t random_outages = 0, fleet_outages = 0, server_restarts = 0;
   std::optional<AuditResult> audit;
   std::string audit_error;
+  // Site relays: how many, the partial sums the central server took from
+  // them, and the agent updates those summed.
+  int relays = 0;
+  int64_t relay_batches_accepted = 0;
+  int64_t relay_updates_forwarded = 0;
+  int64_t relay_batches_refused = 0;
   std::vector<std::string> agent_failures;
   // Serving channels (serving_recorder.hpp): the fleet's serving accuracy
   // over time, the canary decisions, and who served a rejected version.

@@ -395,12 +395,14 @@ Result<std::vector<Engine::RelayBatchToSend>> Engine::unsent_relay_batches(int64
   return out;
 }
 
-Status Engine::mark_relay_batch(int64_t id, std::optional<int64_t> upstream_version, const std::string& result) {
+Status Engine::mark_relay_batches(const std::vector<RelayBatchAnswer>& answers) {
+  if (answers.empty()) return Status::ok();
   const int64_t now = now_ms();
-  return run_admin([=](VersionKeeper& k) -> Status {
+  return run_admin([&answers, now](VersionKeeper& k) -> Status {
     RelayBatchTable* t = k.store().relay_batches();
     if (t == nullptr) return Status(Code::kUnprocessable, "this server is no relay");
-    return t->mark_sent(id, now, upstream_version, result);
+    for (const auto& a : answers) EDGEFED_RETURN_IF_ERROR(t->mark_sent(a.id, now, a.upstream_version, a.result));
+    return Status::ok();
   });
 }
 

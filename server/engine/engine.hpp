@@ -179,9 +179,14 @@ class Engine {
   };
   // The batches the central server has not answered yet, oldest first.
   Result<std::vector<RelayBatchToSend>> unsent_relay_batches(int64_t limit);
-  // Records the central server's answer to a batch (result "accepted",
-  // "duplicate", or the refusal) and drops its body.
-  Status mark_relay_batch(int64_t id, std::optional<int64_t> upstream_version, const std::string& result);
+  // Records the central server's answers to batches (result "accepted",
+  // "duplicate", or the refusal) and drops their bodies, in one transaction.
+  struct RelayBatchAnswer {
+    int64_t id = 0;
+    std::optional<int64_t> upstream_version;
+    std::string result;
+  };
+  Status mark_relay_batches(const std::vector<RelayBatchAnswer>& answers);
 
   // Installs the observer (engine_observer.hpp; null removes it).
   // REQUIRES: called before requests arrive (it is not synchronised).

@@ -334,63 +334,64 @@ Status VersionKeeper::adopt_upstream(int64_t version, Model model) {
 Result<int64_t> VersionKeeper::form_relay_batches(bool force) {
   RelayBatchTable* outbox = store_->relay_batches();
   if (!options_.relay || outbox == nullptr) return Status(Code::kUnprocessable, "this server is no relay");
-  struct Row {
+  // First the rows' metadata only (no body decoded): most calls find
+  // nothing due, and decoding every pending body twice a second stalled the
+  // relay's writer under load.
+  struct Meta {
     int64_t id;
-    int64_t samples;
-    double loss;
-    std::vector<float> delta;
-    std::string normalizer;
+    int64_t accepted_ms;
   };
-  std::map<int64_t, std::vector<Row>> by_base;  // base version -> rows, in ledger order
-  std::vector<int64_t> undecodable;
+  std::map<int64_t, std::vector<Meta>> by_base;  // base version -> rows, in ledger order
   int64_t pending = 0;
   int64_t oldest_ms = 0;
-  EDGEFED_RETURN_IF_ERROR(store_->ledger().for_each_pending(
-      [&](const LedgerEntry& e, std::span<const uint8_t> payload) -> Status {
-        if (pending++ == 0) oldest_ms = e.accepted_unix_ms;
-        auto u = decode_update(payload, *layout_);
-        if (!u.is_ok()) {
-          log::warn("pending_update_discarded").kv("agent", e.agent).kv("update_id", e.update_id)
-              .kv("reason", u.status().message());
-          undecodable.push_back(e.id);
-          return Status::ok();
-        }
-        by_base[e.base_version].push_back({e.id, e.num_samples, e.train_loss, std::move(u->delta),
-                                           std::move(u->meta.normalizer)});
-        return Status::ok();
-      }));
-  if (!undecodable.empty()) {
-    auto dropped = store_->ledger().consume(kDiscarded, undecodable);
-    if (!dropped.is_ok()) return dropped.status();
-  }
+  EDGEFED_RETURN_IF_ERROR(store_->ledger().for_each_pending([&](const LedgerEntry& e, std::span<const uint8_t>) {
+    if (pending++ == 0) oldest_ms = e.accepted_unix_ms;
+    by_base[e.base_version].push_back({e.id, e.accepted_unix_ms});
+    return Status::ok();
+  }));
   const int64_t now_ms = clock_.unix_ms();
   // By count, only full chunks of K go (the rest waits for more updates or
   // the flush); by time (or force), everything pending.
-  const bool flush = force || (pending > 0 && now_ms - oldest_ms >= static_cast<int64_t>(options_.relay_flush_s * 1000));
+  const bool flush =
+      force || (pending > 0 && now_ms - oldest_ms >= static_cast<int64_t>(options_.relay_flush_s * 1000));
   if (!flush && pending < options_.relay_k) return int64_t{0};
   const size_t k = static_cast<size_t>(options_.relay_k);
   int64_t formed = 0;
-  for (auto& [base, rows] : by_base) {
+  for (const auto& [base, rows] : by_base) {
     for (size_t from = 0; from < rows.size(); from += k) {
       const size_t to = std::min(rows.size(), from + k);
       if (!flush && to - from < k) break;
+      std::vector<int64_t> chunk;
+      for (size_t i = from; i < to; ++i) chunk.push_back(rows[i].id);
+      // Then the chunk's bodies, decoded once.
       std::vector<double> sum(static_cast<size_t>(layout_->size()), 0.0);
       double samples = 0, loss = 0;
       ml::NormalizerPool pool;
-      nlohmann::json ids = nlohmann::json::array();
-      std::vector<int64_t> id_list;
-      for (size_t i = from; i < to; ++i) {
-        const Row& row = rows[i];
-        const double n = static_cast<double>(row.samples);
-        for (size_t j = 0; j < sum.size(); ++j) sum[j] += n * row.delta[j];
-        samples += n;
-        loss += n * row.loss;
-        if (!row.normalizer.empty()) {
-          if (auto norm = ml::Normalizer::parse(row.normalizer); norm.is_ok()) (void)pool.add(*norm, n);
-        }
-        ids.push_back(row.id);
-        id_list.push_back(row.id);
+      std::vector<int64_t> id_list, undecodable;
+      EDGEFED_RETURN_IF_ERROR(store_->ledger().for_each_pending_of(
+          chunk, [&](const LedgerEntry& e, std::span<const uint8_t> payload) -> Status {
+            auto u = decode_update(payload, *layout_);
+            if (!u.is_ok()) {
+              log::warn("pending_update_discarded").kv("agent", e.agent).kv("update_id", e.update_id)
+                  .kv("reason", u.status().message());
+              undecodable.push_back(e.id);
+              return Status::ok();
+            }
+            const double n = static_cast<double>(e.num_samples);
+            for (size_t j = 0; j < sum.size(); ++j) sum[j] += n * u->delta[j];
+            samples += n;
+            loss += n * e.train_loss;
+            if (!u->meta.normalizer.empty()) {
+              if (auto norm = ml::Normalizer::parse(u->meta.normalizer); norm.is_ok()) (void)pool.add(*norm, n);
+            }
+            id_list.push_back(e.id);
+            return Status::ok();
+          }));
+      if (!undecodable.empty()) {
+        auto dropped = store_->ledger().consume(kDiscarded, undecodable);
+        if (!dropped.is_ok()) return dropped.status();
       }
+      if (id_list.empty() || samples <= 0) continue;
       std::vector<float> mean(sum.size());
       for (size_t j = 0; j < sum.size(); ++j) mean[j] = static_cast<float>(sum[j] / samples);
       UpdateMetadata meta;
@@ -409,7 +410,7 @@ Result<int64_t> VersionKeeper::form_relay_batches(bool force) {
       b.base_version = base;
       b.updates = static_cast<int64_t>(id_list.size());
       b.samples = meta.num_samples;
-      b.ledger_ids = ids.dump();
+      b.ledger_ids = nlohmann::json(id_list).dump();
       b.body = std::move(body).value();
       b.created_unix_ms = now_ms;
       auto id = outbox->insert(b);

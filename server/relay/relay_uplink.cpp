@@ -3,7 +3,10 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <thread>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 #include <prometheus/counter.h>
@@ -173,69 +176,115 @@ void RelayUplink::follow_models() {
   }
 }
 
+namespace {
+
+// What one POST of a batch came to.
+struct SendOutcome {
+  enum class Kind { kAnswered, kRefused, kFailed };
+  Kind kind = Kind::kFailed;
+  Engine::RelayBatchAnswer answer;
+  std::string error;
+};
+
+}  // namespace
+
 void RelayUplink::forward_batches() {
+  // Several connections: one central round trip per batch, in sequence,
+  // let the partial sums age by seconds under load (their staleness grew
+  // from 6 to ~40 versions in a 100-agent run).
+  constexpr size_t kConnections = 4;
   double backoff = 0.5;
   bool up = true;
-  std::unique_ptr<HttpsClient> client;
+  std::vector<std::unique_ptr<HttpsClient>> clients(kConnections);
   for (;;) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_) return;
+    }
     auto formed = engine_.form_relay_batches(false);
     if (!formed.is_ok()) log::warn("relay_batches_failed").kv("error", formed.status().to_string());
     auto batches = engine_.unsent_relay_batches(64);
     if (pending_ && batches.is_ok()) pending_->Set(static_cast<double>(batches->size()));
-    bool failed = false;
-    for (const Engine::RelayBatchToSend& b : batches.is_ok() ? *batches : std::vector<Engine::RelayBatchToSend>{}) {
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        if (stopping_) return;
-      }
-      if (!client) {
-        auto c = HttpsClient::create(client_options_);
-        if (!c.is_ok()) {
-          failed = true;
-          break;
+    std::vector<Engine::RelayBatchToSend> todo = batches.is_ok() ? std::move(batches).value()
+                                                                 : std::vector<Engine::RelayBatchToSend>{};
+    std::vector<SendOutcome> outcomes(todo.size());
+    std::atomic<bool> link_failed{false};
+    auto worker = [&](size_t w) {
+      for (size_t i = w; i < todo.size(); i += kConnections) {
+        if (link_failed.load()) return;
+        const auto& b = todo[i];
+        if (!clients[w]) {
+          auto c = HttpsClient::create(client_options_);
+          if (!c.is_ok()) {
+            outcomes[i].error = c.status().to_string();
+            link_failed = true;
+            return;
+          }
+          clients[w] = std::move(c).value();
         }
-        client = std::move(c).value();
-      }
-      auto r = client->post("/v1/updates", b.body);
-      if (r.is_ok() && r->status == 202) {
-        auto ack = nlohmann::json::parse(r->body, nullptr, false);
-        const bool duplicate = ack.is_object() && ack.value("duplicate", false);
-        std::optional<int64_t> version;
-        if (ack.is_object() && ack.contains("version") && ack["version"].is_number_integer())
-          version = ack["version"].get<int64_t>();
-        Status st = engine_.mark_relay_batch(b.id, version, duplicate ? "duplicate" : "accepted");
-        if (!st.is_ok()) {
-          log::warn("relay_batch_mark_failed").kv("batch", b.update_id).kv("error", st.to_string());
-          failed = true;
-          break;
+        auto r = clients[w]->post("/v1/updates", b.body);
+        if (r.is_ok() && r->status == 202) {
+          auto ack = nlohmann::json::parse(r->body, nullptr, false);
+          const bool duplicate = ack.is_object() && ack.value("duplicate", false);
+          std::optional<int64_t> version;
+          if (ack.is_object() && ack.contains("version") && ack["version"].is_number_integer())
+            version = ack["version"].get<int64_t>();
+          outcomes[i].kind = SendOutcome::Kind::kAnswered;
+          outcomes[i].answer.id = b.id;
+          outcomes[i].answer.upstream_version = version;
+          outcomes[i].answer.result = duplicate ? "duplicate" : "accepted";
+        } else if (r.is_ok() && permanent(r->status)) {
+          outcomes[i].kind = SendOutcome::Kind::kRefused;
+          outcomes[i].answer.id = b.id;
+          outcomes[i].answer.result = "refused: " + std::to_string(r->status) + " " + r->body.substr(0, 300);
+        } else {
+          outcomes[i].error = r.is_ok() ? std::to_string(r->status) + " " + r->body.substr(0, 200) : r.status().to_string();
+          clients[w].reset();
+          link_failed = true;
+          return;
         }
+      }
+    };
+    {
+      std::vector<std::thread> workers;
+      for (size_t w = 1; w < std::min(kConnections, todo.size()); ++w) workers.emplace_back(worker, w);
+      if (!todo.empty()) worker(0);
+      for (auto& t : workers) t.join();
+    }
+    // The answers are recorded together: one transaction (and one fsync)
+    // for up to 64 batches. Unrecorded ones are sent again next round and
+    // answered as duplicates.
+    std::vector<Engine::RelayBatchAnswer> answers;
+    std::string first_error;
+    for (size_t i = 0; i < todo.size(); ++i) {
+      const auto& o = outcomes[i];
+      const auto& b = todo[i];
+      if (o.kind == SendOutcome::Kind::kAnswered) {
+        const bool duplicate = o.answer.result == "duplicate";
         if (batches_) batches_->Add({{"result", duplicate ? "duplicate" : "accepted"}}).Increment();
         log::info("relay_batch_sent").kv("batch", b.update_id).kv("updates", b.updates).kv("samples", b.samples)
-            .kv("base_version", b.base_version).kv("upstream_version", version.value_or(-1))
+            .kv("base_version", b.base_version).kv("upstream_version", o.answer.upstream_version.value_or(-1))
             .kv("duplicate", duplicate);
-        continue;
-      }
-      if (r.is_ok() && permanent(r->status)) {
+        answers.push_back(o.answer);
+      } else if (o.kind == SendOutcome::Kind::kRefused) {
         // The central server will not take it (too stale, another layout,
-        // the relay quarantined): say so and go on with the others.
-        const std::string why = std::to_string(r->status) + " " + r->body.substr(0, 300);
-        log::error("relay_batch_refused").kv("batch", b.update_id).kv("updates", b.updates).kv("reason", why);
-        (void)engine_.mark_relay_batch(b.id, std::nullopt, "refused: " + why);
+        // the relay quarantined): say so; the others go on.
+        log::error("relay_batch_refused").kv("batch", b.update_id).kv("updates", b.updates)
+            .kv("reason", o.answer.result);
         if (batches_) batches_->Add({{"result", "refused"}}).Increment();
-        continue;
+        answers.push_back(o.answer);
+      } else if (first_error.empty() && !o.error.empty()) {
+        first_error = o.error;
       }
-      if (up) {
-        log::warn("uplink_down").kv("upstream", options_.upstream)
-            .kv("error", r.is_ok() ? std::to_string(r->status) + " " + r->body.substr(0, 200) : r.status().to_string());
-      }
-      client.reset();
-      failed = true;
-      break;
     }
+    if (Status st = engine_.mark_relay_batches(answers); !st.is_ok())
+      log::warn("relay_batch_mark_failed").kv("batches", answers.size()).kv("error", st.to_string());
+    const bool failed = link_failed.load();
+    if (failed && up) log::warn("uplink_down").kv("upstream", options_.upstream).kv("error", first_error);
     if (!failed && !up) log::info("uplink_up").kv("upstream", options_.upstream);
     up = !failed;
     if (uplink_up_) uplink_up_->Set(up ? 1 : 0);
-    const double wait = failed ? backoff : 0.5;
+    const double wait = failed ? backoff : (todo.size() >= 64 ? 0.0 : 0.2);
     backoff = failed ? std::min(backoff * 2, 30.0) : 0.5;
     if (!pause(wait)) return;
   }
