@@ -294,6 +294,8 @@ void GroupCommitWriter::tick_replicas() {
     }
   }
   Status st = Status::ok();
+  // Whether the keeper's state moved (and so needs publishing).
+  bool changed = true;
   if (view->leading != keeper_->merging()) {
     const auto t0 = std::chrono::steady_clock::now();
     keeper_->set_merging(view->leading);
@@ -313,13 +315,17 @@ void GroupCommitWriter::tick_replicas() {
   } else if (keeper_->merging()) {
     auto absorbed = keeper_->absorb_pending();
     st = absorbed.status();
+    changed = !absorbed.is_ok() || *absorbed > 0;
   } else if (view->newest_version > loaded) {
     st = keeper_->reload();
+  } else {
+    changed = false;
   }
   // Channels and agents are written by every replica: reload them from the
   // database now and then, so the leader decides (and every replica
   // answers) on the fleet's whole picture.
   if (st.is_ok() && ++replica_ticks_ % 5 == 0) {
+    changed = true;
     st = keeper_->channels().load(keeper_->store().channels());
     if (st.is_ok()) {
       auto agents = keeper_->store().agents().load_all();
@@ -344,7 +350,7 @@ void GroupCommitWriter::tick_replicas() {
   metrics_.set_replica(summary.leader, summary.live_replicas, summary.clock_skew_s,
                        std::max<int64_t>(0, view->newest_version - keeper_->version()));
   state_.set_replica(std::move(summary));
-  after_commit(0);
+  if (changed || !st.is_ok()) after_commit(0);
 }
 
 void GroupCommitWriter::after_commit(int64_t telemetry_stored) {

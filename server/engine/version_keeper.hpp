@@ -106,15 +106,8 @@ class VersionKeeper {
   // parameters (kind "upstream", parent the version before). Nothing if
   // the relay has that version or a newer one already.
   Status adopt_upstream(int64_t version, Model model);
-  // Inside a transaction: turns pending ledger rows into partial sums, per
-  // base version in chunks of relay_k: only full chunks while the oldest
-  // pending update has waited less than relay_flush_s, every pending row
-  // once it has (or with `force`):
-  // delta = sum n_i delta_i / sum n_i, num_samples = sum n_i, so that the
-  // central server's weight num_samples x s(tau) is the sum of the agents'.
-  // Each is a row of relay_batches; its rows become kForwarded. Rows that
-  // no longer decode against the current layout are discarded (logged).
-  // Returns how many batches it formed.
+  // Inside a transaction: the relay's partial sums of the pending updates,
+  // when due (relay_batcher.hpp). Returns how many batches it formed.
   Result<int64_t> form_relay_batches(bool force);
 
   // ---- inside a transaction ----

@@ -17,8 +17,6 @@
 //    the batch arrives, once: the central ledger holds every batch exactly
 //    once and every agent update moved the model exactly once.
 //  - A relay refuses a robust aggregator with a clear reason.
-#include <sqlite3.h>
-
 #include <chrono>
 #include <map>
 #include <memory>
@@ -32,40 +30,13 @@
 
 #include "../../support/scratch_dir.hpp"
 #include "server_process.hpp"
+#include "sqlite_rows.hpp"
 #include "tcp_fault_proxy.hpp"
 #include "test_updates.hpp"
 
 namespace edgefed::testing::relay_test {
 
 constexpr int kRelayK = 5;
-
-class RelayDb {
- public:
-  explicit RelayDb(const std::string& path) {
-    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK)
-      throw std::runtime_error("cannot open " + path);
-  }
-  ~RelayDb() { sqlite3_close(db_); }
-  std::vector<std::vector<std::string>> rows(const std::string& sql) {
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr) != SQLITE_OK)
-      throw std::runtime_error(std::string("sql: ") + sqlite3_errmsg(db_));
-    std::vector<std::vector<std::string>> out;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-      std::vector<std::string> row;
-      for (int i = 0; i < sqlite3_column_count(st); ++i) {
-        const auto* t = sqlite3_column_text(st, i);
-        row.emplace_back(t ? reinterpret_cast<const char*>(t) : "NULL");
-      }
-      out.push_back(std::move(row));
-    }
-    sqlite3_finalize(st);
-    return out;
-  }
-
- private:
-  sqlite3* db_ = nullptr;
-};
 
 std::vector<std::string> relay_flags(const Pki& pki, uint16_t upstream_port, int relay_agent) {
   return {"--upstream", "https://127.0.0.1:" + std::to_string(upstream_port), "--upstream-ca", pki.ca(),
@@ -180,7 +151,7 @@ TEST_CASE("site relays: K updates per upstream request, exact weights, the centr
 
   // The central ledger: 5 updates, from the two relays, each once, weighted
   // by its agents' samples.
-  RelayDb cdb(dir.file("central") + "/edgefed.sqlite");
+  SqliteRows cdb(dir.file("central") + "/edgefed.sqlite");
   const auto rows = cdb.rows("SELECT agent, update_id, num_samples, weight, consumed_by_version FROM ledger ORDER BY id");
   REQUIRE(rows.size() == 5);
   std::map<std::string, double> batch_samples;  // relay agent id + update_id -> samples
@@ -193,7 +164,7 @@ TEST_CASE("site relays: K updates per upstream request, exact weights, the centr
   // Each relay's batches: every agent update in exactly one, accepted.
   int64_t forwarded = 0, wrong = 0;
   for (const std::string relay : {"relay-a", "relay-b"}) {
-    RelayDb rdb(dir.file(relay) + "/edgefed.sqlite");
+    SqliteRows rdb(dir.file(relay) + "/edgefed.sqlite");
     const std::string relay_agent = Pki::agent_id(relay == "relay-a" ? 20 : 21);
     for (const auto& b : rdb.rows("SELECT update_id, updates, samples, ledger_ids, result FROM relay_batches")) {
       CHECK((b[4] == "accepted" || b[4] == "duplicate"));
