@@ -64,6 +64,9 @@ Options make_server_options(ServerConfig& c) {
   o.bind("relay-k", &e.relay_k, "relay: agent updates summed into one upstream update (at most)").at_least(1);
   o.bind("relay-flush", &e.relay_flush_s, "relay: seconds an update waits at most before its partial sum is sent")
       .above(0);
+  o.bind("relay-adopt", &c.relay.adoption,
+         "relay: when its agents get a newer central version: paced (once --relay-k updates came in since the "
+         "last one, or --relay-flush passed) or every (at once)");
   o.bind("mode", &e.mode, "merging mode: sync = FedAvg rounds, async = FedBuff");
   o.bind("model-init", &e.model_init,
          "initial model when the state is empty: a preset (mlp:784-128-10, cnn-fmnist, forecast-cnn1d[:W], "
@@ -234,6 +237,8 @@ void finish_server_config(ServerConfig& c) {
                       "(no agent named) or full");
   // A relay: the engine forms partial sums under the certificate's agent id.
   c.engine.relay = !c.relay.upstream.empty();
+  c.relay.adopt_after_updates = c.engine.relay_k;
+  c.relay.adopt_max_hold_s = c.engine.relay_flush_s;
   if (c.engine.relay) {
     if (auto client = upstream_client_options(c.relay); !client.is_ok()) throw ConfigError(client.status().message());
     check_key_permissions(c.relay.key_file);

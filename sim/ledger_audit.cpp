@@ -137,6 +137,9 @@ Result<RelayBatchAudit> audit_relay_batches(const std::string& relay_db, const s
           for (const auto& id : ids) ++in_batches[id.get<int64_t>()];
       } else if (!result.empty()) {
         ++a.refused;
+        a.updates_refused += updates;
+        if (ids.is_array())
+          for (const auto& id : ids) ++in_batches[id.get<int64_t>()];
       }
     }
   }
@@ -157,6 +160,25 @@ Result<RelayBatchAudit> audit_relay_batches(const std::string& relay_db, const s
     }
   }
   return a;
+}
+
+Result<int64_t> relay_unsent(const std::string& relay_db, int64_t cutoff_unix_ms) {
+  sqlite::OpenOptions ro;
+  ro.read_only = true;
+  auto relay = sqlite::Database::open(relay_db, ro);
+  if (!relay) return relay.status();
+  int64_t n = 0;
+  for (const char* sql : {"SELECT count(*) FROM ledger WHERE consumed_by_version IS NULL AND accepted_unix_ms <= ?1",
+                          "SELECT count(*) FROM relay_batches WHERE sent_unix_ms IS NULL AND "
+                          "created_unix_ms <= ?1"}) {
+    auto st = (*relay)->prepare(sql);
+    if (!st) return st.status();
+    st->bind(1, cutoff_unix_ms);
+    auto row = st->step();
+    if (!row) return row.status();
+    if (*row) n += st->column_int(0);
+  }
+  return n;
 }
 
 }  // namespace edgefed::sim

@@ -43,16 +43,24 @@ Result<AuditResult> audit_ledger(const std::string& server_db, const std::string
 // Site relays: a relay's partial sums against the central server's ledger.
 // Every relay ledger row must be forwarded (consumed as kForwarded) in a
 // batch the central server accepted, and that batch must be in the central
-// ledger under the relay's agent id exactly once.
+// ledger under the relay's agent id exactly once. A batch the central server
+// refused (410 too stale, ...) is answered, like an agent's refused update:
+// its rows count as refused, not lost.
 struct RelayBatchAudit {
   int64_t accepted = 0;                  // batches accepted (or duplicate) upstream
   int64_t refused = 0;                   // batches the central server refused
   int64_t updates_forwarded = 0;         // agent updates in accepted batches
   int64_t updates_merged_centrally = 0;  // of those, in batches the central server merged
-  int64_t lost = 0;                      // relay rows not in an accepted batch found centrally
+  int64_t updates_refused = 0;           // agent updates in batches the central server refused (its
+                                         // policy, e.g. too stale after a long cut: counted, not lost)
+  int64_t lost = 0;                      // relay rows in no answered batch, or in one the centre lacks
   int64_t double_counted = 0;            // agent updates in two batches
 };
 Result<RelayBatchAudit> audit_relay_batches(const std::string& relay_db, const std::string& central_db,
                                             const std::string& relay_agent_id);
+
+// What a (running) relay still holds from before `cutoff_unix_ms`: ledger
+// rows not yet in a batch plus batches not yet answered upstream.
+Result<int64_t> relay_unsent(const std::string& relay_db, int64_t cutoff_unix_ms);
 
 }  // namespace edgefed::sim

@@ -51,6 +51,10 @@ edgefed::Options make_options(SimCommandLine& cl) {
   o.bind("relays", &c.relays, "site relays between the agents and the server (agent i on relay i mod N; 0 = none)")
       .in(0, 64);
   o.bind("relay-k", &c.relay_k, "agent updates per partial sum a relay forwards").in(1, 10000);
+  o.bind("relay-cut", &c.relay_cut,
+         "cut relay 0's uplink to the server at AT for DURATION seconds (AT:DURATION; '' = none)");
+  o.bind("relay-flush", &c.relay_flush_s, "seconds an update waits at a relay at most before its partial sum leaves")
+      .above(0);
   o.bind("work-dir", &c.work_dir, "directory for certificates, server state, agent outboxes and results");
   o.bind("json-summary", &c.json_summary, "write the JSON summary here (default WORK_DIR/summary.json)");
   o.bind("server", &c.server_url, "use this server (https://HOST:PORT) instead of starting one; needs WORK_DIR/certs from its CA");

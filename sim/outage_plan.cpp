@@ -35,6 +35,16 @@ Result<OutagePlan> OutagePlan::create(const Options& o) {
     if (!dur) return dur.status();
     plan.fleet_.push_back({*at * o.time_scale, (*at + *dur) * o.time_scale});
   }
+  if (!o.relay_cut.empty()) {
+    const auto colon = o.relay_cut.find(':');
+    if (colon == std::string::npos)
+      return Status(Code::kInvalidArgument, "--relay-cut: '" + o.relay_cut + "' is not AT:DURATION");
+    auto at = seconds(o.relay_cut.substr(0, colon), "--relay-cut");
+    auto dur = seconds(o.relay_cut.substr(colon + 1), "--relay-cut");
+    if (!at) return at.status();
+    if (!dur) return dur.status();
+    plan.relay_cut_ = Interval{*at * o.time_scale, (*at + *dur) * o.time_scale};
+  }
   std::stringstream rs(o.server_restarts);
   while (std::getline(rs, item, ',')) {
     if (item.empty()) continue;

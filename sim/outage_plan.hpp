@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,7 @@ class OutagePlan {
     double mean_duration_s = 0;
     std::string fleet_outages;     // "AT:DUR,AT:DUR"
     std::string server_restarts;   // "T,T"
+    std::string relay_cut;         // "AT:DUR": relay 0's uplink ("" = none)
     uint64_t seed = 1;
     // Wall seconds per second of the times above (fleet time: the
     // dilation, so faults land at the same fleet second whatever the
@@ -39,12 +41,14 @@ class OutagePlan {
   bool link_down(int agent, double t) const;
   const std::vector<Interval>& fleet() const { return fleet_; }
   const std::vector<double>& server_restarts() const { return restarts_; }
+  const std::optional<Interval>& relay_cut() const { return relay_cut_; }
   size_t random_outages() const;  // count over all agents
 
  private:
   std::vector<std::vector<Interval>> per_agent_;
   std::vector<Interval> fleet_;
   std::vector<double> restarts_;
+  std::optional<Interval> relay_cut_;
 };
 
 }  // namespace edgefed::sim

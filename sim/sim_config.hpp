@@ -71,6 +71,10 @@ struct SimConfig {
   // each forwards one partial sum per relay_k updates. 0 = none.
   int relays = 0;
   int relay_k = 10;
+  double relay_flush_s = 1;
+  // Relay 0's uplink cut at AT for DURATION seconds ("AT:DURATION", "" =
+  // none): its agents go on, the relay buffers and drains afterwards.
+  std::string relay_cut;  // the relays' --relay-flush (these agents train a round in about a second)
 };
 
 }  // namespace edgefed::sim

@@ -13,7 +13,9 @@
 #include "fleet.hpp"
 #include "progress.hpp"
 #include "serving_recorder.hpp"
+#include "ledger_audit.hpp"
 #include "server/process/server_process.hpp"
+#include "tcp_fault_proxy.hpp"
 #include "version_eval.hpp"
 
 namespace edgefed::sim {
@@ -25,6 +27,11 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+int64_t unix_ms_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 std::string shell_quote(const std::string& s) {
   std::string out = "'";
@@ -94,6 +101,7 @@ Result<RunSummary> run_simulation(const SimConfig& c, const std::atomic<bool>& i
   // The server: ours unless --server was given.
   std::unique_ptr<ServerProcess> server;
   std::vector<std::unique_ptr<ServerProcess>> relays;
+  std::vector<std::unique_ptr<TcpFaultProxy>> uplinks;  // relay r -> server, cut by --relay-cut
   std::vector<std::string> relay_urls;
   std::string url = c.server_url;
   if (url.empty()) {
@@ -114,9 +122,10 @@ Result<RunSummary> run_simulation(const SimConfig& c, const std::atomic<bool>& i
     // buffer_k / concurrency (up to 2.5x that); 0.25 with 100 agents all
     // training at once oscillates here, 0.1 learns steadily. The sim knows
     // its concurrency, so it picks the rate unless told otherwise.
-    bool lr_given = false, min_given = false, timeout_given = false;
+    bool lr_given = false, min_given = false, timeout_given = false, buffer_given = false, staleness_given = false;
     double buffer_k = 10;  // the server's default
     for (const auto& a : c.server_args) {
+      buffer_given = buffer_given || a.rfind("--buffer-k", 0) == 0;
       lr_given = lr_given || a.rfind("--server-lr", 0) == 0;
       constexpr std::string_view kBufferK = "--buffer-k=";
       if (a.rfind(kBufferK, 0) == 0) {
@@ -125,7 +134,26 @@ Result<RunSummary> run_simulation(const SimConfig& c, const std::atomic<bool>& i
         if (end && *end == '\0' && k >= 1) buffer_k = k;  // a bad value is the server's to refuse
       }
       min_given = min_given || a.rfind("--min-updates", 0) == 0;
+      staleness_given = staleness_given || a.rfind("--max-staleness", 0) == 0;
       timeout_given = timeout_given || a.rfind("--round-timeout", 0) == 0;
+    }
+    // Behind relays the central buffer holds partial sums of relay_k
+    // updates each: two of them per version (not the default 10 x K), so
+    // a version still weighs a staler sum against a fresher one.
+    if (c.relays > 0 && c.mode == MergeMode::kAsync && !buffer_given) {
+      buffer_k = 2;
+      so.args.push_back("--buffer-k=2");
+    }
+    // A cut relay's backlog is as old as the cut, counted in central
+    // versions: this fleet makes about 6 a second (a real one, whose
+    // devices take minutes per round, a few a minute), so a one-minute cut
+    // is ~360 versions here, past the default --max-staleness of 100
+    // (measured: 5,277 of the cut relay's agent updates refused as too
+    // stale). Without a bound of its own, a run with --relay-cut gives the
+    // central server one that covers the cut (docs/relays.md).
+    if (c.relays > 0 && !c.relay_cut.empty() && !staleness_given) {
+      so.args.push_back("--max-staleness=1000");
+      log::info("sim_max_staleness").kv("max_staleness", int64_t{1000}).kv("reason", "--relay-cut");
     }
     // Sync FedAvg rounds are cohorts: a round of 10 updates (the server's
     // default) while 100 agents train makes every other update stale and,
@@ -143,10 +171,20 @@ Result<RunSummary> run_simulation(const SimConfig& c, const std::atomic<bool>& i
           .kv("reason", "80% of the agents per sync round");
     }
     if (!lr_given && c.mode == MergeMode::kAsync) {
-      const double lr = std::min(0.25, buffer_k / c.agents);
+      // Behind relays, each buffered update is a partial sum of up to
+      // relay_k agent updates: a version merges buffer_k x relay_k of the
+      // fleet's updates (buffer_k / agents alone picked 0.01 for one partial
+      // sum per version, 10x too small a step). And an update is in flight
+      // about twice as long (its agent's round, then its wait at the relay
+      // and the uplink: 0.85 s + ~0.6 s at the median in a 100-agent run), so
+      // twice as many versions pass meanwhile: half that rate (0.2 learned
+      // unsteadily, 0.1 to within a point of direct; benchmarks/README.md).
+      const double updates_per_merge = c.relays > 0 ? buffer_k * c.relay_k / 2 : buffer_k;
+      const double lr = std::min(0.25, updates_per_merge / c.agents);
       so.args.push_back("--server-lr=" + std::to_string(lr));
       log::info("sim_server_lr").kv("server_lr", lr).kv("buffer_k", buffer_k)
-          .kv("reason", "buffer_k / agents, at most 0.25");
+          .kv("reason", c.relays > 0 ? "buffer_k x relay_k / (2 x agents), at most 0.25"
+                                     : "buffer_k / agents, at most 0.25");
     }
     server = std::make_unique<ServerProcess>(so);
     EDGEFED_RETURN_IF_ERROR(server->start());
@@ -174,10 +212,18 @@ Result<RunSummary> run_simulation(const SimConfig& c, const std::atomic<bool>& i
       ro.args.erase(std::remove_if(ro.args.begin(), ro.args.end(),
                                    [](const std::string& a) { return a.rfind("--metrics-listen", 0) == 0; }),
                     ro.args.end());
-      for (std::string a : {"--upstream=" + url, "--upstream-ca=" + certs + "/ca.pem",
+      // Each uplink through a fault proxy, so --relay-cut can cut it.
+      try {
+        uplinks.push_back(std::make_unique<TcpFaultProxy>(static_cast<uint16_t>(server->port())));
+      } catch (const std::exception& e) {
+        return Status(Code::kUnavailable, std::string("relay uplink proxy: ") + e.what());
+      }
+      const std::string upstream = "https://127.0.0.1:" + std::to_string(uplinks.back()->port());
+      for (std::string a : {"--upstream=" + upstream, "--upstream-ca=" + certs + "/ca.pem",
                             "--upstream-cert=" + certs + "/agents/" + id + ".pem",
                             "--upstream-key=" + certs + "/agents/" + id + ".key",
-                            "--relay-k=" + std::to_string(c.relay_k)})
+                            "--relay-k=" + std::to_string(c.relay_k),
+                            "--relay-flush=" + std::to_string(c.relay_flush_s)})
         ro.args.push_back(std::move(a));
       relays.push_back(std::make_unique<ServerProcess>(ro));
       EDGEFED_RETURN_IF_ERROR(relays.back()->start());
@@ -195,6 +241,7 @@ Result<RunSummary> run_simulation(const SimConfig& c, const std::atomic<bool>& i
   oo.mean_duration_s = c.outage_mean_duration_s;
   oo.fleet_outages = c.fleet_outages;
   oo.server_restarts = server ? c.server_restarts : "";
+  oo.relay_cut = c.relays > 0 ? c.relay_cut : "";
   oo.seed = c.seed;
   oo.time_scale = dilation > 0 ? dilation : 1.0;  // fleet time: faults are given in fleet seconds
   auto plan = OutagePlan::create(oo);
@@ -247,6 +294,8 @@ Result<RunSummary> run_simulation(const SimConfig& c, const std::atomic<bool>& i
 
   Progress progress;
   size_t next_restart = 0;
+  double cut_restored_at = -1;
+  int64_t restored_unix_ms = 0;
   auto tick = [&](const char* phase) {
     const FleetTotals f = (*fleet)->totals();
     summary.outbox_peak_records = std::max(summary.outbox_peak_records, f.outbox_updates + f.outbox_telemetry);
@@ -262,6 +311,27 @@ Result<RunSummary> run_simulation(const SimConfig& c, const std::atomic<bool>& i
       const Status st = server->crash_and_restart();
       if (!st.is_ok()) return st;
       ++summary.server_restarts;
+    }
+    if (const auto& cut = plan->relay_cut(); cut && !uplinks.empty()) {
+      if (cut->contains(t) && !uplinks[0]->is_cut()) {
+        uplinks[0]->cut();
+        log::info("sim_relay_uplink_cut").kv("relay", 0).kv("seconds", t);
+      } else if (t >= cut->end && uplinks[0]->is_cut()) {
+        uplinks[0]->restore();
+        summary.relay_cut_s = t - cut->start;
+        cut_restored_at = t;
+        restored_unix_ms = unix_ms_now();
+        log::info("sim_relay_uplink_restored").kv("relay", 0).kv("seconds", t);
+      }
+    }
+    // The cut relay's backlog: gone once nothing from before the uplink
+    // returned is still unsent.
+    if (cut_restored_at >= 0 && summary.relay_drain_s < 0) {
+      auto unsent = relay_unsent(c.work_dir + "/relay-0/edgefed.sqlite", restored_unix_ms);
+      if (unsent.is_ok() && *unsent == 0) {
+        summary.relay_drain_s = t - cut_restored_at;
+        log::info("sim_relay_backlog_drained").kv("relay", 0).kv("seconds_after_cut", summary.relay_drain_s);
+      }
     }
     tick("train");
     const auto latest = evaluator.latest();
@@ -286,10 +356,32 @@ Result<RunSummary> run_simulation(const SimConfig& c, const std::atomic<bool>& i
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
   progress.finish();
-  // Relays forward what is left once it waited --relay-flush (5 s): give
-  // them that, then stop them so their stores can be read.
+  // Relays forward what is left once it waited --relay-flush: wait until
+  // each has sent everything (a cut uplink's backlog included), then stop
+  // them so their stores can be read.
   if (!relays.empty()) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(7000));
+    for (auto& u : uplinks) u->restore();
+    if (cut_restored_at < 0 && plan->relay_cut() && plan->relay_cut()->start < since(t0)) {
+      summary.relay_cut_s = since(t0) - plan->relay_cut()->start;  // the run ended during the cut
+      cut_restored_at = since(t0);
+      restored_unix_ms = unix_ms_now();
+    }
+    const double give_up = since(t0) + c.drain_timeout_s + c.relay_flush_s;
+    std::vector<bool> drained(relays.size(), false);
+    size_t left = relays.size();
+    while (left > 0 && since(t0) < give_up) {
+      for (size_t r = 0; r < relays.size(); ++r) {
+        if (drained[r]) continue;
+        auto unsent = relay_unsent(c.work_dir + "/relay-" + std::to_string(r) + "/edgefed.sqlite", unix_ms_now());
+        if (unsent.is_ok() && *unsent == 0) {
+          drained[r] = true;
+          --left;
+          if (r == 0 && cut_restored_at >= 0 && summary.relay_drain_s < 0)
+            summary.relay_drain_s = since(t0) - cut_restored_at;
+        }
+      }
+      if (left > 0) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
     for (auto& r : relays) {
       const Status st = r->stop();
       if (!st.is_ok()) log::warn("sim_relay_stop").kv("reason", st.to_string());
@@ -375,6 +467,7 @@ Result<RunSummary> run_simulation(const SimConfig& c, const std::atomic<bool>& i
         }
         summary.relay_batches_accepted += batches->accepted;
         summary.relay_batches_refused += batches->refused;
+        summary.relay_updates_refused += batches->updates_refused;
         summary.relay_updates_forwarded += batches->updates_forwarded;
         // A relay row neither forwarded in an accepted batch nor pending is
         // lost; a batch the central server holds twice is double counted.

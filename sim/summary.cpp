@@ -73,6 +73,9 @@ nlohmann::json to_json(const RunSummary& s) {
     j["relays"] = {{"count", s.relays},
                    {"batches_accepted", s.relay_batches_accepted},
                    {"batches_refused", s.relay_batches_refused},
+                   {"updates_refused", s.relay_updates_refused},
+                   {"uplink_cut_seconds", s.relay_cut_s},
+                   {"drain_seconds_after_cut", s.relay_drain_s},
                    {"updates_forwarded", s.relay_updates_forwarded},
                    {"updates_per_central_request",
                     s.relay_batches_accepted > 0
@@ -230,14 +233,19 @@ std::string to_text(const RunSummary& s) {
   if (s.relays > 0) {
     std::snprintf(buf, sizeof buf,
                   "  relays: %d; the central server took %lld partial sums summing %lld agent updates (%.1f per "
-                  "request), refused %lld\n",
+                  "request), refused %lld (%lld agent updates)\n",
                   s.relays, static_cast<long long>(s.relay_batches_accepted),
                   static_cast<long long>(s.relay_updates_forwarded),
                   s.relay_batches_accepted > 0 ? static_cast<double>(s.relay_updates_forwarded) /
                                                      static_cast<double>(s.relay_batches_accepted)
                                                : 0.0,
-                  static_cast<long long>(s.relay_batches_refused));
+                  static_cast<long long>(s.relay_batches_refused), static_cast<long long>(s.relay_updates_refused));
     o << buf;
+    if (s.relay_cut_s > 0) {
+      std::snprintf(buf, sizeof buf, "  relay 0's uplink cut for %.0f s; its backlog drained %.1f s after it returned\n",
+                    s.relay_cut_s, s.relay_drain_s);
+      o << buf;
+    }
   }
   if (s.audit)
     std::snprintf(buf, sizeof buf,

@@ -68,6 +68,9 @@ struct RunSummary {
   int64_t relay_batches_accepted = 0;
   int64_t relay_updates_forwarded = 0;
   int64_t relay_batches_refused = 0;
+  int64_t relay_updates_refused = 0;  // agent updates in them
+  double relay_cut_s = 0;          // how long relay 0's uplink was cut
+  double relay_drain_s = -1;       // from the uplink's return until relay 0 had sent everything (-1: no cut)
   std::vector<std::string> agent_failures;
   // Serving channels (serving_recorder.hpp): the fleet's serving accuracy
   // over time, the canary decisions, and who served a rejected version.

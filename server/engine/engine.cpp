@@ -78,6 +78,7 @@ Result<UpdateAck> Engine::submit_update(const std::string& cert_agent_id, std::s
   auto ack = submit_decoded(cert_agent_id, body, observer_ ? &delta : nullptr);
   if (ack.is_ok()) {
     metrics_->count_update(ack->duplicate ? "duplicate" : "accepted");
+    if (!ack->duplicate) accepted_updates_.fetch_add(1, std::memory_order_relaxed);
   } else {
     metrics_->count_update(ack.status());
   }
@@ -379,6 +380,10 @@ Result<int64_t> Engine::form_relay_batches(bool force) {
   if (!st.is_ok()) return st;
   return formed;
 }
+
+int64_t Engine::relay_batches_formed() const { return writer_->relay_batches_formed(); }
+
+void Engine::set_relay_uplink_up(bool up) { writer_->set_relay_uplink_up(up); }
 
 Result<std::vector<Engine::RelayBatchToSend>> Engine::unsent_relay_batches(int64_t limit) {
   std::vector<RelayBatchToSend> out;

@@ -31,6 +31,7 @@
 // EngineMetrics are shared by both.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -168,6 +169,15 @@ class Engine {
   // Forms partial sums of the pending updates when due (or `force`):
   // VersionKeeper::form_relay_batches. Returns how many.
   Result<int64_t> form_relay_batches(bool force);
+  // Partial sums formed (and committed) since open(): the uplink sends a
+  // batch as soon as this moves. Thread-safe.
+  int64_t relay_batches_formed() const;
+  // Whether the relay's uplink works (RelayUplink says so after each
+  // exchange): while it is down, partial sums grow (relay_batcher.hpp).
+  void set_relay_uplink_up(bool up);
+  // Agent updates accepted (not duplicates) since open(): what a relay
+  // paces its adoption of central versions by. Thread-safe.
+  int64_t accepted_updates() const { return accepted_updates_.load(std::memory_order_relaxed); }
   // A partial sum waiting for the central server's answer.
   struct RelayBatchToSend {
     int64_t id = 0;
@@ -219,6 +229,7 @@ class Engine {
   std::unique_ptr<PublishedState> state_;
   std::unique_ptr<GroupCommitWriter> writer_;  // after the parts it uses: destroyed first
   std::shared_ptr<EngineObserver> observer_;
+  std::atomic<int64_t> accepted_updates_{0};
 };
 
 }  // namespace edgefed::server

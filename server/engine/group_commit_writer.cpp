@@ -138,7 +138,17 @@ void GroupCommitWriter::run_batch(const std::vector<Job*>& batch) {
       if (!merged.is_ok()) st = merged.status();
     }
   }
+  // A relay forms a chunk in the transaction that accepted its K-th update:
+  // the partial sum leaves as soon as it is whole.
+  int64_t formed = 0;
+  keeper_->set_relay_uplink_up(relay_uplink_up_.load(std::memory_order_relaxed));
+  if (st.is_ok() && keeper_->relay_batches_due()) {
+    auto n = keeper_->form_relay_batches(false);
+    if (n.is_ok()) formed = *n;
+    else st = n.status();
+  }
   if (st.is_ok()) st = keeper_->commit();
+  if (st.is_ok() && formed > 0) relay_batches_formed_.fetch_add(formed, std::memory_order_relaxed);
   if (!st.is_ok()) {
     log::error("transaction_failed").kv("error", st.to_string()).kv("jobs", batch.size());
     Status reloaded = keeper_->abort();
@@ -230,6 +240,21 @@ void GroupCommitWriter::run_timers() {
       if (!keeper_->abort().is_ok()) state_lost_ = true;
     }
     after_commit(0);
+  }
+  if (state_lost_) return;
+  // A relay's remainders whose flush time came.
+  keeper_->set_relay_uplink_up(relay_uplink_up_.load(std::memory_order_relaxed));
+  if (keeper_->relay_batches_due()) {
+    Status st = keeper_->begin();
+    auto formed = st.is_ok() ? keeper_->form_relay_batches(false) : Result<int64_t>(st);
+    if (formed.is_ok()) st = keeper_->commit();
+    else st = formed.status();
+    if (!st.is_ok()) {
+      log::error("relay_batches_failed").kv("error", st.to_string());
+      if (!keeper_->abort().is_ok()) state_lost_ = true;
+    } else if (*formed > 0) {
+      relay_batches_formed_.fetch_add(*formed, std::memory_order_relaxed);
+    }
   }
   if (state_lost_) return;
   // Channel decisions are the leader's, like versions.

@@ -82,6 +82,12 @@ class GroupCommitWriter {
   // writer tries to reload at most once a second; service resumes once it
   // succeeds.
   bool ready() const { return ready_.load() && !state_lost_.load(); }
+  // A relay: partial sums the writer formed (and committed) so far; the
+  // uplink watches it to send a batch as soon as it is there.
+  int64_t relay_batches_formed() const { return relay_batches_formed_.load(std::memory_order_relaxed); }
+  // A relay: whether its uplink works (relay_batcher.hpp: a cut changes how
+  // partial sums are formed). Any thread.
+  void set_relay_uplink_up(bool up) { relay_uplink_up_.store(up, std::memory_order_relaxed); }
   // Refuses new jobs, lets the writer finish everything already queued,
   // joins it and closes the database. Idempotent; safe from any thread except
   // the writer.
@@ -122,6 +128,8 @@ class GroupCommitWriter {
   bool stopping_ = false;
   std::atomic<bool> ready_{false};
   std::atomic<bool> state_lost_{false};
+  std::atomic<int64_t> relay_batches_formed_{0};
+  std::atomic<bool> relay_uplink_up_{true};
   double next_reload_s_ = 0;         // writer thread only
   double next_agent_metrics_s_ = 0;  // writer thread only
   std::mutex stop_mu_;

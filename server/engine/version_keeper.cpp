@@ -59,6 +59,11 @@ Status VersionKeeper::recover() {
   created_ms_.clear();
   optimizer_->reset();
   EDGEFED_RETURN_IF_ERROR(channels_.load(store_->channels()));
+  if (options_.relay) {
+    // What the relay accepted and has not forwarded yet (none when fresh).
+    if (!relay_batcher_) relay_batcher_ = std::make_unique<RelayBatcher>(*store_, options_);
+    EDGEFED_RETURN_IF_ERROR(relay_batcher_->rebuild());
+  }
   VersionLoader loader(*store_, options_);
   auto newest = loader.newest();
   if (!newest.is_ok()) return newest.status();
@@ -249,6 +254,7 @@ Result<UpdateAck> VersionKeeper::accept(const IncomingUpdate& u) {
   auto created = created_ms_.find(u.meta.base_version);
   const double age = created == created_ms_.end() ? 0.0 : (now_ms - created->second) / 1000.0;
   effects_.accepted.push_back({tau, age});
+  if (relay_batcher_) relay_batcher_->add(e.base_version, *id, now_ms);
   // A follower's update is buffered by the leader (absorb_pending).
   if (!merging_) return ack;
   if (options_.mode == MergeMode::kAsync && aggregator_->count() == 0) opened_at_s_ = clock_.monotonic_s();
@@ -330,9 +336,13 @@ Status VersionKeeper::adopt_upstream(int64_t version, Model model) {
   return commit_version(std::move(r), std::move(model));
 }
 
+bool VersionKeeper::relay_batches_due() const {
+  return relay_batcher_ && relay_batcher_->due(clock_.unix_ms());
+}
+
 Result<int64_t> VersionKeeper::form_relay_batches(bool force) {
-  if (!options_.relay) return Status(Code::kUnprocessable, "this server is no relay");
-  return RelayBatcher(*store_, options_).form(*layout_, clock_.unix_ms(), force);
+  if (!relay_batcher_) return Status(Code::kUnprocessable, "this server is no relay");
+  return relay_batcher_->form(*layout_, clock_.unix_ms(), force);
 }
 
 Status VersionKeeper::replace_model(Model model, const std::string& kind, int64_t parent) {

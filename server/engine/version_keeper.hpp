@@ -42,6 +42,7 @@
 #include "edgefed/clock.hpp"
 #include "server/engine/engine_options.hpp"
 #include "server/engine/model_snapshot.hpp"
+#include "server/engine/relay_batcher.hpp"
 #include "server/engine/serving_channels.hpp"
 #include "server/store/state_store.hpp"
 
@@ -108,6 +109,12 @@ class VersionKeeper {
   Status adopt_upstream(int64_t version, Model model);
   // Inside a transaction: the relay's partial sums of the pending updates,
   // when due (relay_batcher.hpp). Returns how many batches it formed.
+  // A relay's partial sums (relay_batcher.hpp): whether one is due, and
+  // forming them in the open transaction.
+  bool relay_batches_due() const;
+  void set_relay_uplink_up(bool up) {
+    if (relay_batcher_) relay_batcher_->set_uplink_up(up);
+  }
   Result<int64_t> form_relay_batches(bool force);
 
   // ---- inside a transaction ----
@@ -173,6 +180,7 @@ class VersionKeeper {
   // The ledger ids of the buffered updates, in the aggregator's order: what
   // merge() consumes.
   std::vector<int64_t> buffered_ids_;
+  std::unique_ptr<RelayBatcher> relay_batcher_;  // a relay's; null otherwise
   bool merging_ = true;
   // The buffered updates' input normalizers, pooled by sample count: the
   // merged version's Model::normalizer (kept from the parent when none).

@@ -19,13 +19,18 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
+#include <map>
+#include <set>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 
+#include "edgefed/enum_names.hpp"
 #include "edgefed/https_client.hpp"
 #include "edgefed/status.hpp"
 #include "server/engine/engine.hpp"
@@ -40,12 +45,27 @@ class Family;
 
 namespace edgefed::server {
 
+// When a relay takes a newer central version for its agents.
+//   paced: once `adopt_after_updates` agent updates were accepted since the
+//          last adoption (or `adopt_max_hold_s` passed): its agents then
+//          train on few base versions, so chunks of K fill within a fraction
+//          of a second instead of waiting for the flush (docs/relays.md,
+//          "Pacing").
+//   every: every central version as soon as it is there.
+enum class RelayAdoption { kPaced, kEvery };
+inline constexpr EnumName<RelayAdoption> kRelayAdoptionNames[] = {{RelayAdoption::kPaced, "paced"},
+                                                                  {RelayAdoption::kEvery, "every"}};
+constexpr std::span<const EnumName<RelayAdoption>> enum_names(RelayAdoption) { return kRelayAdoptionNames; }
+
 struct RelayUplinkOptions {
   std::string upstream;   // https://HOST:PORT of the central server
   std::string ca_file;    // verifies the central server's certificate
   std::string cert_file;  // the relay's client certificate (its agent id is the CN)
   std::string key_file;
   double long_poll_s = 25;
+  RelayAdoption adoption = RelayAdoption::kPaced;
+  int64_t adopt_after_updates = 10;  // the relay's K (server_options sets it from --relay-k)
+  double adopt_max_hold_s = 5;       // --relay-flush: a quiet site still follows
 };
 
 // host/port of an https://HOST[:PORT] URL; kInvalidArgument otherwise.
@@ -74,7 +94,17 @@ class RelayUplink {
 
  private:
   void follow_models();
+  // Paced adoption: waits until enough updates came in since the last
+  // adoption (or the hold ran out); false once stopping.
+  bool hold_adopted_version(int64_t accepted_at_adoption, std::chrono::steady_clock::time_point adopted_at);
+  // The dispatcher: fetches unsent batches from the store into queue_
+  // when new ones were formed (or every 0.5 s while idle).
   void forward_batches();
+  // One of kConnections senders: POSTs queued batches, records answers.
+  void send_batches();
+  // Every exchange with the central server says whether the link works:
+  // logs the changes, the metric, and tells the engine. REQUIRES: mu_.
+  void note_link_locked(bool ok, const std::string& error);
   // Sleeps up to `seconds` unless stop() is called; false once stopping.
   bool pause(double seconds);
 
@@ -86,6 +116,14 @@ class RelayUplink {
   bool stopping_ = false;
   std::thread follower_;
   std::thread forwarder_;
+  // The forwarder's state, under mu_.
+  std::deque<Engine::RelayBatchToSend> queue_;
+  std::set<int64_t> in_flight_;            // queued or being sent
+  std::map<int64_t, int64_t> answered_;    // batch id -> fetch_no_ when its answer was recorded
+  int64_t fetch_no_ = 0;
+  std::chrono::steady_clock::time_point retry_at_{};
+  double backoff_s_ = 0.5;
+  bool up_ = true;
   prometheus::Family<prometheus::Counter>* batches_ = nullptr;
   prometheus::Gauge* pending_ = nullptr;
   prometheus::Gauge* uplink_up_ = nullptr;

@@ -10,6 +10,7 @@
 #include "tcp_fault_proxy.hpp"
 
 using namespace edgefed::testing;
+using edgefed::sim::TcpFaultProxy;
 
 TEST_CASE("edgefed-agent trains through a link cut and forwards everything on recovery", "[integration]") {
   AgentRig rig;

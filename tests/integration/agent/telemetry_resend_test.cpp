@@ -12,6 +12,7 @@
 #include "tcp_fault_proxy.hpp"
 
 using namespace edgefed::testing;
+using edgefed::sim::TcpFaultProxy;
 
 namespace {
 

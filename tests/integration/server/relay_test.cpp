@@ -36,13 +36,16 @@
 
 namespace edgefed::testing::relay_test {
 
+using edgefed::sim::TcpFaultProxy;
+
 constexpr int kRelayK = 5;
 
-std::vector<std::string> relay_flags(const Pki& pki, uint16_t upstream_port, int relay_agent) {
+std::vector<std::string> relay_flags(const Pki& pki, uint16_t upstream_port, int relay_agent,
+                                     const std::string& adopt = "every") {
   return {"--upstream", "https://127.0.0.1:" + std::to_string(upstream_port), "--upstream-ca", pki.ca(),
           "--upstream-cert", pki.agent_cert(relay_agent), "--upstream-key", pki.agent_key(relay_agent),
-          "--relay-k", std::to_string(kRelayK), "--relay-flush", "60", "--model-init", "mlp:64-64-10",
-          "--store-connect-timeout", "2", "--rate-limit", "0"};
+          "--relay-k", std::to_string(kRelayK), "--relay-flush", "60", "--relay-adopt", adopt,
+          "--model-init", "mlp:64-64-10", "--store-connect-timeout", "2", "--rate-limit", "0"};
 }
 
 int64_t served_version(const ServerProcess& s, std::string* body = nullptr) {
@@ -128,12 +131,27 @@ TEST_CASE("site relays: K updates per upstream request, exact weights, the centr
   CHECK(served_version(relay_a) == v4);
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   CHECK(central_accepted(central) == 4);
+  // Still cut, and the relay knows it (its model poll fails at once): 12
+  // more updates are held and leave as one partial sum, not 3 of K. (The 5
+  // from before the SIGKILL left as a chunk of K, or, if the restarted
+  // relay saw the cut first, joined the 12: one sum of 17.)
+  for (int i = 0; i < 12; ++i) post_one_hot(relay_a, layout, i % 10, 2 + i / 10, v4);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
   uplink_a.restore();
-  for (int t = 0; t < 800 && central_accepted(central) < 5; ++t) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  CHECK(central_accepted(central) == 5);
-  const int64_t v5 = v4 + 1;
-  for (int t = 0; t < 200 && served_version(central) < v5; ++t) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  REQUIRE(served_version(central, &central_body) == v5);
+  auto relay_a_done = [&] {
+    SqliteRows rdb(dir.file("relay-a") + "/edgefed.sqlite");
+    return rdb.rows("SELECT count(*) FROM ledger WHERE consumed_by_version IS NULL")[0][0] == "0" &&
+           rdb.rows("SELECT count(*) FROM relay_batches WHERE result = ''")[0][0] == "0";
+  };
+  for (int t = 0; t < 800 && !relay_a_done(); ++t) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const int64_t accepted = central_accepted(central);
+  {
+    INFO("relay A's log:\n" << relay_a.log());
+    CHECK((accepted == 5 || accepted == 6));
+  }
+  const int64_t v_end = v0 + accepted;
+  for (int t = 0; t < 200 && served_version(central) < v_end; ++t) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  REQUIRE(served_version(central, &central_body) == v_end);
   const DecodedModel merged = decode_model_or_throw(central_body);
 
   // Refused at start: a robust aggregator at a relay.
@@ -149,11 +167,14 @@ TEST_CASE("site relays: K updates per upstream request, exact weights, the centr
   CHECK(relay_b.terminate() == 0);
   CHECK(central.terminate() == 0);
 
-  // The central ledger: 5 updates, from the two relays, each once, weighted
-  // by its agents' samples.
+  // The central ledger: 5 or 6 updates, from the two relays, each once,
+  // weighted by its agents' samples; the last one holds the 12 of the cut
+  // (n_i = agent + 1: agents 0-9, then 0 and 1: 58), or those and the 5
+  // from before the SIGKILL (15 more).
   SqliteRows cdb(dir.file("central") + "/edgefed.sqlite");
   const auto rows = cdb.rows("SELECT agent, update_id, num_samples, weight, consumed_by_version FROM ledger ORDER BY id");
-  REQUIRE(rows.size() == 5);
+  REQUIRE(static_cast<int64_t>(rows.size()) == accepted);
+  CHECK(rows.back()[2] == (accepted == 6 ? "58" : "73"));
   std::map<std::string, double> batch_samples;  // relay agent id + update_id -> samples
   for (const auto& r : rows) {
     CHECK((r[0] == Pki::agent_id(20) || r[0] == Pki::agent_id(21)));
@@ -188,8 +209,56 @@ TEST_CASE("site relays: K updates per upstream request, exact weights, the centr
     // Nothing left behind.
     CHECK(rdb.rows("SELECT count(*) FROM ledger WHERE consumed_by_version IS NULL")[0][0] == "0");
   }
-  CHECK(forwarded == 25);
+  CHECK(forwarded == 37);
   CHECK(wrong == 0);
+}
+
+TEST_CASE("a paced relay hands its agents a newer central version only once K updates came in",
+          "[integration][relay]") {
+  ScratchDir dir("edgefed-relay-paced");
+  const Pki& pki = fleet_pki();
+  ServerProcess central(pki, dir.file("central"),
+                        {"--mode", "async", "--buffer-k", "1", "--buffer-timeout", "0", "--model-init", "mlp:64-64-10",
+                         "--rate-limit", "0"});
+  central.start();
+  ServerProcess relay(pki, dir.file("relay"), relay_flags(pki, central.port(), 20, "paced"));
+  relay.start();
+  const DecodedModel initial = [&] {
+    std::string body;
+    served_version(central, &body);
+    return decode_model_or_throw(body);
+  }();
+  const ModelLayout layout = initial.model.layout;
+  const int64_t v0 = served_version(relay);
+  auto wait_for = [](auto&& done) {
+    for (int t = 0; t < 300 && !done(); ++t) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return done();
+  };
+  // K updates: one partial sum, central v0 + 1, and the relay takes it.
+  for (int i = 0; i < kRelayK; ++i) post_one_hot(relay, layout, i, 0, v0);
+  REQUIRE(wait_for([&] { return served_version(relay) == v0 + 1; }));
+  // Two more, then the central server moves on without the relay (an
+  // agent of its own): the relay keeps v0 + 1, 2 < K updates since.
+  for (int i = 0; i < 2; ++i) post_one_hot(relay, layout, i, 1, v0 + 1);
+  {
+    std::vector<float> delta(static_cast<size_t>(layout.size()), 0.0f);
+    delta[100] = 1.0f;
+    auto c = central.agent(22);
+    auto r = c->post("/v1/updates", make_update(layout, Pki::agent_id(22), "direct", v0 + 1, 1, delta));
+    REQUIRE(r);
+    REQUIRE(r->status == 202);
+  }
+  REQUIRE(wait_for([&] { return served_version(central) == v0 + 2; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  CHECK(served_version(relay) == v0 + 1);
+  // Three more (K since it took v0 + 1): their sum leaves (central v0 + 3),
+  // and the relay takes the newest central version there is then (v0 + 2
+  // or v0 + 3, whichever its poll finds).
+  for (int i = 2; i < kRelayK; ++i) post_one_hot(relay, layout, i, 1, v0 + 1);
+  CHECK(wait_for([&] { return served_version(central) == v0 + 3; }));
+  CHECK(wait_for([&] { return served_version(relay) >= v0 + 2; }));
+  CHECK(relay.terminate() == 0);
+  CHECK(central.terminate() == 0);
 }
 
 }  // namespace edgefed::testing::relay_test

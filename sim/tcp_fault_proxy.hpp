@@ -14,7 +14,7 @@
 #include <mutex>
 #include <thread>
 
-namespace edgefed::testing {
+namespace edgefed::sim {
 
 class TcpFaultProxy {
  public:
@@ -48,4 +48,4 @@ class TcpFaultProxy {
   std::thread acceptor_;
 };
 
-}  // namespace edgefed::testing
+}  // namespace edgefed::sim

@@ -9,7 +9,7 @@
 
 #include <stdexcept>
 
-namespace edgefed::testing {
+namespace edgefed::sim {
 namespace {
 
 constexpr int kPollMs = 50;
@@ -121,4 +121,4 @@ void TcpFaultProxy::relay(int client_fd, int server_fd, int64_t generation) {
   hard_close(server_fd);
 }
 
-}  // namespace edgefed::testing
+}  // namespace edgefed::sim
