@@ -234,13 +234,15 @@ void RelayUplink::forward_batches() {
       cv_.wait_for(lock, std::chrono::milliseconds(10), [&] { return stopping_; });
       if (stopping_) break;
       const auto now = std::chrono::steady_clock::now();
-      const bool new_batches = engine_.relay_batches_formed() != seen_formed;
+      // Read before the fetch: every batch it counts is committed, so the
+      // fetch below returns it; one formed later moves it again.
+      const int64_t formed = engine_.relay_batches_formed();
       const bool idle = queue_.empty() && in_flight_.empty();
       if (now < retry_at_) continue;
-      if (!new_batches && !(idle && now - last_fetch > std::chrono::milliseconds(500))) continue;
+      if (formed == seen_formed && !(idle && now - last_fetch > std::chrono::milliseconds(500))) continue;
+      seen_formed = formed;
       ++fetch_no_;
     }
-    seen_formed = engine_.relay_batches_formed();
     last_fetch = std::chrono::steady_clock::now();
     auto batches = engine_.unsent_relay_batches(64);
     if (!batches.is_ok()) {
