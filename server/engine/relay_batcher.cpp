@@ -26,7 +26,6 @@ Status RelayBatcher::rebuild() {
 
 void RelayBatcher::add(int64_t base_version, int64_t ledger_id, int64_t accepted_unix_ms) {
   Base& b = by_base_[base_version];
-  if (b.ids.empty() || accepted_unix_ms < b.oldest_ms) b.oldest_ms = accepted_unix_ms;
   b.ids.push_back(ledger_id);
   b.accepted_ms.push_back(accepted_unix_ms);
 }
@@ -41,7 +40,13 @@ int64_t RelayBatcher::pending() const {
 // flush the young partial chunks of the others.
 bool RelayBatcher::base_due(const Base& b, int64_t now_ms) const {
   if (static_cast<int64_t>(b.ids.size()) >= chunk_size()) return true;
-  return uplink_up_ && now_ms - b.oldest_ms >= static_cast<int64_t>(options_.relay_flush_s * 1000);
+  return waited_flush(b, now_ms);
+}
+
+bool RelayBatcher::waited_flush(const Base& b, int64_t now_ms) const {
+  if (!uplink_up_ || b.accepted_ms.empty()) return false;
+  const int64_t oldest = *std::min_element(b.accepted_ms.begin(), b.accepted_ms.end());
+  return now_ms - oldest >= static_cast<int64_t>(options_.relay_flush_s * 1000);
 }
 
 void RelayBatcher::set_uplink_up(bool up) {
@@ -59,7 +64,6 @@ bool RelayBatcher::due(int64_t now_ms) const {
 Result<int64_t> RelayBatcher::form(const ModelLayout& layout, int64_t now_ms, bool force) {
   if (store_.relay_batches() == nullptr) return Status(Code::kUnprocessable, "this server is no relay");
   const size_t k = static_cast<size_t>(chunk_size());
-  const int64_t flush_ms = static_cast<int64_t>(options_.relay_flush_s * 1000);
   int64_t formed = 0;
   for (auto it = by_base_.begin(); it != by_base_.end();) {
     const int64_t base = it->first;
@@ -67,7 +71,7 @@ Result<int64_t> RelayBatcher::form(const ModelLayout& layout, int64_t now_ms, bo
     // Full chunks go at once; the rest waits for more updates of its base
     // until the oldest of them waited relay_flush_s (or force), and while
     // the uplink is down, until it is back.
-    const bool flush = force || (uplink_up_ && (held_ || now_ms - pending.oldest_ms >= flush_ms));
+    const bool flush = force || (uplink_up_ && held_) || waited_flush(pending, now_ms);
     size_t from = 0;
     for (; from < pending.ids.size(); from += k) {
       const size_t to = std::min(pending.ids.size(), from + k);
@@ -86,7 +90,6 @@ Result<int64_t> RelayBatcher::form(const ModelLayout& layout, int64_t now_ms, bo
     pending.ids.erase(pending.ids.begin(), pending.ids.begin() + static_cast<std::ptrdiff_t>(from));
     pending.accepted_ms.erase(pending.accepted_ms.begin(),
                               pending.accepted_ms.begin() + static_cast<std::ptrdiff_t>(from));
-    pending.oldest_ms = *std::min_element(pending.accepted_ms.begin(), pending.accepted_ms.end());
     ++it;
   }
   if (uplink_up_) held_ = false;

@@ -51,9 +51,10 @@ class RelayBatcher {
   struct Base {
     std::vector<int64_t> ids;          // in ledger order
     std::vector<int64_t> accepted_ms;  // of each row in ids
-    int64_t oldest_ms = 0;
   };
   bool base_due(const Base& b, int64_t now_ms) const;
+  // Whether the base's oldest row waited relay_flush_s (while the uplink is up).
+  bool waited_flush(const Base& b, int64_t now_ms) const;
   int64_t chunk_size() const {
     return uplink_up_ && !held_ ? options_.relay_k : options_.relay_k * kCutChunkFactor;
   }
