@@ -217,6 +217,23 @@ Result<Task> Engine::task_for(const std::string& agent_id) {
   t.proximal_mu = options_.task_proximal_mu;
   t.clip_norm = options_.task_clip_norm;
   t.encoding = options_.task_encoding;
+  {
+    std::lock_guard<std::mutex> lock(upstream_task_mu_);
+    if (upstream_task_) {
+      const Task& c = *upstream_task_;
+      t.mode = c.mode;
+      t.epochs = c.epochs;
+      t.steps = c.steps;
+      t.batch_size = c.batch_size;
+      t.lr = c.lr;
+      t.momentum = c.momentum;
+      t.weight_decay = c.weight_decay;
+      t.proximal_mu = c.proximal_mu;
+      t.clip_norm = c.clip_norm;
+      t.encoding = c.encoding;
+      t.topk_fraction = c.topk_fraction;
+    }
+  }
   t.secure_aggregation = options_.secure_aggregation;
   if (t.secure_aggregation != SecureAggregation::kOff) {
     t.secagg_clip = options_.secagg_clip;
@@ -367,6 +384,17 @@ Status Engine::adopt_upstream(int64_t version, std::span<const uint8_t> safetens
   if (!decoded.is_ok()) return Status(Code::kInvalidArgument, "the central model: " + decoded.status().message());
   auto model = std::make_shared<Model>(std::move(decoded->model));
   return run_admin([model, version](VersionKeeper& k) { return k.adopt_upstream(version, std::move(*model)); });
+}
+
+bool Engine::set_upstream_task(const Task& central) {
+  const auto fields = [](const Task& t) {
+    return std::make_tuple(t.mode, t.epochs, t.steps, t.batch_size, t.lr, t.momentum, t.weight_decay,
+                           t.proximal_mu, t.clip_norm, t.encoding, t.topk_fraction);
+  };
+  std::lock_guard<std::mutex> lock(upstream_task_mu_);
+  const bool changed = !upstream_task_ || fields(*upstream_task_) != fields(central);
+  upstream_task_ = central;
+  return changed;
 }
 
 Result<int64_t> Engine::form_relay_batches(bool force) {

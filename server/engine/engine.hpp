@@ -35,6 +35,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -178,6 +179,13 @@ class Engine {
   // Agent updates accepted (not duplicates) since open(): what a relay
   // paces its adoption of central versions by. Thread-safe.
   int64_t accepted_updates() const { return accepted_updates_.load(std::memory_order_relaxed); }
+  // The central server's task (GET /v1/task as the relay's agent): from
+  // then on task_for hands the relay's agents its training fields (mode,
+  // epochs, steps, batch size, lr, momentum, weight decay, proximal mu,
+  // clip norm, encoding, top-k share) instead of this server's --task-*
+  // flags, so a site trains exactly as the central fleet does. Returns
+  // whether they differ from the last ones. Thread-safe.
+  bool set_upstream_task(const Task& central);
   // A partial sum waiting for the central server's answer.
   struct RelayBatchToSend {
     int64_t id = 0;
@@ -230,6 +238,8 @@ class Engine {
   std::unique_ptr<GroupCommitWriter> writer_;  // after the parts it uses: destroyed first
   std::shared_ptr<EngineObserver> observer_;
   std::atomic<int64_t> accepted_updates_{0};
+  mutable std::mutex upstream_task_mu_;
+  std::optional<Task> upstream_task_;  // set_upstream_task; under upstream_task_mu_
 };
 
 }  // namespace edgefed::server

@@ -142,6 +142,27 @@ bool RelayUplink::hold_adopted_version(int64_t accepted_at_adoption,
   return true;
 }
 
+bool RelayUplink::fetch_task(HttpsClient& client) {
+  auto r = client.get("/v1/task");
+  if (!r.is_ok() || r->status != 200) {
+    log::warn("upstream_task_not_fetched")
+        .kv("error", r.is_ok() ? "GET /v1/task answered " + std::to_string(r->status) : r.status().to_string());
+    return false;
+  }
+  auto j = nlohmann::json::parse(r->body, nullptr, /*allow_exceptions=*/false);
+  auto task = j.is_discarded() ? Result<Task>(Status(Code::kInvalidArgument, "not JSON")) : parse_task(j);
+  if (!task.is_ok()) {
+    log::warn("upstream_task_not_fetched").kv("error", "the central task: " + task.status().to_string());
+    return false;
+  }
+  if (engine_.set_upstream_task(*task)) {
+    log::info("upstream_task_adopted").kv("mode", std::string(enum_name(task->mode))).kv("epochs", task->epochs)
+        .kv("steps", task->steps).kv("batch_size", task->batch_size).kv("lr", task->lr)
+        .kv("encoding", std::string(enum_name(task->encoding)));
+  }
+  return true;
+}
+
 void RelayUplink::follow_models() {
   double backoff = 0.5;
   std::unique_ptr<HttpsClient> client;
@@ -150,12 +171,13 @@ void RelayUplink::follow_models() {
   // chunk of K updates of one base rarely fills before the flush.
   int64_t accepted_at_adoption = engine_.accepted_updates();
   auto adopted_at = std::chrono::steady_clock::now();
+  bool have_task = false;
+  std::chrono::steady_clock::time_point task_at{};
   for (;;) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (stopping_) return;
     }
-    if (options_.adoption == RelayAdoption::kPaced && !hold_adopted_version(accepted_at_adoption, adopted_at)) return;
     if (!client) {
       auto c = HttpsClient::create(client_options_);
       if (!c.is_ok()) {
@@ -165,6 +187,14 @@ void RelayUplink::follow_models() {
       }
       client = std::move(c).value();
     }
+    // The central task first (before the relay's agents have trained much
+    // on its own flags), then again every kTaskRefresh: an operator who
+    // changes the central task reaches every site.
+    if (!have_task || std::chrono::steady_clock::now() - task_at >= kTaskRefresh) {
+      have_task = fetch_task(*client) || have_task;
+      task_at = std::chrono::steady_clock::now();
+    }
+    if (options_.adoption == RelayAdoption::kPaced && !hold_adopted_version(accepted_at_adoption, adopted_at)) return;
     // Short polls while stopping matter more than a few extra requests: the
     // wait is bounded so stop() never hangs on it for long.
     const int64_t have = engine_.current_model().version;

@@ -4,7 +4,10 @@
 //   - the model follower long-polls GET /v1/model?after=V and hands each
 //     newer central version to Engine::adopt_upstream, so the relay's
 //     agents train on (and the relay serves, from its store) the central
-//     model under the central version numbers;
+//     model under the central version numbers; it also fetches the central
+//     task (GET /v1/task, at start and every 30 s) for
+//     Engine::set_upstream_task, so the relay's agents train as the
+//     central server tells its own;
 //   - the forwarder asks the engine to form partial sums when due
 //     (Engine::form_relay_batches), then POSTs every unanswered batch to
 //     /v1/updates, oldest first. 202 (new or duplicate) marks the batch
@@ -94,6 +97,10 @@ class RelayUplink {
 
  private:
   void follow_models();
+  // GET /v1/task from the central server into Engine::set_upstream_task;
+  // false (logged) if it could not be fetched or parsed.
+  bool fetch_task(HttpsClient& client);
+  static constexpr std::chrono::seconds kTaskRefresh{30};
   // Paced adoption: waits until enough updates came in since the last
   // adoption (or the hold ran out); false once stopping.
   bool hold_adopted_version(int64_t accepted_at_adoption, std::chrono::steady_clock::time_point adopted_at);

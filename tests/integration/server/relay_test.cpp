@@ -213,16 +213,41 @@ TEST_CASE("site relays: K updates per upstream request, exact weights, the centr
   CHECK(wrong == 0);
 }
 
-TEST_CASE("a paced relay hands its agents a newer central version only once K updates came in",
+TEST_CASE("a paced relay hands its agents a newer central version only once K updates came in, and the central "
+          "task",
           "[integration][relay]") {
   ScratchDir dir("edgefed-relay-paced");
   const Pki& pki = fleet_pki();
+  // The central task differs from the relay's own --task-* defaults
+  // (1 epoch, whole epochs, batch 32, lr 0.05, f32).
   ServerProcess central(pki, dir.file("central"),
                         {"--mode", "async", "--buffer-k", "1", "--buffer-timeout", "0", "--model-init", "mlp:64-64-10",
-                         "--rate-limit", "0"});
+                         "--rate-limit", "0", "--task-epochs", "3", "--task-steps", "7", "--task-batch-size", "16",
+                         "--task-lr", "0.02", "--task-encoding", "f16"});
   central.start();
   ServerProcess relay(pki, dir.file("relay"), relay_flags(pki, central.port(), 20, "paced"));
   relay.start();
+  {
+    // The relay's agents get the central task's training fields, with the
+    // relay's own version; the relay fetches it as it starts following.
+    nlohmann::json task;
+    for (int t = 0; t < 100; ++t) {
+      auto r = relay.agent(3)->get("/v1/task");
+      REQUIRE(r);
+      REQUIRE(r->status == 200);
+      task = nlohmann::json::parse(r->body);
+      if (task["epochs"] == 3) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    INFO(task.dump());
+    CHECK(task["epochs"] == 3);
+    CHECK(task["steps"] == 7);
+    CHECK(task["batch_size"] == 16);
+    CHECK(task["lr"].get<double>() == Approx(0.02));
+    CHECK(task["encoding"] == "f16");
+    CHECK(task["agent_id"] == Pki::agent_id(3));
+    CHECK(task["model_version"] == served_version(relay));
+  }
   const DecodedModel initial = [&] {
     std::string body;
     served_version(central, &body);

@@ -172,7 +172,12 @@ TEST_CASE("predictions keep answering while the serving model is swapped", "[uni
     REQUIRE(rig.serving.install(model(static_cast<uint64_t>(version)), v(version), 0).is_ok());
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
-  while (ok < 50) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  // At least 50 answers, and one from the last version: a request in flight
+  // while version 40 was installed may still be answered by 39 (bounded
+  // wait: a server that never serves 40 fails below).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while ((ok < 50 || last_version < 40) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   done = true;
   client.join();
   CHECK(failed == 0);
