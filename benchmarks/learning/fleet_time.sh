@@ -38,12 +38,9 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-locked() { if command -v flock >/dev/null; then flock /tmp/edgefed-build.lock "$@"; else "$@"; fi; }
-if [ "$table_only" = 0 ]; then
-  [ -f "$build/CMakeCache.txt" ] ||
-    locked cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DEDGEFED_SANITIZE=OFF -DEDGEFED_TESTS=OFF >/dev/null
-  locked cmake --build "$build" -j2 --target edgefed-server edgefed-agent edgefed-sim
-fi
+# shellcheck source=release_build.sh
+. "$top/benchmarks/learning/release_build.sh"
+[ "$table_only" = 1 ] || release_build "$build" edgefed-server edgefed-agent edgefed-sim
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 mkdir -p "$out"
 scratch=$out/work
