@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need, builds edgefed with AddressSanitizer and
-# UndefinedBehaviorSanitizer, then runs every CTest test (unit, schema,
-# integration) with the libFuzzer targets (a bounded time each) built and run
-# beside them at low priority. Exit status is non-zero if anything fails.
-# Environment:
+# UndefinedBehaviorSanitizer, runs the libFuzzer targets for a bounded time,
+# then every CTest test (unit, schema, integration). Exit status is non-zero
+# if anything fails. Environment:
 #   EDGEFED_BUILD_DIR      build directory (default: build)
 #   EDGEFED_FUZZ_SECONDS   seconds per fuzz target (default 10; 0 skips fuzzing;
 #                          longer runs: tests/fuzz/run.sh SECONDS)
@@ -76,6 +75,11 @@ for a in "${cross_build_archs[@]}"; do
     --cmake-arg=-DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O0 -DNDEBUG"
 done
 
+if [ "$fuzz_seconds" != 0 ] && [ -x tests/fuzz/run.sh ]; then
+  step "fuzz (${fuzz_seconds}s per target)"
+  tests/fuzz/run.sh "$fuzz_seconds"
+fi
+
 step "tests"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -87,28 +91,6 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # summary closes the output.
 ctest --test-dir "$build" -L unit -j"$jobs" --output-on-failure --timeout 900
 
-# The clang fuzz build and the fuzzers run at the lowest priority beside
-# the integration tests (below), which mostly wait on sockets and timers
-# and leave a core or both idle, where this step used to take about 6
-# minutes of CI on its own. Not beside the unit tests: they keep both
-# cores busy. The fuzzers still get their SECONDS each of wall time; the
-# summary and any failure are printed after the tests.
-fuzz_pid=""
-fuzz_log="${EDGEFED_FUZZ_BUILD:-$top/build-fuzz}/run-all.log"
-if [ "$fuzz_seconds" != 0 ] && [ -x tests/fuzz/run.sh ]; then
-  mkdir -p "$(dirname "$fuzz_log")"
-  step "fuzz (${fuzz_seconds}s per target), in the background: $fuzz_log"
-  # Its own process group (setsid), so a failure elsewhere stops the whole
-  # build under it.
-  setsid nice -n 19 tests/fuzz/run.sh "$fuzz_seconds" >"$fuzz_log" 2>&1 &
-  fuzz_pid=$!
-fi
-stop_background() {
-  if [ -n "$cross_pid" ]; then pkill -P "$cross_pid" 2>/dev/null || true; kill "$cross_pid" 2>/dev/null || true; fi
-  if [ -n "$fuzz_pid" ]; then kill -- "-$fuzz_pid" 2>/dev/null || true; fi
-}
-cross_pid=""
-
 # The ARM unit tests under qemu-user, less the one-epoch Fashion-MNIST
 # training (2+ minutes emulated; the gradient checks and the smaller
 # learning tests cover the same code). They run one at a time at low
@@ -116,6 +98,7 @@ cross_pid=""
 # sockets and timers (about 6 minutes of CPU that is otherwise idle): the
 # timing-sensitive tests keep their priority and CI saves the minutes.
 cross_logs=()
+cross_pid=""
 if [ "${#cross_archs[@]}" -gt 0 ]; then
   cross_status=$(mktemp)
   for a in "${cross_archs[@]}"; do cross_logs+=("$top/build-$a/cross-tests.log"); done
@@ -129,7 +112,10 @@ if [ "${#cross_archs[@]}" -gt 0 ]; then
   ) &
   cross_pid=$!
 fi
-ctest --test-dir "$build" -LE unit -j"$jobs" --output-on-failure --timeout 900 || { stop_background; exit 1; }
+ctest --test-dir "$build" -LE unit -j"$jobs" --output-on-failure --timeout 900 || {
+  if [ -n "$cross_pid" ]; then pkill -P "$cross_pid" 2>/dev/null || true; kill "$cross_pid" 2>/dev/null || true; fi
+  exit 1
+}
 if [ -n "$cross_pid" ]; then
   wait "$cross_pid" || true
   for i in "${!cross_archs[@]}"; do
@@ -142,13 +128,4 @@ if [ -n "$cross_pid" ]; then
     # The summary: passed count and time.
     grep -E "tests passed|Total Test time" "${cross_logs[$i]}"
   done
-fi
-if [ -n "$fuzz_pid" ]; then
-  step "fuzz (${fuzz_seconds}s per target; ran beside the tests)"
-  if ! wait "$fuzz_pid"; then
-    cat "$fuzz_log"
-    echo "FAILED: fuzzing (tests/fuzz/run.sh $fuzz_seconds)" >&2
-    exit 1
-  fi
-  sed -n '/^== fuzz summary/,$p' "$fuzz_log"
 fi
