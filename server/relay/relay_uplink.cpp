@@ -143,7 +143,9 @@ bool RelayUplink::hold_adopted_version(int64_t accepted_at_adoption,
 }
 
 bool RelayUplink::fetch_task(HttpsClient& client) {
-  auto r = client.get("/v1/task");
+  // Bounded well below the model poll's timeout: a task that cannot be
+  // fetched must not hold up the poll that notices a returning uplink.
+  auto r = client.get("/v1/task", {}, std::chrono::milliseconds(10000));
   if (!r.is_ok() || r->status != 200) {
     log::warn("upstream_task_not_fetched")
         .kv("error", r.is_ok() ? "GET /v1/task answered " + std::to_string(r->status) : r.status().to_string());
