@@ -195,6 +195,18 @@ uint64_t Engine::on_version_after(int64_t after, std::function<void(ModelSnapsho
 
 void Engine::cancel(uint64_t id) { state_->cancel(id); }
 
+namespace {
+
+// The fields of a task that say how to train (what a relay takes from the
+// central server), as references: one list to copy and to compare.
+template <typename T>
+auto training_fields(T& t) {
+  return std::tie(t.mode, t.epochs, t.steps, t.batch_size, t.lr, t.momentum, t.weight_decay, t.proximal_mu,
+                  t.clip_norm, t.encoding, t.topk_fraction);
+}
+
+}  // namespace
+
 Result<Task> Engine::task_for(const std::string& agent_id) {
   if (!valid_agent_id(agent_id)) return Status(Code::kInvalidArgument, "invalid agent id");
   if (agents_->quarantined(agent_id)) return Status(Code::kPermissionDenied, "agent " + agent_id + " is quarantined");
@@ -219,20 +231,7 @@ Result<Task> Engine::task_for(const std::string& agent_id) {
   t.encoding = options_.task_encoding;
   {
     std::lock_guard<std::mutex> lock(upstream_task_mu_);
-    if (upstream_task_) {
-      const Task& c = *upstream_task_;
-      t.mode = c.mode;
-      t.epochs = c.epochs;
-      t.steps = c.steps;
-      t.batch_size = c.batch_size;
-      t.lr = c.lr;
-      t.momentum = c.momentum;
-      t.weight_decay = c.weight_decay;
-      t.proximal_mu = c.proximal_mu;
-      t.clip_norm = c.clip_norm;
-      t.encoding = c.encoding;
-      t.topk_fraction = c.topk_fraction;
-    }
+    if (upstream_task_) training_fields(t) = training_fields(*upstream_task_);
   }
   t.secure_aggregation = options_.secure_aggregation;
   if (t.secure_aggregation != SecureAggregation::kOff) {
@@ -387,12 +386,8 @@ Status Engine::adopt_upstream(int64_t version, std::span<const uint8_t> safetens
 }
 
 bool Engine::set_upstream_task(const Task& central) {
-  const auto fields = [](const Task& t) {
-    return std::make_tuple(t.mode, t.epochs, t.steps, t.batch_size, t.lr, t.momentum, t.weight_decay,
-                           t.proximal_mu, t.clip_norm, t.encoding, t.topk_fraction);
-  };
   std::lock_guard<std::mutex> lock(upstream_task_mu_);
-  const bool changed = !upstream_task_ || fields(*upstream_task_) != fields(central);
+  const bool changed = !upstream_task_ || training_fields(*upstream_task_) != training_fields(central);
   upstream_task_ = central;
   return changed;
 }

@@ -151,16 +151,15 @@ bool RelayUplink::fetch_task(HttpsClient& client) {
         .kv("error", r.is_ok() ? "GET /v1/task answered " + std::to_string(r->status) : r.status().to_string());
     return false;
   }
-  auto j = nlohmann::json::parse(r->body, nullptr, /*allow_exceptions=*/false);
-  auto task = j.is_discarded() ? Result<Task>(Status(Code::kInvalidArgument, "not JSON")) : parse_task(j);
+  auto j = parse_json(r->body);
+  auto task = j.is_ok() ? parse_task(*j) : Result<Task>(j.status());
   if (!task.is_ok()) {
     log::warn("upstream_task_not_fetched").kv("error", "the central task: " + task.status().to_string());
     return false;
   }
   if (engine_.set_upstream_task(*task)) {
-    log::info("upstream_task_adopted").kv("mode", std::string(enum_name(task->mode))).kv("epochs", task->epochs)
-        .kv("steps", task->steps).kv("batch_size", task->batch_size).kv("lr", task->lr)
-        .kv("encoding", std::string(enum_name(task->encoding)));
+    log::info("upstream_task_adopted").kv("mode", task->mode).kv("epochs", task->epochs).kv("steps", task->steps)
+        .kv("batch_size", task->batch_size).kv("lr", task->lr).kv("encoding", task->encoding);
   }
   return true;
 }
