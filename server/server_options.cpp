@@ -150,6 +150,9 @@ Options make_server_options(ServerConfig& c) {
       .at_least(0)
       .at_most(1);
   o.bind("fsync-full", &e.fsync_full, "SQLite synchronous=FULL (power-loss safe) instead of NORMAL");
+  o.bind("fsync-pipeline", &e.fsync_pipeline,
+         "with --fsync-full: fsync each batch on a second thread while the next one runs (acks still wait for it); "
+         "a failed fsync then stops all writes until restart");
   o.bind("group-commit-max", &e.group_commit_max, "most updates/telemetry batches per transaction").at_least(1);
   o.bind("max-queued-updates", &e.max_queued_updates, "updates waiting for the writer beyond this get 503")
       .at_least(1);

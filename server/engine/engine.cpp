@@ -47,6 +47,10 @@ Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& options,
   }
   auto keeper = VersionKeeper::open(options, *engine->clock_, *engine->agents_);
   if (!keeper.is_ok()) return keeper.status();
+  // With the pipelined group commit, what open() wrote (a first version, a
+  // migrated table) committed without fsync: make it durable before anything
+  // is served from it.
+  if ((*keeper)->store().defers_sync()) EDGEFED_RETURN_IF_ERROR((*keeper)->store().sync_committed());
   auto telemetry = (*keeper)->store().telemetry().count();
   if (!telemetry.is_ok()) return telemetry.status();
   engine->state_->count_telemetry(*telemetry);

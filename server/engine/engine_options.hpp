@@ -155,6 +155,13 @@ struct EngineOptions {
   // PRAGMA synchronous=FULL (survives power loss) when true; NORMAL (survives
   // process crashes, not power loss) when false.
   bool fsync_full = true;
+  // With fsync_full: the pipelined group commit (commit_syncer.hpp). A batch
+  // commits without fsync and a second thread fsyncs the WAL while the writer
+  // runs the next batch; the batch's calls are answered (and its state
+  // published) only after that fsync. A failed fsync then cannot be rolled
+  // back: every write is refused until the server restarts. false: each
+  // commit fsyncs inside the transaction, and a failed fsync rolls it back.
+  bool fsync_pipeline = true;
   // Cap on the database file in MiB (0 = none): past it, writes fail like a
   // full disk (503 + Retry-After; nothing half-written) instead of filling
   // the disk.

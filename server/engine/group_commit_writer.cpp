@@ -42,6 +42,11 @@ void GroupCommitWriter::start(std::unique_ptr<VersionKeeper> keeper, std::unique
     state_.set_replica(std::move(summary));
     metrics_.set_replica(false, 1, 0, 0);
   }
+  if (keeper_->store().defers_sync()) {
+    // The store outlives the syncer: stop() stops it before closing the
+    // keeper.
+    syncer_ = std::make_unique<CommitSyncer>([store = &keeper_->store()] { return store->sync_committed(); });
+  }
   writer_ = std::thread([this] {
     // Named for `top -H` and perf: the one thread every write goes through.
     pthread_setname_np(pthread_self(), "edgefed-writer");
@@ -60,6 +65,7 @@ void GroupCommitWriter::stop() {
   }
   queue_cv_.notify_all();
   if (writer_.joinable()) writer_.join();  // drains the queue: in-flight calls complete
+  if (syncer_) syncer_->stop();           // ... once their commits are durable
   if (replicas_) {
     // A clean stop hands the leadership on at once (a killed replica's
     // session ends with its process, which does the same).
@@ -74,6 +80,7 @@ Status GroupCommitWriter::run(Job& job) {
   {
     std::lock_guard<std::mutex> lock(queue_mu_);
     if (stopping_) return Status(Code::kUnavailable, "the engine is shutting down");
+    if (syncer_ && syncer_->failed()) return syncer_->failure();
     if (job.kind == Job::Kind::kUpdate) {
       if (queued_updates_ >= options_.max_queued_updates) {
         return Status(Code::kUnavailable, "too many updates waiting to be stored; retry later");
@@ -117,6 +124,15 @@ std::vector<GroupCommitWriter::Job*> GroupCommitWriter::take_batch() {
 }
 
 void GroupCommitWriter::run_batch(const std::vector<Job*>& batch) {
+  if (syncer_ && syncer_->failed()) {
+    // Committed state may be missing from disk: write nothing more.
+    const Status failure = syncer_->failure();
+    for (Job* j : batch) {
+      j->status = failure;
+      j->done.set_value();
+    }
+    return;
+  }
   if (!reload_lost_state()) {
     // Nothing is known to be current: refuse rather than act on stale state.
     for (Job* j : batch) {
@@ -165,8 +181,7 @@ void GroupCommitWriter::run_batch(const std::vector<Job*>& batch) {
   } else {
     metrics_.observe_commit(batch.size());
   }
-  after_commit(telemetry_stored);
-  for (Job* j : batch) j->done.set_value();
+  after_commit(telemetry_stored, batch);
 }
 
 Status GroupCommitWriter::handle(Job& job, int64_t& telemetry_stored) {
@@ -228,6 +243,7 @@ bool GroupCommitWriter::reload_lost_state() {
 }
 
 void GroupCommitWriter::run_timers() {
+  if (syncer_ && syncer_->failed()) return;  // writes nothing more (commit_syncer.hpp)
   if (!reload_lost_state()) return;
   if (replicas_) tick_replicas();
   if (state_lost_) return;
@@ -378,7 +394,7 @@ void GroupCommitWriter::tick_replicas() {
   if (changed || !st.is_ok()) after_commit(0);
 }
 
-void GroupCommitWriter::after_commit(int64_t telemetry_stored) {
+void GroupCommitWriter::after_commit(int64_t telemetry_stored, std::vector<Job*> jobs) {
   KeeperEffects effects = keeper_->take_effects();
   for (const auto& a : effects.accepted) metrics_.observe_accepted(a.staleness, a.age_seconds);
   for (const auto& m : effects.merged) metrics_.observe_merge(m.clipped, m.noise_stddev);
@@ -403,8 +419,29 @@ void GroupCommitWriter::after_commit(int64_t telemetry_stored) {
     if (e.from == Channel::kCanary && (e.to == Channel::kStable || e.to == Channel::kRejected))
       metrics_.count_channel_decision(e.to == Channel::kStable);
   }
-  state_.count_telemetry(telemetry_stored);
-  state_.publish(*keeper_);
+  if (!syncer_) {
+    state_.count_telemetry(telemetry_stored);
+    state_.publish(*keeper_);
+    for (Job* j : jobs) j->done.set_value();
+    return;
+  }
+  // Pipelined: what readers see and every answer wait for the fsync, so
+  // nothing is shown or acknowledged that a power loss could take back.
+  // (std::function needs a copyable capture: the prepared state is shared.)
+  auto prepared = std::make_shared<PublishedState::Prepared>(state_.prepare(*keeper_));
+  syncer_->submit([this, prepared, telemetry_stored, jobs = std::move(jobs)](const Status& synced) {
+    if (synced.is_ok()) {
+      state_.count_telemetry(telemetry_stored);
+      state_.install(std::move(*prepared));
+    } else {
+      for (Job* j : jobs) {
+        if (!j->status.is_ok()) continue;  // refused on its own: nothing of it was stored
+        j->status = synced;
+        j->telemetry_stored.clear();
+      }
+    }
+    for (Job* j : jobs) j->done.set_value();
+  });
 }
 
 }  // namespace edgefed::server

@@ -35,6 +35,7 @@
 #include "edgefed/protocol.hpp"
 #include "edgefed/status.hpp"
 #include "server/engine/agent_registry.hpp"
+#include "server/engine/commit_syncer.hpp"
 #include "server/engine/engine_metrics.hpp"
 #include "server/engine/engine_options.hpp"
 #include "server/engine/published_state.hpp"
@@ -81,7 +82,9 @@ class GroupCommitWriter {
   // Meanwhile every job fails with kUnavailable (503 + Retry-After) and the
   // writer tries to reload at most once a second; service resumes once it
   // succeeds.
-  bool ready() const { return ready_.load() && !state_lost_.load(); }
+  // With the pipelined group commit (commit_syncer.hpp), false for good once
+  // an fsync failed.
+  bool ready() const { return ready_.load() && !state_lost_.load() && !(syncer_ && syncer_->failed()); }
   // A relay: partial sums the writer formed (and committed) so far; the
   // uplink watches it to send a batch as soon as it is there.
   int64_t relay_batches_formed() const { return relay_batches_formed_.load(std::memory_order_relaxed); }
@@ -105,8 +108,10 @@ class GroupCommitWriter {
   // While the state is lost: reloads it (rate-limited to once a second);
   // true once the keeper is usable again.
   bool reload_lost_state();
-  // Metrics and logs of what the commit changed, then publishes the state.
-  void after_commit(int64_t telemetry_stored);
+  // Metrics and logs of what the commit changed, then publishes the state
+  // and completes the jobs: at once, or (pipelined) once the syncer made the
+  // commit durable.
+  void after_commit(int64_t telemetry_stored, std::vector<Job*> jobs = {});
   int64_t now_ms() const { return clock_.unix_ms(); }
 
   const EngineOptions& options_;
@@ -116,6 +121,9 @@ class GroupCommitWriter {
   PublishedState& state_;
   std::unique_ptr<VersionKeeper> keeper_;  // the writer thread's once started
   std::unique_ptr<ReplicaSet> replicas_;   // likewise; null without replicas
+  // The pipelined group commit's fsync thread; null when commits are
+  // durable by themselves. Set in start(), stopped after the writer.
+  std::unique_ptr<CommitSyncer> syncer_;
   double next_replica_tick_s_ = 0;         // writer thread only
   bool replica_tick_failing_ = false;      // writer thread only: log once per outage
   int64_t replica_ticks_ = 0;              // writer thread only

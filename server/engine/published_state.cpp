@@ -6,41 +6,59 @@
 
 namespace edgefed::server {
 
-void PublishedState::publish(const VersionKeeper& keeper) {
-  ModelSnapshot snap = keeper.snapshot();
-  bool changed;
-  {
-    std::lock_guard<std::mutex> lock(state_mu_);
-    changed = snapshot_.version != snap.version || snapshot_.bytes != snap.bytes;
-    snapshot_ = snap;
-    layout_ = keeper.layout();
-    updates_accepted_ = keeper.updates_accepted();
-    updates_merged_ = keeper.updates_merged();
-    if (changed) {
-      history_.clear();
-      for (const auto& r : keeper.history()) {
-        VersionPoint p;
-        p.version = r.version;
-        p.unix_ms = r.created_unix_ms;
-        p.loss = r.train_loss;
+PublishedState::Prepared PublishedState::prepare(const VersionKeeper& keeper) {
+  Prepared p;
+  p.snapshot = keeper.snapshot();
+  p.layout = keeper.layout();
+  p.updates_accepted = keeper.updates_accepted();
+  p.updates_merged = keeper.updates_merged();
+  if (prepared_version_ != p.snapshot.version || prepared_bytes_ != p.snapshot.bytes) {
+    prepared_version_ = p.snapshot.version;
+    prepared_bytes_ = p.snapshot.bytes;
+    std::vector<VersionPoint> history;
+    for (const auto& r : keeper.history()) {
+      VersionPoint v;
+      v.version = r.version;
+      v.unix_ms = r.created_unix_ms;
+      v.loss = r.train_loss;
+      v.gradient_variance = r.gradient_variance;
+      v.updates = r.num_updates;
+      history.push_back(v);
+      if (r.train_loss) {
+        p.global_loss = r.train_loss;
         p.gradient_variance = r.gradient_variance;
-        p.updates = r.num_updates;
-        history_.push_back(p);
-        if (r.train_loss) {
-          global_loss_ = r.train_loss;
-          gradient_variance_ = r.gradient_variance;
-        }
       }
     }
+    p.history = std::move(history);
   }
-  auto serving = keeper.channels().view();
-  bool serving_changed = false;
+  p.serving = keeper.channels().view();
+  p.buffered = keeper.buffered();
+  p.aggregator_memory_bytes = keeper.aggregator_memory_bytes();
+  return p;
+}
+
+void PublishedState::install(Prepared p) {
+  bool changed;
+  bool serving_changed;
   {
     std::lock_guard<std::mutex> lock(state_mu_);
-    serving_changed = serving != serving_;
-    serving_ = serving;
+    changed = snapshot_.version != p.snapshot.version || snapshot_.bytes != p.snapshot.bytes;
+    snapshot_ = p.snapshot;
+    layout_ = std::move(p.layout);
+    updates_accepted_ = p.updates_accepted;
+    updates_merged_ = p.updates_merged;
+    if (p.history) {
+      history_ = std::move(*p.history);
+      if (p.global_loss) {
+        global_loss_ = p.global_loss;
+        gradient_variance_ = p.gradient_variance;
+      }
+    }
+    serving_changed = p.serving != serving_;
+    serving_ = p.serving;
   }
   if (serving_changed) {
+    const auto& serving = p.serving;
     auto figure = [&](int64_t version) {
       auto it = serving->validations.find(version);
       return it == serving->validations.end() ? std::nan("") : it->second.value;
@@ -54,13 +72,13 @@ void PublishedState::publish(const VersionKeeper& keeper) {
     metrics_.set_serving(serving->stable, serving->canary, figure(serving->stable), figure(serving->canary),
                          on_stable, on_canary, other);
   }
-  metrics_.set_buffered(keeper.buffered());
-  metrics_.set_aggregator_memory(keeper.aggregator_memory_bytes());
+  metrics_.set_buffered(p.buffered);
+  metrics_.set_aggregator_memory(p.aggregator_memory_bytes);
   if (!changed) return;
-  metrics_.set_version(snap.version);
+  metrics_.set_version(p.snapshot.version);
   if (global_loss_) metrics_.set_global_loss(*global_loss_);
   metrics_.set_gradient_variance(gradient_variance_);
-  waiters_.publish(snap);
+  waiters_.publish(p.snapshot);
 }
 
 void PublishedState::count_telemetry(int64_t records) {

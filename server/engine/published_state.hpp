@@ -4,9 +4,10 @@
 // long-poll waiters woken by a new version, and the status assembled from
 // them. Readers only take a short mutex; nothing here touches SQLite.
 //
-// Thread safety: publish() and count_telemetry() are called by one thread at
-// a time (the writer, or open() before the writer starts); every other
-// method may be called from any thread.
+// Thread safety: publish(), install() and count_telemetry() are called by
+// one thread at a time (the writer, its fsync thread when the group commit
+// is pipelined, or open() before the writer starts), prepare() by the
+// writer; every other method may be called from any thread.
 #pragma once
 
 #include <cstdint>
@@ -39,7 +40,27 @@ class PublishedState {
   // ---- the publishing side (writer thread) ----
   // Copies what readers need from the keeper after a commit; a new version
   // updates the version gauges and wakes the long polls waiting for it.
-  void publish(const VersionKeeper& keeper);
+  // publish(k) is install(prepare(k)).
+  void publish(const VersionKeeper& keeper) { install(prepare(keeper)); }
+  // publish() in two halves, for the pipelined group commit
+  // (commit_syncer.hpp): prepare() copies the keeper's state right after
+  // the commit (writer thread); install() makes it visible once the commit
+  // is durable (one thread at a time, in commit order).
+  struct Prepared {
+    ModelSnapshot snapshot;
+    std::shared_ptr<const ModelLayout> layout;
+    int64_t updates_accepted = 0;
+    int64_t updates_merged = 0;
+    // Only when the model changed since the last prepare().
+    std::optional<std::vector<VersionPoint>> history;
+    std::optional<double> global_loss;
+    double gradient_variance = 0.0;
+    std::shared_ptr<const ServingView> serving;
+    int64_t buffered = 0;
+    size_t aggregator_memory_bytes = 0;
+  };
+  Prepared prepare(const VersionKeeper& keeper);
+  void install(Prepared p);
   // Adds telemetry records stored by a commit (or found by open()).
   void count_telemetry(int64_t records);
   // This server's place among replicas (written by the writer's replica
@@ -85,6 +106,9 @@ class PublishedState {
   double gradient_variance_ = 0.0;
   std::vector<VersionPoint> history_;
   std::shared_ptr<const ServingView> serving_ = std::make_shared<ServingView>();
+  // prepare()'s side (writer thread): the model it last copied.
+  int64_t prepared_version_ = -1;
+  std::shared_ptr<const std::string> prepared_bytes_;
 };
 
 }  // namespace edgefed::server

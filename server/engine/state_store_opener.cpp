@@ -80,6 +80,7 @@ Result<std::unique_ptr<StateStore>> open_state_store(const EngineOptions& option
   EDGEFED_RETURN_IF_ERROR(check_store_location(options.store));
   if (!is_postgres_location(options.store)) {
     auto store = Store::open(options.state_dir, {.fsync_full = options.fsync_full,
+                                                 .defer_sync = options.fsync_pipeline,
                                                  .max_bytes = options.max_db_mb << 20,
                                                  .vfs = options.store_vfs});
     if (!store.is_ok()) return store.status();

@@ -10,7 +10,10 @@
 // server/engine/state_store_opener.hpp picks one from the server's options.
 // Transactions: begin()/commit()/rollback(); every table call made in
 // between is part of that transaction, every other call commits on its own.
-// commit() ok means durable (the "ack = durable" rule). A commit that fails
+// commit() ok means durable (the "ack = durable" rule), except in a store
+// that defers_sync(): its commit() only orders the transaction, and
+// sync_committed() then makes every commit before it durable (the engine's
+// pipelined group commit acknowledges after that). A commit that fails
 // with kUnavailable left nothing (SQLite) or may have committed
 // (PostgreSQL, a connection lost during COMMIT): every write is idempotent
 // by its key (update_id, (agent, seq), version), so a retry is safe.
@@ -42,6 +45,13 @@ class StateStore {
   virtual Status commit() = 0;
   // Never fails: what the transaction did is gone (or was never there).
   virtual void rollback() = 0;
+
+  // Deferred durability (above). sync_committed() is the one call that may
+  // run on another thread while the owner uses the store; not concurrently
+  // with itself. kUnavailable if the fsync failed: the transactions it
+  // covered are committed but maybe not on disk, and cannot be rolled back.
+  virtual bool defers_sync() const { return false; }
+  virtual Status sync_committed() { return Status::ok(); }
 
   virtual LedgerStore& ledger() = 0;
   virtual VersionStore& versions() = 0;

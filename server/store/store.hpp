@@ -34,6 +34,10 @@ struct StoreOptions {
   // synchronous=FULL (power-loss safe: every commit fsyncs the WAL) else
   // NORMAL (process-crash safe).
   bool fsync_full = true;
+  // With fsync_full: commits are not fsynced (synchronous=NORMAL) and
+  // sync_committed() fsyncs the WAL instead, so a writer can fsync one batch
+  // on another thread while it runs the next (defers_sync() is true).
+  bool defer_sync = false;
   // > 0 caps the database file (sqlite::Database::set_max_bytes).
   int64_t max_bytes = 0;
   // The SQLite VFS every file operation goes through; empty = the default.
@@ -54,6 +58,8 @@ class Store final : public StateStore {
   Status commit() override { return db_->commit(); }
   void rollback() override { db_->rollback(); }
   std::string describe() const override { return db_->path(); }
+  bool defers_sync() const override { return defer_sync_; }
+  Status sync_committed() override { return defer_sync_ ? db_->sync_wal() : Status::ok(); }
 
   LedgerTable& ledger() override { return ledger_; }
   VersionTable& versions() override { return versions_; }
@@ -64,10 +70,11 @@ class Store final : public StateStore {
   RelayBatchTable* relay_batches() override { return &relay_batches_; }
 
  private:
-  explicit Store(std::unique_ptr<sqlite::Database> db)
-      : db_(std::move(db)), ledger_(*db_), versions_(*db_), telemetry_(*db_), agents_(*db_), channels_(*db_),
+  Store(std::unique_ptr<sqlite::Database> db, bool defer_sync)
+      : db_(std::move(db)), defer_sync_(defer_sync), ledger_(*db_), versions_(*db_), telemetry_(*db_), agents_(*db_), channels_(*db_),
         secagg_sessions_(*db_), relay_batches_(*db_) {}
   std::unique_ptr<sqlite::Database> db_;
+  const bool defer_sync_;
   LedgerTable ledger_;
   VersionTable versions_;
   TelemetryTable telemetry_;

@@ -97,6 +97,27 @@ Status Database::enable_wal() {
   return Status::ok();
 }
 
+Status Database::prepare_wal_sync() {
+  sqlite3_file* wal = nullptr;
+  const int rc = sqlite3_file_control(db_, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal);
+  if (rc != SQLITE_OK) return status_for(rc, "find the write-ahead log of " + path_, sqlite3_errmsg(db_));
+  // Before the log is opened (or outside WAL mode, which the caller set up)
+  // the pointer is a journal file never opened: no methods.
+  if (wal == nullptr || wal->pMethods == nullptr) {
+    return Status(Code::kInternal, "sqlite: the write-ahead log of " + path_ + " is not open");
+  }
+  wal_file_ = wal;
+  return sync_wal();
+}
+
+Status Database::sync_wal() {
+  auto* wal = static_cast<sqlite3_file*>(wal_file_);
+  if (wal == nullptr) return Status(Code::kInternal, "sqlite: sync_wal before prepare_wal_sync");
+  const int rc = wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL);
+  if (rc == SQLITE_OK) return Status::ok();
+  return status_for(rc, "fsync the write-ahead log of " + path_, "");
+}
+
 Status Database::set_max_bytes(int64_t max_bytes) {
   if (max_bytes <= 0) return Status::ok();
   auto page = query_int("PRAGMA page_size");

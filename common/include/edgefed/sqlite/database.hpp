@@ -62,6 +62,22 @@ class Database {
 
   // PRAGMA journal_mode=WAL, checked to have taken effect (kIo if not).
   Status enable_wal();
+  // Deferred durability, for a writer that fsyncs on another thread while
+  // it goes on (the server's pipelined group commit): with PRAGMA
+  // synchronous=NORMAL a WAL commit is ordered but not fsynced, and
+  // sync_wal() makes every transaction committed before it durable.
+  // prepare_wal_sync() (owner thread, WAL mode, the log opened: after the
+  // first statement) finds the log's file handle and syncs it once: SQLite's
+  // first sync of a new log also syncs its directory, a flag it keeps on
+  // that handle, so it is done here before any other thread may sync.
+  // kInternal if the log is not open, kUnavailable if the fsync failed.
+  Status prepare_wal_sync();
+  // The one call that may run on another thread while the owner uses the
+  // connection: an fsync of the log through the connection's VFS (so the
+  // fault seam reaches it), touching nothing else. Not concurrently with
+  // itself. kUnavailable if the fsync failed, kInternal before
+  // prepare_wal_sync().
+  Status sync_wal();
   // Caps the file at about max_bytes (PRAGMA max_page_count; <= 0: no cap).
   // Writes beyond it fail like a full disk (kUnavailable).
   Status set_max_bytes(int64_t max_bytes);
@@ -83,6 +99,9 @@ class Database {
   std::map<std::string, Statement, std::less<>> cache_;  // destroyed before db_ closes
   sqlite3* db_;
   std::string path_;
+  // The log's sqlite3_file, owned by SQLite for the connection's lifetime
+  // (set by prepare_wal_sync()).
+  void* wal_file_ = nullptr;
 };
 
 }  // namespace edgefed::sqlite

@@ -87,9 +87,12 @@ void check_http_503(const Status& st) {
   CHECK(!j["error"]["message"].get<std::string>().empty());
 }
 
-EngineOptions fault_options(const std::string& dir, const SqliteFaultEnv& env) {
+EngineOptions fault_options(const std::string& dir, const SqliteFaultEnv& env, bool pipeline = false) {
   auto o = small_options(dir, std::make_shared<FakeClock>());
-  o.fsync_full = true;  // every commit fsyncs the WAL: the fsync fault hits commits
+  o.fsync_full = true;  // every commit is fsynced: the fsync fault hits commits
+  // Without the pipeline the fsync is inside each commit and a failed one
+  // rolls the transaction back; the pipelined case has its own test below.
+  o.fsync_pipeline = pipeline;
   o.store_vfs = env.vfs_name();
   return o;
 }
@@ -196,4 +199,61 @@ TEST_CASE("fsync failure or full disk while committing a version: the previous v
   REQUIRE(merged->size() == 2);
   CHECK((*merged)[0].update_id == "u0");
   CHECK((*merged)[1].update_id == "u1");
+}
+
+TEST_CASE("pipelined group commit: answers wait for the fsync; a failed one refuses every write until restart, "
+          "and nothing acknowledged is lost", "[unit][engine][fault]") {
+  SqliteFaultEnv env;
+  TempDir dir;
+  auto o = fault_options(dir.path(), env, /*pipeline=*/true);
+  o.buffer_k = 3;  // the third update closes version 1
+  {
+    auto e = Engine::open(o, nullptr).value();
+    const int64_t syncs_before = env.syncs();
+    for (const char* id : {"u0", "u1"}) REQUIRE(e->submit_update("a", as_span(update(id))).is_ok());
+    // Each answer came after an fsync of its commit (on the fsync thread).
+    CHECK(env.syncs() >= syncs_before + 2);
+    // A full disk fails inside the transaction: rolled back, retryable, as
+    // without the pipeline.
+    env.disk_full_after(0);
+    auto full = e->submit_update("a", as_span(update("u2")));
+    REQUIRE(!full.is_ok());
+    check_http_503(full.status());
+    env.clear();
+    CHECK(e->ready());
+    CHECK(e->status().updates_accepted == 2);
+    // A failed fsync: the commit that closes version 1 is done and cannot be
+    // rolled back, so it is neither answered nor published...
+    env.fail_syncs(-1);
+    auto unsynced = e->submit_update("a", as_span(update("u2")));
+    REQUIRE(!unsynced.is_ok());
+    check_http_503(unsynced.status());
+    CHECK(unsynced.status().message().find("restart") != std::string::npos);
+    CHECK(e->current_model().version == 0);
+    CHECK(e->status().updates_accepted == 2);
+    // ... and the engine writes nothing more, even once the disk recovers.
+    env.clear();
+    CHECK(!e->ready());
+    auto after = e->submit_update("a", as_span(update("u3")));
+    REQUIRE(!after.is_ok());
+    CHECK(after.status().code() == Code::kUnavailable);
+    e->shutdown();
+  }
+  // The restart recovers from what is on the disk: the two acknowledged
+  // updates are there; u2 was never acknowledged, and its retry is either
+  // merged now or recognised (its commit reached the disk after all).
+  auto e = Engine::open(o, nullptr).value();
+  CHECK(e->ready());
+  auto retry = e->submit_update("a", as_span(update("u2")));
+  REQUIRE(retry.is_ok());
+  CHECK(e->current_model().version == 1);
+  const auto history = e->status().history;
+  REQUIRE(history.size() == 2);
+  CHECK(history.back().updates == 3);
+  for (const char* id : {"u0", "u1"}) {
+    auto dup = e->submit_update("a", as_span(update(id)));
+    REQUIRE(dup.is_ok());
+    CHECK(dup->duplicate);
+  }
+  e->shutdown();
 }

@@ -7,6 +7,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <thread>
+
 #include "server/store/read_only_store.hpp"
 #include "server/store/store.hpp"
 #include "sqlite_fault_env.hpp"
@@ -80,6 +82,41 @@ TEST_CASE("store: failed fsync or full disk at commit: kUnavailable, nothing los
   REQUIRE(reopened.is_ok());
   CHECK(*(*reopened)->ledger().count_accepted() == 3);
   for (const char* id : {"u1", "u2", "u3"}) CHECK((*reopened)->ledger().find("a", id)->has_value());
+}
+
+TEST_CASE("store with deferred sync: commits do not fsync, sync_committed() does, and reports a failed fsync",
+          "[unit][store][fault]") {
+  edgefed::testing::TempDir dir;
+  edgefed::testing::SqliteFaultEnv env;
+  auto store = Store::open(dir.path(), {.fsync_full = true, .defer_sync = true, .vfs = env.vfs_name()});
+  REQUIRE(store.is_ok());
+  Store& s = **store;
+  CHECK(s.defers_sync());
+  // synchronous=NORMAL: a commit writes the WAL but does not fsync it, so
+  // it succeeds while every fsync fails...
+  env.fail_syncs(-1);
+  REQUIRE(insert_committed(s, "u1").is_ok());
+  CHECK(env.failed_syncs() == 0);
+  // ... and the sync that would make it durable reports the failure.
+  const Status failed = s.sync_committed();
+  CHECK(failed.code() == Code::kUnavailable);
+  CHECK(failed.message().find("write-ahead log") != std::string::npos);
+  CHECK(env.failed_syncs() == 1);
+  env.clear();
+  // From another thread, as the engine's fsync thread calls it, while this
+  // one goes on committing.
+  Status from_thread;
+  std::thread syncer([&] { from_thread = s.sync_committed(); });
+  REQUIRE(insert_committed(s, "u2").is_ok());
+  syncer.join();
+  CHECK(from_thread.is_ok());
+  CHECK(s.sync_committed().is_ok());
+  CHECK(*s.ledger().count_accepted() == 2);
+  // Without fsync_full there is nothing to defer: commits are NORMAL anyway.
+  edgefed::testing::TempDir other;
+  auto normal = Store::open(other.path(), {.fsync_full = false, .defer_sync = true});
+  REQUIRE(normal.is_ok());
+  CHECK(!(*normal)->defers_sync());
 }
 
 TEST_CASE("store: the size cap fails a commit like a full disk (503, retryable)", "[unit][store][fault]") {
