@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 
+#include <chrono>
 #include <utility>
 #include <vector>
 
@@ -9,7 +10,8 @@
 
 namespace edgefed::server {
 
-CommitSyncer::CommitSyncer(std::function<Status()> sync) : sync_(std::move(sync)) {
+CommitSyncer::CommitSyncer(std::function<Status()> sync, Observer observe)
+    : sync_(std::move(sync)), observe_(std::move(observe)) {
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "edgefed-fsync");
     loop();
@@ -52,7 +54,12 @@ void CommitSyncer::loop() {
     Status st = failure_;
     lock.unlock();
     if (st.is_ok()) {
+      const auto t0 = std::chrono::steady_clock::now();
       st = sync_();
+      if (observe_) {
+        observe_(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), batch.size(),
+                 st.is_ok());
+      }
       if (!st.is_ok()) {
         log::error("wal_sync_failed")
             .kv("error", st.to_string())

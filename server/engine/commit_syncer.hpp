@@ -18,6 +18,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -33,9 +34,14 @@ class CommitSyncer {
   // Runs with ok once the batch is durable, or with the fsync's failure.
   using Completion = std::function<void(const Status&)>;
 
+  // After each fsync: how long it took, how many batches it covered, and
+  // whether it worked (metrics).
+  using Observer = std::function<void(double seconds, size_t batches, bool ok)>;
+
   // `sync` makes every commit before it durable (StateStore::sync_committed);
-  // it must stay callable until stop() returns. Starts the thread.
-  explicit CommitSyncer(std::function<Status()> sync);
+  // it must stay callable until stop() returns. `observe` may be empty.
+  // Starts the thread.
+  explicit CommitSyncer(std::function<Status()> sync, Observer observe = {});
   ~CommitSyncer();  // calls stop()
   CommitSyncer(const CommitSyncer&) = delete;
   CommitSyncer& operator=(const CommitSyncer&) = delete;
@@ -53,6 +59,7 @@ class CommitSyncer {
   void loop();
 
   std::function<Status()> sync_;
+  Observer observe_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Completion> queue_;

@@ -74,6 +74,18 @@ EngineMetrics::EngineMetrics(std::shared_ptr<prometheus::Registry> registry)
                       .Help("Calls (updates, telemetry batches, admin) carried by one SQLite transaction "
                             "(group commit); the count is the number of transactions.")
                       .Register(r).Add({}, Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128, 256});
+  fsync_seconds_ = &BuildHistogram().Name("edgefed_store_fsync_seconds")
+                        .Help("Duration of one fsync of the WAL by the pipelined group commit's fsync thread; "
+                              "every call it covers waited for it.")
+                        .Register(r).Add({}, Histogram::BucketBoundaries{0.0005, 0.001, 0.002, 0.005, 0.01, 0.02,
+                                                                         0.05, 0.1, 0.25, 0.5, 1, 2.5});
+  fsync_batches_ = &BuildHistogram().Name("edgefed_store_fsync_batches")
+                        .Help("Committed transactions one fsync of the WAL made durable (the pipelined group "
+                              "commit's second grouping).")
+                        .Register(r).Add({}, Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32});
+  fsync_failed_ = &BuildGauge().Name("edgefed_store_fsync_failed")
+                       .Help("1 once an fsync of the WAL failed: the server refuses every write until it restarts.")
+                       .Register(r).Add({});
   auto& serving = BuildGauge().Name("edgefed_serving_version")
                       .Help("The version each serving channel names: stable (what the fleet serves) and canary "
                             "(what the canary cohort tries); -1 = none.")
@@ -139,6 +151,11 @@ void EngineMetrics::count_telemetry(int64_t stored) { telemetry_->Increment(stat
 void EngineMetrics::observe_aggregation(double seconds) { aggregation_->Observe(seconds); }
 
 void EngineMetrics::observe_commit(size_t jobs) { commit_jobs_->Observe(static_cast<double>(jobs)); }
+void EngineMetrics::observe_fsync(double seconds, size_t batches) {
+  fsync_seconds_->Observe(seconds);
+  fsync_batches_->Observe(static_cast<double>(batches));
+}
+void EngineMetrics::set_fsync_failed() { fsync_failed_->Set(1); }
 
 void EngineMetrics::set_agents(int64_t active, int64_t idle, int64_t offline, int64_t quarantined) {
   agents_active_->Set(static_cast<double>(active));

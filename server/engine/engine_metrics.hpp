@@ -38,6 +38,11 @@ class EngineMetrics {
   void observe_aggregation(double seconds);
   // One committed writer transaction and how many calls it carried.
   void observe_commit(size_t jobs);
+  // The pipelined group commit's fsync thread (commit_syncer.hpp): one
+  // fsync of the WAL and the batches it made durable; failed() once one
+  // failed (writes stop until restart).
+  void observe_fsync(double seconds, size_t batches);
+  void set_fsync_failed();
   void set_agents(int64_t active, int64_t idle, int64_t offline, int64_t quarantined);
   // One merged version: updates clipped to --clip-norm, DP noise stddev per
   // coordinate of the merged delta (0 = no noise added).
@@ -69,6 +74,9 @@ class EngineMetrics {
   prometheus::Counter* telemetry_;
   prometheus::Histogram* aggregation_;
   prometheus::Histogram* commit_jobs_;
+  prometheus::Histogram* fsync_seconds_;
+  prometheus::Histogram* fsync_batches_;
+  prometheus::Gauge* fsync_failed_;
   prometheus::Gauge* agents_active_;
   prometheus::Gauge* agents_idle_;
   prometheus::Gauge* agents_offline_;

@@ -45,7 +45,11 @@ void GroupCommitWriter::start(std::unique_ptr<VersionKeeper> keeper, std::unique
   if (keeper_->store().defers_sync()) {
     // The store outlives the syncer: stop() stops it before closing the
     // keeper.
-    syncer_ = std::make_unique<CommitSyncer>([store = &keeper_->store()] { return store->sync_committed(); });
+    syncer_ = std::make_unique<CommitSyncer>([store = &keeper_->store()] { return store->sync_committed(); },
+                                             [this](double seconds, size_t batches, bool ok) {
+                                               if (ok) metrics_.observe_fsync(seconds, batches);
+                                               else metrics_.set_fsync_failed();
+                                             });
   }
   writer_ = std::thread([this] {
     // Named for `top -H` and perf: the one thread every write goes through.

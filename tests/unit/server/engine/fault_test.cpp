@@ -2,6 +2,9 @@
 // leave memory and disk agreeing, and keep every update acknowledged before
 // it: first with the database's size cap, then with faults injected through
 // the storage seam.
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -208,7 +211,14 @@ TEST_CASE("pipelined group commit: answers wait for the fsync; a failed one refu
   auto o = fault_options(dir.path(), env, /*pipeline=*/true);
   o.buffer_k = 3;  // the third update closes version 1
   {
-    auto e = Engine::open(o, nullptr).value();
+    auto registry = std::make_shared<prometheus::Registry>();
+    auto fsync_failed = [&] {
+      const std::string text = prometheus::TextSerializer().Serialize(registry->Collect());
+      const auto pos = text.find("\nedgefed_store_fsync_failed ");
+      REQUIRE(pos != std::string::npos);
+      return std::stod(text.substr(pos + 28));
+    };
+    auto e = Engine::open(o, registry).value();
     const int64_t syncs_before = env.syncs();
     for (const char* id : {"u0", "u1"}) REQUIRE(e->submit_update("a", as_span(update(id))).is_ok());
     // Each answer came after an fsync of its commit (on the fsync thread).
@@ -222,6 +232,7 @@ TEST_CASE("pipelined group commit: answers wait for the fsync; a failed one refu
     env.clear();
     CHECK(e->ready());
     CHECK(e->status().updates_accepted == 2);
+    CHECK(fsync_failed() == 0);
     // A failed fsync: the commit that closes version 1 is done and cannot be
     // rolled back, so it is neither answered nor published...
     env.fail_syncs(-1);
@@ -231,9 +242,11 @@ TEST_CASE("pipelined group commit: answers wait for the fsync; a failed one refu
     CHECK(unsynced.status().message().find("restart") != std::string::npos);
     CHECK(e->current_model().version == 0);
     CHECK(e->status().updates_accepted == 2);
-    // ... and the engine writes nothing more, even once the disk recovers.
+    // ... and the engine writes nothing more, even once the disk recovers;
+    // the metric an alert watches says so.
     env.clear();
     CHECK(!e->ready());
+    CHECK(fsync_failed() == 1);
     auto after = e->submit_update("a", as_span(update("u3")));
     REQUIRE(!after.is_ok());
     CHECK(after.status().code() == Code::kUnavailable);

@@ -22,6 +22,9 @@ struct Run {
   double seconds = 0;
   int64_t acked = 0;
   double commits = 0;
+  double fsyncs = 0;         // the pipelined group commit's fsyncs
+  double fsynced_batches = 0;
+  double fsync_failed = 0;
 };
 
 double metric_value(const std::string& text, const std::string& name) {
@@ -61,6 +64,9 @@ Run hammer(const std::string& dir, const std::string& spec, int threads, int per
   r.acked = acked;
   const std::string text = prometheus::TextSerializer().Serialize(registry->Collect());
   r.commits = metric_value(text, "edgefed_store_commit_jobs_count");
+  r.fsyncs = metric_value(text, "edgefed_store_fsync_seconds_count");
+  r.fsynced_batches = metric_value(text, "edgefed_store_fsync_batches_sum");
+  r.fsync_failed = metric_value(text, "edgefed_store_fsync_failed");
   CHECK(e->status().updates_accepted == threads * per_thread);
   CHECK(e->status().updates_merged == threads * per_thread);
   CHECK(e->current_model().version == threads * per_thread / 10);
@@ -77,6 +83,13 @@ TEST_CASE("group commit: 16 threads share transactions, all acked, all merged on
   // transactions (1 per call would be 400).
   CHECK(r.commits > 0);
   CHECK(r.commits < 400);
+  // The pipelined group commit (the default with fsync_full): every
+  // transaction was made durable by the fsync thread before its calls were
+  // answered, some fsyncs covering several.
+  CHECK(r.fsyncs >= 1);
+  CHECK(r.fsynced_batches >= r.commits);
+  CHECK(r.fsyncs <= r.fsynced_batches);
+  CHECK(r.fsync_failed == 0);
 }
 
 // Not part of the suite (hidden tag): prints ingest throughput of 400 KB
