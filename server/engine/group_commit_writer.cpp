@@ -22,6 +22,14 @@ bool fatal(const Status& s) {
   return s.code() == Code::kIo || s.code() == Code::kInternal || s.code() == Code::kUnavailable;
 }
 
+// Answers every job of a batch that is not run at all.
+void refuse(const std::vector<GroupCommitWriter::Job*>& batch, const Status& why) {
+  for (GroupCommitWriter::Job* j : batch) {
+    j->status = why;
+    j->done.set_value();
+  }
+}
+
 }  // namespace
 
 GroupCommitWriter::GroupCommitWriter(const EngineOptions& options, Clock& clock, EngineMetrics& metrics,
@@ -84,7 +92,7 @@ Status GroupCommitWriter::run(Job& job) {
   {
     std::lock_guard<std::mutex> lock(queue_mu_);
     if (stopping_) return Status(Code::kUnavailable, "the engine is shutting down");
-    if (syncer_ && syncer_->failed()) return syncer_->failure();
+    if (writes_stopped()) return syncer_->failure();
     if (job.kind == Job::Kind::kUpdate) {
       if (queued_updates_ >= options_.max_queued_updates) {
         return Status(Code::kUnavailable, "too many updates waiting to be stored; retry later");
@@ -128,22 +136,11 @@ std::vector<GroupCommitWriter::Job*> GroupCommitWriter::take_batch() {
 }
 
 void GroupCommitWriter::run_batch(const std::vector<Job*>& batch) {
-  if (syncer_ && syncer_->failed()) {
-    // Committed state may be missing from disk: write nothing more.
-    const Status failure = syncer_->failure();
-    for (Job* j : batch) {
-      j->status = failure;
-      j->done.set_value();
-    }
-    return;
-  }
+  // Committed state may be missing from disk: write nothing more.
+  if (writes_stopped()) return refuse(batch, syncer_->failure());
+  // Nothing is known to be current: refuse rather than act on stale state.
   if (!reload_lost_state()) {
-    // Nothing is known to be current: refuse rather than act on stale state.
-    for (Job* j : batch) {
-      j->status = Status(Code::kUnavailable, "the state database cannot be reached; retry later");
-      j->done.set_value();
-    }
-    return;
+    return refuse(batch, Status(Code::kUnavailable, "the state database cannot be reached; retry later"));
   }
   int64_t telemetry_stored = 0;
   Status st = keeper_->begin();
@@ -247,7 +244,7 @@ bool GroupCommitWriter::reload_lost_state() {
 }
 
 void GroupCommitWriter::run_timers() {
-  if (syncer_ && syncer_->failed()) return;  // writes nothing more (commit_syncer.hpp)
+  if (writes_stopped()) return;
   if (!reload_lost_state()) return;
   if (replicas_) tick_replicas();
   if (state_lost_) return;

@@ -84,7 +84,7 @@ class GroupCommitWriter {
   // succeeds.
   // With the pipelined group commit (commit_syncer.hpp), false for good once
   // an fsync failed.
-  bool ready() const { return ready_.load() && !state_lost_.load() && !(syncer_ && syncer_->failed()); }
+  bool ready() const { return ready_.load() && !state_lost_.load() && !writes_stopped(); }
   // A relay: partial sums the writer formed (and committed) so far; the
   // uplink watches it to send a batch as soon as it is there.
   int64_t relay_batches_formed() const { return relay_batches_formed_.load(std::memory_order_relaxed); }
@@ -97,6 +97,9 @@ class GroupCommitWriter {
   void stop();
 
  private:
+  // An fsync of the pipelined group commit failed: nothing more is written
+  // until restart (commit_syncer.hpp).
+  bool writes_stopped() const { return syncer_ && syncer_->failed(); }
   void writer_loop();
   std::vector<Job*> take_batch();  // REQUIRES: queue_mu_ held
   void run_batch(const std::vector<Job*>& batch);
