@@ -153,6 +153,10 @@ Options make_server_options(ServerConfig& c) {
   o.bind("fsync-pipeline", &e.fsync_pipeline,
          "with --fsync-full: fsync each batch on a second thread while the next one runs (acks still wait for it); "
          "a failed fsync then stops all writes until restart");
+  o.bind("spool-mb", &e.spool_mb,
+         "SQLite store: MiB of the update spool, a ring file the connections write pending update bodies to in "
+         "parallel (fsynced with each commit); 0 = bodies in the database")
+      .in(0, 1 << 20);
   o.bind("group-commit-max", &e.group_commit_max, "most updates/telemetry batches per transaction").at_least(1);
   o.bind("max-queued-updates", &e.max_queued_updates, "updates waiting for the writer beyond this get 503")
       .at_least(1);

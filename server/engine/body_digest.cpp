@@ -28,4 +28,9 @@ bool digest_matches(const std::string& stored, std::span<const uint8_t> body, co
   return false;
 }
 
+bool pending_body_intact(const LedgerEntry& e, std::span<const uint8_t> body) {
+  if (!e.spooled) return true;
+  return !e.body_lost && !body.empty() && digest_matches(e.body_digest, body, body_digest(body));
+}
+
 }  // namespace edgefed::server

@@ -14,6 +14,8 @@
 #include <span>
 #include <string>
 
+#include "server/store/records.hpp"
+
 namespace edgefed::server {
 
 // "xxh3-128:" and 32 lowercase hex digits.
@@ -24,5 +26,11 @@ std::string body_digest(std::span<const uint8_t> body);
 // as 64 hex digits: those are checked by hashing the body with SHA-256 (a
 // retry across an upgrade is rare, so the slow path is too).
 bool digest_matches(const std::string& stored, std::span<const uint8_t> body, const std::string& digest);
+
+// Whether a pending ledger row's body, as read back, is the one the row was
+// accepted with. Only a body from the update spool can be missing or
+// another (written after the last fsync before a crash: such an update was
+// never acknowledged); a row's own payload column always is.
+bool pending_body_intact(const LedgerEntry& e, std::span<const uint8_t> body);
 
 }  // namespace edgefed::server

@@ -16,6 +16,7 @@
 #include "server/engine/version_keeper.hpp"
 #include "server/store/relay_batch_table.hpp"
 #include "server/store/records.hpp"
+#include "server/store/update_spool.hpp"
 
 namespace edgefed::server {
 
@@ -64,6 +65,7 @@ Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& options,
       .kv("server_lr", effective_server_lr(options))
       .kv("store", (*keeper)->store().describe())
       .kv("replica", *replicas ? (*replicas)->name() : std::string());
+  engine->spool_ = (*keeper)->store().spool();
   engine->writer_->start(std::move(keeper).value(), std::move(replicas).value());
   return engine;
 }
@@ -124,6 +126,24 @@ Result<UpdateAck> Engine::submit_aggregate(const std::string& session, int64_t b
   return ack;
 }
 
+void Engine::spool_body(IncomingUpdate& u) {
+  if (!spool_) return;
+  // On this connection's thread, in parallel with the others: the writer
+  // thread then stores only the row (server/store/update_spool.hpp).
+  auto spooled = spool_->append(u.body);
+  if (spooled.is_ok()) {
+    u.spooled = *spooled;
+    return;
+  }
+  // Full (bodies not merged yet fill the ring) or a failed write: this one
+  // goes into the database, as without a spool. Logged once per 1,000.
+  metrics_->count_spool_fallback();
+  if (spool_fallbacks_.fetch_add(1, std::memory_order_relaxed) % 1000 == 0) {
+    log::warn("spool_fallback").kv("agent", u.meta.agent_id).kv("update_id", u.meta.update_id)
+        .kv("reason", spooled.status().message()).kv("capacity_bytes", spool_->capacity());
+  }
+}
+
 Result<UpdateAck> Engine::record_update(const IncomingUpdate& u) {
   Job job;
   job.kind = Job::Kind::kUpdate;
@@ -158,7 +178,10 @@ Result<UpdateAck> Engine::submit_decoded(const std::string& cert_agent_id, std::
   u.body_digest = body_digest(body);
   u.layout_fingerprint = layout->fingerprint();
   u.norm2 = sum_squares(decoded->delta);
+  spool_body(u);
   auto ack = record_update(u);
+  // A body no row names is free again at once.
+  if (u.spooled && !(ack.is_ok() && !ack->duplicate)) spool_->release(u.spooled->offset);
   if (ack.is_ok() && decoded_delta) *decoded_delta = std::move(decoded->delta);
   return ack;
 }

@@ -59,6 +59,7 @@ class AgentRegistry;
 class EngineMetrics;
 class GroupCommitWriter;
 class PublishedState;
+class UpdateSpool;
 class VersionKeeper;
 struct IncomingUpdate;
 
@@ -226,6 +227,9 @@ class Engine {
                                    std::vector<float>* decoded_delta);
   // Hands a decoded update (or session mean) to the writer and waits for its ack.
   Result<UpdateAck> record_update(const IncomingUpdate& update);
+  // Writes u's body to the spool and sets u.spooled; leaves it unset (the
+  // body then goes into the database) without a spool or if it is full.
+  void spool_body(IncomingUpdate& u);
   // Runs fn as a job of its own on the writer thread, inside one transaction.
   Status run_admin(std::function<Status(VersionKeeper&)> fn);
   int64_t now_ms() const;
@@ -238,6 +242,10 @@ class Engine {
   std::unique_ptr<GroupCommitWriter> writer_;  // after the parts it uses: destroyed first
   std::shared_ptr<EngineObserver> observer_;
   std::atomic<int64_t> accepted_updates_{0};
+  // The store's update spool (null without one): bodies are written to it
+  // by the calling threads before their update is queued (spool_body).
+  std::shared_ptr<UpdateSpool> spool_;
+  std::atomic<int64_t> spool_fallbacks_{0};
   mutable std::mutex upstream_task_mu_;
   std::optional<Task> upstream_task_;  // set_upstream_task; under upstream_task_mu_
 };

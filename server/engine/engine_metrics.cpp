@@ -83,6 +83,10 @@ EngineMetrics::EngineMetrics(std::shared_ptr<prometheus::Registry> registry)
                         .Help("Committed transactions one fsync of the WAL made durable (the pipelined group "
                               "commit's second grouping).")
                         .Register(r).Add({}, Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32});
+  spool_fallbacks_ = &BuildCounter().Name("edgefed_store_spool_fallbacks_total")
+                         .Help("Update bodies stored in the database instead of the update spool (--spool-mb): "
+                               "the spool was full of bodies not merged yet, or its write failed.")
+                         .Register(r).Add({});
   fsync_failed_ = &BuildGauge().Name("edgefed_store_fsync_failed")
                        .Help("1 once an fsync of the WAL failed: the server refuses every write until it restarts.")
                        .Register(r).Add({});
@@ -156,6 +160,7 @@ void EngineMetrics::observe_fsync(double seconds, size_t batches) {
   fsync_batches_->Observe(static_cast<double>(batches));
 }
 void EngineMetrics::set_fsync_failed() { fsync_failed_->Set(1); }
+void EngineMetrics::count_spool_fallback() { spool_fallbacks_->Increment(); }
 
 void EngineMetrics::set_agents(int64_t active, int64_t idle, int64_t offline, int64_t quarantined) {
   agents_active_->Set(static_cast<double>(active));

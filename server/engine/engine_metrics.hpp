@@ -43,6 +43,9 @@ class EngineMetrics {
   // failed (writes stop until restart).
   void observe_fsync(double seconds, size_t batches);
   void set_fsync_failed();
+  // An update body that went into the database because the update spool
+  // was full or its write failed.
+  void count_spool_fallback();
   void set_agents(int64_t active, int64_t idle, int64_t offline, int64_t quarantined);
   // One merged version: updates clipped to --clip-norm, DP noise stddev per
   // coordinate of the merged delta (0 = no noise added).
@@ -77,6 +80,7 @@ class EngineMetrics {
   prometheus::Histogram* fsync_seconds_;
   prometheus::Histogram* fsync_batches_;
   prometheus::Gauge* fsync_failed_;
+  prometheus::Counter* spool_fallbacks_;
   prometheus::Gauge* agents_active_;
   prometheus::Gauge* agents_idle_;
   prometheus::Gauge* agents_offline_;

@@ -101,6 +101,7 @@ Status validate(const EngineOptions& o) {
   if (o.keep_last_n < 1) return bad("keep_last_n must be >= 1");
   if (o.keep_every_m < 0) return bad("keep_every_m must be >= 0");
   if (o.max_db_mb < 0) return bad("max_db_mb must be >= 0");
+  if (o.spool_mb < 0 || o.spool_mb > (int64_t{1} << 20)) return bad("spool_mb must be in [0, 1048576]");
   if (o.group_commit_max < 1 || o.max_queued_updates < 1) return bad("queue limits must be >= 1");
   if (o.timer_tick_ms < 1) return bad("timer_tick_ms must be >= 1");
   if (!(o.channels.canary_fraction >= 0 && o.channels.canary_fraction <= 1))

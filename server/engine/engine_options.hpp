@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -17,6 +18,8 @@
 #include "server/aggregation/staleness.hpp"
 
 namespace edgefed::server {
+
+class SpoolFile;  // server/store/update_spool.hpp
 
 // Sync rounds: what happens to an update computed from an older version.
 enum class SyncStalePolicy { kWeight, kRefuse };
@@ -162,6 +165,11 @@ struct EngineOptions {
   // back: every write is refused until the server restarts. false: each
   // commit fsyncs inside the transaction, and a failed fsync rolls it back.
   bool fsync_pipeline = true;
+  // SQLite store: MiB of the update spool (server/store/update_spool.hpp),
+  // the ring file the connections' threads write pending update bodies to
+  // so that the writer thread stores only their rows; 0 = bodies in the
+  // ledger's payload column. A body that does not fit goes there too.
+  int64_t spool_mb = 256;
   // Cap on the database file in MiB (0 = none): past it, writes fail like a
   // full disk (503 + Retry-After; nothing half-written) instead of filling
   // the disk.
@@ -201,6 +209,9 @@ struct EngineOptions {
   // The SQLite VFS the store's file operations go through (StoreOptions::vfs);
   // empty = SQLite's default. Fault tests pass a VFS that injects failures.
   std::string store_vfs;
+  // Opens the update spool's file (StoreOptions::spool_file); null = the real
+  // file. Fault tests pass one that fails or loses writes.
+  std::function<Result<std::unique_ptr<SpoolFile>>(const std::string& path)> store_spool_file;
   // Most updates/telemetry batches committed in one transaction.
   int64_t group_commit_max = 256;
   // Updates waiting for the writer beyond this are refused with kUnavailable

@@ -10,6 +10,7 @@
 #include "edgefed/log.hpp"
 #include "edgefed/ml/normalizer.hpp"
 #include "edgefed/update_codec.hpp"
+#include "server/engine/body_digest.hpp"
 #include "server/store/records.hpp"
 #include "server/store/relay_batch_table.hpp"
 
@@ -106,6 +107,12 @@ Result<bool> RelayBatcher::write_batch(const ModelLayout& layout, int64_t base, 
   std::vector<int64_t> id_list, undecodable;
   EDGEFED_RETURN_IF_ERROR(store_.ledger().for_each_pending_of(
       chunk, [&](const LedgerEntry& e, std::span<const uint8_t> payload) -> Status {
+        if (!pending_body_intact(e, payload)) {
+          log::warn("pending_update_lost").kv("agent", e.agent).kv("update_id", e.update_id)
+              .kv("reason", "its body did not reach the update spool's disk before a crash (never acknowledged)");
+          undecodable.push_back(e.id);
+          return Status::ok();
+        }
         auto u = decode_update(payload, layout);
         if (!u.is_ok()) {
           log::warn("pending_update_discarded").kv("agent", e.agent).kv("update_id", e.update_id)

@@ -82,7 +82,9 @@ Result<std::unique_ptr<StateStore>> open_state_store(const EngineOptions& option
     auto store = Store::open(options.state_dir, {.fsync_full = options.fsync_full,
                                                  .defer_sync = options.fsync_pipeline,
                                                  .max_bytes = options.max_db_mb << 20,
-                                                 .vfs = options.store_vfs});
+                                                 .vfs = options.store_vfs,
+                                                 .spool_bytes = options.spool_mb << 20,
+                                                 .spool_file = options.store_spool_file});
     if (!store.is_ok()) return store.status();
     return std::unique_ptr<StateStore>(std::move(store).value());
   }

@@ -243,6 +243,7 @@ Result<UpdateAck> VersionKeeper::accept(const IncomingUpdate& u) {
   e.weight = ack.weight;
   e.norm2 = u.norm2;
   e.ack_json = to_json(ack).dump();
+  e.spooled = u.spooled;
   auto id = store_->ledger().insert(e, u.body);
   if (!id.is_ok()) return id.status().code() == Code::kConflict ? Status(Code::kInternal, id.status().message())
                                                                 : id.status();

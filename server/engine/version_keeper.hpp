@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -35,6 +36,7 @@
 #include "edgefed/model_layout.hpp"
 #include "edgefed/protocol.hpp"
 #include "edgefed/status.hpp"
+#include "server/store/records.hpp"
 #include "server/aggregation/aggregator.hpp"
 #include "server/aggregation/server_optimizer.hpp"
 #include "server/aggregation/staleness.hpp"
@@ -53,6 +55,7 @@ struct IncomingUpdate {
   UpdateMetadata meta;
   std::span<const float> delta;      // dense, layout size
   std::span<const uint8_t> body;     // the request body, stored until merged
+  std::optional<SpoolExtent> spooled; // where it already is, if in the update spool
   std::string body_digest;            // body_digest.hpp
   std::string layout_fingerprint;    // the layout it was decoded against
   double norm2 = 0.0;                // ||delta||^2

@@ -7,6 +7,7 @@
 #include "edgefed/ml/model_spec.hpp"
 #include "edgefed/model_io.hpp"
 #include "edgefed/update_codec.hpp"
+#include "server/engine/body_digest.hpp"
 #include "server/engine/state_store_opener.hpp"
 
 namespace edgefed::server {
@@ -80,6 +81,12 @@ Result<int64_t> VersionLoader::replay_pending(int64_t version, const ModelLayout
       // staleness it will be merged with is counted from here.
       tau = version - e.base_version;
       weight = static_cast<double>(e.num_samples) * staleness(tau);
+    }
+    if (!pending_body_intact(e, payload)) {
+      log::warn("pending_update_lost").kv("agent", e.agent).kv("update_id", e.update_id).kv("version", version)
+          .kv("reason", "its body did not reach the update spool's disk before a crash (never acknowledged)");
+      undecodable.push_back(e.id);
+      return Status::ok();
     }
     auto u = decode_update(payload, layout);
     if (!u.is_ok() && legacy) {

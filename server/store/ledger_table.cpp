@@ -1,5 +1,7 @@
 #include "server/store/ledger_table.hpp"
 
+#include "server/store/update_spool.hpp"
+
 namespace edgefed::server {
 
 namespace {
@@ -51,13 +53,21 @@ Result<std::optional<LedgerEntry>> LedgerTable::find(const std::string& agent, c
 Result<int64_t> LedgerTable::insert(const LedgerEntry& e, std::span<const uint8_t> payload) {
   auto st = db_.cached(
       "INSERT INTO ledger(agent, update_id, body_sha256, accepted_unix_ms, accepted_version, base_version, "
-      "num_samples, train_loss, staleness, weight, norm2, ack, payload) "
-      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) RETURNING id");
+      "num_samples, train_loss, staleness, weight, norm2, ack, payload, spool_offset, spool_length) "
+      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) RETURNING id");
   if (!st.is_ok()) return st.status();
+  if (e.spooled && spool_ == nullptr) {
+    return Status(Code::kInternal, "ledger: a spooled body, but this store has no update spool");
+  }
   sqlite::Statement& s = **st;
   s.bind(1, e.agent).bind(2, e.update_id).bind(3, e.body_digest).bind(4, e.accepted_unix_ms);
   s.bind(5, e.accepted_version).bind(6, e.base_version).bind(7, e.num_samples).bind(8, e.train_loss);
-  s.bind(9, e.staleness).bind(10, e.weight).bind(11, e.norm2).bind(12, e.ack_json).bind_blob(13, payload);
+  s.bind(9, e.staleness).bind(10, e.weight).bind(11, e.norm2).bind(12, e.ack_json);
+  if (e.spooled) {
+    s.bind_null(13).bind(14, e.spooled->offset).bind(15, e.spooled->length);
+  } else {
+    s.bind_blob(13, payload).bind_null(14).bind_null(15);
+  }
   auto row = s.step();
   if (!row.is_ok()) return row.status();
   const int64_t id = *row ? s.column_int(0) : 0;
@@ -70,25 +80,53 @@ Result<int64_t> LedgerTable::insert(const LedgerEntry& e, std::span<const uint8_
 Status LedgerTable::for_each_pending(const PendingFn& fn) {
   // Not cached: fn may use this table (and the cache) while we iterate.
   auto st = db_.prepare(std::string("SELECT ") + kLedgerColumns +
-                        ", payload FROM ledger WHERE consumed_by_version IS NULL ORDER BY id");
+                        ", payload, spool_offset, spool_length FROM ledger WHERE consumed_by_version IS NULL "
+                        "ORDER BY id");
   if (!st.is_ok()) return st.status();
   for (;;) {
     auto row = st->step();
     if (!row.is_ok()) return row.status();
     if (!*row) return Status::ok();
-    EDGEFED_RETURN_IF_ERROR(fn(read_entry(*st), st->column_blob(14)));
+    EDGEFED_RETURN_IF_ERROR(deliver(*st, fn));
   }
+}
+
+Status LedgerTable::deliver(const sqlite::Statement& st, const PendingFn& fn) {
+  LedgerEntry e = read_entry(st);
+  if (st.column_is_null(15)) return fn(e, st.column_blob(14));
+  e.spooled = SpoolExtent{st.column_int(15), st.column_int(16)};
+  if (spool_ == nullptr) {
+    return Status(Code::kInternal, "ledger row " + e.agent + "/" + e.update_id +
+                                       " keeps its body in the update spool, which this store did not open");
+  }
+  auto body = spool_->read(*e.spooled);
+  if (body.is_ok()) return fn(e, *body);
+  // Not there: the body did not reach the disk before a crash, so the
+  // update was never acknowledged (its ack waits for the spool's fsync).
+  // The caller drops the row. A read error is not that: it stops here.
+  if (body.status().code() != Code::kNotFound) return body.status();
+  e.body_lost = true;
+  return fn(e, {});
+}
+
+Result<int64_t> LedgerTable::run_consume(sqlite::Statement& s) {
+  // One row per consumed ledger row: its spool offset, or -1.
+  auto offsets = s.all_ints();
+  if (!offsets.is_ok()) return offsets.status();
+  if (released_ != nullptr) {
+    for (const int64_t o : *offsets)
+      if (o >= 0) released_->push_back(o);
+  }
+  return static_cast<int64_t>(offsets->size());
 }
 
 Result<int64_t> LedgerTable::consume_pending(int64_t version) {
   auto st = db_.cached(
-      "UPDATE ledger SET consumed_by_version = ?1, payload = NULL WHERE consumed_by_version IS NULL");
+      "UPDATE ledger SET consumed_by_version = ?1, payload = NULL WHERE consumed_by_version IS NULL "
+      "RETURNING coalesce(spool_offset, -1)");
   if (!st.is_ok()) return st.status();
   (*st)->bind(1, version);
-  Status s = (*st)->run();
-  (*st)->reset();
-  if (!s.is_ok()) return s;
-  return db_.changes();
+  return run_consume(**st);
 }
 
 Result<std::vector<int64_t>> LedgerTable::pending_ids() {
@@ -112,14 +150,15 @@ Result<std::vector<int64_t>> LedgerTable::pending_ids() {
 Status LedgerTable::for_each_pending_of(std::span<const int64_t> ids, const PendingFn& fn) {
   // One row at a time, not cached: fn may use this table meanwhile.
   auto st = db_.prepare(std::string("SELECT ") + kLedgerColumns +
-                        ", payload FROM ledger WHERE id = ?1 AND consumed_by_version IS NULL");
+                        ", payload, spool_offset, spool_length FROM ledger WHERE id = ?1 AND "
+                        "consumed_by_version IS NULL");
   if (!st.is_ok()) return st.status();
   for (const int64_t id : ids) {
     st->bind(1, id);
     auto row = st->step();
     if (!row.is_ok()) return row.status();
     if (*row) {
-      Status s = fn(read_entry(*st), st->column_blob(14));
+      Status s = deliver(*st, fn);
       st->reset();
       EDGEFED_RETURN_IF_ERROR(s);
     } else {
@@ -131,15 +170,15 @@ Status LedgerTable::for_each_pending_of(std::span<const int64_t> ids, const Pend
 
 Result<int64_t> LedgerTable::consume(int64_t version, std::span<const int64_t> ids) {
   auto st = db_.cached(
-      "UPDATE ledger SET consumed_by_version = ?1, payload = NULL WHERE id = ?2 AND consumed_by_version IS NULL");
+      "UPDATE ledger SET consumed_by_version = ?1, payload = NULL WHERE id = ?2 AND consumed_by_version IS NULL "
+      "RETURNING coalesce(spool_offset, -1)");
   if (!st.is_ok()) return st.status();
   int64_t n = 0;
   for (const int64_t id : ids) {
     (*st)->bind(1, version).bind(2, id);
-    Status s = (*st)->run();
-    (*st)->reset();
-    if (!s.is_ok()) return s;
-    n += db_.changes();
+    auto consumed = run_consume(**st);
+    if (!consumed.is_ok()) return consumed.status();
+    n += *consumed;
   }
   return n;
 }

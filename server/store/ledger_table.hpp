@@ -16,9 +16,16 @@
 
 namespace edgefed::server {
 
+class UpdateSpool;
+
 class LedgerTable final : public LedgerStore {
  public:
-  explicit LedgerTable(sqlite::Database& db) : db_(db) {}
+  // spool: where rows inserted with `spooled` keep their bodies (null: the
+  // store has none, and such rows are refused). released: where consume
+  // calls put the spool offsets of the bodies they free, for the store to
+  // release once that commit is durable.
+  LedgerTable(sqlite::Database& db, UpdateSpool* spool, std::vector<int64_t>* released)
+      : db_(db), spool_(spool), released_(released) {}
 
   Result<std::optional<LedgerEntry>> find(const std::string& agent, const std::string& update_id) override;
   Result<int64_t> insert(const LedgerEntry& e, std::span<const uint8_t> payload) override;
@@ -34,7 +41,16 @@ class LedgerTable final : public LedgerStore {
   Result<std::vector<std::string>> update_ids_of(const std::string& agent) override;
 
  private:
+  // Calls fn with the row `st` is on, its body read from the payload
+  // column or the spool (columns 14-16 after kLedgerColumns).
+  Status deliver(const sqlite::Statement& st, const PendingFn& fn);
+  // Runs an UPDATE ... RETURNING coalesce(spool_offset, -1); counts the
+  // rows, keeps the offsets for release.
+  Result<int64_t> run_consume(sqlite::Statement& st);
+
   sqlite::Database& db_;
+  UpdateSpool* spool_;
+  std::vector<int64_t>* released_;
 };
 
 }  // namespace edgefed::server

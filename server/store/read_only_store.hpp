@@ -42,7 +42,7 @@ class ReadOnlyStore {
 
  private:
   explicit ReadOnlyStore(std::unique_ptr<sqlite::Database> db)
-      : db_(std::move(db)), ledger_(*db_), versions_(*db_), telemetry_(*db_) {}
+      : db_(std::move(db)), ledger_(*db_, nullptr, nullptr), versions_(*db_), telemetry_(*db_) {}
   std::unique_ptr<sqlite::Database> db_;
   LedgerTable ledger_;
   VersionTable versions_;

@@ -22,6 +22,14 @@ inline constexpr int64_t kDiscarded = -1;
 // partial sum (relay_batch_table.hpp).
 inline constexpr int64_t kForwarded = -2;
 
+// Where a pending update's body is when not in the ledger's payload
+// column: bytes [offset, offset + length) of the update spool's logical
+// stream (update_spool.hpp).
+struct SpoolExtent {
+  int64_t offset = 0;
+  int64_t length = 0;
+};
+
 struct LedgerEntry {
   int64_t id = 0;                  // acceptance order (rowid)
   std::string agent;
@@ -37,6 +45,11 @@ struct LedgerEntry {
   double norm2 = 0.0;              // ||delta||^2
   std::string ack_json;            // the answer given, returned again on retries
   std::optional<int64_t> consumed_by_version;  // nullopt = pending
+  // Set on insert when the body is in the update spool (SQLite store only),
+  // and on the pending rows read back with it. A body that did not reach
+  // the spool's disk before a crash comes back empty with body_lost set.
+  std::optional<SpoolExtent> spooled;
+  bool body_lost = false;
 };
 
 struct VersionRecord {

@@ -39,6 +39,8 @@ CREATE TABLE IF NOT EXISTS ledger(
   ack TEXT NOT NULL,
   payload BLOB,
   consumed_by_version INTEGER,
+  spool_offset INTEGER,
+  spool_length INTEGER,
   UNIQUE(agent, update_id));
 CREATE INDEX IF NOT EXISTS ledger_by_version ON ledger(consumed_by_version);
 CREATE TABLE IF NOT EXISTS telemetry(
@@ -102,6 +104,8 @@ struct AddedColumn {
 };
 constexpr AddedColumn kAddedColumns[] = {
     {"agents", "device_class", "TEXT NOT NULL DEFAULT ''"},
+    {"ledger", "spool_offset", "INTEGER"},
+    {"ledger", "spool_length", "INTEGER"},
 };
 
 Status add_missing_columns(sqlite::Database& db) {

@@ -20,6 +20,7 @@
 // Not thread-safe: one owner (the engine's writer thread).
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "edgefed/status.hpp"
@@ -30,6 +31,8 @@
 #include "server/store/version_store.hpp"
 
 namespace edgefed::server {
+
+class UpdateSpool;
 
 class RelayBatchTable;
 
@@ -61,6 +64,13 @@ class StateStore {
   // A site relay's outbox (relay_batch_table.hpp); null where the store
   // has none (PostgreSQL: relays keep theirs in SQLite).
   virtual RelayBatchTable* relay_batches() { return nullptr; }
+
+  // The update spool (update_spool.hpp): where the engine's threads write
+  // update bodies before queueing them, rows then naming them by extent
+  // (LedgerEntry::spooled). Null where bodies go into the ledger itself
+  // (PostgreSQL; SQLite opened without one). Thread-safe, shared: the
+  // engine's threads use it beside the store's owner.
+  virtual std::shared_ptr<UpdateSpool> spool() { return nullptr; }
 
   // Where the state lives, for logs: a file path, or the database's
   // host/port/name (never a password).

@@ -3,13 +3,19 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <chrono>
+#include <cstdlib>
 #include <cstring>
+#include <future>
+#include <system_error>
 
+#include "edgefed/log.hpp"
 #include "server/store/schema.hpp"
 
 namespace edgefed::server {
 
 std::string Store::database_path(const std::string& state_dir) { return state_dir + "/edgefed.sqlite"; }
+std::string Store::spool_path(const std::string& state_dir) { return state_dir + "/edgefed.spool"; }
 
 Result<std::unique_ptr<Store>> Store::open(const std::string& state_dir, const StoreOptions& options) {
   if (state_dir.empty()) return Status(Code::kInvalidArgument, "state_dir is empty");
@@ -43,7 +49,110 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& state_dir, const S
   // The schema's statements opened the log; its handle is what
   // sync_committed() fsyncs.
   if (defer_sync) EDGEFED_RETURN_IF_ERROR(d.prepare_wal_sync());
-  return std::unique_ptr<Store>(new Store(std::move(db).value(), defer_sync));
+  std::shared_ptr<UpdateSpool> spool;
+  if (options.spool_bytes > 0) {
+    auto opened = open_spool(d, state_dir, options);
+    if (!opened.is_ok()) return opened.status();
+    spool = std::move(opened).value();
+  }
+  return std::unique_ptr<Store>(new Store(std::move(db).value(), options.fsync_full, defer_sync, std::move(spool)));
+}
+
+Result<std::shared_ptr<UpdateSpool>> Store::open_spool(sqlite::Database& d, const std::string& state_dir,
+                                                       const StoreOptions& options) {
+  // The bodies still pending stay where they are: their place in the file
+  // is their offset modulo the size they were written with (meta
+  // spool_capacity), so a new size applies only once none is left.
+  auto pending = d.prepare(
+      "SELECT spool_offset, spool_length FROM ledger WHERE consumed_by_version IS NULL AND spool_offset IS NOT NULL");
+  if (!pending.is_ok()) return pending.status();
+  std::vector<SpoolExtent> extents;
+  for (;;) {
+    auto row = pending->step();
+    if (!row.is_ok()) return row.status();
+    if (!*row) break;
+    extents.push_back({pending->column_int(0), pending->column_int(1)});
+  }
+  int64_t capacity = options.spool_bytes;
+  auto stored = d.prepare("SELECT value FROM meta WHERE key = 'spool_capacity'");
+  if (!stored.is_ok()) return stored.status();
+  auto row = stored->step();
+  if (!row.is_ok()) return row.status();
+  const int64_t was = *row ? std::atoll(stored->column_text(0).c_str()) : 0;
+  stored->reset();
+  if (!extents.empty() && was > 0 && was != capacity) {
+    log::warn("spool_size_kept").kv("configured_bytes", capacity).kv("kept_bytes", was)
+        .kv("pending_bodies", static_cast<int64_t>(extents.size()))
+        .kv("reason", "the spool holds pending bodies; the new size applies at a start without any");
+    capacity = was;
+  }
+  if (capacity != was) {
+    EDGEFED_RETURN_IF_ERROR(d.exec("INSERT OR REPLACE INTO meta(key, value) VALUES('spool_capacity', '" +
+                                   std::to_string(capacity) + "')"));
+  }
+  auto file = options.spool_file ? options.spool_file(spool_path(state_dir)) : posix_spool_file(spool_path(state_dir));
+  if (!file.is_ok()) return file.status();
+  auto spool = std::make_shared<UpdateSpool>(std::move(file).value(), capacity);
+  for (const SpoolExtent& e : extents) spool->adopt(e);
+  // Past every offset an earlier run can have written (< 1 GiB per second
+  // since it started): a record it left is never read as a new one.
+  const auto now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch()).count();
+  spool->start_at_least(static_cast<int64_t>(now_s) << 30);
+  return spool;
+}
+
+Status Store::commit() {
+  // Bodies first: the row that names one must not reach the disk before it.
+  if (spool_ && fsync_full_ && !defer_sync_) {
+    // kUnavailable like a failed fsync of the database: the caller rolls
+    // back and the calls may be retried.
+    if (Status st = spool_->sync(); !st.is_ok()) return Status(Code::kUnavailable, st.message());
+  }
+  EDGEFED_RETURN_IF_ERROR(db_->commit());
+  if (!txn_released_.empty()) {
+    if (defer_sync_) {
+      std::lock_guard<std::mutex> lock(unsynced_mu_);
+      unsynced_released_.insert(unsynced_released_.end(), txn_released_.begin(), txn_released_.end());
+    } else if (spool_) {
+      // Durable now (or, without fsync_full, as safe as the commit).
+      spool_->release(txn_released_);
+    }
+    txn_released_.clear();
+  }
+  return Status::ok();
+}
+
+void Store::rollback() {
+  txn_released_.clear();
+  db_->rollback();
+}
+
+Status Store::sync_committed() {
+  if (!defer_sync_) return Status::ok();
+  if (!spool_) return db_->sync_wal();
+  // Only what committed before this fsync starts is covered by it.
+  std::vector<int64_t> covered;
+  {
+    std::lock_guard<std::mutex> lock(unsynced_mu_);
+    covered.swap(unsynced_released_);
+  }
+  // The two files at once: each fsync is mostly waiting for the disk.
+  std::future<Status> bodies;
+  try {
+    bodies = std::async(std::launch::async, [this] { return spool_->sync(); });
+  } catch (const std::system_error&) {
+    bodies = std::async(std::launch::deferred, [this] { return spool_->sync(); });  // no thread: one after the other
+  }
+  Status wal = db_->sync_wal();
+  Status st = bodies.get();
+  if (!st.is_ok()) st = Status(Code::kUnavailable, st.message());
+  else st = wal;
+  // On failure the freed bodies stay pinned: the store writes nothing more
+  // before a restart (StateStore::sync_committed).
+  if (!st.is_ok()) return st;
+  spool_->release(covered);
+  return Status::ok();
 }
 
 }  // namespace edgefed::server

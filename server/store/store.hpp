@@ -14,8 +14,11 @@
 // failed transaction.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "edgefed/sqlite/database.hpp"
 #include "edgefed/status.hpp"
@@ -26,6 +29,7 @@
 #include "server/store/secagg_session_table.hpp"
 #include "server/store/state_store.hpp"
 #include "server/store/telemetry_table.hpp"
+#include "server/store/update_spool.hpp"
 #include "server/store/version_table.hpp"
 
 namespace edgefed::server {
@@ -43,6 +47,14 @@ struct StoreOptions {
   // The SQLite VFS every file operation goes through; empty = the default.
   // The seam for storage fault tests (edgefed/sqlite/database.hpp).
   std::string vfs{};
+  // > 0: pending update bodies go to a ring file of this many bytes,
+  // <state_dir>/edgefed.spool (update_spool.hpp), instead of the ledger's
+  // payload column. A file that still holds pending bodies keeps the size
+  // it was written with until they are merged.
+  int64_t spool_bytes = 0;
+  // Opens the spool's file; null = the real file (posix_spool_file). The
+  // seam for the spool's fault tests.
+  std::function<Result<std::unique_ptr<SpoolFile>>(const std::string& path)> spool_file{};
 };
 
 class Store final : public StateStore {
@@ -51,15 +63,21 @@ class Store final : public StateStore {
   // its tables. kIo on file-system errors.
   static Result<std::unique_ptr<Store>> open(const std::string& state_dir, const StoreOptions& options = {});
   static std::string database_path(const std::string& state_dir);
+  static std::string spool_path(const std::string& state_dir);
 
   sqlite::Database& db() { return *db_; }
   Status reconnect() override { return Status::ok(); }  // a file is never disconnected
   Status begin() override { return db_->begin(); }
-  Status commit() override { return db_->commit(); }
-  void rollback() override { db_->rollback(); }
+  // With a spool and synchronous=FULL, fsyncs the spool first: a durable
+  // row never names a body that is not.
+  Status commit() override;
+  void rollback() override;
   std::string describe() const override { return db_->path(); }
   bool defers_sync() const override { return defer_sync_; }
-  Status sync_committed() override { return defer_sync_ ? db_->sync_wal() : Status::ok(); }
+  // The WAL and the spool, fsynced at once; then the bodies the covered
+  // commits merged are free for reuse.
+  Status sync_committed() override;
+  std::shared_ptr<UpdateSpool> spool() override { return spool_; }
 
   LedgerTable& ledger() override { return ledger_; }
   VersionTable& versions() override { return versions_; }
@@ -70,11 +88,22 @@ class Store final : public StateStore {
   RelayBatchTable* relay_batches() override { return &relay_batches_; }
 
  private:
-  Store(std::unique_ptr<sqlite::Database> db, bool defer_sync)
-      : db_(std::move(db)), defer_sync_(defer_sync), ledger_(*db_), versions_(*db_), telemetry_(*db_), agents_(*db_), channels_(*db_),
-        secagg_sessions_(*db_), relay_batches_(*db_) {}
+  Store(std::unique_ptr<sqlite::Database> db, bool fsync_full, bool defer_sync, std::shared_ptr<UpdateSpool> spool)
+      : db_(std::move(db)), fsync_full_(fsync_full), defer_sync_(defer_sync), spool_(std::move(spool)),
+        ledger_(*db_, spool_.get(), &txn_released_), versions_(*db_), telemetry_(*db_), agents_(*db_),
+        channels_(*db_), secagg_sessions_(*db_), relay_batches_(*db_) {}
+  static Result<std::shared_ptr<UpdateSpool>> open_spool(sqlite::Database& db, const std::string& state_dir,
+                                                         const StoreOptions& options);
+
   std::unique_ptr<sqlite::Database> db_;
+  const bool fsync_full_;
   const bool defer_sync_;
+  std::shared_ptr<UpdateSpool> spool_;
+  // Spool offsets the open transaction merged (LedgerTable::consume*);
+  // then, committed, waiting for the fsync that makes that durable.
+  std::vector<int64_t> txn_released_;
+  std::mutex unsynced_mu_;
+  std::vector<int64_t> unsynced_released_;
   LedgerTable ledger_;
   VersionTable versions_;
   TelemetryTable telemetry_;

@@ -208,11 +208,27 @@ std::string newest_checkpoint_normalizer(const std::string& server_state_dir) {
 std::map<std::string, std::vector<float>> unmerged_update_deltas(const std::string& server_state_dir) {
   ReadOnlyDb db(server_state_dir + "/edgefed.sqlite");
   const edgefed::Model model = newest_checkpoint(db);
+  // A pending body is in `payload`, or in the update spool: a record at
+  // spool_offset modulo the spool's size, after a 32-byte header
+  // (server/store/FORMAT.md), read here as the format says.
+  const int64_t capacity = db.integer("SELECT value FROM meta WHERE key = 'spool_capacity'");
+  std::ifstream spool(server_state_dir + "/edgefed.spool", std::ios::binary);
   std::map<std::string, std::vector<float>> out;
-  db.query("SELECT agent, payload FROM ledger WHERE consumed_by_version IS NULL AND payload IS NOT NULL", "",
+  db.query("SELECT agent, payload, spool_offset, spool_length FROM ledger WHERE consumed_by_version IS NULL", "",
            [&](sqlite3_stmt* st) {
-             const auto* p = static_cast<const uint8_t*>(sqlite3_column_blob(st, 1));
-             auto u = edgefed::decode_update({p, static_cast<size_t>(sqlite3_column_bytes(st, 1))}, model.layout);
+             std::string body;
+             if (sqlite3_column_type(st, 1) != SQLITE_NULL) {
+               body.assign(static_cast<const char*>(sqlite3_column_blob(st, 1)),
+                           static_cast<size_t>(sqlite3_column_bytes(st, 1)));
+             } else {
+               if (capacity <= 0 || !spool) throw std::runtime_error("a spooled body but no spool");
+               body.resize(static_cast<size_t>(sqlite3_column_int64(st, 3)));
+               spool.seekg(sqlite3_column_int64(st, 2) % capacity + 32);
+               if (!spool.read(body.data(), static_cast<std::streamsize>(body.size())))
+                 throw std::runtime_error("short spool record");
+             }
+             auto u = edgefed::decode_update({reinterpret_cast<const uint8_t*>(body.data()), body.size()},
+                                             model.layout);
              if (!u.is_ok()) throw std::runtime_error("ledger update: " + u.status().to_string());
              if (!out.emplace(text(st, 0), std::move(u->delta)).second)
                throw std::runtime_error("more than one unmerged update of " + text(st, 0));
