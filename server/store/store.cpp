@@ -49,13 +49,10 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& state_dir, const S
   // The schema's statements opened the log; its handle is what
   // sync_committed() fsyncs.
   if (defer_sync) EDGEFED_RETURN_IF_ERROR(d.prepare_wal_sync());
-  std::shared_ptr<UpdateSpool> spool;
-  if (options.spool_bytes > 0) {
-    auto opened = open_spool(d, state_dir, options);
-    if (!opened.is_ok()) return opened.status();
-    spool = std::move(opened).value();
-  }
-  return std::unique_ptr<Store>(new Store(std::move(db).value(), options.fsync_full, defer_sync, std::move(spool)));
+  auto spool = open_spool(d, state_dir, options);
+  if (!spool.is_ok()) return spool.status();
+  return std::unique_ptr<Store>(new Store(std::move(db).value(), options.fsync_full, defer_sync,
+                                          std::move(spool).value(), options.spool_bytes > 0));
 }
 
 Result<std::shared_ptr<UpdateSpool>> Store::open_spool(sqlite::Database& d, const std::string& state_dir,
@@ -73,6 +70,9 @@ Result<std::shared_ptr<UpdateSpool>> Store::open_spool(sqlite::Database& d, cons
     if (!*row) break;
     extents.push_back({pending->column_int(0), pending->column_int(1)});
   }
+  // Turned off (--spool-mb 0) with bodies still in it: opened to read them
+  // until they are merged, and no new ones are written (Store::spool()).
+  if (options.spool_bytes <= 0 && extents.empty()) return std::shared_ptr<UpdateSpool>();
   int64_t capacity = options.spool_bytes;
   auto stored = d.prepare("SELECT value FROM meta WHERE key = 'spool_capacity'");
   if (!stored.is_ok()) return stored.status();
@@ -80,11 +80,14 @@ Result<std::shared_ptr<UpdateSpool>> Store::open_spool(sqlite::Database& d, cons
   if (!row.is_ok()) return row.status();
   const int64_t was = *row ? std::atoll(stored->column_text(0).c_str()) : 0;
   stored->reset();
-  if (!extents.empty() && was > 0 && was != capacity) {
+  if (!extents.empty() && was > 0 && was != capacity && options.spool_bytes > 0) {
     log::warn("spool_size_kept").kv("configured_bytes", capacity).kv("kept_bytes", was)
         .kv("pending_bodies", static_cast<int64_t>(extents.size()))
         .kv("reason", "the spool holds pending bodies; the new size applies at a start without any");
-    capacity = was;
+  }
+  if (!extents.empty() && was > 0) capacity = was;
+  if (capacity <= 0) {
+    return Status(Code::kIo, "the ledger names update spool bodies but the database has no spool size");
   }
   if (capacity != was) {
     EDGEFED_RETURN_IF_ERROR(d.exec("INSERT OR REPLACE INTO meta(key, value) VALUES('spool_capacity', '" +

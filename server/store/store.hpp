@@ -50,7 +50,8 @@ struct StoreOptions {
   // > 0: pending update bodies go to a ring file of this many bytes,
   // <state_dir>/edgefed.spool (update_spool.hpp), instead of the ledger's
   // payload column. A file that still holds pending bodies keeps the size
-  // it was written with until they are merged.
+  // it was written with until they are merged, and is read (not written)
+  // with spool_bytes 0.
   int64_t spool_bytes = 0;
   // Opens the spool's file; null = the real file (posix_spool_file). The
   // seam for the spool's fault tests.
@@ -77,7 +78,9 @@ class Store final : public StateStore {
   // The WAL and the spool, fsynced at once; then the bodies the covered
   // commits merged are free for reuse.
   Status sync_committed() override;
-  std::shared_ptr<UpdateSpool> spool() override { return spool_; }
+  // Null with spool_bytes 0, even while the file is still open to read the
+  // bodies an earlier run left pending.
+  std::shared_ptr<UpdateSpool> spool() override { return appendable_ ? spool_ : nullptr; }
 
   LedgerTable& ledger() override { return ledger_; }
   VersionTable& versions() override { return versions_; }
@@ -88,8 +91,10 @@ class Store final : public StateStore {
   RelayBatchTable* relay_batches() override { return &relay_batches_; }
 
  private:
-  Store(std::unique_ptr<sqlite::Database> db, bool fsync_full, bool defer_sync, std::shared_ptr<UpdateSpool> spool)
+  Store(std::unique_ptr<sqlite::Database> db, bool fsync_full, bool defer_sync, std::shared_ptr<UpdateSpool> spool,
+        bool appendable)
       : db_(std::move(db)), fsync_full_(fsync_full), defer_sync_(defer_sync), spool_(std::move(spool)),
+        appendable_(appendable),
         ledger_(*db_, spool_.get(), &txn_released_), versions_(*db_), telemetry_(*db_), agents_(*db_),
         channels_(*db_), secagg_sessions_(*db_), relay_batches_(*db_) {}
   static Result<std::shared_ptr<UpdateSpool>> open_spool(sqlite::Database& db, const std::string& state_dir,
@@ -99,6 +104,7 @@ class Store final : public StateStore {
   const bool fsync_full_;
   const bool defer_sync_;
   std::shared_ptr<UpdateSpool> spool_;
+  const bool appendable_;
   // Spool offsets the open transaction merged (LedgerTable::consume*);
   // then, committed, waiting for the fsync that makes that durable.
   std::vector<int64_t> txn_released_;
