@@ -137,8 +137,7 @@ void Engine::spool_body(IncomingUpdate& u) {
   }
   // Full (bodies not merged yet fill the ring) or a failed write: this one
   // goes into the database, as without a spool. Logged once per 1,000.
-  metrics_->count_spool_fallback();
-  if (spool_fallbacks_.fetch_add(1, std::memory_order_relaxed) % 1000 == 0) {
+  if (metrics_->count_spool_fallback() % 1000 == 1) {
     log::warn("spool_fallback").kv("agent", u.meta.agent_id).kv("update_id", u.meta.update_id)
         .kv("reason", spooled.status().message()).kv("capacity_bytes", spool_->capacity());
   }

@@ -245,7 +245,6 @@ class Engine {
   // The store's update spool (null without one): bodies are written to it
   // by the calling threads before their update is queued (spool_body).
   std::shared_ptr<UpdateSpool> spool_;
-  std::atomic<int64_t> spool_fallbacks_{0};
   mutable std::mutex upstream_task_mu_;
   std::optional<Task> upstream_task_;  // set_upstream_task; under upstream_task_mu_
 };

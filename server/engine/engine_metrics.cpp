@@ -160,7 +160,10 @@ void EngineMetrics::observe_fsync(double seconds, size_t batches) {
   fsync_batches_->Observe(static_cast<double>(batches));
 }
 void EngineMetrics::set_fsync_failed() { fsync_failed_->Set(1); }
-void EngineMetrics::count_spool_fallback() { spool_fallbacks_->Increment(); }
+int64_t EngineMetrics::count_spool_fallback() {
+  spool_fallbacks_->Increment();
+  return static_cast<int64_t>(spool_fallbacks_->Value());
+}
 
 void EngineMetrics::set_agents(int64_t active, int64_t idle, int64_t offline, int64_t quarantined) {
   agents_active_->Set(static_cast<double>(active));

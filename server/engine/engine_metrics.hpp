@@ -44,8 +44,8 @@ class EngineMetrics {
   void observe_fsync(double seconds, size_t batches);
   void set_fsync_failed();
   // An update body that went into the database because the update spool
-  // was full or its write failed.
-  void count_spool_fallback();
+  // was full or its write failed. Returns how many so far.
+  int64_t count_spool_fallback();
   void set_agents(int64_t active, int64_t idle, int64_t offline, int64_t quarantined);
   // One merged version: updates clipped to --clip-norm, DP noise stddev per
   // coordinate of the merged delta (0 = no noise added).

@@ -4,7 +4,6 @@
 
 #include <cerrno>
 #include <chrono>
-#include <cstdlib>
 #include <cstring>
 #include <future>
 #include <system_error>
@@ -74,12 +73,9 @@ Result<std::shared_ptr<UpdateSpool>> Store::open_spool(sqlite::Database& d, cons
   // until they are merged, and no new ones are written (Store::spool()).
   if (options.spool_bytes <= 0 && extents.empty()) return std::shared_ptr<UpdateSpool>();
   int64_t capacity = options.spool_bytes;
-  auto stored = d.prepare("SELECT value FROM meta WHERE key = 'spool_capacity'");
+  auto stored = d.query_int("SELECT value FROM meta WHERE key = 'spool_capacity'");  // 0 when unset
   if (!stored.is_ok()) return stored.status();
-  auto row = stored->step();
-  if (!row.is_ok()) return row.status();
-  const int64_t was = *row ? std::atoll(stored->column_text(0).c_str()) : 0;
-  stored->reset();
+  const int64_t was = *stored;
   if (!extents.empty() && was > 0 && was != capacity && options.spool_bytes > 0) {
     log::warn("spool_size_kept").kv("configured_bytes", capacity).kv("kept_bytes", was)
         .kv("pending_bodies", static_cast<int64_t>(extents.size()))

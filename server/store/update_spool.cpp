@@ -154,10 +154,7 @@ void UpdateSpool::start_at_least(int64_t offset) {
   head_ += (capacity_ - head_ % capacity_) % capacity_;  // a lap's first byte
 }
 
-void UpdateSpool::release(int64_t offset) {
-  std::lock_guard<std::mutex> lock(mu_);
-  live_.erase(offset);
-}
+void UpdateSpool::release(int64_t offset) { release(std::span<const int64_t>(&offset, 1)); }
 
 void UpdateSpool::release(std::span<const int64_t> offsets) {
   std::lock_guard<std::mutex> lock(mu_);

@@ -26,9 +26,7 @@ EngineOptions spool_options(const std::string& dir, std::shared_ptr<FakeClock> c
   o.fsync_pipeline = pipeline;
   o.buffer_k = 100;  // merged on the buffer timeout only
   o.buffer_timeout_s = 1;
-  o.store_spool_file = [file](const std::string&) -> Result<std::unique_ptr<server::SpoolFile>> {
-    return std::unique_ptr<server::SpoolFile>(new MemorySpoolFile(file));
-  };
+  o.store_spool_file = memory_spool_opener(std::move(file));
   return o;
 }
 

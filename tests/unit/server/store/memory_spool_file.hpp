@@ -3,9 +3,11 @@
 #pragma once
 
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "edgefed/status.hpp"
@@ -56,5 +58,14 @@ class MemorySpoolFile final : public server::SpoolFile {
  private:
   std::shared_ptr<MemoryFile> f_;
 };
+
+// What StoreOptions::spool_file (EngineOptions::store_spool_file) takes:
+// every open of the spool gets `file`.
+inline std::function<Result<std::unique_ptr<server::SpoolFile>>(const std::string&)> memory_spool_opener(
+    std::shared_ptr<MemoryFile> file) {
+  return [file](const std::string&) -> Result<std::unique_ptr<server::SpoolFile>> {
+    return std::unique_ptr<server::SpoolFile>(new MemorySpoolFile(file));
+  };
+}
 
 }  // namespace edgefed::testing

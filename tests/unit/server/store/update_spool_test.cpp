@@ -193,9 +193,7 @@ std::vector<Pending> pending_of(Store& s) {
 // synchronous=FULL, a spool of 8 records on `file`.
 StoreOptions memory_spool_options(std::shared_ptr<MemoryFile> file) {
   StoreOptions o{.fsync_full = true, .spool_bytes = 8 * kSlot};
-  o.spool_file = [file](const std::string&) -> Result<std::unique_ptr<SpoolFile>> {
-    return std::unique_ptr<SpoolFile>(new MemorySpoolFile(file));
-  };
+  o.spool_file = edgefed::testing::memory_spool_opener(std::move(file));
   return o;
 }
 
