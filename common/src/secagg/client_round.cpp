@@ -16,7 +16,7 @@
 namespace edgefed::secagg {
 namespace {
 
-std::string id(AgentId a) { return std::to_string(a); }
+using wire::id;
 
 Status invalid(std::string what) { return Status(Code::kInvalidArgument, std::move(what)); }
 

@@ -17,8 +17,8 @@
 namespace edgefed::secagg {
 namespace {
 
-constexpr std::string_view kMagic = "EFSC";
-constexpr std::uint16_t kVersion = 1;
+constexpr std::string_view kClientSnapshotMagic = "EFSC";
+constexpr std::uint16_t kClientSnapshotVersion = 1;
 
 template <typename M>
 void put_message(wire::Writer& w, const std::optional<M>& m) {
@@ -62,7 +62,7 @@ struct ClientRoundCodec {
       w.share(b.self_seed_share);
       w.share(b.mask_key_share);
     }
-    return wire::seal_snapshot(kMagic, kVersion, w.out());
+    return wire::seal_snapshot(kClientSnapshotMagic, kClientSnapshotVersion, w.out());
   }
 
   static Status corrupt(const std::string& what) {
@@ -70,7 +70,7 @@ struct ClientRoundCodec {
   }
 
   static Result<ClientRound> decode(std::span<const std::uint8_t> snapshot) {
-    auto body = wire::open_snapshot(snapshot, kMagic, kVersion, "secagg client");
+    auto body = wire::open_snapshot(snapshot, kClientSnapshotMagic, kClientSnapshotVersion, "secagg client");
     if (!body.is_ok()) return body.status();
     wire::Reader r(*body);
     ClientRound c;

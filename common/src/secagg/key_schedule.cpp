@@ -7,15 +7,12 @@
 #include <vector>
 
 #include "edgefed/secagg/hkdf.hpp"
+#include "wire.hpp"
 
 namespace edgefed::secagg {
 namespace {
 
 constexpr std::string_view kSalt = "edgefed/secagg/v1";
-
-void put_be(std::vector<std::uint8_t>& out, std::uint64_t v, int bytes) {
-  for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
-}
 
 Result<Key32> derive(std::string_view purpose, const Key32& shared_secret, std::string_view session, AgentId a,
                      AgentId b) {
@@ -25,10 +22,10 @@ Result<Key32> derive(std::string_view purpose, const Key32& shared_secret, std::
   }
   std::vector<std::uint8_t> info(purpose.begin(), purpose.end());
   info.push_back(0);
-  put_be(info, session.size(), 4);
+  wire::put_be(info, session.size(), 4);
   info.insert(info.end(), session.begin(), session.end());
-  put_be(info, std::min(a, b), 8);
-  put_be(info, std::max(a, b), 8);
+  wire::put_be(info, std::min(a, b), 8);
+  wire::put_be(info, std::max(a, b), 8);
   auto okm = hkdf_sha256(shared_secret, bytes_of(kSalt), info, kKeyBytes);
   if (!okm.is_ok()) return okm.status();
   Key32 key{};

@@ -11,7 +11,7 @@
 namespace edgefed::secagg {
 namespace {
 
-std::string id(AgentId a) { return std::to_string(a); }
+using wire::id;
 
 // Any clamped scalar times a low-order point is the all-zero secret, which
 // x25519_agree refuses: a cheap test that a public key is usable, so one

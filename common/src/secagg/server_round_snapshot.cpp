@@ -27,8 +27,8 @@
 namespace edgefed::secagg {
 namespace {
 
-constexpr std::string_view kMagic = "EFSS";
-constexpr std::uint16_t kVersion = 1;
+constexpr std::string_view kServerSnapshotMagic = "EFSS";
+constexpr std::uint16_t kServerSnapshotVersion = 1;
 
 void put_ids(wire::Writer& w, const std::vector<AgentId>& ids) {
   w.u32(static_cast<std::uint32_t>(ids.size()));
@@ -128,11 +128,11 @@ struct ServerRoundCodec {
       put_ids(w, s.result_->survivors);
       w.u64(s.result_->survivor_samples);
     }
-    return wire::seal_snapshot(kMagic, kVersion, w.out());
+    return wire::seal_snapshot(kServerSnapshotMagic, kServerSnapshotVersion, w.out());
   }
 
   static Result<ServerRound> decode(std::span<const std::uint8_t> snapshot) {
-    auto body = wire::open_snapshot(snapshot, kMagic, kVersion, "secagg server");
+    auto body = wire::open_snapshot(snapshot, kServerSnapshotMagic, kServerSnapshotVersion, "secagg server");
     if (!body.is_ok()) return body.status();
     wire::Reader r(*body);
     ServerRoundConfig config;

@@ -13,7 +13,7 @@
 namespace edgefed::secagg {
 namespace {
 
-std::string id(AgentId a) { return std::to_string(a); }
+using wire::id;
 
 }  // namespace
 

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "edgefed/secagg/prime_field.hpp"
+#include "wire.hpp"
 
 namespace edgefed::secagg {
 namespace {
@@ -72,10 +73,6 @@ std::vector<std::uint64_t> lagrange_weights(std::span<const std::uint64_t> xs, s
     w[j] = field_mul(num, field_inverse(den));
   }
   return w;
-}
-
-void put_be(std::vector<std::uint8_t>& out, std::uint64_t v, int bytes) {
-  for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
 }
 
 std::uint64_t get_be(std::span<const std::uint8_t> in, std::size_t& pos, int bytes) {
@@ -193,9 +190,9 @@ std::vector<std::uint8_t> serialize_share(const ShamirShare& share) {
   std::vector<std::uint8_t> out;
   out.reserve(kShareWireBytes);
   out.push_back(kShareVersion);
-  put_be(out, share.threshold, 2);
-  put_be(out, share.x, 8);
-  for (std::uint64_t y : share.y) put_be(out, y, 8);
+  wire::put_be(out, share.threshold, 2);
+  wire::put_be(out, share.x, 8);
+  for (std::uint64_t y : share.y) wire::put_be(out, y, 8);
   return out;
 }
 

@@ -7,6 +7,7 @@
 
 #include "edgefed/secagg/aead.hpp"
 #include "edgefed/secagg/key_schedule.hpp"
+#include "wire.hpp"
 
 namespace edgefed::secagg {
 namespace {
@@ -15,10 +16,6 @@ constexpr std::uint8_t kEnvelopeVersion = 1;
 constexpr std::string_view kAadLabel = "edgefed/secagg/v1/shares";
 constexpr std::size_t kPlaintextBytes = 1 + 8 + 8 + 2 * kShareWireBytes;
 constexpr std::size_t kEnvelopeBytes = kAeadNonceBytes + kPlaintextBytes + kAeadTagBytes;
-
-void put_be(std::vector<std::uint8_t>& out, std::uint64_t v, int bytes) {
-  for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
-}
 
 std::uint64_t get_be64(std::span<const std::uint8_t> in) {
   std::uint64_t v = 0;
@@ -33,10 +30,10 @@ Result<std::vector<std::uint8_t>> make_aad(std::string_view session, AgentId fro
   }
   std::vector<std::uint8_t> aad(kAadLabel.begin(), kAadLabel.end());
   aad.push_back(0);
-  put_be(aad, session.size(), 4);
+  wire::put_be(aad, session.size(), 4);
   aad.insert(aad.end(), session.begin(), session.end());
-  put_be(aad, from, 8);
-  put_be(aad, to, 8);
+  wire::put_be(aad, from, 8);
+  wire::put_be(aad, to, 8);
   return aad;
 }
 
@@ -53,8 +50,8 @@ Result<std::vector<std::uint8_t>> seal_shares(const Key32& share_key, std::strin
   std::vector<std::uint8_t> plaintext;
   plaintext.reserve(kPlaintextBytes);
   plaintext.push_back(kEnvelopeVersion);
-  put_be(plaintext, from, 8);
-  put_be(plaintext, to, 8);
+  wire::put_be(plaintext, from, 8);
+  wire::put_be(plaintext, to, 8);
   for (const ShamirShare* s : {&shares.self_seed_share, &shares.mask_key_share}) {
     const std::vector<std::uint8_t> wire = serialize_share(*s);
     plaintext.insert(plaintext.end(), wire.begin(), wire.end());

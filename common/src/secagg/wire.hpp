@@ -28,6 +28,15 @@ std::string base64_encode(std::span<const std::uint8_t> bytes);
 // text and "byte-identical" can be judged on either form.
 std::optional<std::vector<std::uint8_t>> base64_decode(std::string_view text);
 
+// An agent id as text, for error messages and logs.
+inline std::string id(AgentId a) { return std::to_string(a); }
+
+// Big-endian, the `bytes` low bytes of v: the byte strings that key
+// derivation and share envelopes bind (key_schedule, share_envelope, shamir).
+inline void put_be(std::vector<std::uint8_t>& out, std::uint64_t v, int bytes) {
+  for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+}
+
 // Little-endian binary writer.
 class Writer {
  public:
