@@ -33,6 +33,7 @@ struct Contribution {
   double weight = 1.0;           // num_samples x s(tau), > 0
   double train_loss = 0.0;       // the agent's reported loss
   double discount = 1.0;         // s(tau) in (0, 1]: DP's bounded weight
+  double norm2 = -1.0;           // ||delta||^2 if known, else negative (computed where needed)
 };
 
 // What a closed buffer produced.

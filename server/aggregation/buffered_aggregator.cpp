@@ -10,7 +10,7 @@ void BufferedAggregator::add(const Contribution& c) {
   if (rows_.empty() && expected_count_ > 0) rows_.reserve(static_cast<size_t>(expected_count_) * dim);
   rows_.insert(rows_.end(), c.delta.begin(), c.delta.end());
   weights_.push_back(c.weight);
-  stats_.add(c.delta, c.weight, c.train_loss);
+  stats_.add(c.delta, c.weight, c.train_loss, c.norm2);
 }
 
 Result<Aggregate> BufferedAggregator::finish(int64_t) {

@@ -2,7 +2,7 @@
 
 namespace edgefed::server {
 
-void FedAvgAggregator::add(const Contribution& c) { acc_.add(c.delta, c.weight, c.train_loss); }
+void FedAvgAggregator::add(const Contribution& c) { acc_.add(c.delta, c.weight, c.train_loss, c.norm2); }
 
 Result<Aggregate> FedAvgAggregator::finish(int64_t) {
   if (acc_.count() == 0) return Result<Aggregate>(Code::kUnprocessable, "no updates to merge");

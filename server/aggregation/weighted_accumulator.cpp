@@ -6,8 +6,14 @@
 
 namespace edgefed::server {
 
-double WeightedAccumulator::add(std::span<const float> delta, double weight, double train_loss) {
-  const double norm2 = kernels::accumulate_with_norm(sum_, delta, weight);
+double WeightedAccumulator::add(std::span<const float> delta, double weight, double train_loss, double norm2) {
+  // A known norm leaves a plain axpy: on the writer thread, the one every
+  // update goes through, the norm's dependent adds were most of this pass.
+  if (norm2 >= 0) {
+    kernels::accumulate(sum_, delta, weight);
+  } else {
+    norm2 = kernels::accumulate_with_norm(sum_, delta, weight);
+  }
   total_weight_ += weight;
   weighted_norm2_ += weight * norm2;
   weighted_loss_ += weight * train_loss;

@@ -23,9 +23,11 @@ class WeightedAccumulator {
  public:
   explicit WeightedAccumulator(size_t dim = 0) : sum_(dim, 0.0) {}
 
-  // REQUIRES: delta.size() == dim(), weight > 0 and finite.
-  // Returns ||delta||^2 (handy for outlier scores).
-  double add(std::span<const float> delta, double weight, double train_loss);
+  // REQUIRES: delta.size() == dim(), weight > 0 and finite. `norm2` is
+  // ||delta||^2 when the caller already has it (the engine computes it on
+  // the caller's thread, beside the decoding); negative: computed here, in
+  // the same pass as the sum. Returns ||delta||^2.
+  double add(std::span<const float> delta, double weight, double train_loss, double norm2 = -1.0);
 
   size_t dim() const { return sum_.size(); }
   int64_t count() const { return count_; }

@@ -2,21 +2,18 @@
 
 #include <tuple>
 
-#include "edgefed/float_sums.hpp"
 #include "edgefed/log.hpp"
 #include "edgefed/ml/model_spec.hpp"
 #include "edgefed/model_io.hpp"
-#include "edgefed/update_codec.hpp"
 #include "server/engine/agent_registry.hpp"
-#include "server/engine/body_digest.hpp"
 #include "server/engine/engine_metrics.hpp"
 #include "server/engine/group_commit_writer.hpp"
 #include "server/engine/published_state.hpp"
 #include "server/engine/state_store_opener.hpp"
+#include "server/engine/update_intake.hpp"
 #include "server/engine/version_keeper.hpp"
 #include "server/store/relay_batch_table.hpp"
 #include "server/store/records.hpp"
-#include "server/store/update_spool.hpp"
 
 namespace edgefed::server {
 
@@ -28,7 +25,8 @@ Engine::Engine(const EngineOptions& options, std::shared_ptr<prometheus::Registr
       metrics_(std::make_unique<EngineMetrics>(std::move(metrics))),
       agents_(std::make_unique<AgentRegistry>(options.agent_active_s, options.agent_offline_s)),
       state_(std::make_unique<PublishedState>(options_, *clock_, *metrics_, *agents_)),
-      writer_(std::make_unique<GroupCommitWriter>(options_, *clock_, *metrics_, *agents_, *state_)) {}
+      writer_(std::make_unique<GroupCommitWriter>(options_, *clock_, *metrics_, *agents_, *state_)),
+      intake_(std::make_unique<UpdateIntake>(options_, *metrics_, *agents_, *state_, *writer_)) {}
 
 Engine::~Engine() { shutdown(); }
 
@@ -65,7 +63,7 @@ Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& options,
       .kv("server_lr", effective_server_lr(options))
       .kv("store", (*keeper)->store().describe())
       .kv("replica", *replicas ? (*replicas)->name() : std::string());
-  engine->spool_ = (*keeper)->store().spool();
+  engine->intake_->set_spool((*keeper)->store().spool());
   engine->writer_->start(std::move(keeper).value(), std::move(replicas).value());
   return engine;
 }
@@ -80,109 +78,19 @@ bool Engine::ready() const { return writer_->ready(); }
 int64_t Engine::now_ms() const { return clock_->unix_ms(); }
 
 Result<UpdateAck> Engine::submit_update(const std::string& cert_agent_id, std::span<const uint8_t> body) {
-  std::vector<float> delta;
-  auto ack = submit_decoded(cert_agent_id, body, observer_ ? &delta : nullptr);
-  if (ack.is_ok()) {
-    metrics_->count_update(ack->duplicate ? "duplicate" : "accepted");
-    if (!ack->duplicate) accepted_updates_.fetch_add(1, std::memory_order_relaxed);
-  } else {
-    metrics_->count_update(ack.status());
-  }
-  if (observer_ && ack.is_ok() && !ack->duplicate) observer_->on_update(cert_agent_id, delta, *ack);
-  return ack;
+  return intake_->submit_update(cert_agent_id, body);
 }
 
 Result<UpdateAck> Engine::submit_aggregate(const std::string& session, int64_t base_version,
                                            std::span<const float> mean, uint64_t num_samples) {
-  if (options_.secure_aggregation == SecureAggregation::kOff)
-    return Status(Code::kUnprocessable, "secure aggregation is off");
-  if (!ready()) return Status(Code::kUnavailable, "the engine is not accepting updates");
-  std::shared_ptr<const ModelLayout> layout = state_->layout();
-  UpdateMetadata meta;
-  meta.agent_id = kSecAggLedgerAgent;
-  meta.update_id = session;
-  meta.base_version = base_version;
-  meta.num_samples = static_cast<int64_t>(num_samples);
-  // The ledger keeps the sum's body like any update's: what a restart
-  // replays if the version did not commit, and the audit of what merged.
-  auto body = encode_update(*layout, mean, meta);
-  if (!body.is_ok()) return body.status();
-  const std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(body->data()), body->size());
-  IncomingUpdate u;
-  u.meta = std::move(meta);
-  u.meta.layout_fingerprint = layout->fingerprint();
-  u.delta = mean;
-  u.body = bytes;
-  u.body_digest = body_digest(bytes);
-  u.layout_fingerprint = layout->fingerprint();
-  u.norm2 = sum_squares(mean);
-  u.aggregate = true;
-  auto ack = record_update(u);
-  if (ack.is_ok()) {
-    metrics_->count_update(ack->duplicate ? "duplicate" : "accepted");
-  } else {
-    metrics_->count_update(ack.status());
-  }
-  return ack;
+  return intake_->submit_aggregate(session, base_version, mean, num_samples);
 }
 
-void Engine::spool_body(IncomingUpdate& u) {
-  if (!spool_) return;
-  // On this connection's thread, in parallel with the others: the writer
-  // thread then stores only the row (server/store/update_spool.hpp).
-  auto spooled = spool_->append(u.body);
-  if (spooled.is_ok()) {
-    u.spooled = *spooled;
-    return;
-  }
-  // Full (bodies not merged yet fill the ring) or a failed write: this one
-  // goes into the database, as without a spool. Logged once per 1,000.
-  if (metrics_->count_spool_fallback() % 1000 == 1) {
-    log::warn("spool_fallback").kv("agent", u.meta.agent_id).kv("update_id", u.meta.update_id)
-        .kv("reason", spooled.status().message()).kv("capacity_bytes", spool_->capacity());
-  }
-}
+int64_t Engine::accepted_updates() const { return intake_->accepted_updates(); }
 
-Result<UpdateAck> Engine::record_update(const IncomingUpdate& u) {
-  Job job;
-  job.kind = Job::Kind::kUpdate;
-  job.update = &u;
-  EDGEFED_RETURN_IF_ERROR(writer_->run(job));
-  return job.ack;
-}
-
-Result<UpdateAck> Engine::submit_decoded(const std::string& cert_agent_id, std::span<const uint8_t> body,
-                                         std::vector<float>* decoded_delta) {
-  if (!ready()) return Status(Code::kUnavailable, "the engine is not accepting updates");
-  if (options_.secure_aggregation != SecureAggregation::kOff) {
-    return Status(Code::kUnprocessable,
-                  "this server runs secure aggregation (secagg+): plain updates are refused; join a session "
-                  "(POST /v1/secagg/join) as the task's secure_aggregation says");
-  }
-  if (agents_->quarantined(cert_agent_id)) {
-    return Status(Code::kPermissionDenied, "agent " + cert_agent_id + " is quarantined");
-  }
-  std::shared_ptr<const ModelLayout> layout = state_->layout();
-  // The CPU-heavy part, on the caller's thread and outside every lock.
-  auto decoded = decode_update(body, *layout);
-  if (!decoded.is_ok()) return decoded.status();
-  if (decoded->meta.agent_id != cert_agent_id) {
-    return Status(Code::kPermissionDenied, "update metadata says agent " + decoded->meta.agent_id +
-                                               " but the client certificate is " + cert_agent_id);
-  }
-  IncomingUpdate u;
-  u.meta = decoded->meta;
-  u.delta = decoded->delta;
-  u.body = body;
-  u.body_digest = body_digest(body);
-  u.layout_fingerprint = layout->fingerprint();
-  u.norm2 = sum_squares(decoded->delta);
-  spool_body(u);
-  auto ack = record_update(u);
-  // A body no row names is free again at once.
-  if (u.spooled && !(ack.is_ok() && !ack->duplicate)) spool_->release(u.spooled->offset);
-  if (ack.is_ok() && decoded_delta) *decoded_delta = std::move(decoded->delta);
-  return ack;
+void Engine::set_observer(std::shared_ptr<EngineObserver> observer) {
+  intake_->set_observer(observer);
+  observer_ = std::move(observer);
 }
 
 Result<TelemetryAck> Engine::submit_telemetry(const std::string& cert_agent_id, const TelemetryBatch& batch) {

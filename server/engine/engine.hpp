@@ -22,7 +22,8 @@
 // Versions only grow: rollback(N) commits a NEW version whose parameters are
 // those of N (parent N), so ETags and long polls never go backwards.
 //
-// Inside (docs/engine.md, "Threads"): Engine validates and decodes on the
+// Inside (docs/engine.md, "Threads"): Engine validates (updates: its
+// UpdateIntake, update_intake.hpp, decodes and spools them) on the
 // caller's thread and turns each call into a job for the GroupCommitWriter
 // (group_commit_writer.hpp: the job queue and the one writer thread, which
 // owns the VersionKeeper and commits jobs in groups); readers are answered
@@ -59,9 +60,8 @@ class AgentRegistry;
 class EngineMetrics;
 class GroupCommitWriter;
 class PublishedState;
-class UpdateSpool;
+class UpdateIntake;
 class VersionKeeper;
-struct IncomingUpdate;
 
 class Engine {
  public:
@@ -179,7 +179,7 @@ class Engine {
   void set_relay_uplink_up(bool up);
   // Agent updates accepted (not duplicates) since open(): what a relay
   // paces its adoption of central versions by. Thread-safe.
-  int64_t accepted_updates() const { return accepted_updates_.load(std::memory_order_relaxed); }
+  int64_t accepted_updates() const;
   // The central server's task (GET /v1/task as the relay's agent): from
   // then on task_for hands the relay's agents its training fields (mode,
   // epochs, steps, batch size, lr, momentum, weight decay, proximal mu,
@@ -209,7 +209,7 @@ class Engine {
 
   // Installs the observer (engine_observer.hpp; null removes it).
   // REQUIRES: called before requests arrive (it is not synchronised).
-  void set_observer(std::shared_ptr<EngineObserver> observer) { observer_ = std::move(observer); }
+  void set_observer(std::shared_ptr<EngineObserver> observer);
 
   // True once open() succeeded and until shutdown() starts.
   bool ready() const;
@@ -221,15 +221,6 @@ class Engine {
 
  private:
   Engine(const EngineOptions& options, std::shared_ptr<prometheus::Registry> metrics);
-  // submit_update without the metrics and the observer; `decoded_delta`, when
-  // given, receives the dense delta of an accepted update.
-  Result<UpdateAck> submit_decoded(const std::string& cert_agent_id, std::span<const uint8_t> body,
-                                   std::vector<float>* decoded_delta);
-  // Hands a decoded update (or session mean) to the writer and waits for its ack.
-  Result<UpdateAck> record_update(const IncomingUpdate& update);
-  // Writes u's body to the spool and sets u.spooled; leaves it unset (the
-  // body then goes into the database) without a spool or if it is full.
-  void spool_body(IncomingUpdate& u);
   // Runs fn as a job of its own on the writer thread, inside one transaction.
   Status run_admin(std::function<Status(VersionKeeper&)> fn);
   int64_t now_ms() const;
@@ -240,11 +231,9 @@ class Engine {
   std::unique_ptr<AgentRegistry> agents_;
   std::unique_ptr<PublishedState> state_;
   std::unique_ptr<GroupCommitWriter> writer_;  // after the parts it uses: destroyed first
+  // Decodes, spools and queues updates on the callers' threads (update_intake.hpp).
+  std::unique_ptr<UpdateIntake> intake_;
   std::shared_ptr<EngineObserver> observer_;
-  std::atomic<int64_t> accepted_updates_{0};
-  // The store's update spool (null without one): bodies are written to it
-  // by the calling threads before their update is queued (spool_body).
-  std::shared_ptr<UpdateSpool> spool_;
   mutable std::mutex upstream_task_mu_;
   std::optional<Task> upstream_task_;  // set_upstream_task; under upstream_task_mu_
 };

@@ -264,7 +264,7 @@ Result<UpdateAck> VersionKeeper::accept(const IncomingUpdate& u) {
   // a cohort merged alone takes a full step, like a plain buffer of equally
   // stale updates (scaling the mean by s(tau) as well kept async 1.7 points
   // behind plain at the same version count).
-  aggregator_->add({u.delta, ack.weight, u.meta.train_loss, staleness_(tau)});
+  aggregator_->add({u.delta, ack.weight, u.meta.train_loss, staleness_(tau), u.norm2});
   buffered_ids_.push_back(*id);
   if (normalizer) (void)normalizers_.add(*normalizer, static_cast<double>(u.meta.num_samples));
   return ack;

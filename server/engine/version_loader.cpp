@@ -103,7 +103,9 @@ Result<int64_t> VersionLoader::replay_pending(int64_t version, const ModelLayout
       return Status(Code::kIo, "pending update " + e.agent + "/" + e.update_id +
                                    " no longer decodes: " + u.status().message());
     }
-    sink.aggregator.add({u->delta, weight, e.train_loss, staleness(tau)});
+    // The row's norm2 is what the live path passed (IncomingUpdate::norm2):
+    // a replayed buffer reports the same gradient variance.
+    sink.aggregator.add({u->delta, weight, e.train_loss, staleness(tau), e.norm2});
     sink.ids.push_back(e.id);
     // Accepted, so it parsed and fitted the pool then.
     if (!u->meta.normalizer.empty()) {

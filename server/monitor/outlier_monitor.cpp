@@ -36,8 +36,7 @@ OutlierMonitor::OutlierMonitor(OutlierOptions options, std::shared_ptr<prometheu
 }
 
 void OutlierMonitor::set_direction(std::vector<float> direction) {
-  double n2 = 0;
-  for (float x : direction) n2 += static_cast<double>(x) * x;
+  const double n2 = sum_squares(direction);  // vectorised: once per version, over the whole model
   std::lock_guard<std::mutex> lock(mu_);
   direction_norm_ = std::sqrt(n2);
   direction_ = direction.empty() || n2 == 0 ? nullptr

@@ -5,8 +5,6 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <future>
-#include <system_error>
 
 #include "edgefed/log.hpp"
 #include "server/store/schema.hpp"
@@ -137,14 +135,9 @@ Status Store::sync_committed() {
     covered.swap(unsynced_released_);
   }
   // The two files at once: each fsync is mostly waiting for the disk.
-  std::future<Status> bodies;
-  try {
-    bodies = std::async(std::launch::async, [this] { return spool_->sync(); });
-  } catch (const std::system_error&) {
-    bodies = std::async(std::launch::deferred, [this] { return spool_->sync(); });  // no thread: one after the other
-  }
+  spool_sync_->start();
   Status wal = db_->sync_wal();
-  Status st = bodies.get();
+  Status st = spool_sync_->wait();
   if (!st.is_ok()) st = Status(Code::kUnavailable, st.message());
   else st = wal;
   // On failure the freed bodies stay pinned: the store writes nothing more

@@ -27,6 +27,7 @@
 #include "server/store/ledger_table.hpp"
 #include "server/store/relay_batch_table.hpp"
 #include "server/store/secagg_session_table.hpp"
+#include "server/store/side_call.hpp"
 #include "server/store/state_store.hpp"
 #include "server/store/telemetry_table.hpp"
 #include "server/store/update_spool.hpp"
@@ -96,7 +97,10 @@ class Store final : public StateStore {
       : db_(std::move(db)), fsync_full_(fsync_full), defer_sync_(defer_sync), spool_(std::move(spool)),
         appendable_(appendable),
         ledger_(*db_, spool_.get(), &txn_released_), versions_(*db_), telemetry_(*db_), agents_(*db_),
-        channels_(*db_), secagg_sessions_(*db_), relay_batches_(*db_) {}
+        channels_(*db_), secagg_sessions_(*db_), relay_batches_(*db_) {
+    if (spool_ && defer_sync_)
+      spool_sync_ = std::make_unique<SideCall>([s = spool_.get()] { return s->sync(); }, "edgefed-spoolfs");
+  }
   static Result<std::shared_ptr<UpdateSpool>> open_spool(sqlite::Database& db, const std::string& state_dir,
                                                          const StoreOptions& options);
 
@@ -117,6 +121,8 @@ class Store final : public StateStore {
   ChannelTable channels_;
   SecAggSessionTable secagg_sessions_;
   RelayBatchTable relay_batches_;
+  // sync_committed()'s spool fsync, beside the WAL's; after the spool.
+  std::unique_ptr<SideCall> spool_sync_;
 };
 
 }  // namespace edgefed::server

@@ -59,3 +59,31 @@ TEST_CASE("weighted accumulator: identical updates have zero variance", "[unit][
   for (int i = 0; i < 5; ++i) acc.add(d, 1.0 + i, 0.0);
   CHECK(acc.gradient_variance() == Approx(0.0).margin(1e-12));
 }
+
+TEST_CASE("weighted accumulator: a norm the caller already has gives the same sums and is the one used",
+          "[unit][aggregation]") {
+  std::mt19937 rng(11);
+  std::normal_distribution<float> n(0.0f, 1.0f);
+  const size_t dim = 1001;  // odd: the kernels' tails too
+  WeightedAccumulator computed(dim), given(dim), wrong(dim);
+  for (int i = 0; i < 6; ++i) {
+    std::vector<float> d(dim);
+    for (auto& x : d) x = n(rng);
+    double norm2 = 0;
+    for (float x : d) norm2 += static_cast<double>(x) * x;
+    const double w = 1.0 + i;
+    CHECK(computed.add(d, w, 0.1 * i) == Approx(norm2).epsilon(1e-12));
+    CHECK(given.add(d, w, 0.1 * i, norm2) == norm2);
+    CHECK(wrong.add(d, w, 0.1 * i, 2 * norm2) == 2 * norm2);
+  }
+  CHECK(given.weighted_sum() == computed.weighted_sum());  // the same axpy, bit for bit
+  CHECK(given.gradient_variance() == Approx(computed.gradient_variance()).epsilon(1e-12));
+  CHECK(given.weighted_loss() == computed.weighted_loss());
+  // The given norm is what the variance uses: doubling every norm adds
+  // sum w ||d||^2 / W to it.
+  double mean_norm2 = 0;
+  for (double s : computed.weighted_sum()) mean_norm2 += s * s;
+  mean_norm2 /= computed.total_weight() * computed.total_weight();
+  CHECK(wrong.gradient_variance() ==
+        Approx(2 * (computed.gradient_variance() + mean_norm2) - mean_norm2).epsilon(1e-10));
+}
