@@ -320,6 +320,8 @@ TEST_CASE("store with an update spool: a row whose body never reached the disk c
   auto plain = Store::open(dir.path(), off);
   REQUIRE(plain.is_ok());
   CHECK((*plain)->spool() == nullptr);
+  // Made with a spool: 16 KiB pages (store.cpp), kept by the file.
+  CHECK(*(*plain)->db().query_int("PRAGMA page_size") == 16384);
   auto again = pending_of(**plain);
   REQUIRE(again.size() == 2);
   CHECK(again[0].body == body_of(kRecord, 1));
@@ -335,6 +337,11 @@ TEST_CASE("store with an update spool: a row whose body never reached the disk c
   REQUIRE((*none)->begin().is_ok());
   CHECK((*none)->ledger().insert(spooled_entry("x", {0, 1}), {}).status().code() == Code::kInternal);
   (*none)->rollback();
+  // A database made without a spool keeps the bodies in its pages: 64 KiB.
+  edgefed::testing::TempDir bodies_inside;
+  auto inside = Store::open(bodies_inside.path(), off);
+  REQUIRE(inside.is_ok());
+  CHECK(*(*inside)->db().query_int("PRAGMA page_size") == 65536);
 }
 
 TEST_CASE("store with an update spool: with synchronous=FULL a commit fsyncs the spool first, and fails if it "
