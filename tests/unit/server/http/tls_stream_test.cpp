@@ -2,7 +2,8 @@
 // ssl::stream as the client, over loopback with the project's real contexts
 // and certificates: Beast HTTP both ways with bodies larger than a socket
 // buffer, the deadline, EOF with and without close_notify, a client that
-// speaks no TLS, and that handlers never run inside the initiating call.
+// speaks no TLS, that handlers never run inside the initiating call, and
+// that one read drains every record already received.
 #include <chrono>
 #include <memory>
 #include <random>
@@ -62,6 +63,13 @@ struct Pair {
   void run() {
     ioc.restart();
     ioc.run_for(std::chrono::seconds(10));
+  }
+
+  // Runs for exactly `ms` (or until no work is left): for steps whose
+  // other side keeps an operation pending.
+  void run_for_ms(int ms) {
+    ioc.restart();
+    ioc.run_for(std::chrono::milliseconds(ms));
   }
 
   // Both handshakes; true when both succeeded.
@@ -258,4 +266,39 @@ TEST_CASE("TlsStream: a client that speaks no TLS fails the handshake with an er
     CHECK(!shutdown_ec);
     CHECK(read_ec == asio::error::eof);  // Asio's client reports a close_notify as eof
   }
+}
+
+TEST_CASE("TlsStream: a read hands over several records already received, and a close_notify after them reads as "
+          "eof once they are read", "[unit][http]") {
+  Pair p;
+  REQUIRE(p.handshake());
+  // Six full records (16 KiB each), then close_notify, all in the server's
+  // socket before it reads.
+  const std::string up = random_bytes(6 * 16384, 3);
+  boost::system::error_code write_ec = asio::error::would_block;
+  asio::async_write(*p.client, asio::buffer(up), [&](boost::system::error_code e, std::size_t) {
+    write_ec = e;
+    p.client->async_shutdown([](boost::system::error_code) {});  // waits for ours: never comes
+  });
+  p.run_for_ms(300);
+  REQUIRE(!write_ec);
+  std::string got;
+  std::size_t largest = 0;
+  boost::system::error_code ec;
+  for (int reads = 0; reads < 20 && !ec; ++reads) {
+    std::string buf(up.size(), '\0');
+    ec = asio::error::would_block;
+    std::size_t n = 0;
+    p.server->async_read_some(asio::buffer(buf), [&](boost::system::error_code e, std::size_t k) {
+      ec = e;
+      n = k;
+    });
+    p.run_for_ms(1000);
+    got += buf.substr(0, n);
+    largest = std::max(largest, n);
+  }
+  CHECK(ec == asio::error::eof);  // after every byte, not instead of some
+  CHECK(got == up);
+  // One record per read was the old behaviour: at most 16 KiB each.
+  CHECK(largest > 16384);
 }
