@@ -9,6 +9,10 @@
 // (set on the context, common/src/tls.cpp) frees them while the connection is
 // idle. It also saves the copy from the BIO pair on every byte received.
 //
+// A read returns every record OpenSSL already holds, up to the caller's
+// buffer (not one 16 KiB record per call), and OpenSSL reads ahead up to
+// 64 KiB per read(2) while a connection is receiving.
+//
 // It is an Asio/Beast AsyncReadStream and AsyncWriteStream (async_read_some,
 // async_write_some), plus async_handshake and async_shutdown, and a deadline
 // like beast::tcp_stream's: when it passes, the pending operation and every
