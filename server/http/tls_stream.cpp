@@ -48,7 +48,7 @@ TlsStream::TlsStream(net::ip::tcp::socket&& socket, net::ssl::context& ctx) {
   // Read whole socket buffers, not a record header and then its body: half
   // the read(2) calls for a large upload. A 64 KiB read buffer (the default
   // holds one 16 KiB record) takes up to four records per read(2): a 408 KB
-  // update is about 7 calls instead of 27. OpenSSL allocates it only while
+  // update took 15 calls instead of 27 (measured, benchmarks/README.md). OpenSSL allocates it only while
   // a record is being read and frees it when drained
   // (SSL_MODE_RELEASE_BUFFERS, common/src/tls.cpp): an idle connection
   // holds none.
