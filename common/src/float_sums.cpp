@@ -58,4 +58,17 @@ NormAndDot norm_and_dot(std::span<const float> x, std::span<const float> y) {
   return {combine(n2), combine(dot)};
 }
 
+double dot(std::span<const float> x, std::span<const float> y) {
+  double acc[kLanes] = {};
+  const size_t n = x.size();
+  const size_t whole = n - n % kLanes;
+  const float* p = x.data();
+  const float* q = y.data();
+  for (size_t i = 0; i < whole; i += kLanes) {
+    for (size_t j = 0; j < kLanes; ++j) acc[j] += static_cast<double>(p[i + j]) * q[i + j];
+  }
+  for (size_t i = whole; i < n; ++i) acc[i - whole] += static_cast<double>(p[i]) * q[i];
+  return combine(acc);
+}
+
 }  // namespace edgefed

@@ -5,9 +5,12 @@
 // layout, never by anything the file claims.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
+#include <optional>
 
 #include "decimal.hpp"
+#include "edgefed/float_sums.hpp"
 #include "edgefed/update_codec.hpp"
 #include "safetensors_header.hpp"
 #include "tensor_bytes.hpp"
@@ -51,31 +54,76 @@ Result<float> read_scale(const SafetensorsFile& file, const std::string& tensor)
   return *s;
 }
 
-// f32 values are copied as they are, then the copy is scanned for Inf/NaN
-// (exponent bits all ones) a cache-sized block at a time. This is the server's
-// per-update decode of the usual encoding: a per-value isfinite() with an
+constexpr size_t kScanBlock = 4096;  // floats: 16 KiB, stays in L1 between the passes
+
+// Scans f32 values for Inf/NaN (exponent bits all ones). This is the server's
+// per-update check of the usual encoding: a per-value isfinite() with an
 // early return kept the loop scalar and cost ~10 % of the server's CPU per
-// update; the branch-free maximum vectorizes.
-Status copy_finite_f32(const TensorView& t, size_t n, float* dst) {
-  constexpr size_t kBlock = 4096;
+// update; the branch-free maximum vectorizes. `first` is the index of p[0]
+// in its tensor, for the message.
+Status scan_finite_f32(const std::string& tensor, const float* p, size_t len, size_t first) {
   constexpr uint32_t kAbsMask = 0x7fffffffu;
   constexpr uint32_t kExponentAllOnes = 0x7f800000u;
-  for (size_t b = 0; b < n; b += kBlock) {
-    const size_t len = std::min(kBlock, n - b);
-    std::memcpy(dst + b, t.data.data() + b * sizeof(float), len * sizeof(float));
-    uint32_t worst = 0;
-    for (size_t k = b; k < b + len; ++k) {
-      uint32_t bits;
-      std::memcpy(&bits, dst + k, sizeof bits);
-      worst = std::max(worst, bits & kAbsMask);
-    }
-    if (worst >= kExponentAllOnes) {
-      for (size_t k = b; k < b + len; ++k) {
-        if (!std::isfinite(dst[k])) return non_finite(t.name, k, dst[k]);
-      }
-    }
+  uint32_t worst = 0;
+  for (size_t k = 0; k < len; ++k) {
+    uint32_t bits;
+    std::memcpy(&bits, p + k, sizeof bits);
+    worst = std::max(worst, bits & kAbsMask);
+  }
+  if (worst < kExponentAllOnes) return Status::ok();
+  for (size_t k = 0; k < len; ++k) {
+    if (!std::isfinite(p[k])) return non_finite(tensor, first + k, p[k]);
   }
   return Status::ok();
+}
+
+// f32 values are copied as they are, then the copy is scanned, a block at a
+// time.
+Status copy_finite_f32(const TensorView& t, size_t n, float* dst) {
+  for (size_t b = 0; b < n; b += kScanBlock) {
+    const size_t len = std::min(kScanBlock, n - b);
+    std::memcpy(dst + b, t.data.data() + b * sizeof(float), len * sizeof(float));
+    EDGEFED_RETURN_IF_ERROR(scan_finite_f32(t.name, dst + b, len, b));
+  }
+  return Status::ok();
+}
+
+// The f32 values of a file whose tensors are exactly the layout's, in its
+// order, same shapes, back to back from a float-aligned address: one span
+// over the file's bytes. nullopt for anything else (decode_dense then checks
+// it value by value and names what is wrong).
+std::optional<std::span<const float>> f32_view(const SafetensorsFile& file, const ModelLayout& layout) {
+  const auto& specs = layout.tensors();
+  if (file.tensors.size() != specs.size() || specs.empty()) return std::nullopt;
+  const uint8_t* start = file.tensors[0].data.data();
+  if (reinterpret_cast<std::uintptr_t>(start) % alignof(float) != 0) return std::nullopt;
+  const uint8_t* next = start;
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const TensorView& t = file.tensors[i];
+    if (t.name != specs[i].name || t.dtype != DType::kF32 || t.shape != specs[i].shape || t.data.data() != next ||
+        t.data.size() != static_cast<size_t>(specs[i].numel()) * sizeof(float))
+      return std::nullopt;
+    next += t.data.size();
+  }
+  // The bytes are floats written by the encoder (or the network): viewing
+  // them as such is the zero-copy read the format is laid out for.
+  return std::span<const float>(reinterpret_cast<const float*>(start), static_cast<size_t>(layout.size()));
+}
+
+// Checks a view's values and sums their squares in one pass, block by block.
+Result<double> scan_view(std::span<const float> delta, const ModelLayout& layout) {
+  const auto& specs = layout.tensors();
+  double norm2 = 0.0;
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const size_t n = static_cast<size_t>(specs[i].numel());
+    const float* p = delta.data() + layout.offset(i);
+    for (size_t b = 0; b < n; b += kScanBlock) {
+      const size_t len = std::min(kScanBlock, n - b);
+      EDGEFED_RETURN_IF_ERROR(scan_finite_f32(specs[i].name, p + b, len, b));
+      norm2 += sum_squares(std::span<const float>(p + b, len));
+    }
+  }
+  return norm2;
 }
 
 // f32, f16, int8: the file holds exactly the layout's tensors, same shapes.
@@ -158,8 +206,8 @@ Status decode_topk(const SafetensorsFile& file, std::vector<float>& out) {
 
 }  // namespace
 
-Result<DecodedUpdate> decode_update(std::span<const uint8_t> bytes, const ModelLayout& layout,
-                                    const SafetensorsLimits& limits) {
+Result<DecodedUpdateView> decode_update_view(std::span<const uint8_t> bytes, const ModelLayout& layout,
+                                             std::vector<float>& scratch, const SafetensorsLimits& limits) {
   auto file = parse_safetensors(bytes, limits);
   if (!file) return file.status();
   auto meta = parse_update_metadata(file->metadata);
@@ -168,14 +216,39 @@ Result<DecodedUpdate> decode_update(std::span<const uint8_t> bytes, const ModelL
     return Status(Code::kDimensionMismatch, "update is for layout " + meta->layout_fingerprint +
                                                 ", the model's layout is " + layout.fingerprint() + " (" +
                                                 layout.describe() + ")");
-  DecodedUpdate out;
+  DecodedUpdateView out;
   out.meta = std::move(meta.value());
-  out.delta.assign(static_cast<size_t>(layout.size()), 0.0f);
-  if (out.meta.encoding == Encoding::kTopK) {
-    EDGEFED_RETURN_IF_ERROR(decode_topk(*file, out.delta));
-  } else {
-    EDGEFED_RETURN_IF_ERROR(decode_dense(*file, layout, out.meta.encoding, out.delta));
+  if (out.meta.encoding == Encoding::kF32) {
+    if (auto view = f32_view(*file, layout)) {
+      auto norm2 = scan_view(*view, layout);
+      if (!norm2) return norm2.status();
+      out.delta = *view;
+      out.norm2 = *norm2;
+      return out;
+    }
   }
+  const size_t n = static_cast<size_t>(layout.size());
+  if (out.meta.encoding == Encoding::kTopK) {
+    scratch.assign(n, 0.0f);  // what topk leaves out is zero
+    EDGEFED_RETURN_IF_ERROR(decode_topk(*file, scratch));
+  } else {
+    scratch.resize(n);  // every value is written below
+    EDGEFED_RETURN_IF_ERROR(decode_dense(*file, layout, out.meta.encoding, scratch));
+  }
+  out.delta = scratch;
+  out.norm2 = sum_squares(scratch);
+  return out;
+}
+
+Result<DecodedUpdate> decode_update(std::span<const uint8_t> bytes, const ModelLayout& layout,
+                                    const SafetensorsLimits& limits) {
+  std::vector<float> scratch;
+  auto view = decode_update_view(bytes, layout, scratch, limits);
+  if (!view) return view.status();
+  DecodedUpdate out;
+  out.meta = std::move(view->meta);
+  if (view->delta.data() == scratch.data()) out.delta = std::move(scratch);
+  else out.delta.assign(view->delta.begin(), view->delta.end());
   return out;
 }
 

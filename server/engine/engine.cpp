@@ -81,6 +81,12 @@ Result<UpdateAck> Engine::submit_update(const std::string& cert_agent_id, std::s
   return intake_->submit_update(cert_agent_id, body);
 }
 
+void Engine::submit_update_async(const std::string& cert_agent_id, std::span<const uint8_t> body,
+                                 std::shared_ptr<const void> owner, std::function<void(Result<UpdateAck>)> done,
+                                 std::function<void(std::function<void()>)> defer) {
+  intake_->submit_update_async(cert_agent_id, body, std::move(owner), std::move(done), std::move(defer));
+}
+
 Result<UpdateAck> Engine::submit_aggregate(const std::string& session, int64_t base_version,
                                            std::span<const float> mean, uint64_t num_samples) {
   return intake_->submit_aggregate(session, base_version, mean, num_samples);

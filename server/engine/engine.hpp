@@ -7,7 +7,7 @@
 // Blocking: submit_update, submit_telemetry and the admin calls wait for a
 // SQLite commit (milliseconds; longer under fsync) and submit_update decodes
 // the body on the caller's thread: call them from worker threads, never from
-// an io_context thread. current_model, on_version_after, cancel, status,
+// an io_context thread (submit_update_async waits for nothing). current_model, on_version_after, cancel, status,
 // agents and ready only take short in-memory locks.
 //
 // Durability: when submit_update returns an ack, the update is committed to
@@ -92,6 +92,18 @@ class Engine {
   // duplicate = true and is not merged again.
   Result<UpdateAck> submit_update(const std::string& cert_agent_id,
                                   std::span<const uint8_t> safetensors_body);
+  // submit_update without waiting: the same checks and answers, with the same
+  // durability when `done` gets an ack. Decodes, digests and spools on the
+  // caller's thread (well under a millisecond for a 400 KB f32 update), never
+  // waits for a commit, so an io_context thread may call it. `owner` keeps
+  // the body alive until the update is answered and observed; `done` runs
+  // exactly once, on this thread if the update is refused before it is
+  // queued, else on the engine's writer or fsync thread, which it must not
+  // block (post the answer elsewhere). The observer, if any, runs through
+  // `defer` (a task that may block: it may call Engine methods), before done.
+  void submit_update_async(const std::string& cert_agent_id, std::span<const uint8_t> safetensors_body,
+                           std::shared_ptr<const void> owner, std::function<void(Result<UpdateAck>)> done,
+                           std::function<void(std::function<void()>)> defer);
 
   // Secure aggregation (options.secure_aggregation): submit_update refuses
   // plain updates with kUnprocessable; instead each finished session hands

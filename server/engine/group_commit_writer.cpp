@@ -26,7 +26,7 @@ bool fatal(const Status& s) {
 void refuse(const std::vector<GroupCommitWriter::Job*>& batch, const Status& why) {
   for (GroupCommitWriter::Job* j : batch) {
     j->status = why;
-    j->done.set_value();
+    j->complete();
   }
 }
 
@@ -89,6 +89,12 @@ void GroupCommitWriter::stop() {
 
 Status GroupCommitWriter::run(Job& job) {
   std::future<void> done = job.done.get_future();
+  EDGEFED_RETURN_IF_ERROR(submit(job));
+  done.wait();
+  return job.status;
+}
+
+Status GroupCommitWriter::submit(Job& job) {
   {
     std::lock_guard<std::mutex> lock(queue_mu_);
     if (stopping_) return Status(Code::kUnavailable, "the engine is shutting down");
@@ -102,8 +108,7 @@ Status GroupCommitWriter::run(Job& job) {
     queue_.push_back(&job);
   }
   queue_cv_.notify_one();
-  done.wait();
-  return job.status;
+  return Status::ok();
 }
 
 void GroupCommitWriter::writer_loop() {
@@ -423,7 +428,7 @@ void GroupCommitWriter::after_commit(int64_t telemetry_stored, std::vector<Job*>
   if (!syncer_) {
     state_.count_telemetry(telemetry_stored);
     state_.publish(*keeper_);
-    for (Job* j : jobs) j->done.set_value();
+    for (Job* j : jobs) j->complete();
     return;
   }
   // Pipelined: what readers see and every answer wait for the fsync, so
@@ -441,7 +446,7 @@ void GroupCommitWriter::after_commit(int64_t telemetry_stored, std::vector<Job*>
         j->telemetry_stored.clear();
       }
     }
-    for (Job* j : jobs) j->done.set_value();
+    for (Job* j : jobs) j->complete();
   });
 }
 

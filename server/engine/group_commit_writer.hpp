@@ -15,7 +15,7 @@
 // recorded; a follower reloads when the database holds a newer version; a
 // leader that lost its database session steps down.
 //
-// Thread safety: run(), ready() and stop() may be called from any thread;
+// Thread safety: run(), submit(), ready() and stop() may be called from any thread;
 // everything else happens on the writer thread.
 #pragma once
 
@@ -46,9 +46,9 @@ namespace edgefed::server {
 
 class GroupCommitWriter {
  public:
-  // A unit of work for the writer thread. The caller owns the job (on its
-  // stack), passes it to run() and waits; the writer fills in the results
-  // before completing it.
+  // A unit of work for the writer thread. The caller owns the job: on its
+  // stack for run(), which waits; or until on_done for submit(), which does
+  // not. The writer fills in the results before completing it.
   struct Job {
     enum class Kind { kUpdate, kTelemetry, kAdmin };
     Kind kind = Kind::kUpdate;
@@ -61,7 +61,16 @@ class GroupCommitWriter {
     UpdateAck ack;
     TelemetryAck telemetry_ack;
     std::vector<TelemetryRecord> telemetry_stored;  // kTelemetry: the records stored now
-    std::promise<void> done;
+    // submit(): called once with the results set, on the writer or the
+    // fsync thread, which must not block in it; the job may be freed there.
+    std::function<void(Job&)> on_done;
+    std::promise<void> done;  // run()
+
+    // Hands the job back: on_done, or wakes run().
+    void complete() {
+      if (on_done) on_done(*this);
+      else done.set_value();
+    }
   };
 
   // All references must outlive the writer.
@@ -77,6 +86,10 @@ class GroupCommitWriter {
   // Queues the job and waits until the writer completed it. kUnavailable if
   // the writer is stopping or too many updates are queued already.
   Status run(Job& job);
+  // Queues the job and returns at once: on_done (REQUIRED) reports its
+  // outcome later. An error here (run()'s) means it was not queued and
+  // on_done is never called.
+  Status submit(Job& job);
   // True from start() until stop() begins, except while the state is lost:
   // a failed transaction could not reload it (the database is unreachable).
   // Meanwhile every job fails with kUnavailable (503 + Retry-After) and the

@@ -1,5 +1,7 @@
 #include "server/engine/update_intake.hpp"
 
+#include <future>
+
 #include "edgefed/float_sums.hpp"
 #include "edgefed/log.hpp"
 #include "edgefed/update_codec.hpp"
@@ -15,21 +17,76 @@ namespace edgefed::server {
 
 using Job = GroupCommitWriter::Job;
 
+struct UpdateIntake::Pending {
+  Job job;
+  std::string agent;
+  std::span<const uint8_t> body;
+  std::shared_ptr<const void> owner;  // keeps body alive
+  std::vector<float> scratch;         // the delta, when it cannot view the body
+  DecodedUpdateView decoded;
+  IncomingUpdate update;
+  UpdateDone done;
+  Defer defer;
+  std::shared_ptr<Pending> self;  // while queued: the job owns its Pending
+};
+
 UpdateIntake::UpdateIntake(const EngineOptions& options, EngineMetrics& metrics, const AgentRegistry& agents,
                            const PublishedState& state, GroupCommitWriter& writer)
     : options_(options), metrics_(metrics), agents_(agents), state_(state), writer_(writer) {}
 
 Result<UpdateAck> UpdateIntake::submit_update(const std::string& cert_agent_id, std::span<const uint8_t> body) {
-  std::vector<float> delta;
-  auto ack = submit_decoded(cert_agent_id, body, observer_ ? &delta : nullptr);
+  // The async call, waited for. The observer runs here, on the caller's
+  // thread, before the answer is returned (as engine_observer.hpp says).
+  std::promise<Result<UpdateAck>> answer;
+  std::function<void()> observe;
+  submit_update_async(
+      cert_agent_id, body, nullptr, [&](Result<UpdateAck> ack) { answer.set_value(std::move(ack)); },
+      [&](std::function<void()> task) { observe = std::move(task); });
+  auto ack = answer.get_future().get();
+  if (observe) observe();
+  return ack;
+}
+
+void UpdateIntake::submit_update_async(const std::string& cert_agent_id, std::span<const uint8_t> body,
+                                       std::shared_ptr<const void> owner, UpdateDone done, Defer defer) {
+  auto p = std::make_shared<Pending>();
+  p->agent = cert_agent_id;
+  p->body = body;
+  p->owner = std::move(owner);
+  p->done = std::move(done);
+  p->defer = std::move(defer);
+  if (Status st = prepare(*p); !st.is_ok()) return finish(std::move(p), st);
+  p->job.kind = Job::Kind::kUpdate;
+  p->job.update = &p->update;
+  // Nothing else holds the Pending while it is queued: it holds itself until
+  // the job completes (finish() then owns it; it is freed after `done`).
+  Pending* raw = p.get();
+  p->job.on_done = [this, raw](Job& job) {
+    finish(std::move(raw->self), job.status.is_ok() ? Result<UpdateAck>(job.ack) : Result<UpdateAck>(job.status));
+  };
+  p->self = p;
+  if (Status st = writer_.submit(p->job); !st.is_ok()) {
+    p->self.reset();
+    finish(std::move(p), st);
+  }
+}
+
+void UpdateIntake::finish(std::shared_ptr<Pending> p, Result<UpdateAck> ack) {
+  const bool accepted = ack.is_ok() && !ack->duplicate;
+  // A body no row names is free again at once.
+  if (p->update.spooled && !accepted) spool_->release(p->update.spooled->offset);
   if (ack.is_ok()) {
     metrics_.count_update(ack->duplicate ? "duplicate" : "accepted");
-    if (!ack->duplicate) accepted_updates_.fetch_add(1, std::memory_order_relaxed);
+    if (accepted) accepted_updates_.fetch_add(1, std::memory_order_relaxed);
   } else {
     metrics_.count_update(ack.status());
   }
-  if (observer_ && ack.is_ok() && !ack->duplicate) observer_->on_update(cert_agent_id, delta, *ack);
-  return ack;
+  if (observer_ && accepted) {
+    p->defer([observer = observer_, p, ack = *ack] {
+      observer->on_update(p->agent, p->decoded.delta, p->decoded.norm2, ack);
+    });
+  }
+  p->done(std::move(ack));
 }
 
 Result<UpdateAck> UpdateIntake::submit_aggregate(const std::string& session, int64_t base_version,
@@ -91,8 +148,8 @@ Result<UpdateAck> UpdateIntake::record_update(const IncomingUpdate& u) {
   return job.ack;
 }
 
-Result<UpdateAck> UpdateIntake::submit_decoded(const std::string& cert_agent_id, std::span<const uint8_t> body,
-                                               std::vector<float>* decoded_delta) {
+Status UpdateIntake::prepare(Pending& p) {
+  const std::string& cert_agent_id = p.agent;
   if (!writer_.ready()) return Status(Code::kUnavailable, "the engine is not accepting updates");
   if (options_.secure_aggregation != SecureAggregation::kOff) {
     return Status(Code::kUnprocessable,
@@ -103,26 +160,24 @@ Result<UpdateAck> UpdateIntake::submit_decoded(const std::string& cert_agent_id,
     return Status(Code::kPermissionDenied, "agent " + cert_agent_id + " is quarantined");
   }
   std::shared_ptr<const ModelLayout> layout = state_.layout();
-  // The CPU-heavy part, on the caller's thread and outside every lock.
-  auto decoded = decode_update(body, *layout);
-  if (!decoded.is_ok()) return decoded.status();
-  if (decoded->meta.agent_id != cert_agent_id) {
-    return Status(Code::kPermissionDenied, "update metadata says agent " + decoded->meta.agent_id +
+  // The CPU-heavy part, on the caller's thread and outside every lock. An
+  // f32 body is not copied: the delta views it (the body outlives this call).
+  auto view = decode_update_view(p.body, *layout, p.scratch);
+  if (!view.is_ok()) return view.status();
+  if (view->meta.agent_id != cert_agent_id) {
+    return Status(Code::kPermissionDenied, "update metadata says agent " + view->meta.agent_id +
                                                " but the client certificate is " + cert_agent_id);
   }
-  IncomingUpdate u;
-  u.meta = decoded->meta;
-  u.delta = decoded->delta;
-  u.body = body;
-  u.body_digest = body_digest(body);
+  p.decoded = std::move(view).value();
+  IncomingUpdate& u = p.update;
+  u.meta = p.decoded.meta;
+  u.delta = p.decoded.delta;
+  u.body = p.body;
+  u.body_digest = body_digest(p.body);
   u.layout_fingerprint = layout->fingerprint();
-  u.norm2 = sum_squares(decoded->delta);
+  u.norm2 = p.decoded.norm2;
   spool_body(u);
-  auto ack = record_update(u);
-  // A body no row names is free again at once.
-  if (u.spooled && !(ack.is_ok() && !ack->duplicate)) spool_->release(u.spooled->offset);
-  if (ack.is_ok() && decoded_delta) *decoded_delta = std::move(decoded->delta);
-  return ack;
+  return Status::ok();
 }
 
 }  // namespace edgefed::server

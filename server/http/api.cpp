@@ -22,7 +22,10 @@ Api::Api(const HttpOptions& options, Engine& engine, std::shared_ptr<prometheus:
       secagg_routes_(context_, secagg),
       info_routes_(context_, std::move(registry)) {}
 
-Api::~Api() = default;
+Api::~Api() {
+  std::unique_lock lock(gate_->mu);
+  gate_->open = false;
+}
 
 uint64_t Api::model_bytes() const {
   const auto snap = engine_.current_model();
@@ -93,7 +96,9 @@ void Api::handle(ApiRequest req, Principal who, Responder respond) {
   const auto start = std::chrono::steady_clock::now();
   ++in_flight_;
   const std::string_view label = req.route.label;
-  Responder done = [this, respond = std::move(respond), label, start](ApiResponse r) {
+  Responder done = [this, gate = gate_, respond = std::move(respond), label, start](ApiResponse r) {
+    std::shared_lock lock(gate->mu);
+    if (!gate->open) return;
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     metrics_.observe(label, r.status, s);
     respond(std::move(r));

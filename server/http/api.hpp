@@ -4,19 +4,21 @@
 // dispatches it to the route handlers: AgentRoutes (agent_routes.hpp),
 // AdminRoutes (admin_routes.hpp) and InfoRoutes (info_routes.hpp), which
 // answer inline (cheap in-memory calls), on the worker pool (anything that
-// decodes or touches SQLite: RouteContext::run_blocking), or later (long
-// polls). Every answer, errors included, is counted in
+// waits for SQLite: RouteContext::run_blocking), or later (long polls, and
+// updates: the engine answers them from its own threads once they are
+// durable, Engine::submit_update_async). Every answer, errors included, is counted in
 // edgefed_http_requests_total{route,code} and the duration histogram.
 //
 // Thread safety: handle() may be called from any thread concurrently. The
-// Responder is called exactly once, from an I/O or worker thread, never while
-// a lock is held.
+// Responder is called exactly once, from an I/O, worker or engine thread,
+// never while a lock is held; after the Api is destroyed it does nothing.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <shared_mutex>
 #include <string_view>
 
 #include "server/engine/engine.hpp"
@@ -94,6 +96,14 @@ class Api {
   InfoRoutes info_routes_;
   std::atomic<int64_t> in_flight_{0};
   std::atomic<uint64_t> update_bytes_in_flight_{0};
+  // Closed by the destructor: an answer the engine gives later (an update
+  // still queued when the server is torn down before the engine) is dropped
+  // instead of reaching a destroyed Api or io_context.
+  struct AnswerGate {
+    std::shared_mutex mu;
+    bool open = true;
+  };
+  std::shared_ptr<AnswerGate> gate_ = std::make_shared<AnswerGate>();
 };
 
 }  // namespace edgefed::server::http

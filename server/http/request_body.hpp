@@ -1,5 +1,6 @@
 // RequestBody: the bytes of one request body, immutable once read, shared by
-// the session and the handler that runs on a worker thread.
+// the session and the handler (for an update: the engine, until the update
+// is answered and observed).
 //
 // Why not std::string: a string of the body's size is zero-filled before the
 // bytes are copied in, and Beast's string body reads through the session's

@@ -20,4 +20,14 @@ void RouteContext::run_blocking(Responder done, std::function<ApiResponse()> wor
   });
 }
 
+void RouteContext::defer(std::function<void()> task) const {
+  boost::asio::post(workers_, [task = std::move(task)] {
+    try {
+      task();
+    } catch (const std::exception& e) {
+      log::error("deferred_exception").kv("what", e.what());
+    }
+  });
+}
+
 }  // namespace edgefed::server::http

@@ -30,6 +30,9 @@ class RouteContext {
   // Runs `work` on the worker pool and answers with its result; exceptions
   // become a 500 JSON error. For anything that decodes or touches SQLite.
   void run_blocking(Responder done, std::function<ApiResponse()> work) const;
+  // Runs `task` on the worker pool, answering nothing (exceptions are
+  // logged): for work after an answer, such as observers.
+  void defer(std::function<void()> task) const;
 
   // Shutdown has begun (Api::begin_drain).
   bool draining() const { return draining_.load(); }

@@ -20,7 +20,8 @@ void MonitorObserver::on_version(int64_t, const Model& model) {
   if (!layout_ || !(*layout_ == model.layout)) layout_ = std::make_shared<const ModelLayout>(model.layout);
 }
 
-void MonitorObserver::on_update(const std::string& agent_id, std::span<const float> delta, const UpdateAck&) {
+void MonitorObserver::on_update(const std::string& agent_id, std::span<const float> delta, double norm2,
+                                const UpdateAck&) {
   if (!outliers_) return;
   std::shared_ptr<const ModelLayout> layout;
   {
@@ -30,7 +31,7 @@ void MonitorObserver::on_update(const std::string& agent_id, std::span<const flo
   // A delta of another size was accepted against a layout replaced meanwhile:
   // nothing to compare it with.
   if (!layout || static_cast<int64_t>(delta.size()) != layout->size()) return;
-  outliers_->observe(agent_id, delta);
+  outliers_->observe(agent_id, delta, norm2);
 }
 
 void MonitorObserver::on_telemetry(const TelemetryBatch& batch) {

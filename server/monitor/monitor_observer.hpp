@@ -27,7 +27,8 @@ class MonitorObserver : public EngineObserver {
   // against, and the merged direction params(v) - params(previous).
   void on_version(int64_t version, const Model& model);
 
-  void on_update(const std::string& agent_id, std::span<const float> delta, const UpdateAck& ack) override;
+  void on_update(const std::string& agent_id, std::span<const float> delta, double norm2,
+                 const UpdateAck& ack) override;
   void on_telemetry(const TelemetryBatch& batch) override;
   void decorate(ServerStatus& status) const override;
 

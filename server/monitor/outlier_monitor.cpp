@@ -43,7 +43,8 @@ void OutlierMonitor::set_direction(std::vector<float> direction) {
                                             : std::make_shared<const std::vector<float>>(std::move(direction));
 }
 
-OutlierVerdict OutlierMonitor::observe(const std::string& agent, std::span<const float> delta) {
+OutlierVerdict OutlierMonitor::observe(const std::string& agent, std::span<const float> delta,
+                                       std::optional<double> norm2) {
   std::shared_ptr<const std::vector<float>> dir;
   double dir_norm;
   {
@@ -53,7 +54,11 @@ OutlierVerdict OutlierMonitor::observe(const std::string& agent, std::span<const
   }
   // The O(model) part outside the lock.
   const bool use_dir = dir && dir->size() == delta.size();
-  const NormAndDot sums = use_dir ? norm_and_dot(delta, *dir) : NormAndDot{sum_squares(delta), 0.0};
+  // The norm, when the caller has it, is not summed again: only the cosine's
+  // dot product is left.
+  NormAndDot sums;
+  if (norm2) sums = {*norm2, use_dir ? dot(delta, *dir) : 0.0};
+  else sums = use_dir ? norm_and_dot(delta, *dir) : NormAndDot{sum_squares(delta), 0.0};
   const double norm = std::sqrt(sums.norm2);
   std::optional<double> cosine;
   if (use_dir && norm > 0) cosine = sums.dot / (norm * dir_norm);

@@ -82,8 +82,10 @@ class OutlierMonitor : public prometheus::Collectable {
 
   // The newest merged direction (empty = unknown, e.g. version 0).
   void set_direction(std::vector<float> direction);
-  // Scores one accepted update and, if due, quarantines its agent.
-  OutlierVerdict observe(const std::string& agent, std::span<const float> delta);
+  // Scores one accepted update and, if due, quarantines its agent. norm2 is
+  // delta's sum of squares if the caller knows it (computed here if not).
+  OutlierVerdict observe(const std::string& agent, std::span<const float> delta,
+                         std::optional<double> norm2 = std::nullopt);
   // Last score per agent (0 for unknown agents).
   double score(const std::string& agent) const;
   std::vector<prometheus::MetricFamily> Collect() const override;

@@ -45,8 +45,10 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& state_dir, const S
   // of every body. The pages are reused for the next bodies anyway, and the
   // file is 0600, so skip the zeroing. A 32 MiB page cache (default 2 MB =
   // 31 pages of 64 KiB) keeps a buffer's overflow chains in memory, so
-  // freeing them does not read them back from the WAL.
-  EDGEFED_RETURN_IF_ERROR(d.exec("PRAGMA secure_delete=OFF; PRAGMA cache_size=-32768;"));
+  // freeing them does not read them back from the WAL. Statement journals
+  // (a merge's multi-row statements) stay in memory: on disk each was a new
+  // temporary file, created, written and deleted about once per update.
+  EDGEFED_RETURN_IF_ERROR(d.exec("PRAGMA secure_delete=OFF; PRAGMA cache_size=-32768; PRAGMA temp_store=MEMORY;"));
   EDGEFED_RETURN_IF_ERROR(ensure_schema(d));
   EDGEFED_RETURN_IF_ERROR(d.set_max_bytes(options.max_bytes));
   // The schema's statements opened the log; its handle is what
@@ -54,9 +56,17 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& state_dir, const S
   if (defer_sync) EDGEFED_RETURN_IF_ERROR(d.prepare_wal_sync());
   auto spool = open_spool(d, state_dir, options);
   if (!spool.is_ok()) return spool.status();
-  return std::unique_ptr<Store>(new Store(std::move(db).value(), options.fsync_full, defer_sync,
-                                          std::move(spool).value(), options.spool_bytes > 0));
+  std::unique_ptr<Store> store(new Store(std::move(db).value(), options.fsync_full, defer_sync,
+                                         std::move(spool).value(), options.spool_bytes > 0));
+  if (options.vfs.empty()) {
+    auto c = WalCheckpointer::start(*store->db_, database_path(state_dir), {.vfs = options.vfs});
+    if (c.is_ok()) store->checkpointer_ = std::move(c).value();
+    else log::warn("wal_checkpointer_off").kv("error", c.status().to_string()).kv("reason", "checkpoints run inline");
+  }
+  return store;
 }
+
+Store::~Store() = default;
 
 Result<std::shared_ptr<UpdateSpool>> Store::open_spool(sqlite::Database& d, const std::string& state_dir,
                                                        const StoreOptions& options) {

@@ -32,6 +32,7 @@
 #include "server/store/telemetry_table.hpp"
 #include "server/store/update_spool.hpp"
 #include "server/store/version_table.hpp"
+#include "server/store/wal_checkpointer.hpp"
 
 namespace edgefed::server {
 
@@ -64,6 +65,7 @@ class Store final : public StateStore {
   // Creates state_dir (0700) if missing, opens or creates the database and
   // its tables. kIo on file-system errors.
   static Result<std::unique_ptr<Store>> open(const std::string& state_dir, const StoreOptions& options = {});
+  ~Store() override;
   static std::string database_path(const std::string& state_dir);
   static std::string spool_path(const std::string& state_dir);
 
@@ -105,6 +107,10 @@ class Store final : public StateStore {
                                                          const StoreOptions& options);
 
   std::unique_ptr<sqlite::Database> db_;
+  // Checkpoints the log off the writer's thread (wal_checkpointer.hpp);
+  // null with a test VFS, whose fault counts it would disturb. Destroyed
+  // before db_.
+  std::unique_ptr<WalCheckpointer> checkpointer_;
   const bool fsync_full_;
   const bool defer_sync_;
   std::shared_ptr<UpdateSpool> spool_;

@@ -19,4 +19,8 @@ struct NormAndDot {
 // Both sums in one pass. REQUIRES: x.size() == y.size().
 NormAndDot norm_and_dot(std::span<const float> x, std::span<const float> y);
 
+// sum_i x[i] * y[i], for when the norm is known already.
+// REQUIRES: x.size() == y.size().
+double dot(std::span<const float> x, std::span<const float> y);
+
 }  // namespace edgefed

@@ -62,4 +62,20 @@ struct DecodedUpdate {
 Result<DecodedUpdate> decode_update(std::span<const uint8_t> bytes, const ModelLayout& layout,
                                     const SafetensorsLimits& limits = {});
 
+struct DecodedUpdateView {
+  UpdateMetadata meta;
+  std::span<const float> delta;  // dense, layout.size() floats: into `bytes` or `scratch`
+  double norm2 = 0.0;            // sum of delta[i]^2 (float_sums.hpp)
+};
+
+// The server's per-update decode: the same checks and errors as
+// decode_update, without copying when it need not. An f32 update whose
+// tensors lie in layout order, back to back, at a float-aligned address (what
+// encode_update writes, received into an aligned buffer) is only scanned:
+// delta views `bytes`, valid while they are. Anything else is decoded into
+// `scratch` (resized; its old contents are lost) and delta views that.
+// norm2 comes from the same pass over the values.
+Result<DecodedUpdateView> decode_update_view(std::span<const uint8_t> bytes, const ModelLayout& layout,
+                                             std::vector<float>& scratch, const SafetensorsLimits& limits = {});
+
 }  // namespace edgefed

@@ -118,6 +118,28 @@ Status Database::sync_wal() {
   return status_for(rc, "fsync the write-ahead log of " + path_, "");
 }
 
+Result<Database::WalProgress> Database::checkpoint() {
+  WalProgress p;
+  const int rc = sqlite3_wal_checkpoint_v2(db_, "main", SQLITE_CHECKPOINT_PASSIVE, &p.log_frames, &p.copied_frames);
+  if (rc == SQLITE_OK) return p;
+  return status_for(rc, "checkpoint the write-ahead log of " + path_, sqlite3_errmsg(db_));
+}
+
+void Database::set_wal_hook(std::function<void(int)> hook) {
+  wal_hook_ = std::move(hook);
+  if (!wal_hook_) {
+    sqlite3_wal_autocheckpoint(db_, 1000);  // SQLite's default
+    return;
+  }
+  sqlite3_wal_hook(
+      db_,
+      [](void* self, sqlite3*, const char*, int frames) {
+        static_cast<Database*>(self)->wal_hook_(frames);
+        return SQLITE_OK;  // the commit succeeded whatever the hook did
+      },
+      this);
+}
+
 Status Database::set_max_bytes(int64_t max_bytes) {
   if (max_bytes <= 0) return Status::ok();
   auto page = query_int("PRAGMA page_size");

@@ -1,6 +1,8 @@
 // The f32 decode copies and scans values a block of 4096 at a time: values
 // at and around block boundaries must come through bit for bit, and a
-// non-finite value anywhere must be refused with its own index.
+// non-finite value anywhere must be refused with its own index. The
+// server's decode_update_view reads an aligned f32 body in place.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -84,5 +86,64 @@ TEST_CASE("f32 decode refuses a non-finite value in any block, naming its index"
     CHECK_THAT(decoded.status().message(),
                Catch::Contains(std::string("'layers.0.weight' holds ") + c.word + " at index " +
                                std::to_string(c.index)));
+  }
+}
+
+TEST_CASE("decode_update_view views an aligned f32 body and copies a misaligned one", "[codec]") {
+  const auto layout = wide_layout();
+  const std::vector<float> delta = test::random_delta(static_cast<size_t>(layout.size()), 6);
+  const std::string file = encode(layout, delta);
+  double expect_norm2 = 0.0;
+  for (float v : delta) expect_norm2 += static_cast<double>(v) * v;
+
+  // What encode_update writes, in a malloc'd (aligned) buffer: no copy.
+  std::vector<float> scratch;
+  auto view = decode_update_view(bytes_of(file), layout, scratch);
+  REQUIRE(view.is_ok());
+  const auto* lo = reinterpret_cast<const float*>(file.data());
+  const auto* hi = reinterpret_cast<const float*>(file.data() + file.size());
+  CHECK(view->delta.data() > lo);
+  CHECK(view->delta.data() + view->delta.size() <= hi);
+  CHECK(scratch.empty());
+  CHECK(view->meta.update_id == "u-1");
+  REQUIRE(view->delta.size() == delta.size());
+  CHECK(std::equal(delta.begin(), delta.end(), view->delta.begin()));
+  CHECK(view->norm2 == Approx(expect_norm2).epsilon(1e-12));
+
+  // The same bytes one byte off: the floats are not aligned, so they are
+  // copied into scratch, with the same values and norm.
+  std::string shifted = "x" + file;
+  const std::span<const uint8_t> off(reinterpret_cast<const uint8_t*>(shifted.data()) + 1, file.size());
+  auto copied = decode_update_view(off, layout, scratch);
+  REQUIRE(copied.is_ok());
+  CHECK(copied->delta.data() == scratch.data());
+  CHECK(std::equal(delta.begin(), delta.end(), copied->delta.begin()));
+  CHECK(copied->norm2 == Approx(expect_norm2).epsilon(1e-12));
+
+  // Other encodings decode into scratch.
+  auto f16 = encode_update(layout, delta, blocks_meta(), {Encoding::kF16, 0.1});
+  REQUIRE(f16.is_ok());
+  auto half = decode_update_view(bytes_of(*f16), layout, scratch);
+  REQUIRE(half.is_ok());
+  CHECK(half->delta.data() == scratch.data());
+  CHECK(half->delta.size() == delta.size());
+}
+
+TEST_CASE("decode_update_view refuses a non-finite value whether it views or copies", "[codec]") {
+  const auto layout = wide_layout();
+  std::string file = encode(layout, test::random_delta(static_cast<size_t>(layout.size()), 7));
+  uint64_t header_len = 0;
+  std::memcpy(&header_len, file.data(), sizeof header_len);
+  const float inf = std::numeric_limits<float>::infinity();
+  std::memcpy(file.data() + 8 + header_len + 5000 * sizeof(float), &inf, sizeof(float));
+  std::string shifted = "x" + file;
+  const std::span<const uint8_t> aligned = bytes_of(file);
+  const std::span<const uint8_t> off(reinterpret_cast<const uint8_t*>(shifted.data()) + 1, file.size());
+  for (const auto bytes : {aligned, off}) {
+    std::vector<float> scratch;
+    auto decoded = decode_update_view(bytes, layout, scratch);
+    REQUIRE_FALSE(decoded.is_ok());
+    CHECK(decoded.status().code() == Code::kNonFinite);
+    CHECK_THAT(decoded.status().message(), Catch::Contains("'layers.0.weight' holds Inf at index 5000"));
   }
 }

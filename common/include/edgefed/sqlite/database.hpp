@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -78,6 +79,21 @@ class Database {
   // itself. kUnavailable if the fsync failed, kInternal before
   // prepare_wal_sync().
   Status sync_wal();
+  // A checkpoint that waits for no other connection (SQLITE_CHECKPOINT_
+  // PASSIVE): copies what it can of the log into the database file, syncing
+  // both as PRAGMA synchronous says. The log starts over at the next write
+  // transaction only once every frame was copied. kUnavailable if another
+  // checkpoint runs or a write or fsync failed.
+  struct WalProgress {
+    int log_frames = 0;     // frames in the log
+    int copied_frames = 0;  // of those, in the database file now
+  };
+  Result<WalProgress> checkpoint();
+  // Replaces SQLite's automatic checkpoint (PRAGMA wal_autocheckpoint, which
+  // runs in the committing call): `hook` runs on the owner's thread after
+  // each commit with the frames in the log, and decides. It may call
+  // checkpoint(). An empty hook restores the automatic checkpoint.
+  void set_wal_hook(std::function<void(int log_frames)> hook);
   // Caps the file at about max_bytes (PRAGMA max_page_count; <= 0: no cap).
   // Writes beyond it fail like a full disk (kUnavailable).
   Status set_max_bytes(int64_t max_bytes);
@@ -102,6 +118,7 @@ class Database {
   // The log's sqlite3_file, owned by SQLite for the connection's lifetime
   // (set by prepare_wal_sync()).
   void* wal_file_ = nullptr;
+  std::function<void(int)> wal_hook_;
 };
 
 }  // namespace edgefed::sqlite

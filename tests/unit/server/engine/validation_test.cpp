@@ -1,7 +1,9 @@
 // What submit_update refuses, and how retries and telemetry duplicates are
 // answered.
 #include <cmath>
+#include <future>
 #include <limits>
+#include <mutex>
 
 #include <catch2/catch.hpp>
 
@@ -147,7 +149,7 @@ namespace {
 // Records the seqs of the telemetry the engine reports to its observer.
 struct TelemetrySeqs : server::EngineObserver {
   std::vector<std::vector<int64_t>> batches;
-  void on_update(const std::string&, std::span<const float>, const UpdateAck&) override {}
+  void on_update(const std::string&, std::span<const float>, double, const UpdateAck&) override {}
   void on_telemetry(const TelemetryBatch& stored) override {
     std::vector<int64_t> seqs;
     for (const auto& r : stored.records) seqs.push_back(r.seq);
@@ -202,4 +204,84 @@ TEST_CASE("task_for hands out the configured plan for the current version", "[un
   CHECK(t->momentum == 0.9);
   CHECK(t->batch_size == 32);
   CHECK(e->task_for("no spaces allowed").status().code() == Code::kInvalidArgument);
+}
+
+namespace {
+// Records the updates the engine reports: their sizes and how far the norm
+// handed over is from the delta's.
+struct UpdateSeen : server::EngineObserver {
+  std::mutex mu;
+  std::vector<size_t> sizes;
+  std::vector<double> norms2;
+  void on_update(const std::string&, std::span<const float> delta, double norm2, const UpdateAck&) override {
+    double n2 = 0;
+    for (float v : delta) n2 += static_cast<double>(v) * v;
+    std::lock_guard<std::mutex> lock(mu);
+    sizes.push_back(delta.size());
+    norms2.push_back(norm2 - n2);  // the norm handed over is the delta's
+  }
+  void on_telemetry(const TelemetryBatch&) override {}
+  void decorate(ServerStatus&) const override {}
+};
+}  // namespace
+
+TEST_CASE("submit_update_async answers once, refusals at once, the observer through defer before the answer",
+          "[unit][engine]") {
+  TempDir dir;
+  auto e = open_engine(dir.path());
+  auto seen = std::make_shared<UpdateSeen>();
+  e->set_observer(seen);
+  struct Call {
+    std::promise<Result<UpdateAck>> answer;
+    std::vector<std::function<void()>> deferred;  // filled before the answer
+    int answers = 0;
+  };
+  auto submit = [&](Call& c, std::shared_ptr<const std::string> body) {
+    const std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(body->data()), body->size());
+    e->submit_update_async(
+        "a", bytes, body,
+        [&c](Result<UpdateAck> ack) {
+          ++c.answers;
+          c.answer.set_value(std::move(ack));
+        },
+        [&c](std::function<void()> task) { c.deferred.push_back(std::move(task)); });
+  };
+
+  // Refused before it is queued: answered on this thread, before the call
+  // returns; nothing observed.
+  Call bad;
+  submit(bad, std::make_shared<const std::string>(nan_update()));
+  REQUIRE(bad.answers == 1);
+  CHECK(bad.answer.get_future().get().status().code() == Code::kNonFinite);
+  CHECK(bad.deferred.empty());
+
+  // Accepted: answered once, later, with the observer handed to defer first;
+  // the body is owned by the call (our copy is gone).
+  Call good;
+  auto body = std::make_shared<const std::string>(make_update("a", "u1", 0, 2, 0.5, filled(0.5f)));
+  submit(good, body);
+  body.reset();
+  auto f = good.answer.get_future();
+  REQUIRE(f.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+  auto ack = f.get();
+  REQUIRE(ack.is_ok());
+  CHECK_FALSE(ack->duplicate);
+  CHECK(good.answers == 1);
+  REQUIRE(good.deferred.size() == 1);
+  CHECK(seen->sizes.empty());  // not before the deferred task runs
+  good.deferred[0]();
+  REQUIRE(seen->sizes.size() == 1);
+  CHECK(seen->sizes[0] == filled(0.5f).size());
+  CHECK(std::abs(seen->norms2[0]) < 1e-6);
+
+  // The same update again: a duplicate, answered, not observed.
+  Call again;
+  submit(again, std::make_shared<const std::string>(make_update("a", "u1", 0, 2, 0.5, filled(0.5f))));
+  auto g = again.answer.get_future();
+  REQUIRE(g.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+  auto dup = g.get();
+  REQUIRE(dup.is_ok());
+  CHECK(dup->duplicate);
+  CHECK(again.deferred.empty());
+  CHECK(e->status().updates_accepted == 1);
 }

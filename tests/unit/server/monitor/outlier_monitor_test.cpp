@@ -107,3 +107,30 @@ TEST_CASE("the monitor holds at most quarantine_max_share of the agents in quara
     }
   CHECK(third);
 }
+
+TEST_CASE("a norm the caller passes scores like the one the monitor computes", "[unit]") {
+  // The engine hands over the norm it computed while decoding; the monitor
+  // then sums only the dot product. Same inputs, same verdicts and scores.
+  OutlierOptions o;
+  o.quarantine_after = 3;
+  OutlierMonitor summed(o, nullptr, {});
+  OutlierMonitor given(o, nullptr, {});
+  summed.set_direction(direction());
+  given.set_direction(direction());
+  std::mt19937 rng(11);
+  int outliers = 0;
+  for (int i = 0; i < 60; ++i) {
+    const std::string agent = "agent-" + std::to_string(i % 5);
+    const auto d = delta(rng, i % 5 == 2);
+    double n2 = 0;
+    for (float v : d) n2 += static_cast<double>(v) * v;
+    const auto a = summed.observe(agent, d);
+    const auto b = given.observe(agent, d, n2);
+    CHECK(a.outlier == b.outlier);
+    CHECK(a.quarantine == b.quarantine);
+    CHECK(a.score == Approx(b.score).epsilon(1e-9));
+    outliers += b.outlier;
+  }
+  CHECK(outliers > 0);  // the bad agent was scored as one, both ways
+  CHECK(given.score("agent-2") == Approx(summed.score("agent-2")).epsilon(1e-9));
+}
