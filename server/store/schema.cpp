@@ -23,6 +23,11 @@ CREATE TABLE IF NOT EXISTS versions(
   merge_seconds REAL NOT NULL,
   optimizer_state BLOB,
   checkpoint BLOB);
+-- The versions that still hold a checkpoint (the newest few, every m-th, the
+-- served ones): what VersionTable::prune visits after each merge. Without it
+-- each prune read every version row since the first, a cost that grew with
+-- the history (2,000 versions in: half the writer's time).
+CREATE INDEX IF NOT EXISTS versions_with_checkpoint ON versions(version) WHERE checkpoint IS NOT NULL;
 CREATE TABLE IF NOT EXISTS ledger(
   id INTEGER PRIMARY KEY,
   agent TEXT NOT NULL,
